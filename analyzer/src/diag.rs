@@ -1,0 +1,173 @@
+//! The diagnostic model every analysis and lint reports through. Rendering lives in the driver.
+
+use crate::source::Span;
+
+/// How serious a finding is. `Allow` findings are dropped before rendering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Allow,
+    Note,
+    Warn,
+    Deny,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s {
+            "allow" => Level::Allow,
+            "note" => Level::Note,
+            "warn" | "warning" => Level::Warn,
+            "deny" | "error" => Level::Deny,
+            _ => return None,
+        })
+    }
+
+    /// The word rustc uses for the level (`error`, `warning`, `note`).
+    pub fn rustc_word(self) -> &'static str {
+        match self {
+            Level::Deny => "error",
+            Level::Warn => "warning",
+            Level::Note | Level::Allow => "note",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Allow => "allow",
+            Level::Note => "note",
+            Level::Warn => "warn",
+            Level::Deny => "deny",
+        }
+    }
+}
+
+/// A labelled site. The message may be empty for the primary site.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+impl Label {
+    pub fn new(span: Span, message: impl Into<String>) -> Label {
+        Label {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// rustc's applicability levels for suggestions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Applicability {
+    MachineApplicable,
+    MaybeIncorrect,
+    HasPlaceholders,
+    Unspecified,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::MachineApplicable => "MachineApplicable",
+            Applicability::MaybeIncorrect => "MaybeIncorrect",
+            Applicability::HasPlaceholders => "HasPlaceholders",
+            Applicability::Unspecified => "Unspecified",
+        }
+    }
+}
+
+/// One text replacement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// A fix: one or more edits applied together.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Suggestion {
+    pub message: String,
+    pub edits: Vec<Edit>,
+    pub applicability: Applicability,
+}
+
+/// A finding. `lint` is the bare lint name (`double_lock`); renderers prefix `lockstep::`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub lint: &'static str,
+    pub level: Level,
+    /// Lowercase, names the hazard, no trailing period.
+    pub message: String,
+    pub primary: Label,
+    /// Secondary sites, possibly in other files, in the order they tell the story.
+    pub labels: Vec<Label>,
+    pub notes: Vec<String>,
+    pub help: Option<String>,
+    pub suggestions: Vec<Suggestion>,
+    /// Stable identity for baselines and SARIF fingerprints: lint-specific parts such as lock
+    /// classes and the enclosing function, never line numbers.
+    pub key: String,
+}
+
+impl Diagnostic {
+    pub fn new(
+        lint: &'static str,
+        level: Level,
+        message: impl Into<String>,
+        primary: Label,
+    ) -> Self {
+        Diagnostic {
+            lint,
+            level,
+            message: message.into(),
+            primary,
+            labels: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+            suggestions: Vec::new(),
+            key: String::new(),
+        }
+    }
+
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label::new(span, message));
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_suggestion(mut self, s: Suggestion) -> Self {
+        self.suggestions.push(s);
+        self
+    }
+
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    /// Deterministic output order: file, start, end, lint, message.
+    pub fn sort_key(&self) -> (u32, u32, u32, &'static str, &str) {
+        let s = self.primary.span;
+        (s.file.0, s.start, s.end, self.lint, &self.message)
+    }
+}
+
+/// Sort and deduplicate findings into output order.
+pub fn sort_diagnostics(diags: &mut Vec<Diagnostic>) {
+    diags.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    diags.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.key == b.key);
+}

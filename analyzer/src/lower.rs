@@ -1,0 +1,247 @@
+//! Lowering: syn trees into the analyzer's own plain data. Together with `seq` (and the fix
+//! builder) this is the only place that touches syn.
+
+use syn::spanned::Spanned;
+
+use crate::diag::Diagnostic;
+use crate::parse::{parse_file, SpanMap};
+use crate::source::{SourceFile, Span};
+
+/// An out-of-line `mod name;` declaration the loader must resolve to a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModDecl {
+    pub name: String,
+    /// `#[path = "..."]` on the declaration.
+    pub path_attr: Option<String>,
+    /// Enclosing inline modules, outermost first, each with its own `#[path]`, if any.
+    pub inline_parents: Vec<(String, Option<String>)>,
+    /// Declared under `#[cfg(test)]` (directly or through an inline parent).
+    pub cfg_test: bool,
+    pub span: Span,
+}
+
+/// `#[cfg_attr(lockstep, allow(lockstep::lint, reason = "…"))]` on an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttrAllow {
+    pub lints: Vec<String>,
+    pub reason: Option<String>,
+    /// The attribute itself (reported when it suppresses nothing).
+    pub attr_span: Span,
+    /// The item it covers.
+    pub item_span: Span,
+}
+
+/// Everything the analyses need from one file, as plain data (no syn types).
+#[derive(Clone, Debug, Default)]
+pub struct LoweredFile {
+    pub file: crate::source::FileId,
+    pub mod_decls: Vec<ModDecl>,
+    pub parse_error: Option<Diagnostic>,
+    pub attr_allows: Vec<AttrAllow>,
+    /// Span of every item (including impl and trait members), for comment suppressions.
+    pub item_spans: Vec<Span>,
+    /// Sequence-number facts of this file.
+    pub seq: crate::seq::SeqFileFacts,
+}
+
+/// Lower one file. Never panics on user input; a parse failure is reported in `parse_error`.
+pub fn lower_file(file: &SourceFile) -> LoweredFile {
+    let mut out = LoweredFile {
+        file: file.id,
+        ..Default::default()
+    };
+    let parsed = match parse_file(file) {
+        Ok(p) => p,
+        Err(d) => {
+            out.parse_error = Some(*d);
+            return out;
+        }
+    };
+    let map = SpanMap {
+        file: file.id,
+        base: parsed.base,
+    };
+    collect_items(&parsed.ast.items, &map, &mut Vec::new(), false, &mut out);
+    out.seq = crate::seq::collect_file(file, &parsed.ast, &map);
+    out
+}
+
+fn collect_items(
+    items: &[syn::Item],
+    map: &SpanMap,
+    parents: &mut Vec<(String, Option<String>)>,
+    cfg_test: bool,
+    out: &mut LoweredFile,
+) {
+    for item in items {
+        let span = map.of(item);
+        out.item_spans.push(span);
+        record_allows(item_attrs(item), span, map, out);
+        match item {
+            syn::Item::Mod(m) => {
+                let test = cfg_test || has_cfg_test(&m.attrs);
+                let path_attr = path_attr(&m.attrs);
+                match &m.content {
+                    Some((_, inner)) => {
+                        parents.push((m.ident.to_string(), path_attr));
+                        collect_items(inner, map, parents, test, out);
+                        parents.pop();
+                    }
+                    None => out.mod_decls.push(ModDecl {
+                        name: m.ident.to_string(),
+                        path_attr,
+                        inline_parents: parents.clone(),
+                        cfg_test: test,
+                        span: map.of(&m.ident),
+                    }),
+                }
+            }
+            syn::Item::Impl(i) => {
+                for ii in &i.items {
+                    let s = map.of(ii);
+                    out.item_spans.push(s);
+                    let attrs = match ii {
+                        syn::ImplItem::Fn(f) => &f.attrs[..],
+                        syn::ImplItem::Const(c) => &c.attrs[..],
+                        syn::ImplItem::Type(t) => &t.attrs[..],
+                        _ => &[],
+                    };
+                    record_allows(attrs, s, map, out);
+                }
+            }
+            syn::Item::Trait(t) => {
+                for ti in &t.items {
+                    let s = map.of(ti);
+                    out.item_spans.push(s);
+                    if let syn::TraitItem::Fn(f) = ti {
+                        record_allows(&f.attrs, s, map, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The attributes of any item kind.
+pub fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    match item {
+        syn::Item::Const(i) => &i.attrs,
+        syn::Item::Enum(i) => &i.attrs,
+        syn::Item::ExternCrate(i) => &i.attrs,
+        syn::Item::Fn(i) => &i.attrs,
+        syn::Item::ForeignMod(i) => &i.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Macro(i) => &i.attrs,
+        syn::Item::Mod(i) => &i.attrs,
+        syn::Item::Static(i) => &i.attrs,
+        syn::Item::Struct(i) => &i.attrs,
+        syn::Item::Trait(i) => &i.attrs,
+        syn::Item::TraitAlias(i) => &i.attrs,
+        syn::Item::Type(i) => &i.attrs,
+        syn::Item::Union(i) => &i.attrs,
+        syn::Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+/// `#[cfg(test)]` (also inside `all(..)`).
+pub fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg") && {
+            let t = a.meta.to_token_stream_string();
+            t.contains("test") && !t.contains("not")
+        }
+    })
+}
+
+trait MetaText {
+    fn to_token_stream_string(&self) -> String;
+}
+
+impl MetaText for syn::Meta {
+    fn to_token_stream_string(&self) -> String {
+        quote::ToTokens::to_token_stream(self).to_string()
+    }
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| {
+        if !a.path().is_ident("path") {
+            return None;
+        }
+        let syn::Meta::NameValue(nv) = &a.meta else {
+            return None;
+        };
+        match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        }
+    })
+}
+
+fn record_allows(attrs: &[syn::Attribute], item_span: Span, map: &SpanMap, out: &mut LoweredFile) {
+    for a in attrs {
+        if !a.path().is_ident("cfg_attr") {
+            continue;
+        }
+        let Ok(list) = a.meta.require_list() else {
+            continue;
+        };
+        let Ok(args) = list.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let mut args = args.into_iter();
+        let Some(pred) = args.next() else { continue };
+        if !pred.path().is_ident("lockstep") {
+            continue;
+        }
+        for m in args {
+            let syn::Meta::List(inner) = &m else { continue };
+            if !inner.path.is_ident("allow") {
+                continue;
+            }
+            let Ok(metas) = inner.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            let mut lints = Vec::new();
+            let mut reason = None;
+            for meta in metas {
+                match &meta {
+                    syn::Meta::Path(p) => {
+                        let segs: Vec<String> =
+                            p.segments.iter().map(|s| s.ident.to_string()).collect();
+                        if segs.len() == 2 && segs[0] == "lockstep" {
+                            lints.push(segs[1].clone());
+                        }
+                    }
+                    syn::Meta::NameValue(nv) if nv.path.is_ident("reason") => {
+                        if let syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) = &nv.value
+                        {
+                            reason = Some(s.value());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !lints.is_empty() {
+                out.attr_allows.push(AttrAllow {
+                    lints,
+                    reason,
+                    attr_span: map.span(a.span()),
+                    item_span,
+                });
+            }
+        }
+    }
+}

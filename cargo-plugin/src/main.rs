@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(cargo_lockstep::run(std::env::args_os().collect()));
+}

@@ -1,0 +1,90 @@
+//! lockstep-lints: the lint trait, the registry and one file per lint.
+//!
+//! A lint reads the [`Analysis`] and pushes [`Diagnostic`]s; it never renders or does IO.
+
+pub use lockstep_analyzer::{Analysis, Config, Diagnostic, Level, SourceDb};
+
+/// Declare a lint's metadata from its doc comment:
+/// `declare_lint! { /// docs… pub NAME, "name", Deny, "summary" }`.
+#[macro_export]
+macro_rules! declare_lint {
+    ($(#[doc = $doc:literal])* $vis:vis $ident:ident, $name:literal, $level:ident, $summary:literal) => {
+        $(#[doc = $doc])*
+        $vis static $ident: $crate::LintMeta = $crate::LintMeta {
+            name: $name,
+            default_level: $crate::Level::$level,
+            summary: $summary,
+            docs: concat!($($doc, "\n"),*),
+        };
+    };
+}
+
+mod meta;
+
+pub use meta::{PARSE_ERROR, UNUSED_ALLOW};
+
+/// Static description of a lint, shown by `cargo lockstep list` and `explain`.
+#[derive(Debug)]
+pub struct LintMeta {
+    /// Bare name (`double_lock`); rendered as `lockstep::double_lock`.
+    pub name: &'static str,
+    pub default_level: Level,
+    /// One line, lowercase, no trailing period.
+    pub summary: &'static str,
+    /// The full documentation (What it does / Why is this bad? / Known problems / Example).
+    pub docs: &'static str,
+}
+
+/// What a lint sees.
+pub struct LintContext<'a> {
+    pub db: &'a SourceDb,
+    pub analysis: &'a Analysis,
+    pub config: &'a Config,
+}
+
+impl LintContext<'_> {
+    /// The level a finding of `meta` is reported at before config and flags apply.
+    pub fn level(&self, meta: &LintMeta) -> Level {
+        meta.default_level
+    }
+}
+
+pub trait Lint: Sync {
+    fn meta(&self) -> &'static LintMeta;
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>);
+}
+
+/// Every lint, in a fixed order.
+pub fn registry() -> Vec<&'static dyn Lint> {
+    vec![]
+}
+
+/// Metadata of every lint plus the diagnostics the driver itself emits (`parse_error`,
+/// `unused_allow`), sorted by name.
+pub fn all_metas() -> Vec<&'static LintMeta> {
+    let mut v: Vec<&'static LintMeta> = registry().iter().map(|l| l.meta()).collect();
+    v.push(&PARSE_ERROR);
+    v.push(&UNUSED_ALLOW);
+    v.sort_by_key(|m| m.name);
+    v
+}
+
+pub fn find_meta(name: &str) -> Option<&'static LintMeta> {
+    let name = name.strip_prefix("lockstep::").unwrap_or(name);
+    all_metas().into_iter().find(|m| m.name == name)
+}
+
+/// Run every registered lint; the result is sorted and deduplicated.
+pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for f in &cx.analysis.files {
+        if let Some(d) = &f.parse_error {
+            out.push(d.clone());
+        }
+    }
+    for lint in registry() {
+        lint.check(cx, &mut out);
+    }
+    lockstep_analyzer::diag::sort_diagnostics(&mut out);
+    out
+}

@@ -1,0 +1,32 @@
+//! Diagnostics the driver emits that are not lints over the analysis.
+
+declare_lint! {
+    /// ## What it does
+    /// Reports a file that could not be analyzed: it does not parse, is not UTF-8, or nests
+    /// deeper than the analyzer accepts.
+    ///
+    /// ## Why is this bad?
+    /// Nothing in that file is checked, so its locks and sequence numbers are invisible to every
+    /// other lint. The rest of the crate is still analyzed.
+    ///
+    /// ## Known problems
+    /// Files that only parse with nightly syntax are reported here.
+    pub PARSE_ERROR, "parse_error", Warn, "a file could not be parsed and was not analyzed"
+}
+
+declare_lint! {
+    /// ## What it does
+    /// Reports a `// lockstep: allow(..)` comment or `#[cfg_attr(lockstep, allow(lockstep::..))]`
+    /// attribute that suppresses no finding.
+    ///
+    /// ## Why is this bad?
+    /// Stale suppressions pile up and hide the next real finding at the same place.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// // lockstep: allow(double_lock) fixed long ago
+    /// let g = self.state.lock();
+    /// ```
+    /// Use instead: delete the comment.
+    pub UNUSED_ALLOW, "unused_allow", Warn, "a lockstep allow suppresses nothing"
+}
