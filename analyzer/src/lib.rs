@@ -4,20 +4,28 @@
 
 pub mod config;
 pub mod diag;
+pub mod flow;
+pub mod index;
+pub mod ir;
 pub mod lower;
+pub mod lower_body;
+pub mod lower_items;
 pub mod parse;
 pub mod seq;
 pub mod source;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Label, Level};
-pub use lower::{lower_file, LoweredFile};
+pub use lower::{lower_file, lower_file_with, LoweredFile};
 pub use source::{Edition, FileId, SourceDb, SourceFile, Span};
 
 /// The result of analysing a set of lowered files: what the lints read.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Analysis {
     pub files: Vec<LoweredFile>,
+    pub index: index::Index,
+    /// Flow results of every function with a body, in index order.
+    pub flows: Vec<flow::FnFlow>,
 }
 
 impl Analysis {
@@ -27,8 +35,25 @@ impl Analysis {
 }
 
 /// Run every cross-file analysis over lowered files.
-pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, _config: &Config) -> Analysis {
+pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     let _ = db;
     files.sort_by_key(|f| f.file);
-    Analysis { files }
+    let index = index::Index::build(&files);
+    let flows = index
+        .fns
+        .iter()
+        .filter_map(|&r| flow::analyze_fn(&index, &files, r, config))
+        .collect();
+    Analysis {
+        files,
+        index,
+        flows,
+    }
+}
+
+impl Analysis {
+    /// The function a flow belongs to.
+    pub fn func(&self, r: index::FnRef) -> &ir::FnDef {
+        self.index.func(&self.files, r)
+    }
 }

@@ -40,12 +40,19 @@ pub struct LoweredFile {
     pub attr_allows: Vec<AttrAllow>,
     /// Span of every item (including impl and trait members), for comment suppressions.
     pub item_spans: Vec<Span>,
+    /// Structs, statics, functions and their bodies.
+    pub items: crate::ir::FileItems,
     /// Sequence-number facts of this file.
     pub seq: crate::seq::SeqFileFacts,
 }
 
-/// Lower one file. Never panics on user input; a parse failure is reported in `parse_error`.
+/// Lower one file with the default configuration.
 pub fn lower_file(file: &SourceFile) -> LoweredFile {
+    lower_file_with(file, &crate::config::Config::default())
+}
+
+/// Lower one file. Never panics on user input; a parse failure is reported in `parse_error`.
+pub fn lower_file_with(file: &SourceFile, config: &crate::config::Config) -> LoweredFile {
     let mut out = LoweredFile {
         file: file.id,
         ..Default::default()
@@ -62,6 +69,9 @@ pub fn lower_file(file: &SourceFile) -> LoweredFile {
         base: parsed.base,
     };
     collect_items(&parsed.ast.items, &map, &mut Vec::new(), false, &mut out);
+    let mut icx = crate::lower_items::ItemCx::new(&map, file, config);
+    icx.items(&parsed.ast.items, &file.module_name(), false);
+    out.items = icx.out;
     out.seq = crate::seq::collect_file(file, &parsed.ast, &map);
     out
 }

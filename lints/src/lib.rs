@@ -19,9 +19,13 @@ macro_rules! declare_lint {
     };
 }
 
+mod blocking_under_spinlock;
+mod double_lock;
 mod meta;
+mod unreleased_lock;
+mod util;
 
-pub use meta::{PARSE_ERROR, UNUSED_ALLOW};
+pub use meta::{ANALYSIS_BUDGET, PARSE_ERROR, UNUSED_ALLOW};
 
 /// Static description of a lint, shown by `cargo lockstep list` and `explain`.
 #[derive(Debug)]
@@ -56,7 +60,11 @@ pub trait Lint: Sync {
 
 /// Every lint, in a fixed order.
 pub fn registry() -> Vec<&'static dyn Lint> {
-    vec![]
+    vec![
+        &unreleased_lock::UnreleasedLock,
+        &double_lock::DoubleLock,
+        &blocking_under_spinlock::BlockingUnderSpinlock,
+    ]
 }
 
 /// Metadata of every lint plus the diagnostics the driver itself emits (`parse_error`,
@@ -65,6 +73,7 @@ pub fn all_metas() -> Vec<&'static LintMeta> {
     let mut v: Vec<&'static LintMeta> = registry().iter().map(|l| l.meta()).collect();
     v.push(&PARSE_ERROR);
     v.push(&UNUSED_ALLOW);
+    v.push(&ANALYSIS_BUDGET);
     v.sort_by_key(|m| m.name);
     v
 }
@@ -85,6 +94,34 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
     for lint in registry() {
         lint.check(cx, &mut out);
     }
+    budget_notes(cx, &mut out);
     lockstep_analyzer::diag::sort_diagnostics(&mut out);
     out
+}
+
+/// A note for every function whose analysis stopped early.
+fn budget_notes(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    for flow in &cx.analysis.flows {
+        if !flow.budget_hit && !flow.truncated {
+            continue;
+        }
+        let f = cx.analysis.func(flow.func);
+        let why = if flow.truncated {
+            "the function is too large or too deeply nested"
+        } else {
+            "too many paths"
+        };
+        out.push(
+            Diagnostic::new(
+                ANALYSIS_BUDGET.name,
+                ANALYSIS_BUDGET.default_level,
+                format!(
+                    "analysis of `{}` stopped early: {why}; its findings may be incomplete",
+                    f.name
+                ),
+                lockstep_analyzer::Label::new(f.name_span, "analyzed partially"),
+            )
+            .with_key(format!("analysis_budget:{}", f.path)),
+        );
+    }
 }

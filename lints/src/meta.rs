@@ -30,3 +30,17 @@ declare_lint! {
     /// Use instead: delete the comment.
     pub UNUSED_ALLOW, "unused_allow", Warn, "a lockstep allow suppresses nothing"
 }
+
+declare_lint! {
+    /// ## What it does
+    /// Says where the analysis stopped early: a function too large or too deeply nested to
+    /// explore within the step budget, so its findings may be incomplete.
+    ///
+    /// ## Why is this bad?
+    /// Silence about such a function does not mean it is correct.
+    ///
+    /// ## Known problems
+    /// The budget counts analysis steps, not time, so the same input always stops at the same
+    /// place.
+    pub ANALYSIS_BUDGET, "analysis_budget", Note, "the analysis of a function stopped at its step budget"
+}

@@ -1,0 +1,546 @@
+//! Per-function flow analysis: which locks are held at every acquisition, call, blocking point
+//! and exit, path by path.
+//!
+//! The state is the set of held locks plus the branch conditions assumed on the path, so that
+//! `if flag { lock } … if flag { unlock }` is seen as balanced. States are explored
+//! exhaustively up to a step budget counted in operations (never in time), so results are
+//! deterministic.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::config::Config;
+use crate::index::{FnRef, Index, ResolvedLock};
+use crate::ir::{
+    AcqStyle, BlockKind, Body, Callee, CondKey, FnDef, GuardId, Mode, NodeId, Op, Place,
+};
+use crate::lower::LoweredFile;
+use crate::source::Span;
+
+/// Operations explored per function before giving up on the rest (reported as a note).
+pub const STEP_BUDGET: usize = 200_000;
+/// Distinct states kept per node before branch correlations are forgotten there.
+const STATES_PER_NODE: usize = 24;
+
+/// A lock held at some point, with where it was taken.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeldLock {
+    pub lock: ResolvedLock,
+    pub acq_span: Span,
+    pub acq_node: NodeId,
+    pub style: AcqStyle,
+    pub mode: Mode,
+    pub is_try: bool,
+    /// Acquired through a method that masks interrupts (`lock_irqsave`).
+    pub irq_method: bool,
+    /// Leaked (`mem::forget`, …): nothing will release it; with the leak site and how.
+    pub leaked: Option<(Span, String)>,
+    /// Taken on an earlier iteration / through a binding since reassigned: another instance.
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AcqEvent {
+    pub node: NodeId,
+    pub span: Span,
+    pub method: String,
+    pub lock: ResolvedLock,
+    pub style: AcqStyle,
+    pub mode: Mode,
+    pub is_try: bool,
+    pub irq_method: bool,
+    /// Interrupts are masked by an enclosing region (`critical_section::with`).
+    pub irq_region: bool,
+    pub held: Vec<HeldLock>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlockEvent {
+    pub span: Span,
+    pub kind: BlockKind,
+    pub held: Vec<HeldLock>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallEvent {
+    pub node: NodeId,
+    pub span: Span,
+    pub callee: Callee,
+    pub args: Vec<Option<Place>>,
+    pub held: Vec<HeldLock>,
+    pub irq_region: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExitEvent {
+    pub span: Span,
+    /// Locks still held when the function returns (guards returned to the caller excluded).
+    pub held: Vec<HeldLock>,
+    /// Guards returned to the caller.
+    pub returned: Vec<HeldLock>,
+    /// Explicit-release acquisitions executed on the path (held or not at the exit).
+    pub raw_seen: Vec<NodeId>,
+}
+
+/// An explicit release of a lock this function did not acquire on that path.
+#[derive(Clone, Debug)]
+pub struct ForeignRelease {
+    pub span: Span,
+    pub lock: ResolvedLock,
+}
+
+/// Everything the lints need to know about one function.
+#[derive(Clone, Debug)]
+pub struct FnFlow {
+    pub func: FnRef,
+    pub acquisitions: Vec<AcqEvent>,
+    pub blocks: Vec<BlockEvent>,
+    pub calls: Vec<CallEvent>,
+    pub exits: Vec<ExitEvent>,
+    pub foreign_releases: Vec<ForeignRelease>,
+    /// The step budget ran out; results are partial.
+    pub budget_hit: bool,
+    /// Lowering stopped early (body too large or too deep).
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct H {
+    lock: u32,
+    guard: Option<GuardId>,
+    node: NodeId,
+    mode: Mode,
+    style: AcqStyle,
+    is_try: bool,
+    irq_method: bool,
+    age: u32,
+    leaked: Option<NodeId>,
+}
+
+type ExitKey = (NodeId, Vec<H>, Vec<H>, Vec<NodeId>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+struct State {
+    held: Vec<H>,
+    returned: Vec<H>,
+    assume: Vec<(u32, bool)>,
+    seen: Vec<NodeId>,
+    irq_off: u8,
+}
+
+/// Resolution of every lock operation of a body, done once before exploring paths.
+struct Resolved {
+    locks: Vec<ResolvedLock>,
+    /// node → index into `locks` (for Acquire / Unlock nodes that are locks).
+    at: BTreeMap<NodeId, u32>,
+    keys: Vec<CondKey>,
+    key_at: BTreeMap<NodeId, u32>,
+}
+
+fn resolve_body(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    body: &Body,
+    config: &Config,
+) -> Resolved {
+    let mut r = Resolved {
+        locks: Vec::new(),
+        at: BTreeMap::new(),
+        keys: Vec::new(),
+        key_at: BTreeMap::new(),
+    };
+    for (i, n) in body.nodes.iter().enumerate() {
+        let res = match &n.op {
+            Op::Acquire {
+                place,
+                method,
+                unwrapped,
+                style,
+                ..
+            } => {
+                let m = method.as_str();
+                let raw_fn = *style == AcqStyle::Raw
+                    && crate::lower_body::ACQUIRE_FNS
+                        .iter()
+                        .any(|(n, _, _)| n == &m)
+                    || config.lock_pairs.iter().any(|p| p.acquire == *method);
+                let mut l = ix.resolve_lock(files, func, place, m, *unwrapped, config);
+                if l.is_none() && raw_fn {
+                    l = Some(fn_pair_lock(func, place, method, config));
+                }
+                if let Some(l) = &mut l {
+                    if raw_fn {
+                        let (spin, irq) = pair_props(method, config);
+                        l.kind.raw = true;
+                        l.kind.spin |= spin;
+                        l.kind.irq_safe |= irq;
+                    }
+                }
+                l
+            }
+            Op::Unlock { place, method, .. } => {
+                let raw_fn = crate::lower_body::RELEASE_FNS.contains(&method.as_str())
+                    || config.lock_pairs.iter().any(|p| p.release == *method);
+                let l = ix.resolve_lock(files, func, place, "lock", true, config);
+                match l {
+                    Some(l) => Some(l),
+                    None if raw_fn => Some(fn_pair_lock(func, place, method, config)),
+                    None => None,
+                }
+            }
+            Op::Assume { key, .. } => {
+                let k = match r.keys.iter().position(|k| k == key) {
+                    Some(p) => p as u32,
+                    None => {
+                        r.keys.push(key.clone());
+                        r.keys.len() as u32 - 1
+                    }
+                };
+                r.key_at.insert(i as NodeId, k);
+                None
+            }
+            _ => None,
+        };
+        if let Some(l) = res {
+            let idx = match r
+                .locks
+                .iter()
+                .position(|x| x.class == l.class && x.instance == l.instance)
+            {
+                Some(p) => p as u32,
+                None => {
+                    r.locks.push(l);
+                    r.locks.len() as u32 - 1
+                }
+            };
+            r.at.insert(i as NodeId, idx);
+        }
+    }
+    r
+}
+
+/// The lock an acquire/release function pair works on, when its argument's type is unknown.
+fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> ResolvedLock {
+    let (spin, irq) = pair_props(method, config);
+    let class = match &place.root {
+        crate::ir::Root::Opaque | crate::ir::Root::Local { .. } | crate::ir::Root::Param { .. } => {
+            format!("{}::{}", func.path, place.text)
+        }
+        _ => format!("{}::{}", func.module, place.text),
+    };
+    ResolvedLock {
+        class,
+        instance: place.text.clone(),
+        kind: crate::index::LockKind {
+            type_name: "raw".into(),
+            spin,
+            rw: false,
+            reentrant: false,
+            raw: true,
+            irq_safe: irq,
+        },
+        assumed: true,
+    }
+}
+
+fn pair_props(method: &str, config: &Config) -> (bool, bool) {
+    if let Some(p) = config.lock_pairs.iter().find(|p| p.acquire == method) {
+        return (p.spin, p.irq_safe);
+    }
+    if let Some((_, s, i)) = crate::lower_body::ACQUIRE_FNS
+        .iter()
+        .find(|(n, _, _)| *n == method)
+    {
+        return (*s, *i);
+    }
+    (
+        method.to_ascii_lowercase().contains("spin"),
+        method.contains("irqsave") || method.contains("_irq"),
+    )
+}
+
+fn instance_root(s: &str) -> &str {
+    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
+    &s[..end]
+}
+
+/// Does acquiring through `method` mask interrupts?
+pub fn irq_method(method: &str) -> bool {
+    let m = method.to_ascii_lowercase();
+    (m.contains("irq") && !m.contains("noirq") && !m.contains("enable"))
+        || m.contains("interrupt")
+        || m.ends_with("_save")
+}
+
+/// Explore one function.
+pub fn analyze_fn(
+    ix: &Index,
+    files: &[LoweredFile],
+    fref: FnRef,
+    config: &Config,
+) -> Option<FnFlow> {
+    let func = ix.func(files, fref);
+    let body = func.body.as_ref()?;
+    let res = resolve_body(ix, files, func, body, config);
+    let mut flow = FnFlow {
+        func: fref,
+        acquisitions: Vec::new(),
+        blocks: Vec::new(),
+        calls: Vec::new(),
+        exits: Vec::new(),
+        foreign_releases: Vec::new(),
+        budget_hit: false,
+        truncated: body.truncated,
+    };
+    let mut seen: HashSet<(NodeId, State)> = HashSet::new();
+    let mut per_node: Vec<usize> = vec![0; body.nodes.len()];
+    let mut stack: Vec<(NodeId, State)> = vec![(0, State::default())];
+    let mut acq_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
+    let mut call_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
+    let mut block_keys: BTreeSet<(NodeId, Vec<H>)> = BTreeSet::new();
+    let mut exit_keys: BTreeSet<ExitKey> = BTreeSet::new();
+    let mut foreign_keys: BTreeSet<NodeId> = BTreeSet::new();
+    let mut steps = 0usize;
+    let materialize = |hs: &[H]| -> Vec<HeldLock> {
+        hs.iter()
+            .map(|h| HeldLock {
+                lock: res.locks[h.lock as usize].clone(),
+                acq_span: op_span(&body.nodes[h.node as usize].op),
+                acq_node: h.node,
+                style: h.style,
+                mode: h.mode,
+                is_try: h.is_try,
+                irq_method: h.irq_method,
+                stale: h.age > 0,
+                leaked: h.leaked.map(|n| {
+                    let how = match &body.nodes[n as usize].op {
+                        Op::Leak { how, .. } => how.clone(),
+                        _ => String::new(),
+                    };
+                    (op_span(&body.nodes[n as usize].op), how)
+                }),
+            })
+            .collect()
+    };
+    while let Some((node, mut st)) = stack.pop() {
+        steps += 1;
+        if steps > STEP_BUDGET {
+            flow.budget_hit = true;
+            break;
+        }
+        let n = &body.nodes[node as usize];
+        match &n.op {
+            Op::Acquire {
+                style,
+                mode,
+                is_try,
+                guard,
+                span,
+                method,
+                ..
+            } => {
+                if let Some(&li) = res.at.get(&node) {
+                    let lock = &res.locks[li as usize];
+                    let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
+                    let irqm = irq_method(method) || lock.kind.irq_safe;
+                    let region = st.irq_off > 0;
+                    if acq_keys.insert((node, st.held.clone(), region)) {
+                        flow.acquisitions.push(AcqEvent {
+                            node,
+                            span: *span,
+                            method: method.clone(),
+                            lock: lock.clone(),
+                            style,
+                            mode: *mode,
+                            is_try: *is_try,
+                            irq_method: irqm,
+                            irq_region: region,
+                            held: materialize(&st.held),
+                        });
+                    }
+                    let h = H {
+                        lock: li,
+                        guard: if style == AcqStyle::Raw { None } else { *guard },
+                        node,
+                        mode: *mode,
+                        style,
+                        is_try: *is_try,
+                        irq_method: irqm,
+                        age: 0,
+                        leaked: None,
+                    };
+                    if style == AcqStyle::Raw && !st.seen.contains(&node) {
+                        st.seen.push(node);
+                        st.seen.sort_unstable();
+                    }
+                    st.held.push(h);
+                    st.held.sort();
+                }
+            }
+            Op::Release { guard, .. } => {
+                st.held
+                    .retain(|h| !(h.guard == Some(*guard) && h.leaked.is_none()));
+            }
+            Op::Transfer { from, to, .. } => {
+                for h in st.held.iter_mut() {
+                    if h.guard == Some(*from) {
+                        h.guard = Some(*to);
+                    }
+                }
+                st.held.sort();
+            }
+            Op::Leak { guard, .. } => {
+                for h in st.held.iter_mut() {
+                    if h.guard == Some(*guard) {
+                        h.leaked = Some(node);
+                    }
+                }
+            }
+            Op::ReturnGuard { guard, .. } => {
+                let (ret, keep): (Vec<H>, Vec<H>) = st
+                    .held
+                    .drain(..)
+                    .partition(|h| h.guard == Some(*guard) && h.leaked.is_none());
+                st.held = keep;
+                st.returned.extend(ret);
+                st.returned.sort();
+            }
+            Op::Unlock { span, .. } => {
+                if let Some(&li) = res.at.get(&node) {
+                    let l = &res.locks[li as usize];
+                    // Prefer an explicit-release entry of the same instance, then any of the class.
+                    let pos = st
+                        .held
+                        .iter()
+                        .position(|h| {
+                            h.lock == li
+                                && h.age == 0
+                                && (h.style == AcqStyle::Raw || h.leaked.is_some())
+                        })
+                        .or_else(|| st.held.iter().position(|h| h.lock == li && h.age == 0))
+                        .or_else(|| {
+                            st.held
+                                .iter()
+                                .position(|h| res.locks[h.lock as usize].class == l.class)
+                        });
+                    match pos {
+                        Some(p) => {
+                            st.held.remove(p);
+                        }
+                        None => {
+                            if foreign_keys.insert(node) {
+                                flow.foreign_releases.push(ForeignRelease {
+                                    span: *span,
+                                    lock: l.clone(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Op::Call { callee, span, args } => {
+                let region = st.irq_off > 0;
+                if call_keys.insert((node, st.held.clone(), region)) {
+                    flow.calls.push(CallEvent {
+                        node,
+                        span: *span,
+                        callee: callee.clone(),
+                        args: args.clone(),
+                        held: materialize(&st.held),
+                        irq_region: region,
+                    });
+                }
+            }
+            Op::Block { kind, span } => {
+                if block_keys.insert((node, st.held.clone())) {
+                    let mut held = st.held.clone();
+                    if let BlockKind::CondWait(Some(g)) = kind {
+                        held.retain(|h| h.guard != Some(*g));
+                    }
+                    flow.blocks.push(BlockEvent {
+                        span: *span,
+                        kind: kind.clone(),
+                        held: materialize(&held),
+                    });
+                }
+            }
+            Op::Assume { value, .. } => {
+                if let Some(&k) = res.key_at.get(&node) {
+                    match st.assume.iter().find(|(kk, _)| *kk == k) {
+                        Some((_, v)) if v != value => continue,
+                        Some(_) => {}
+                        None => {
+                            st.assume.push((k, *value));
+                            st.assume.sort_unstable();
+                        }
+                    }
+                }
+            }
+            Op::Assign { root } => {
+                if !st.assume.is_empty() {
+                    st.assume.retain(|(k, _)| {
+                        !res.keys[*k as usize]
+                            .roots
+                            .iter()
+                            .any(|r| r.starts_with(root.as_str()) || root.starts_with(r.as_str()))
+                    });
+                }
+                if !root.contains(['.', '[', '(']) {
+                    let mut changed = false;
+                    for h in st.held.iter_mut() {
+                        if instance_root(&res.locks[h.lock as usize].instance) == root {
+                            h.age += 1;
+                            changed = true;
+                        }
+                    }
+                    if changed {
+                        st.held.sort();
+                    }
+                }
+            }
+            Op::IrqOff { .. } => st.irq_off = st.irq_off.saturating_add(1),
+            Op::IrqOn => st.irq_off = st.irq_off.saturating_sub(1),
+            Op::Exit { span } => {
+                if exit_keys.insert((node, st.held.clone(), st.returned.clone(), st.seen.clone())) {
+                    flow.exits.push(ExitEvent {
+                        span: *span,
+                        held: materialize(&st.held),
+                        returned: materialize(&st.returned),
+                        raw_seen: st.seen.clone(),
+                    });
+                }
+                continue;
+            }
+            Op::Nop => {}
+        }
+        for &s in n.succs.iter().rev() {
+            let mut next = st.clone();
+            let cnt = &mut per_node[s as usize];
+            if *cnt >= STATES_PER_NODE {
+                next.assume.clear();
+            }
+            if seen.insert((s, next.clone())) {
+                *cnt += 1;
+                stack.push((s, next));
+            }
+        }
+    }
+    Some(flow)
+}
+
+/// The span an operation reports at.
+pub fn op_span(op: &Op) -> Span {
+    match op {
+        Op::Acquire { span, .. }
+        | Op::Release { span, .. }
+        | Op::Unlock { span, .. }
+        | Op::Leak { span, .. }
+        | Op::Transfer { span, .. }
+        | Op::ReturnGuard { span, .. }
+        | Op::Call { span, .. }
+        | Op::Block { span, .. }
+        | Op::IrqOff { span }
+        | Op::Exit { span } => *span,
+        _ => Span::default(),
+    }
+}

@@ -1,0 +1,641 @@
+//! The crate-wide index: structs, statics, aliases, `use`s and functions of every file, and
+//! the resolution of a [`Place`] to a lock class.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::ir::{FnDef, Place, Proj, Root, StructDef, TypeRef};
+use crate::lower::LoweredFile;
+
+/// What kind of lock a type is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockKind {
+    /// The type's name as resolved (`std::sync::Mutex`, `spin::Mutex`, `SpinLock`).
+    pub type_name: String,
+    pub spin: bool,
+    pub rw: bool,
+    pub reentrant: bool,
+    /// Acquired without a guard and released explicitly (lock_api `RawMutex`, FFI locks).
+    pub raw: bool,
+    /// Acquiring it through its plain method already masks interrupts.
+    pub irq_safe: bool,
+}
+
+/// A place resolved to a lock.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResolvedLock {
+    /// Canonical class: `crate::module::Type.field`, `crate::module::STATIC`, or for a lock
+    /// local to one function `crate::module::func::name`.
+    pub class: String,
+    /// The instance inside the function (`self.state`, `q`), for same-lock checks.
+    pub instance: String,
+    pub kind: LockKind,
+    /// The type was not written anywhere; the lock was assumed from the call's shape.
+    pub assumed: bool,
+}
+
+/// Where a function lives in the lowered files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnRef {
+    pub file: usize,
+    pub idx: usize,
+}
+
+#[derive(Default)]
+pub struct Index {
+    structs: BTreeMap<String, Vec<(usize, usize)>>,
+    statics: BTreeMap<String, Vec<(usize, usize)>>,
+    aliases: BTreeMap<String, Vec<(usize, usize)>>,
+    /// module → (alias → full path)
+    uses: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Every function, in file order.
+    pub fns: Vec<FnRef>,
+    /// (self type name, method name) → functions.
+    pub methods: BTreeMap<(String, String), Vec<FnRef>>,
+    /// free function name → functions.
+    pub free_fns: BTreeMap<String, Vec<FnRef>>,
+    /// trait name → implementing type names.
+    pub trait_impls: BTreeMap<String, Vec<String>>,
+    crate_names: Vec<String>,
+}
+
+const WRAPPERS: &[&str] = &[
+    "Arc",
+    "Rc",
+    "Box",
+    "Pin",
+    "CachePadded",
+    "Weak",
+    "UniqueArc",
+    "ARef",
+    "KBox",
+    "LazyLock",
+    "Lazy",
+    "OnceLock",
+    "OnceCell",
+    "Once",
+    "StaticCell",
+    "Global",
+    "Ref",
+    "NonNull",
+    "Cow",
+];
+
+const COLLECTIONS: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "SmallVec",
+    "ArrayVec",
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "KVec",
+    "LinkedList",
+    "Slab",
+];
+
+const NOT_LOCKS: &[&str] = &[
+    "File",
+    "Stdout",
+    "Stdin",
+    "Stderr",
+    "StdoutLock",
+    "StdinLock",
+    "Path",
+    "PathBuf",
+];
+
+impl Index {
+    pub fn build(files: &[LoweredFile]) -> Index {
+        let mut ix = Index::default();
+        for (fi, f) in files.iter().enumerate() {
+            for (i, s) in f.items.structs.iter().enumerate() {
+                ix.structs.entry(s.name.clone()).or_default().push((fi, i));
+            }
+            for (i, s) in f.items.statics.iter().enumerate() {
+                ix.statics.entry(s.name.clone()).or_default().push((fi, i));
+            }
+            for (i, a) in f.items.aliases.iter().enumerate() {
+                ix.aliases.entry(a.name.clone()).or_default().push((fi, i));
+            }
+            for u in &f.items.uses {
+                if !u.glob {
+                    ix.uses
+                        .entry(u.module.clone())
+                        .or_default()
+                        .insert(u.alias.clone(), u.path.clone());
+                }
+            }
+            for (i, func) in f.items.fns.iter().enumerate() {
+                let r = FnRef { file: fi, idx: i };
+                ix.fns.push(r);
+                match &func.self_ty {
+                    Some(t) => {
+                        let tn = crate::lower_items::type_name(t);
+                        ix.methods
+                            .entry((tn, func.name.clone()))
+                            .or_default()
+                            .push(r);
+                    }
+                    None => ix.free_fns.entry(func.name.clone()).or_default().push(r),
+                }
+            }
+            for (tr, ty, _) in &f.items.trait_impls {
+                let t = tr.rsplit("::").next().unwrap_or(tr).to_string();
+                ix.trait_impls
+                    .entry(t)
+                    .or_default()
+                    .push(crate::lower_items::type_name(ty));
+            }
+            if let Some(first) = f.items.fns.first() {
+                let c = first.module.split("::").next().unwrap_or("").to_string();
+                if !ix.crate_names.contains(&c) {
+                    ix.crate_names.push(c);
+                }
+            }
+        }
+        for v in ix.trait_impls.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        ix
+    }
+
+    pub fn func<'f>(&self, files: &'f [LoweredFile], r: FnRef) -> &'f FnDef {
+        &files[r.file].items.fns[r.idx]
+    }
+
+    /// The full path a name stands for in a module, through `use`.
+    pub fn resolve_use(&self, module: &str, name: &str) -> Option<&Vec<String>> {
+        self.uses.get(module).and_then(|u| u.get(name))
+    }
+
+    /// Find the struct a type path names, from a module.
+    pub fn find_struct<'f>(
+        &self,
+        files: &'f [LoweredFile],
+        module: &str,
+        segs: &[String],
+    ) -> Option<&'f StructDef> {
+        let name = segs.last()?;
+        let cands = self.structs.get(name)?;
+        let defs: Vec<&StructDef> = cands
+            .iter()
+            .map(|&(f, i)| &files[f].items.structs[i])
+            .collect();
+        if defs.len() == 1 {
+            return Some(defs[0]);
+        }
+        // Prefer the one the `use` names, then the same module, then the shortest path.
+        if segs.len() == 1 {
+            if let Some(full) = self.resolve_use(module, name) {
+                let tail = full.join("::");
+                if let Some(d) = defs.iter().find(|d| {
+                    d.path.ends_with(&tail)
+                        || tail.ends_with(&format!("::{}", d.name))
+                            && d.path
+                                .ends_with(&full[full.len().saturating_sub(2)..].join("::"))
+                }) {
+                    return Some(d);
+                }
+            }
+            if let Some(d) = defs.iter().find(|d| d.module == module) {
+                return Some(d);
+            }
+        } else {
+            let tail = segs.join("::");
+            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+                return Some(d);
+            }
+        }
+        defs.into_iter()
+            .min_by_key(|d| (d.path.len(), d.path.clone()))
+    }
+
+    fn find_alias(&self, files: &[LoweredFile], module: &str, name: &str) -> Option<TypeRef> {
+        let cands = self.aliases.get(name)?;
+        let defs: Vec<_> = cands
+            .iter()
+            .map(|&(f, i)| &files[f].items.aliases[i])
+            .collect();
+        defs.iter()
+            .find(|d| d.module == module)
+            .or(defs.first())
+            .map(|d| d.ty.clone())
+    }
+
+    fn find_static<'f>(
+        &self,
+        files: &'f [LoweredFile],
+        module: &str,
+        segs: &[String],
+    ) -> Option<&'f crate::ir::StaticDef> {
+        let name = segs.last()?;
+        let cands = self.statics.get(name)?;
+        let defs: Vec<_> = cands
+            .iter()
+            .map(|&(f, i)| &files[f].items.statics[i])
+            .collect();
+        if segs.len() > 1 {
+            let tail = segs
+                .iter()
+                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("::");
+            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+                return Some(d);
+            }
+        }
+        if let Some(d) = defs.iter().find(|d| d.module == module) {
+            return Some(d);
+        }
+        if let Some(full) = self.resolve_use(module, name) {
+            let tail = full
+                .iter()
+                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("::");
+            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+                return Some(d);
+            }
+        }
+        if defs.len() == 1 {
+            return Some(defs[0]);
+        }
+        None
+    }
+
+    /// Classify a type as a lock, looking through wrappers (`Arc<Mutex<T>>`, `&SpinLock<T>`).
+    pub fn lock_kind(
+        &self,
+        files: &[LoweredFile],
+        module: &str,
+        ty: &TypeRef,
+        config: &Config,
+    ) -> Option<LockKind> {
+        let ty = self.strip(files, module, ty, 0);
+        let TypeRef::Path { segs, args } = &ty else {
+            return None;
+        };
+        let name = segs.last()?.as_str();
+        // The path the name stands for (`use spin::Mutex;` → spin::Mutex).
+        let full: Vec<String> = if segs.len() == 1 {
+            self.resolve_use(module, name)
+                .cloned()
+                .unwrap_or_else(|| segs.clone())
+        } else {
+            segs.clone()
+        };
+        let real = full.last().map(String::as_str).unwrap_or(name);
+        let first = full.first().map(String::as_str).unwrap_or("");
+        let type_name = full.join("::");
+        if let Some(t) = config
+            .lock_types
+            .iter()
+            .find(|t| t.type_name == name || t.type_name == type_name || t.type_name == real)
+        {
+            return Some(LockKind {
+                type_name,
+                spin: t.spin,
+                rw: false,
+                reentrant: t.reentrant,
+                raw: false,
+                irq_safe: false,
+            });
+        }
+        if NOT_LOCKS.contains(&real) {
+            return None;
+        }
+        let lower = real.to_ascii_lowercase();
+        let spin_crate = matches!(first, "spin" | "spinning_top" | "spinlock" | "kernel_sync");
+        let mut k = LockKind {
+            type_name,
+            spin: false,
+            rw: false,
+            reentrant: false,
+            raw: false,
+            irq_safe: false,
+        };
+        match real {
+            "Mutex" | "FairMutex" | "TicketMutex" | "SpinMutex" => {
+                k.spin =
+                    spin_crate || real != "Mutex" && real != "FairMutex" || args_mention_spin(args);
+            }
+            "RwLock" | "SpinRwLock" | "RwSpinlock" | "RwSpinLock" => {
+                k.rw = true;
+                k.spin = spin_crate || real != "RwLock" || args_mention_spin(args);
+            }
+            "ReentrantMutex" | "RecursiveMutex" => k.reentrant = true,
+            "SpinLock" | "Spinlock" | "SpinLockIrq" | "IrqSpinLock" | "SpinNoIrq"
+            | "SpinLockNoIrq" | "RawSpinLock" | "RawSpinlock" | "IrqLock" | "SpinIrq"
+            | "KSpinLock" => {
+                k.spin = true;
+                k.irq_safe = lower.contains("irq") && !lower.contains("noirq");
+                k.raw = real.starts_with("Raw") && args.is_empty();
+            }
+            "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
+            | "RawTicketLock" => {
+                k.raw = true;
+                k.rw = real.contains("Rw");
+                k.spin = real.contains("Spin") || real.contains("Ticket") || spin_crate;
+            }
+            "KSPIN_LOCK" | "NDIS_SPIN_LOCK" | "spinlock_t" | "raw_spinlock_t" | "KSpinLockRaw" => {
+                k.raw = true;
+                k.spin = true;
+            }
+            "SRWLOCK" | "CRITICAL_SECTION" | "pthread_mutex_t" | "mutex" => {
+                k.raw = true;
+            }
+            _ => return None,
+        }
+        Some(k)
+    }
+
+    /// Strip pointer-like wrappers and aliases down to the interesting type.
+    pub fn strip(&self, files: &[LoweredFile], module: &str, ty: &TypeRef, depth: u32) -> TypeRef {
+        if depth > 16 {
+            return ty.clone();
+        }
+        match ty {
+            TypeRef::Ref { inner, .. } | TypeRef::Ptr(inner) => {
+                self.strip(files, module, inner, depth + 1)
+            }
+            TypeRef::Path { segs, args } => {
+                let name = segs.last().map(String::as_str).unwrap_or("");
+                if WRAPPERS.contains(&name) {
+                    if let Some(a) = args.first() {
+                        return self.strip(files, module, a, depth + 1);
+                    }
+                }
+                if segs.len() == 1 {
+                    if let Some(t) = self.find_alias(files, module, name) {
+                        return self.strip(files, module, &t, depth + 1);
+                    }
+                }
+                ty.clone()
+            }
+            _ => ty.clone(),
+        }
+    }
+
+    /// The element type of a collection (`Vec<Mutex<T>>` → `Mutex<T>`; a map's value).
+    fn elem(&self, files: &[LoweredFile], module: &str, ty: &TypeRef) -> Option<TypeRef> {
+        match self.strip(files, module, ty, 0) {
+            TypeRef::Slice(t) | TypeRef::Array(t) => Some(*t),
+            TypeRef::Path { segs, args } => {
+                let name = segs.last().map(String::as_str).unwrap_or("");
+                if COLLECTIONS.contains(&name) {
+                    args.last().cloned()
+                } else if name == "Option" {
+                    args.first().cloned()
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Look up a method by the (stripped) type it is called on.
+    pub fn method<'f>(
+        &self,
+        files: &'f [LoweredFile],
+        type_name: &str,
+        method: &str,
+    ) -> Option<&'f FnDef> {
+        let v = self
+            .methods
+            .get(&(type_name.to_string(), method.to_string()))?;
+        v.first().map(|r| self.func(files, *r))
+    }
+
+    /// Resolve a place in a function to the lock it names, if it is one.
+    pub fn resolve_lock(
+        &self,
+        files: &[LoweredFile],
+        func: &FnDef,
+        place: &Place,
+        method: &str,
+        unwrapped: bool,
+        config: &Config,
+    ) -> Option<ResolvedLock> {
+        let module = func.module.as_str();
+        // The root's type and the class prefix.
+        let (mut ty, mut class): (Option<TypeRef>, String) = match &place.root {
+            Root::SelfValue => (func.self_ty.clone(), String::new()),
+            Root::Param { name, ty } => (Some(ty.clone()), format!("{}::{name}", func.path)),
+            Root::Local { name, ty, .. } => (ty.clone(), format!("{}::{name}", func.path)),
+            Root::Path(segs) => match self.find_static(files, module, segs) {
+                Some(s) => (Some(s.ty.clone()), s.path.clone()),
+                None => (None, String::new()),
+            },
+            Root::Call(segs) => {
+                let f = self.find_fn(files, module, func, segs);
+                match f {
+                    Some(f) => (f.ret.clone(), format!("{}()", f.path)),
+                    None => (None, String::new()),
+                }
+            }
+            Root::Opaque => (None, String::new()),
+        };
+        let mut owner_module = module.to_string();
+        let mut projs: Vec<Proj> = place.proj.clone();
+        let mut i = 0;
+        let mut guard = 0;
+        while i < projs.len() {
+            guard += 1;
+            if guard > 64 {
+                return None;
+            }
+            let p = projs[i].clone();
+            i += 1;
+            let cur = ty.clone();
+            match p {
+                Proj::Field(f) => {
+                    let st =
+                        cur.as_ref()
+                            .and_then(|t| match self.strip(files, &owner_module, t, 0) {
+                                TypeRef::Path { segs, .. } => {
+                                    self.find_struct(files, &owner_module, &segs)
+                                }
+                                _ => None,
+                            });
+                    match st {
+                        Some(s) => {
+                            let fty = s
+                                .fields
+                                .iter()
+                                .find(|(n, _, _)| *n == f)
+                                .map(|(_, t, _)| t.clone());
+                            class = format!("{}.{f}", s.path);
+                            owner_module = s.module.clone();
+                            ty = fty;
+                        }
+                        None => {
+                            class = if class.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{class}.{f}")
+                            };
+                            ty = None;
+                        }
+                    }
+                }
+                Proj::Index(_) | Proj::Elem => {
+                    ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
+                    if !class.is_empty() {
+                        class.push_str("[]");
+                    }
+                }
+                Proj::Method(m) => {
+                    let tn = cur
+                        .as_ref()
+                        .map(|t| self.strip(files, &owner_module, t, 0))
+                        .and_then(|t| t.last().map(str::to_string));
+                    let def = tn.as_deref().and_then(|tn| self.method(files, tn, &m));
+                    match def {
+                        Some(d) if d.accessor_of.is_some() => {
+                            let acc = d.accessor_of.clone().unwrap_or_default();
+                            for (k, a) in acc.into_iter().enumerate() {
+                                projs.insert(i + k, a);
+                            }
+                        }
+                        Some(d) => {
+                            class = format!("{}()", d.path);
+                            owner_module = d.module.clone();
+                            ty = d.ret.clone();
+                        }
+                        None => {
+                            ty = None;
+                            class = String::new();
+                        }
+                    }
+                }
+            }
+        }
+        let kind = match &ty {
+            Some(t) => self.lock_kind(files, &owner_module, t, config),
+            None => None,
+        };
+        let (kind, assumed) = match kind {
+            Some(k) => (k, false),
+            None => {
+                if ty.is_some()
+                    && !matches!(ty, Some(TypeRef::Unknown))
+                    && !is_generic_param(ty.as_ref(), func)
+                {
+                    // A written type that is not a lock (`File::lock`, a user type's `lock`).
+                    return None;
+                }
+                // Type not written: a `.lock().unwrap()` is std's poisoning lock in practice.
+                let raw_call = method.starts_with(|c: char| c.is_uppercase())
+                    || method.contains('_')
+                        && !method.starts_with("lock")
+                        && !method.starts_with("try_");
+                if !(unwrapped
+                    && matches!(
+                        method,
+                        "lock" | "read" | "write" | "try_lock" | "try_read" | "try_write"
+                    )
+                    || raw_call)
+                {
+                    return None;
+                }
+                if matches!(place.root, Root::Opaque | Root::Call(_)) && !raw_call {
+                    return None;
+                }
+                let k = LockKind {
+                    type_name: String::from("unknown"),
+                    spin: raw_call
+                        && (method.contains("Spin")
+                            || method.starts_with("spin")
+                            || method.starts_with("raw_spin")),
+                    rw: matches!(method, "read" | "write" | "try_read" | "try_write"),
+                    reentrant: false,
+                    raw: raw_call,
+                    irq_safe: false,
+                };
+                (k, true)
+            }
+        };
+        if class.is_empty() {
+            class = format!("{}::{}", func.path, place.text);
+        }
+        Some(ResolvedLock {
+            class,
+            instance: place.text.clone(),
+            kind,
+            assumed,
+        })
+    }
+
+    /// Resolve a call path to a function definition (free function, `Type::f`, `Self::f`).
+    pub fn find_fn<'f>(
+        &self,
+        files: &'f [LoweredFile],
+        module: &str,
+        from: &FnDef,
+        segs: &[String],
+    ) -> Option<&'f FnDef> {
+        let name = segs.last()?;
+        if segs.len() >= 2 {
+            let ty = &segs[segs.len() - 2];
+            let ty = if ty == "Self" {
+                from.self_ty
+                    .as_ref()
+                    .map(crate::lower_items::type_name)
+                    .unwrap_or_default()
+            } else {
+                ty.clone()
+            };
+            if let Some(v) = self.methods.get(&(ty, name.clone())) {
+                return v.first().map(|r| self.func(files, *r));
+            }
+        }
+        let cands = self.free_fns.get(name)?;
+        let defs: Vec<&FnDef> = cands.iter().map(|r| self.func(files, *r)).collect();
+        if segs.len() >= 2 {
+            let tail = segs
+                .iter()
+                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("::");
+            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+                return Some(d);
+            }
+        }
+        if let Some(d) = defs.iter().find(|d| d.module == module) {
+            return Some(d);
+        }
+        if let Some(full) = self.resolve_use(module, name) {
+            let tail = full
+                .iter()
+                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("::");
+            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+                return Some(d);
+            }
+        }
+        if defs.len() == 1 {
+            return Some(defs[0]);
+        }
+        None
+    }
+}
+
+fn args_mention_spin(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.to_ascii_lowercase().contains("spin")),
+        _ => false,
+    })
+}
+
+fn is_generic_param(ty: Option<&TypeRef>, _func: &FnDef) -> bool {
+    // A single uppercase letter type (`T`) is a generic parameter whose type is not known.
+    matches!(ty, Some(TypeRef::Path { segs, args }) if segs.len() == 1 && args.is_empty() && segs[0].len() == 1)
+}

@@ -1,0 +1,327 @@
+//! The IR: items with their types, and function bodies as control-flow graphs over lock
+//! events. Plain data only; produced by `lower`, read by `index`, `flow` and the lints.
+//!
+//! Lowering is per file and does not know types from other files, so a `.lock()` is recorded as
+//! a *candidate* acquisition on a [`Place`]; `index` later decides whether the place is a lock
+//! and which class it belongs to. A candidate that is not a lock becomes a no-op.
+
+use crate::source::Span;
+
+/// A type as written, simplified: paths with generic arguments, references, tuples, slices.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TypeRef {
+    /// `a::b::C<T, U>`: segments and the last segment's type arguments.
+    Path {
+        segs: Vec<String>,
+        args: Vec<TypeRef>,
+    },
+    Ref {
+        mutable: bool,
+        inner: Box<TypeRef>,
+    },
+    Ptr(Box<TypeRef>),
+    Slice(Box<TypeRef>),
+    Array(Box<TypeRef>),
+    Tuple(Vec<TypeRef>),
+    /// `impl Trait` / `dyn Trait`: the trait paths.
+    Trait(Vec<Vec<String>>),
+    Unknown,
+}
+
+impl TypeRef {
+    pub fn last(&self) -> Option<&str> {
+        match self {
+            TypeRef::Path { segs, .. } => segs.last().map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// A struct (or union) and its fields; tuple fields are named `0`, `1`, ….
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    /// Canonical path `crate::module::Name` (crate spelled by its name).
+    pub path: String,
+    pub name: String,
+    pub fields: Vec<(String, TypeRef, Span)>,
+    pub generics: Vec<String>,
+    pub span: Span,
+    /// Module path (crate name first) for name resolution.
+    pub module: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaticDef {
+    pub path: String,
+    pub name: String,
+    pub ty: TypeRef,
+    pub span: Span,
+    pub module: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AliasDef {
+    pub path: String,
+    pub name: String,
+    pub ty: TypeRef,
+    pub module: String,
+}
+
+/// `use` entries of one module: the local name and the path it stands for.
+#[derive(Clone, Debug)]
+pub struct UseDef {
+    pub module: String,
+    pub alias: String,
+    pub path: Vec<String>,
+    /// `use a::b::*`.
+    pub glob: bool,
+}
+
+/// Where a place starts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Root {
+    SelfValue,
+    /// A parameter, with its declared type.
+    Param {
+        name: String,
+        ty: TypeRef,
+    },
+    /// A local binding: its declared type when written, and a unique tag (binding span start).
+    Local {
+        name: String,
+        ty: Option<TypeRef>,
+        tag: u32,
+    },
+    /// A path naming a static or const (`TABLE`, `crate::net::TABLE`), as written.
+    Path(Vec<String>),
+    /// The result of calling a function by path (`Foo::new()`, `global_lock()`).
+    Call(Vec<String>),
+    /// A value whose origin is not tracked (a call on an expression, a literal, …).
+    Opaque,
+}
+
+/// One step from a place to a sub-place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proj {
+    Field(String),
+    /// `[i]`, with the index expression's text for identity (`[0]` vs `[i]`).
+    Index(String),
+    /// A method call with no arguments that may be an accessor (`self.sockets()`), or a
+    /// transparent wrapper method (`as_ref`, `clone`, `deref`, …) that keeps the place.
+    Method(String),
+    /// An element of the iterated collection (`for q in &self.queues`).
+    Elem,
+}
+
+/// A place expression: a root and projections. `text` is its normalized spelling, used for
+/// identity inside one function (`self.state`, `self.queues[i]`, `q`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Place {
+    pub root: Root,
+    pub proj: Vec<Proj>,
+    pub text: String,
+}
+
+impl Place {
+    pub fn opaque(text: impl Into<String>) -> Place {
+        Place {
+            root: Root::Opaque,
+            proj: Vec::new(),
+            text: text.into(),
+        }
+    }
+}
+
+/// How an acquisition was spelled, which decides whether it needs an explicit release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AcqStyle {
+    /// Returns a guard that releases on drop (`m.lock()`).
+    Guard,
+    /// Needs an explicit release (`raw.lock()`, `KeAcquireSpinLock(&l)`, config pairs).
+    Raw,
+}
+
+/// Shared or exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Exclusive,
+    Read,
+    /// An upgradable read (parking_lot): excludes writers and other upgradable readers.
+    Upgradable,
+}
+
+/// Index of a guard (a binding or temporary holding a guard) in one body.
+pub type GuardId = u32;
+/// Index of a node in one body.
+pub type NodeId = u32;
+
+/// What a call names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Callee {
+    /// `a::b::f(..)`, `Type::f(..)`, `Self::f(..)`, `f(..)`: the path as written.
+    Path(Vec<String>),
+    /// `recv.m(..)`: the receiver place (when it is one) and the method name.
+    Method { recv: Option<Place>, name: String },
+    /// Calling a value that is not a path (a closure parameter `f(x)`).
+    Value(String),
+}
+
+/// What may block, for `blocking_under_spinlock`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlockKind {
+    Sleep(String),
+    Await,
+    /// Waiting on a condition variable; the guard's own lock is released while waiting.
+    CondWait(Option<GuardId>),
+    ChannelRecv(String),
+    Join,
+    Alloc(String),
+    /// A loop with no exit.
+    Spin,
+}
+
+/// A branch condition that later branches can correlate with (`if flag {..} … if flag {..}`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CondKey {
+    /// Normalized text of the condition (negations stripped).
+    pub text: String,
+    /// Root local / `self` the condition reads; assignments to it invalidate the assumption.
+    pub roots: Vec<String>,
+}
+
+/// One operation of a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Nop,
+    /// A candidate acquisition: `place.method()` or an acquire function applied to `place`.
+    Acquire {
+        place: Place,
+        /// `lock`, `read`, `write`, `lock_irqsave`, `KeAcquireSpinLock`, …
+        method: String,
+        style: AcqStyle,
+        mode: Mode,
+        /// A try-lock on its success path: never blocks, never closes a cycle.
+        is_try: bool,
+        /// The guard created, for guard-style acquisitions.
+        guard: Option<GuardId>,
+        /// Whether the call's result was unwrapped (`.lock().unwrap()`): evidence of std.
+        unwrapped: bool,
+        span: Span,
+    },
+    /// Drop of a guard (end of scope, end of statement, `drop(g)`, a move into a callee).
+    Release {
+        guard: GuardId,
+        span: Span,
+        explicit: bool,
+    },
+    /// An explicit raw release of a place (`raw.unlock()`, `KeReleaseSpinLock(&l)`,
+    /// `force_unlock`).
+    Unlock {
+        place: Place,
+        method: String,
+        span: Span,
+    },
+    /// A guard leaked: `mem::forget(g)`, `ManuallyDrop::new(g)`, `Box::leak`, stored in a
+    /// place that outlives the function.
+    Leak {
+        guard: GuardId,
+        span: Span,
+        how: String,
+    },
+    /// A guard moved to a new owner (`let h = g;`, a branch's value): if `from` is held it is
+    /// now held as `to`, and dropping `from` later does nothing.
+    Transfer {
+        from: GuardId,
+        to: GuardId,
+        span: Span,
+    },
+    /// A guard moved out as the function's return value.
+    ReturnGuard {
+        guard: GuardId,
+        span: Span,
+    },
+    Call {
+        callee: Callee,
+        span: Span,
+        args: Vec<Option<Place>>,
+    },
+    Block {
+        kind: BlockKind,
+        span: Span,
+    },
+    /// Only paths on which `key` has `value` continue.
+    Assume {
+        key: CondKey,
+        value: bool,
+    },
+    /// A local or place is assigned: assumptions that read `root` are forgotten.
+    Assign {
+        root: String,
+    },
+    /// `critical_section::with`, `without_interrupts`, `local_irq_save`: interrupts masked
+    /// from here until the matching exit.
+    IrqOff {
+        span: Span,
+    },
+    IrqOn,
+    /// Normal function exit (a `return`, `?`, or falling off the end).
+    Exit {
+        span: Span,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub op: Op,
+    pub succs: Vec<NodeId>,
+}
+
+/// A function body as a control-flow graph. Node 0 is the entry.
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    pub nodes: Vec<Node>,
+    pub guard_count: u32,
+    /// Set when lowering stopped early (too large or too deep); the body is then partial.
+    pub truncated: bool,
+    /// Macros whose meaning is unknown (their arguments are not analyzed).
+    pub opaque_macros: Vec<String>,
+}
+
+/// A function, method, or closure.
+#[derive(Clone, Debug)]
+pub struct FnDef {
+    /// Canonical path: `crate::module::name`, `crate::module::Type::name`, or for a trait
+    /// impl `crate::module::Type::name` too (with `trait_name` set).
+    pub path: String,
+    pub name: String,
+    pub module: String,
+    /// The impl's self type as written (`TcpStack`, `Nic<D>`), if a method.
+    pub self_ty: Option<TypeRef>,
+    pub trait_name: Option<String>,
+    /// Declared in a trait (a default method).
+    pub in_trait: bool,
+    pub has_self: bool,
+    pub params: Vec<(String, TypeRef)>,
+    pub ret: Option<TypeRef>,
+    pub is_async: bool,
+    pub attrs: Vec<String>,
+    pub span: Span,
+    pub name_span: Span,
+    pub body: Option<Body>,
+    pub test_only: bool,
+    /// For a method whose body only returns (a reference to / clone of) a field of `self`: the
+    /// field path, so `self.sockets()` resolves like `self.sockets`.
+    pub accessor_of: Option<Vec<Proj>>,
+}
+
+/// The items of one file.
+#[derive(Clone, Debug, Default)]
+pub struct FileItems {
+    pub structs: Vec<StructDef>,
+    pub statics: Vec<StaticDef>,
+    pub aliases: Vec<AliasDef>,
+    pub uses: Vec<UseDef>,
+    pub fns: Vec<FnDef>,
+    /// `(trait path as written, self type as written, module)` of every `impl Trait for T`.
+    pub trait_impls: Vec<(String, TypeRef, String)>,
+}

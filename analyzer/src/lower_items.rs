@@ -1,0 +1,453 @@
+//! Lowering of items: structs, statics, aliases, `use`, functions and methods.
+
+use quote::ToTokens;
+
+use crate::config::Config;
+use crate::ir::{AliasDef, FileItems, FnDef, Proj, StaticDef, StructDef, TypeRef, UseDef};
+use crate::lower_body::BodyLowerer;
+use crate::parse::SpanMap;
+use crate::source::{Edition, SourceFile};
+
+/// Context shared while walking one file's items.
+pub struct ItemCx<'a> {
+    pub map: &'a SpanMap,
+    pub edition: Edition,
+    pub config: &'a Config,
+    pub test_only: bool,
+    pub out: FileItems,
+}
+
+/// Convert a syn type into a [`TypeRef`].
+pub fn type_ref(t: &syn::Type) -> TypeRef {
+    match t {
+        syn::Type::Path(p) => path_type(&p.path),
+        syn::Type::Reference(r) => TypeRef::Ref {
+            mutable: r.mutability.is_some(),
+            inner: Box::new(type_ref(&r.elem)),
+        },
+        syn::Type::Ptr(p) => TypeRef::Ptr(Box::new(type_ref(&p.elem))),
+        syn::Type::Slice(s) => TypeRef::Slice(Box::new(type_ref(&s.elem))),
+        syn::Type::Array(a) => TypeRef::Array(Box::new(type_ref(&a.elem))),
+        syn::Type::Tuple(t) => TypeRef::Tuple(t.elems.iter().map(type_ref).collect()),
+        syn::Type::Paren(p) => type_ref(&p.elem),
+        syn::Type::Group(g) => type_ref(&g.elem),
+        syn::Type::TraitObject(o) => TypeRef::Trait(bounds(&o.bounds)),
+        syn::Type::ImplTrait(i) => TypeRef::Trait(bounds(&i.bounds)),
+        _ => TypeRef::Unknown,
+    }
+}
+
+fn bounds(
+    b: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Vec<Vec<String>> {
+    b.iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => Some(path_segs(&t.path)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn path_segs(p: &syn::Path) -> Vec<String> {
+    p.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+pub fn path_type(p: &syn::Path) -> TypeRef {
+    let segs = path_segs(p);
+    let args = match p.segments.last().map(|s| &s.arguments) {
+        Some(syn::PathArguments::AngleBracketed(a)) => a
+            .args
+            .iter()
+            .filter_map(|g| match g {
+                syn::GenericArgument::Type(t) => Some(type_ref(t)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    TypeRef::Path { segs, args }
+}
+
+impl<'a> ItemCx<'a> {
+    pub fn new(map: &'a SpanMap, file: &SourceFile, config: &'a Config) -> Self {
+        ItemCx {
+            map,
+            edition: file.edition,
+            config,
+            test_only: file.test_only,
+            out: FileItems::default(),
+        }
+    }
+
+    pub fn items(&mut self, items: &[syn::Item], module: &str, test: bool) {
+        for item in items {
+            self.item(item, module, test);
+        }
+    }
+
+    fn item(&mut self, item: &syn::Item, module: &str, test: bool) {
+        match item {
+            syn::Item::Struct(s) => {
+                let fields = match &s.fields {
+                    syn::Fields::Named(n) => n
+                        .named
+                        .iter()
+                        .filter_map(|f| {
+                            Some((
+                                f.ident.as_ref()?.to_string(),
+                                type_ref(&f.ty),
+                                self.map.of(f),
+                            ))
+                        })
+                        .collect(),
+                    syn::Fields::Unnamed(u) => u
+                        .unnamed
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| (i.to_string(), type_ref(&f.ty), self.map.of(f)))
+                        .collect(),
+                    syn::Fields::Unit => Vec::new(),
+                };
+                self.out.structs.push(StructDef {
+                    path: format!("{module}::{}", s.ident),
+                    name: s.ident.to_string(),
+                    fields,
+                    generics: s
+                        .generics
+                        .type_params()
+                        .map(|p| p.ident.to_string())
+                        .collect(),
+                    span: self.map.of(&s.ident),
+                    module: module.to_string(),
+                });
+            }
+            syn::Item::Union(s) => {
+                let fields = s
+                    .fields
+                    .named
+                    .iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.ident.as_ref()?.to_string(),
+                            type_ref(&f.ty),
+                            self.map.of(f),
+                        ))
+                    })
+                    .collect();
+                self.out.structs.push(StructDef {
+                    path: format!("{module}::{}", s.ident),
+                    name: s.ident.to_string(),
+                    fields,
+                    generics: Vec::new(),
+                    span: self.map.of(&s.ident),
+                    module: module.to_string(),
+                });
+            }
+            syn::Item::Static(s) => self.out.statics.push(StaticDef {
+                path: format!("{module}::{}", s.ident),
+                name: s.ident.to_string(),
+                ty: type_ref(&s.ty),
+                span: self.map.of(&s.ident),
+                module: module.to_string(),
+            }),
+            syn::Item::Const(c) => self.out.statics.push(StaticDef {
+                path: format!("{module}::{}", c.ident),
+                name: c.ident.to_string(),
+                ty: type_ref(&c.ty),
+                span: self.map.of(&c.ident),
+                module: module.to_string(),
+            }),
+            syn::Item::Type(t) => self.out.aliases.push(AliasDef {
+                path: format!("{module}::{}", t.ident),
+                name: t.ident.to_string(),
+                ty: type_ref(&t.ty),
+                module: module.to_string(),
+            }),
+            syn::Item::Use(u) => {
+                let mut prefix = Vec::new();
+                self.use_tree(&u.tree, &mut prefix, module);
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    let t = test || crate::lower::has_cfg_test(&m.attrs);
+                    self.items(inner, &format!("{module}::{}", m.ident), t);
+                }
+            }
+            syn::Item::Fn(f) => {
+                let t = test || crate::lower::has_cfg_test(&f.attrs);
+                self.function(
+                    &f.sig,
+                    Some(&f.block),
+                    &f.attrs,
+                    module,
+                    None,
+                    None,
+                    false,
+                    t,
+                );
+            }
+            syn::Item::Impl(i) => {
+                let self_ty = type_ref(&i.self_ty);
+                let trait_name = i.trait_.as_ref().map(|(_, p, _)| path_segs(p).join("::"));
+                if let Some(tn) = &trait_name {
+                    self.out
+                        .trait_impls
+                        .push((tn.clone(), self_ty.clone(), module.to_string()));
+                }
+                let t = test || crate::lower::has_cfg_test(&i.attrs);
+                for ii in &i.items {
+                    if let syn::ImplItem::Fn(f) = ii {
+                        let t = t || crate::lower::has_cfg_test(&f.attrs);
+                        self.function(
+                            &f.sig,
+                            Some(&f.block),
+                            &f.attrs,
+                            module,
+                            Some(self_ty.clone()),
+                            trait_name.clone(),
+                            false,
+                            t,
+                        );
+                    }
+                }
+            }
+            syn::Item::Trait(tr) => {
+                let self_ty = TypeRef::Path {
+                    segs: vec![tr.ident.to_string()],
+                    args: Vec::new(),
+                };
+                for ti in &tr.items {
+                    if let syn::TraitItem::Fn(f) = ti {
+                        self.function(
+                            &f.sig,
+                            f.default.as_ref(),
+                            &f.attrs,
+                            module,
+                            Some(self_ty.clone()),
+                            Some(tr.ident.to_string()),
+                            true,
+                            test,
+                        );
+                    }
+                }
+            }
+            syn::Item::ForeignMod(fm) => {
+                for fi in &fm.items {
+                    if let syn::ForeignItem::Fn(f) = fi {
+                        self.function(&f.sig, None, &f.attrs, module, None, None, false, test);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>, module: &str) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(&p.tree, prefix, module);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                let mut path = prefix.clone();
+                if name != "self" {
+                    path.push(name.clone());
+                }
+                let alias = if name == "self" {
+                    prefix.last().cloned().unwrap_or_default()
+                } else {
+                    name
+                };
+                self.out.uses.push(UseDef {
+                    module: module.to_string(),
+                    alias,
+                    path,
+                    glob: false,
+                });
+            }
+            syn::UseTree::Rename(r) => {
+                let mut path = prefix.clone();
+                if r.ident != "self" {
+                    path.push(r.ident.to_string());
+                }
+                self.out.uses.push(UseDef {
+                    module: module.to_string(),
+                    alias: r.rename.to_string(),
+                    path,
+                    glob: false,
+                });
+            }
+            syn::UseTree::Glob(_) => {
+                self.out.uses.push(UseDef {
+                    module: module.to_string(),
+                    alias: String::new(),
+                    path: prefix.clone(),
+                    glob: true,
+                });
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, prefix, module);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn function(
+        &mut self,
+        sig: &syn::Signature,
+        block: Option<&syn::Block>,
+        attrs: &[syn::Attribute],
+        module: &str,
+        self_ty: Option<TypeRef>,
+        trait_name: Option<String>,
+        in_trait: bool,
+        test: bool,
+    ) {
+        let name = sig.ident.to_string();
+        let path = match &self_ty {
+            Some(t) => format!("{module}::{}::{name}", type_name(t)),
+            None => format!("{module}::{name}"),
+        };
+        let mut has_self = false;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(_) => has_self = true,
+                syn::FnArg::Typed(pt) => {
+                    let ty = type_ref(&pt.ty);
+                    match &*pt.pat {
+                        syn::Pat::Ident(pi) => params.push((pi.ident.to_string(), ty)),
+                        other => params.push((other.to_token_stream().to_string(), ty)),
+                    }
+                }
+            }
+        }
+        let ret = match &sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, t) => Some(type_ref(t)),
+        };
+        let attr_names = attrs
+            .iter()
+            .map(|a| {
+                let p = a.path();
+                p.segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::")
+            })
+            .filter(|n| n != "doc")
+            .collect();
+        let mut def = FnDef {
+            path: path.clone(),
+            name: name.clone(),
+            module: module.to_string(),
+            self_ty: self_ty.clone(),
+            trait_name,
+            in_trait,
+            has_self,
+            params,
+            ret,
+            is_async: sig.asyncness.is_some(),
+            attrs: attr_names,
+            span: self.map.of(sig),
+            name_span: self.map.of(&sig.ident),
+            body: None,
+            test_only: test || self.test_only,
+            accessor_of: None,
+        };
+        if let Some(block) = block {
+            def.accessor_of = accessor_field(block);
+            let mut bl = BodyLowerer::new(self.map, self.edition, self.config, &def);
+            let body = bl.lower_fn_body(block);
+            let extra = bl.take_extra_fns(module, self_ty.as_ref());
+            def.body = Some(body);
+            self.out.fns.push(def);
+            for f in extra {
+                self.out.fns.push(f);
+            }
+            // Items nested in the body (fns inside fns).
+            let nested: Vec<&syn::Item> = block
+                .stmts
+                .iter()
+                .filter_map(|s| match s {
+                    syn::Stmt::Item(i) => Some(i),
+                    _ => None,
+                })
+                .collect();
+            for i in nested {
+                self.item(i, module, test);
+            }
+        } else {
+            self.out.fns.push(def);
+        }
+    }
+}
+
+/// The last segment of a self type (`Nic<D>` → `Nic`).
+pub fn type_name(t: &TypeRef) -> String {
+    match t {
+        TypeRef::Path { segs, .. } => segs.last().cloned().unwrap_or_default(),
+        TypeRef::Ref { inner, .. } => type_name(inner),
+        _ => "_".to_string(),
+    }
+}
+
+/// `&self.f`, `&self.a.b`, `self.f.clone()`, `Arc::clone(&self.f)` as a body's only expression.
+fn accessor_field(block: &syn::Block) -> Option<Vec<Proj>> {
+    if block.stmts.len() != 1 {
+        return None;
+    }
+    let syn::Stmt::Expr(e, None) = &block.stmts[0] else {
+        return None;
+    };
+    fn strip(e: &syn::Expr) -> &syn::Expr {
+        match e {
+            syn::Expr::Reference(r) => strip(&r.expr),
+            syn::Expr::Paren(p) => strip(&p.expr),
+            syn::Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(m.method.to_string().as_str(), "clone" | "as_ref" | "deref") =>
+            {
+                strip(&m.receiver)
+            }
+            syn::Expr::Call(c) if c.args.len() == 1 => {
+                if let syn::Expr::Path(p) = &*c.func {
+                    let segs = path_segs(&p.path);
+                    if segs.ends_with(&["Arc".into(), "clone".into()])
+                        || segs.ends_with(&["Rc".into(), "clone".into()])
+                    {
+                        return strip(&c.args[0]);
+                    }
+                }
+                e
+            }
+            _ => e,
+        }
+    }
+    let mut projs = Vec::new();
+    let mut cur = strip(e);
+    loop {
+        match cur {
+            syn::Expr::Field(f) => {
+                let name = match &f.member {
+                    syn::Member::Named(i) => i.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                projs.push(Proj::Field(name));
+                cur = &f.base;
+            }
+            syn::Expr::Path(p) if p.path.is_ident("self") => break,
+            _ => return None,
+        }
+    }
+    if projs.is_empty() {
+        return None;
+    }
+    projs.reverse();
+    Some(projs)
+}

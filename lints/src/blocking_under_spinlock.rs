@@ -1,0 +1,125 @@
+use std::collections::BTreeSet;
+
+use lockstep_analyzer::flow::HeldLock;
+use lockstep_analyzer::ir::BlockKind;
+use lockstep_analyzer::{Diagnostic, Label};
+
+use crate::util::{func, lock_name};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// Finds a blocking operation while a spinlock is held: sleeping (`thread::sleep`,
+    /// `msleep`, `schedule`, `KeDelayExecutionThread`), `.await`, a blocking channel receive or
+    /// thread join, waiting on a condition variable, acquiring a sleeping mutex, or allocation
+    /// that may sleep (`GFP_KERNEL`, or any heap allocation when `alloc_blocks = true`).
+    ///
+    /// Spinlocks are `spin` crate locks, Rust-for-Linux `SpinLock`, the irq-saving variants,
+    /// WDK/NDIS spin locks and types declared `spin = true` in the configuration.
+    ///
+    /// ## Why is this bad?
+    /// Every other CPU that wants the lock spins for as long as the holder sleeps; in interrupt
+    /// or DPC context sleeping is not allowed at all. On one CPU it never wakes up.
+    ///
+    /// ## Known problems
+    /// Blocking inside a callee is only seen through the call graph; calls into code outside the
+    /// workspace are assumed not to block unless the configuration says so.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let table = self.table.lock(); // spin::Mutex
+    /// std::thread::sleep(BACKOFF);
+    /// ```
+    /// Use instead: drop the guard before sleeping, or use a sleeping lock.
+    pub BLOCKING_UNDER_SPINLOCK, "blocking_under_spinlock", Warn, "a blocking operation runs while a spinlock is held"
+}
+
+pub struct BlockingUnderSpinlock;
+
+fn spinning(held: &[HeldLock]) -> Vec<&HeldLock> {
+    held.iter()
+        .filter(|h| h.lock.kind.spin && h.leaked.is_none())
+        .collect()
+}
+
+fn describe(kind: &BlockKind) -> String {
+    match kind {
+        BlockKind::Sleep(s) => format!("`{s}` sleeps"),
+        BlockKind::Await => "`.await` may suspend".into(),
+        BlockKind::CondWait(_) => "waiting on a condition variable blocks".into(),
+        BlockKind::ChannelRecv(s) => format!("`{s}` blocks until a message arrives"),
+        BlockKind::Join => "`join` blocks until the thread ends".into(),
+        BlockKind::Alloc(s) => format!("`{s}` may sleep to allocate"),
+        BlockKind::Spin => "this loop never exits".into(),
+    }
+}
+
+impl Lint for BlockingUnderSpinlock {
+    fn meta(&self) -> &'static LintMeta {
+        &BLOCKING_UNDER_SPINLOCK
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let alloc_blocks = cx.config.alloc_blocks.unwrap_or(false);
+        for flow in &cx.analysis.flows {
+            let f = func(cx.analysis, flow);
+            let mut done = BTreeSet::new();
+            for b in &flow.blocks {
+                if let BlockKind::Alloc(name) = &b.kind {
+                    if !alloc_blocks && !name.contains("GFP_KERNEL") {
+                        continue;
+                    }
+                }
+                let spins = spinning(&b.held);
+                let Some(first) = spins.first() else { continue };
+                if !done.insert((b.span, first.acq_span)) {
+                    continue;
+                }
+                let name = lock_name(&first.lock.class, &first.lock.instance);
+                let mut d = Diagnostic::new(
+                    BLOCKING_UNDER_SPINLOCK.name,
+                    BLOCKING_UNDER_SPINLOCK.default_level,
+                    format!("{} while spinlock {name} is held", describe(&b.kind)),
+                    Label::new(b.span, "blocks here"),
+                );
+                for s in &spins {
+                    d = d.with_label(s.acq_span, "spinlock acquired here");
+                }
+                out.push(
+                    d.with_help("release the spinlock before blocking, or use a sleeping lock")
+                        .with_key(format!(
+                            "blocking_under_spinlock:{}:{}",
+                            f.path, first.lock.class
+                        )),
+                );
+            }
+            for a in &flow.acquisitions {
+                if a.is_try || a.lock.kind.spin || a.lock.kind.raw && a.lock.kind.type_name == "raw"
+                {
+                    continue;
+                }
+                let spins = spinning(&a.held);
+                let Some(first) = spins.first() else { continue };
+                if !done.insert((a.span, first.acq_span)) {
+                    continue;
+                }
+                let inner = lock_name(&a.lock.class, &a.lock.instance);
+                let outer = lock_name(&first.lock.class, &first.lock.instance);
+                out.push(
+                    Diagnostic::new(
+                        BLOCKING_UNDER_SPINLOCK.name,
+                        BLOCKING_UNDER_SPINLOCK.default_level,
+                        format!("sleeping lock {inner} is acquired while spinlock {outer} is held"),
+                        Label::new(a.span, "may sleep here"),
+                    )
+                    .with_label(first.acq_span, "spinlock acquired here")
+                    .with_help("take the sleeping lock first, or make the inner lock a spinlock")
+                    .with_key(format!(
+                        "blocking_under_spinlock:{}:{}:{}",
+                        f.path, first.lock.class, a.lock.class
+                    )),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+use std::collections::BTreeSet;
+
+use lockstep_analyzer::ir::Mode;
+use lockstep_analyzer::{Diagnostic, Label};
+
+use crate::util::{func, lock_name};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// Finds a non-reentrant lock acquired while the *same* lock — the same place, such as
+    /// `self.state` twice or one static — is already held on the same path: a second guard
+    /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm,
+    /// two temporaries in one statement, `read` then `write` on one `RwLock`.
+    ///
+    /// Two different instances of one lock class (hand-over-hand over list nodes, two entries of
+    /// a `Vec<Mutex<_>>`) are not the same lock and are not reported.
+    ///
+    /// ## Why is this bad?
+    /// The thread waits for itself: a spinlock spins forever, a mutex blocks forever (std's
+    /// `Mutex` may also panic). KB Q219380: the WAN send path re-entered its own lock and the
+    /// RAS server hung up every connection.
+    ///
+    /// ## Known problems
+    /// Guards whose lifetime depends on a `Drop` implementation of a user type wrapping them
+    /// are approximated by that type's binding scope.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let link = self.link.lock();
+    /// if let Some(b) = self.link.lock().bundle { … } // deadlock: `link` is still alive
+    /// ```
+    /// Use instead: reuse the first guard, or drop it before locking again.
+    pub DOUBLE_LOCK, "double_lock", Deny, "the same lock is acquired twice on one path"
+}
+
+pub struct DoubleLock;
+
+impl Lint for DoubleLock {
+    fn meta(&self) -> &'static LintMeta {
+        &DOUBLE_LOCK
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for flow in &cx.analysis.flows {
+            let f = func(cx.analysis, flow);
+            let mut done: BTreeSet<(u32, u32)> = BTreeSet::new();
+            for a in &flow.acquisitions {
+                if a.is_try || a.lock.kind.reentrant {
+                    continue;
+                }
+                for h in &a.held {
+                    if h.stale || h.lock.class != a.lock.class || h.lock.instance != a.lock.instance
+                    {
+                        continue;
+                    }
+                    if h.mode == Mode::Read && a.mode == Mode::Read {
+                        continue;
+                    }
+                    if h.mode == Mode::Upgradable && a.mode == Mode::Read
+                        || h.mode == Mode::Read && a.mode == Mode::Upgradable
+                    {
+                        continue;
+                    }
+                    if !done.insert((a.node, h.acq_node)) {
+                        continue;
+                    }
+                    let name = lock_name(&a.lock.class, &a.lock.instance);
+                    let d = Diagnostic::new(
+                        DOUBLE_LOCK.name,
+                        DOUBLE_LOCK.default_level,
+                        format!("{name} is acquired while it is already held (self-deadlock)"),
+                        Label::new(a.span, "acquired again here"),
+                    )
+                    .with_label(h.acq_span, "first acquired here, and still held")
+                    .with_help(
+                        "reuse the guard you already hold, or drop it before acquiring again",
+                    )
+                    .with_key(format!("double_lock:{}:{}", f.path, a.lock.class));
+                    out.push(d);
+                }
+            }
+        }
+    }
+}

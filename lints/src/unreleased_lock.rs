@@ -1,0 +1,169 @@
+use std::collections::BTreeMap;
+
+use lockstep_analyzer::ir::AcqStyle;
+use lockstep_analyzer::{Diagnostic, Label, Span};
+
+use crate::util::{func, line_of, lock_name};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// Finds a lock that is acquired and still held on some path out of the function: an
+    /// explicit acquisition (`raw.lock()`, `KeAcquireSpinLock`, `spin_lock_irqsave`, a pair
+    /// from the configuration) that an early `return`, a `?` or a `break` skips the release of,
+    /// or a guard that is leaked with `mem::forget`, `ManuallyDrop::new`, `Box::leak` or by
+    /// storing it somewhere that outlives the function.
+    ///
+    /// A function that returns with the lock held on *every* path is taken to be an acquire
+    /// wrapper (its callers release); only inconsistent paths are reported, as Smatch does.
+    /// Branches on the same unchanged condition are correlated, so
+    /// `if flag { lock } … if flag { unlock }` is balanced.
+    ///
+    /// ## Why is this bad?
+    /// The next acquisition spins or sleeps forever. With a spinlock the machine hangs hard: this
+    /// is KB Q297040, where the TCP connection-table spinlock stayed held on the SYN-attack
+    /// protection path of a connect to a nonexistent address.
+    ///
+    /// ## Known problems
+    /// Paths that end in a panic are not exits. Release through a helper function in another
+    /// crate is not seen unless a contract in the configuration says so.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// unsafe { KeAcquireSpinLock(&mut self.table_lock, &mut irql) };
+    /// if self.syn_attack_protect && self.half_open() > LIMIT {
+    ///     return Err(Error::Busy); // table_lock still held
+    /// }
+    /// unsafe { KeReleaseSpinLock(&mut self.table_lock, irql) };
+    /// ```
+    /// Use instead: release before every return, or use a guard that releases on drop.
+    pub UNRELEASED_LOCK, "unreleased_lock", Deny, "a lock is still held on some path out of the function"
+}
+
+pub struct UnreleasedLock;
+
+impl Lint for UnreleasedLock {
+    fn meta(&self) -> &'static LintMeta {
+        &UNRELEASED_LOCK
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for flow in &cx.analysis.flows {
+            let f = func(cx.analysis, flow);
+            // acquisition node → (acq span, lock, exits held, exits released, leak)
+            let mut by_acq: BTreeMap<u32, Acq> = BTreeMap::new();
+            for exit in &flow.exits {
+                for h in &exit.held {
+                    if h.style != AcqStyle::Raw && h.leaked.is_none() {
+                        continue;
+                    }
+                    let e = by_acq
+                        .entry(h.acq_node)
+                        .or_insert_with(|| Acq::new(h.acq_span, &h.lock.class, &h.lock.instance));
+                    if !e.held_at.contains(&exit.span) {
+                        e.held_at.push(exit.span);
+                    }
+                    if let Some(l) = &h.leaked {
+                        e.leak = Some(l.clone());
+                    }
+                }
+                for &n in &exit.raw_seen {
+                    if !exit.held.iter().any(|h| h.acq_node == n) {
+                        if let Some(e) = by_acq.get_mut(&n) {
+                            if !e.released_at.contains(&exit.span) {
+                                e.released_at.push(exit.span);
+                            }
+                        } else {
+                            by_acq
+                                .entry(n)
+                                .or_insert_with(Acq::placeholder)
+                                .released_at
+                                .push(exit.span);
+                        }
+                    }
+                }
+            }
+            for (_, a) in by_acq {
+                if a.held_at.is_empty() {
+                    continue;
+                }
+                let contract_holds = cx.config.contracts.iter().any(|c| {
+                    (c.function == f.path
+                        || c.function == f.name
+                        || f.path.ends_with(&format!("::{}", c.function)))
+                        && c.returns_held.contains(&a.class)
+                });
+                if contract_holds {
+                    continue;
+                }
+                let name = lock_name(&a.class, &a.instance);
+                let d = if let Some((leak_span, how)) = &a.leak {
+                    Diagnostic::new(
+                        UNRELEASED_LOCK.name,
+                        UNRELEASED_LOCK.default_level,
+                        format!("guard of {name} is leaked and the lock is never released"),
+                        Label::new(a.span, "lock acquired here"),
+                    )
+                    .with_label(*leak_span, format!("guard leaked here by `{how}`"))
+                    .with_help(
+                        "let the guard drop, or release the lock explicitly before returning",
+                    )
+                } else {
+                    if a.released_at.is_empty() {
+                        // Held on every exit: an acquire wrapper whose callers release.
+                        continue;
+                    }
+                    let mut d = Diagnostic::new(
+                        UNRELEASED_LOCK.name,
+                        UNRELEASED_LOCK.default_level,
+                        format!(
+                            "{name} is still held on {} of {} paths out of `{}`",
+                            a.held_at.len(),
+                            a.held_at.len() + a.released_at.len(),
+                            f.name
+                        ),
+                        Label::new(a.span, "lock acquired here"),
+                    );
+                    let mut held = a.held_at.clone();
+                    held.sort();
+                    for s in &held {
+                        d = d.with_label(*s, "returns here with the lock held");
+                    }
+                    let mut rel = a.released_at.clone();
+                    rel.sort();
+                    let locked: Vec<String> = held.iter().map(|s| line_of(cx.db, *s)).collect();
+                    let unlocked: Vec<String> = rel.iter().map(|s| line_of(cx.db, *s)).collect();
+                    d.with_note(format!("locked on: {}; unlocked on: {}", locked.join(", "), unlocked.join(", ")))
+                        .with_help("release the lock on every path, or hold it in a guard that releases on drop")
+                };
+                out.push(d.with_key(format!("unreleased_lock:{}:{}", f.path, a.class)));
+            }
+        }
+    }
+}
+
+struct Acq {
+    span: Span,
+    class: String,
+    instance: String,
+    held_at: Vec<Span>,
+    released_at: Vec<Span>,
+    leak: Option<(Span, String)>,
+}
+
+impl Acq {
+    fn new(span: Span, class: &str, instance: &str) -> Acq {
+        Acq {
+            span,
+            class: class.into(),
+            instance: instance.into(),
+            held_at: Vec::new(),
+            released_at: Vec::new(),
+            leak: None,
+        }
+    }
+
+    fn placeholder() -> Acq {
+        Acq::new(Span::default(), "", "")
+    }
+}
