@@ -56,6 +56,8 @@ pub struct Index {
     pub free_fns: BTreeMap<String, Vec<FnRef>>,
     /// trait name → implementing type names.
     pub trait_impls: BTreeMap<String, Vec<String>>,
+    /// type name → traits it implements.
+    pub impls_of: BTreeMap<String, Vec<String>>,
     crate_names: Vec<String>,
 }
 
@@ -142,10 +144,9 @@ impl Index {
             }
             for (tr, ty, _) in &f.items.trait_impls {
                 let t = tr.rsplit("::").next().unwrap_or(tr).to_string();
-                ix.trait_impls
-                    .entry(t)
-                    .or_default()
-                    .push(crate::lower_items::type_name(ty));
+                let tn = crate::lower_items::type_name(ty);
+                ix.impls_of.entry(tn.clone()).or_default().push(t.clone());
+                ix.trait_impls.entry(t).or_default().push(tn);
             }
             if let Some(first) = f.items.fns.first() {
                 let c = first.module.split("::").next().unwrap_or("").to_string();
@@ -307,6 +308,23 @@ impl Index {
         }
         if NOT_LOCKS.contains(&real) {
             return None;
+        }
+        // A user type implementing lock_api's raw traits is a raw lock.
+        if let Some(traits) = self.impls_of.get(real) {
+            if traits
+                .iter()
+                .any(|t| t.starts_with("RawMutex") || t.starts_with("RawRwLock"))
+            {
+                let l = real.to_ascii_lowercase();
+                return Some(LockKind {
+                    type_name,
+                    spin: l.contains("spin") || l.contains("ticket"),
+                    rw: traits.iter().any(|t| t.starts_with("RawRwLock")),
+                    reentrant: false,
+                    raw: true,
+                    irq_safe: l.contains("irq"),
+                });
+            }
         }
         let lower = real.to_ascii_lowercase();
         let spin_crate = matches!(first, "spin" | "spinning_top" | "spinlock" | "kernel_sync");

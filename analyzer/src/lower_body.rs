@@ -813,11 +813,8 @@ impl<'a> BodyLowerer<'a> {
                 let v = self.expr(&r.expr, inner_ext);
                 self.settle(&v, inner_ext == Ext::Place);
                 Val {
-                    guards: if v.fresh { Vec::new() } else { v.guards },
-                    fresh: false,
                     place: v.place,
-                    pending: None,
-                    closure: None,
+                    ..Val::default()
                 }
             }
             syn::Expr::RawAddr(r) => {
@@ -849,7 +846,6 @@ impl<'a> BodyLowerer<'a> {
                 match u.op {
                     syn::UnOp::Deref(_) => Val {
                         place: v.place,
-                        guards: if v.fresh { Vec::new() } else { v.guards },
                         ..Val::default()
                     },
                     _ => Val::default(),

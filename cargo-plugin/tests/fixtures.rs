@@ -4,6 +4,7 @@
 //! * `//~ lint_name` — a finding of `lint_name` whose primary span starts on this line;
 //! * `//~^ lint_name` — on the line above (`//~^^` two above, and so on), `//~v` the line below;
 //! * several lints may be listed, separated by commas;
+//! * `//~[2024] lint_name` — expected only when the file is analyzed under that edition;
 //! * `//@ clean` — the crate must have no finding at all.
 //!
 //! A missing or an unexpected finding fails, and the failure shows every finding rendered.
@@ -54,7 +55,15 @@ fn expectations(report: &Report) -> (BTreeMap<Key, usize>, bool) {
             let Some(pos) = line.find("//~") else {
                 continue;
             };
-            let rest = &line[pos + 3..];
+            let mut rest = &line[pos + 3..];
+            // `//~[2021] lint`: only when the file is analyzed under that edition.
+            if let Some(r) = rest.strip_prefix('[') {
+                let Some(end) = r.find(']') else { continue };
+                if r[..end] != *f.edition.as_str() {
+                    continue;
+                }
+                rest = r[end + 1..].trim_start();
+            }
             let carets = rest.chars().take_while(|&c| c == '^').count() as u32;
             let below = rest.chars().take_while(|&c| c == 'v').count() as u32;
             let names = &rest[(carets + below) as usize..];

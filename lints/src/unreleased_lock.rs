@@ -67,18 +67,15 @@ impl Lint for UnreleasedLock {
                         e.leak = Some(l.clone());
                     }
                 }
+            }
+            for exit in &flow.exits {
                 for &n in &exit.raw_seen {
-                    if !exit.held.iter().any(|h| h.acq_node == n) {
-                        if let Some(e) = by_acq.get_mut(&n) {
-                            if !e.released_at.contains(&exit.span) {
-                                e.released_at.push(exit.span);
-                            }
-                        } else {
-                            by_acq
-                                .entry(n)
-                                .or_insert_with(Acq::placeholder)
-                                .released_at
-                                .push(exit.span);
+                    if exit.held.iter().any(|h| h.acq_node == n) {
+                        continue;
+                    }
+                    if let Some(e) = by_acq.get_mut(&n) {
+                        if !e.released_at.contains(&exit.span) {
+                            e.released_at.push(exit.span);
                         }
                     }
                 }
@@ -161,9 +158,5 @@ impl Acq {
             released_at: Vec::new(),
             leak: None,
         }
-    }
-
-    fn placeholder() -> Acq {
-        Acq::new(Span::default(), "", "")
     }
 }
