@@ -34,6 +34,14 @@ pub struct ResolvedLock {
     pub assumed: bool,
 }
 
+/// The result of walking a place: see [`Index::walk_place`].
+#[derive(Clone, Debug)]
+pub struct PlaceWalk {
+    pub ty: Option<TypeRef>,
+    pub class: String,
+    pub module: String,
+}
+
 /// Where a function lives in the lowered files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FnRef {
@@ -430,15 +438,14 @@ impl Index {
     }
 
     /// Resolve a place in a function to the lock it names, if it is one.
-    pub fn resolve_lock(
+    /// Walk a place from its root through fields, indexing and accessors: its type (when
+    /// known), the class it would have as a lock, and the module that type lives in.
+    pub fn walk_place(
         &self,
         files: &[LoweredFile],
         func: &FnDef,
         place: &Place,
-        method: &str,
-        unwrapped: bool,
-        config: &Config,
-    ) -> Option<ResolvedLock> {
+    ) -> Option<PlaceWalk> {
         let module = func.module.as_str();
         // The root's type and the class prefix.
         let (mut ty, mut class): (Option<TypeRef>, String) = match &place.root {
@@ -533,6 +540,27 @@ impl Index {
                 }
             }
         }
+        Some(PlaceWalk {
+            ty,
+            class,
+            module: owner_module,
+        })
+    }
+
+    pub fn resolve_lock(
+        &self,
+        files: &[LoweredFile],
+        func: &FnDef,
+        place: &Place,
+        method: &str,
+        unwrapped: bool,
+        config: &Config,
+    ) -> Option<ResolvedLock> {
+        let PlaceWalk {
+            ty,
+            mut class,
+            module: owner_module,
+        } = self.walk_place(files, func, place)?;
         let kind = match &ty {
             Some(t) => self.lock_kind(files, &owner_module, t, config),
             None => None,

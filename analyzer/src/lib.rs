@@ -6,7 +6,9 @@ pub mod config;
 pub mod diag;
 pub mod flow;
 pub mod index;
+pub mod interproc;
 pub mod ir;
+pub mod lock_graph;
 pub mod lower;
 pub mod lower_body;
 pub mod lower_items;
@@ -26,6 +28,9 @@ pub struct Analysis {
     pub index: index::Index,
     /// Flow results of every function with a body, in index order.
     pub flows: Vec<flow::FnFlow>,
+    /// Call targets and per-function summaries.
+    pub interproc: interproc::Interproc,
+    pub lock_graph: lock_graph::LockGraph,
 }
 
 impl Analysis {
@@ -39,15 +44,19 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let _ = db;
     files.sort_by_key(|f| f.file);
     let index = index::Index::build(&files);
-    let flows = index
+    let flows: Vec<flow::FnFlow> = index
         .fns
         .iter()
         .filter_map(|&r| flow::analyze_fn(&index, &files, r, config))
         .collect();
+    let interproc = interproc::build(&index, &files, &flows, config);
+    let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
     Analysis {
         files,
         index,
         flows,
+        interproc,
+        lock_graph,
     }
 }
 

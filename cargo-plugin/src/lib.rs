@@ -69,7 +69,21 @@ pub fn analyze_fixture(dir: &Path) -> Report {
             })
         })
         .unwrap_or_default();
-    analyze_dir(dir, edition, &Config::default())
+    let mut config = Config::default();
+    if let Ok(t) = std::fs::read_to_string(dir.join("lockstep.toml")) {
+        for l in t.lines() {
+            if let Some(v) = l.trim().strip_prefix("lock_order") {
+                let v = v.trim_start().trim_start_matches('=').trim();
+                config.lock_order = v
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|x| x.trim().trim_matches('"').to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect();
+            }
+        }
+    }
+    analyze_dir(dir, edition, &config)
 }
 
 pub fn run(_args: Vec<std::ffi::OsString>) -> i32 {

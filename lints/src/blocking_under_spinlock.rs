@@ -93,6 +93,47 @@ impl Lint for BlockingUnderSpinlock {
                         )),
                 );
             }
+            for cb in cx
+                .analysis
+                .lock_graph
+                .call_blocks
+                .iter()
+                .filter(|c| std::ptr::eq(&cx.analysis.flows[c.flow], flow))
+            {
+                if let BlockKind::Alloc(name) = &cb.block.kind {
+                    if !alloc_blocks && !name.contains("GFP_KERNEL") {
+                        continue;
+                    }
+                }
+                if !done.insert((cb.call, cb.held.acq_span)) {
+                    continue;
+                }
+                let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
+                let mut d = Diagnostic::new(
+                    BLOCKING_UNDER_SPINLOCK.name,
+                    BLOCKING_UNDER_SPINLOCK.default_level,
+                    format!(
+                        "this call may block ({}) while spinlock {name} is held",
+                        describe(&cb.block.kind)
+                    ),
+                    Label::new(cb.call, "calls a function that blocks"),
+                )
+                .with_label(cb.held.acq_span, "spinlock acquired here");
+                for l in crate::util::chain_labels(&cb.block.chain)
+                    .into_iter()
+                    .skip(1)
+                {
+                    d.labels.push(l);
+                }
+                out.push(
+                    d.with_label(cb.block.site, "blocks here")
+                        .with_help("release the spinlock before the call")
+                        .with_key(format!(
+                            "blocking_under_spinlock:{}:{}:call",
+                            f.path, cb.held.lock.class
+                        )),
+                );
+            }
             for a in &flow.acquisitions {
                 if a.is_try || a.lock.kind.spin || a.lock.kind.raw && a.lock.kind.type_name == "raw"
                 {

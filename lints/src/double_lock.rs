@@ -81,5 +81,36 @@ impl Lint for DoubleLock {
                 }
             }
         }
+        // Through calls: a callee acquires the lock the caller holds at the call.
+        let mut done: BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)> =
+            BTreeSet::new();
+        for cd in &cx.analysis.lock_graph.call_doubles {
+            if !done.insert((cd.call, cd.acq.site)) {
+                continue;
+            }
+            let f = cx.analysis.func(cx.analysis.flows[cd.flow].func);
+            let name = lock_name(&cd.held.lock.class, &cd.held.lock.instance);
+            let mut d = Diagnostic::new(
+                DOUBLE_LOCK.name,
+                DOUBLE_LOCK.default_level,
+                format!("{name} is acquired again through a call while it is already held (self-deadlock)"),
+                Label::new(cd.call, "this call acquires the lock again"),
+            )
+            .with_label(cd.held.acq_span, "first acquired here, and still held");
+            for l in crate::util::chain_labels(&cd.acq.chain).into_iter().skip(1) {
+                d.labels.push(l);
+            }
+            d = d.with_label(cd.acq.site, "acquired again here");
+            if let Some(t) = cd.acq.chain.iter().find_map(|c| c.via_trait.clone()) {
+                d.level = lockstep_analyzer::Level::Warn;
+                d = d.with_note(format!(
+                    "this path assumes a call through trait `{t}` reaches the impl shown"
+                ));
+            }
+            out.push(
+                d.with_help("release the lock before the call, or pass the guard's data to the callee instead of letting it lock")
+                    .with_key(format!("double_lock:{}:{}:call", f.path, cd.held.lock.class)),
+            );
+        }
     }
 }

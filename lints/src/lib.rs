@@ -21,6 +21,7 @@ macro_rules! declare_lint {
 
 mod blocking_under_spinlock;
 mod double_lock;
+mod lock_order_inversion;
 mod meta;
 mod unreleased_lock;
 mod util;
@@ -64,6 +65,7 @@ pub fn registry() -> Vec<&'static dyn Lint> {
         &unreleased_lock::UnreleasedLock,
         &double_lock::DoubleLock,
         &blocking_under_spinlock::BlockingUnderSpinlock,
+        &lock_order_inversion::LockOrderInversion,
     ]
 }
 

@@ -27,3 +27,39 @@ pub fn lock_name(class: &str, instance: &str) -> String {
     }
     format!("`{instance}`")
 }
+
+/// `crate::net::Link.state` → `Link.state`; `crate::net::TABLE` → `TABLE`.
+pub fn short_class(class: &str) -> String {
+    let base = class.split("::{").next().unwrap_or(class);
+    match base.rfind("::") {
+        Some(i) if base[i + 2..].contains('.') || !base[i + 2..].is_empty() => {
+            base[i + 2..].to_string()
+        }
+        _ => base.to_string(),
+    }
+}
+
+/// Labels for a call chain: `calls `f` here` at each call site.
+pub fn chain_labels(
+    chain: &[lockstep_analyzer::interproc::ChainStep],
+) -> Vec<lockstep_analyzer::Label> {
+    chain
+        .iter()
+        .map(|s| {
+            let name = s
+                .callee
+                .rsplit("::")
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("::");
+            let msg = match &s.via_trait {
+                Some(t) => format!("calls `{name}` (through trait `{t}`)"),
+                None => format!("calls `{name}`"),
+            };
+            lockstep_analyzer::Label::new(s.call, msg)
+        })
+        .collect()
+}

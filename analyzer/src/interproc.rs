@@ -1,0 +1,529 @@
+//! Calls and summaries: resolving every call to the functions it may run, and composing per
+//! function what it may acquire and whether it may block, bottom-up over the strongly
+//! connected components of the call graph (recursion reaches a fixed point).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::config::Config;
+use crate::flow::{irq_method, FnFlow};
+use crate::index::{FnRef, Index, ResolvedLock};
+use crate::ir::{BlockKind, Callee, FnDef, Mode, Place, Root, TypeRef};
+use crate::lower::LoweredFile;
+use crate::source::Span;
+
+/// Longest call chain kept in a witness.
+pub const MAX_CHAIN: usize = 8;
+
+/// A function a call may run.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// Index into `Analysis::flows`.
+    pub flow: usize,
+    /// The call is dispatched through this trait: the impl is assumed.
+    pub via_trait: Option<String>,
+}
+
+/// One step of a call chain: the call site and the function called there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainStep {
+    pub call: Span,
+    pub callee: String,
+    pub via_trait: Option<String>,
+}
+
+/// A lock a function may acquire, directly or through its callees.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SumAcq {
+    pub lock: ResolvedLock,
+    /// The instance in this function's own terms (`self.link`, a parameter's place, a
+    /// static), when it can be named here.
+    pub instance: Option<String>,
+    pub mode: Mode,
+    pub is_try: bool,
+    pub irq_method: bool,
+    /// Where it is finally acquired.
+    pub site: Span,
+    /// Calls from this function down to the acquisition.
+    pub chain: Vec<ChainStep>,
+}
+
+/// A blocking point reachable from a function.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SumBlock {
+    pub kind: BlockKind,
+    pub site: Span,
+    pub chain: Vec<ChainStep>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub acquires: Vec<SumAcq>,
+    pub blocks: Vec<SumBlock>,
+}
+
+/// Call resolution and summaries of every function.
+#[derive(Debug, Default)]
+pub struct Interproc {
+    /// `targets[flow][call]`: what the flow's `calls[call]` may run.
+    pub targets: Vec<Vec<Vec<Target>>>,
+    pub summaries: Vec<Summary>,
+    pub resolved_calls: usize,
+    pub unresolved_calls: usize,
+    /// Names of unresolved calls into workspace-looking code, with counts.
+    pub unresolved_names: BTreeMap<String, usize>,
+}
+
+/// Method names so common in std that an untyped receiver cannot be matched by name alone.
+const COMMON: &[&str] = &[
+    "new",
+    "len",
+    "is_empty",
+    "push",
+    "pop",
+    "get",
+    "get_mut",
+    "insert",
+    "remove",
+    "clone",
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "map",
+    "unwrap",
+    "expect",
+    "as_ref",
+    "as_mut",
+    "contains",
+    "send",
+    "recv",
+    "write",
+    "read",
+    "lock",
+    "take",
+    "replace",
+    "extend",
+    "clear",
+    "drain",
+    "next",
+    "default",
+    "from",
+    "into",
+    "to_string",
+    "fmt",
+    "drop",
+    "eq",
+    "cmp",
+    "hash",
+    "push_back",
+    "pop_front",
+    "push_front",
+    "pop_back",
+    "entry",
+    "and_then",
+    "ok",
+    "err",
+    "filter",
+    "find",
+    "collect",
+    "sum",
+    "count",
+    "min",
+    "max",
+    "load",
+    "store",
+    "fetch_add",
+    "fetch_sub",
+    "set",
+    "update",
+    "run",
+    "start",
+    "stop",
+    "poll",
+    "handle",
+    "process",
+    "reset",
+    "init",
+    "close",
+    "open",
+    "flush",
+];
+
+pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Config) -> Interproc {
+    let mut ip = Interproc::default();
+    let by_ref: BTreeMap<FnRef, usize> =
+        flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..flows.len()).map(|i| graph.add_node(i)).collect();
+    for (fi, flow) in flows.iter().enumerate() {
+        let func = ix.func(files, flow.func);
+        let mut per_call = Vec::with_capacity(flow.calls.len());
+        for c in &flow.calls {
+            let t = resolve_call(ix, files, func, &c.callee, &by_ref);
+            match (&t.is_empty(), &c.callee) {
+                (false, _) => ip.resolved_calls += 1,
+                (true, Callee::Value(_)) => {}
+                (true, callee) => {
+                    ip.unresolved_calls += 1;
+                    let name = match callee {
+                        Callee::Path(s) => s.join("::"),
+                        Callee::Method { name, .. } => format!(".{name}()"),
+                        Callee::Value(v) => v.clone(),
+                    };
+                    *ip.unresolved_names.entry(name).or_insert(0) += 1;
+                }
+            }
+            for tg in &t {
+                graph.update_edge(nodes[fi], nodes[tg.flow], ());
+            }
+            per_call.push(t);
+        }
+        ip.targets.push(per_call);
+    }
+    ip.summaries = vec![Summary::default(); flows.len()];
+    let _ = config;
+    // Callees before callers; iterate inside each component to a fixed point.
+    for scc in petgraph::algo::tarjan_scc(&graph) {
+        let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
+        members.sort_unstable();
+        for _round in 0..8 {
+            let mut changed = false;
+            for &m in &members {
+                let s = summarize(ix, files, flows, &ip, m);
+                if s != ip.summaries[m] {
+                    ip.summaries[m] = s;
+                    changed = true;
+                }
+            }
+            if !changed || members.len() == 1 && _round > 0 {
+                break;
+            }
+        }
+    }
+    ip
+}
+
+fn summarize(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &[FnFlow],
+    ip: &Interproc,
+    fi: usize,
+) -> Summary {
+    let flow = &flows[fi];
+    let func = ix.func(files, flow.func);
+    let mut acq: BTreeMap<(String, Option<String>, bool), SumAcq> = BTreeMap::new();
+    let mut put = |a: SumAcq| {
+        let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
+        match acq.get(&k) {
+            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {}
+            _ => {
+                acq.insert(k, a);
+            }
+        }
+    };
+    for a in &flow.acquisitions {
+        put(SumAcq {
+            lock: a.lock.clone(),
+            instance: own_instance(func, &a.lock.instance),
+            mode: a.mode,
+            is_try: a.is_try,
+            irq_method: a.irq_method || a.irq_region,
+            site: a.span,
+            chain: Vec::new(),
+        });
+    }
+    let mut blocks: BTreeMap<(Span, usize), SumBlock> = BTreeMap::new();
+    for b in &flow.blocks {
+        if !matches!(b.kind, BlockKind::CondWait(_)) {
+            blocks.insert(
+                (b.site_key(), 0),
+                SumBlock {
+                    kind: b.kind.clone(),
+                    site: b.span,
+                    chain: Vec::new(),
+                },
+            );
+        }
+    }
+    for (ci, c) in flow.calls.iter().enumerate() {
+        let Some(targets) = ip.targets.get(fi).and_then(|t| t.get(ci)) else {
+            continue;
+        };
+        for t in targets {
+            let callee = ix.func(files, flows[t.flow].func);
+            let step = ChainStep {
+                call: c.span,
+                callee: callee.path.clone(),
+                via_trait: t.via_trait.clone(),
+            };
+            for s in &ip.summaries[t.flow].acquires {
+                if s.chain.len() >= MAX_CHAIN {
+                    continue;
+                }
+                let inst = s
+                    .instance
+                    .as_ref()
+                    .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
+                    .and_then(|i| own_instance(func, &i));
+                let mut chain = vec![step.clone()];
+                chain.extend(s.chain.iter().cloned());
+                put(SumAcq {
+                    instance: inst,
+                    chain,
+                    ..s.clone()
+                });
+            }
+            for b in &ip.summaries[t.flow].blocks {
+                if b.chain.len() >= MAX_CHAIN {
+                    continue;
+                }
+                let mut chain = vec![step.clone()];
+                chain.extend(b.chain.iter().cloned());
+                let k = (b.site, chain.len());
+                blocks.entry(k).or_insert(SumBlock {
+                    kind: b.kind.clone(),
+                    site: b.site,
+                    chain,
+                });
+            }
+        }
+    }
+    // Keep summaries small: one blocking witness per site.
+    let mut seen = BTreeSet::new();
+    let blocks = blocks
+        .into_values()
+        .filter(|b| seen.insert(b.site))
+        .take(16)
+        .collect();
+    Summary {
+        acquires: acq.into_values().collect(),
+        blocks,
+    }
+}
+
+trait SiteKey {
+    fn site_key(&self) -> Span;
+}
+
+impl SiteKey for crate::flow::BlockEvent {
+    fn site_key(&self) -> Span {
+        self.span
+    }
+}
+
+/// The root of an instance text (`self.a.b` → `self`).
+pub fn instance_root(s: &str) -> &str {
+    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
+    &s[..end]
+}
+
+/// An instance text a caller can name: rooted at `self`, a parameter, or a path (static).
+fn own_instance(func: &FnDef, inst: &str) -> Option<String> {
+    let root = instance_root(inst);
+    if root == "self"
+        || func.params.iter().any(|(n, _)| n == root)
+        || root.chars().next().is_some_and(|c| c.is_uppercase())
+        || inst.contains("::")
+    {
+        Some(inst.to_string())
+    } else {
+        None
+    }
+}
+
+/// Rewrite a callee's instance text into the caller's terms through the call's receiver and
+/// arguments.
+pub fn map_instance(
+    callee: &FnDef,
+    inst: &str,
+    call: &Callee,
+    args: &[Option<Place>],
+) -> Option<String> {
+    let root = instance_root(inst);
+    let rest = &inst[root.len()..];
+    if root == "self" {
+        let recv = match call {
+            Callee::Method { recv, .. } => recv.as_ref()?.text.clone(),
+            // `Type::method(x, ..)`: the first argument is `self`.
+            Callee::Path(_) if callee.has_self => args.first()?.as_ref()?.text.clone(),
+            _ => return None,
+        };
+        let recv = recv
+            .trim_start_matches('&')
+            .trim_start_matches('*')
+            .to_string();
+        return Some(format!("{recv}{rest}"));
+    }
+    if let Some(pos) = callee.params.iter().position(|(n, _)| n == root) {
+        let offset = usize::from(matches!(call, Callee::Path(_)) && callee.has_self);
+        let arg = args.get(pos + offset)?.as_ref()?;
+        if matches!(arg.root, Root::Opaque) {
+            return None;
+        }
+        return Some(format!("{}{rest}", arg.text));
+    }
+    if root.chars().next().is_some_and(|c| c.is_uppercase()) || inst.contains("::") {
+        return Some(inst.to_string());
+    }
+    None
+}
+
+/// The functions a call may run.
+pub fn resolve_call(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    callee: &Callee,
+    by_ref: &BTreeMap<FnRef, usize>,
+) -> Vec<Target> {
+    let mut out = Vec::new();
+    let mut push = |r: FnRef, via: Option<String>| {
+        if let Some(&i) = by_ref.get(&r) {
+            let t = Target {
+                flow: i,
+                via_trait: via,
+            };
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    };
+    match callee {
+        Callee::Path(segs) => {
+            if segs.len() >= 2 {
+                let ty = &segs[segs.len() - 2];
+                let name = &segs[segs.len() - 1];
+                let ty = if ty == "Self" {
+                    func.self_ty
+                        .as_ref()
+                        .map(crate::lower_items::type_name)
+                        .unwrap_or_default()
+                } else {
+                    ty.clone()
+                };
+                // `Trait::method(x)`: every impl.
+                if let Some(impls) = ix.trait_impls.get(&ty) {
+                    for it in impls {
+                        if let Some(v) = ix.methods.get(&(it.clone(), name.clone())) {
+                            for r in v {
+                                push(*r, Some(ty.clone()));
+                            }
+                        }
+                    }
+                }
+                if let Some(v) = ix.methods.get(&(ty, name.clone())) {
+                    for r in v {
+                        push(*r, None);
+                    }
+                    return out;
+                }
+            }
+            let module = func.module.clone();
+            if let Some(f) = ix.find_fn(files, &module, func, segs) {
+                if let Some(r) = ix.fns.iter().find(|r| std::ptr::eq(ix.func(files, **r), f)) {
+                    push(*r, None);
+                }
+            }
+        }
+        Callee::Method { recv, name } => {
+            let ty = recv
+                .as_ref()
+                .and_then(|p| ix.walk_place(files, func, p))
+                .and_then(|w| w.ty.map(|t| (t, w.module)));
+            let self_in_trait = func.in_trait
+                && recv
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.root, Root::SelfValue) && p.proj.is_empty());
+            match ty {
+                _ if self_in_trait => {
+                    let tr = func.trait_name.clone().unwrap_or_default();
+                    dispatch(ix, &tr, name, &mut push);
+                }
+                Some((t, module)) => {
+                    let stripped = ix.strip(files, &module, &t, 0);
+                    match &stripped {
+                        TypeRef::Trait(bounds) => {
+                            for b in bounds {
+                                if let Some(tr) = b.last() {
+                                    dispatch(ix, tr, name, &mut push);
+                                }
+                            }
+                        }
+                        TypeRef::Path { segs, .. } => {
+                            let tn = segs.last().cloned().unwrap_or_default();
+                            let tn = if tn == "Self" {
+                                func.self_ty
+                                    .as_ref()
+                                    .map(crate::lower_items::type_name)
+                                    .unwrap_or_default()
+                            } else {
+                                tn
+                            };
+                            if let Some(v) = ix.methods.get(&(tn.clone(), name.clone())) {
+                                for r in v {
+                                    push(*r, None);
+                                }
+                            } else if ix.trait_impls.contains_key(&tn) {
+                                dispatch(ix, &tn, name, &mut push);
+                            } else if let Some(traits) = ix.impls_of.get(&tn) {
+                                // A trait default method the type does not override.
+                                for tr in traits {
+                                    if let Some(v) = ix.methods.get(&(tr.clone(), name.clone())) {
+                                        for r in v {
+                                            push(*r, None);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    // Receiver type unknown: a method name unique in the workspace.
+                    if !COMMON.contains(&name.as_str()) {
+                        let cands: Vec<FnRef> = ix
+                            .methods
+                            .iter()
+                            .filter(|((_, m), _)| m == name)
+                            .flat_map(|(_, v)| v.iter().copied())
+                            .collect();
+                        if cands.len() == 1 {
+                            push(cands[0], None);
+                        }
+                    }
+                }
+            }
+        }
+        Callee::Value(_) => {}
+    }
+    out
+}
+
+fn dispatch(ix: &Index, tr: &str, name: &str, push: &mut impl FnMut(FnRef, Option<String>)) {
+    let mut any = false;
+    if let Some(impls) = ix.trait_impls.get(tr) {
+        for it in impls {
+            if let Some(v) = ix.methods.get(&(it.clone(), name.to_string())) {
+                for r in v {
+                    push(*r, Some(tr.to_string()));
+                    any = true;
+                }
+            }
+        }
+    }
+    if !any {
+        if let Some(v) = ix.methods.get(&(tr.to_string(), name.to_string())) {
+            for r in v {
+                push(*r, Some(tr.to_string()));
+            }
+        }
+    }
+}
+
+/// Whether an acquisition through a summary masks interrupts.
+pub fn masks_irq(a: &SumAcq) -> bool {
+    a.irq_method || irq_method(&a.lock.class)
+}

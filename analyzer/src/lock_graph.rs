@@ -1,0 +1,237 @@
+//! The lock graph: nodes are lock classes, an edge A → B when B is acquired while A is held,
+//! directly or through calls, each edge with its witnesses.
+
+use std::collections::BTreeMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::flow::{FnFlow, HeldLock};
+use crate::index::{Index, ResolvedLock};
+use crate::interproc::{map_instance, ChainStep, Interproc, SumAcq, SumBlock};
+use crate::ir::Mode;
+use crate::lower::LoweredFile;
+use crate::source::Span;
+
+/// Witnesses kept per edge.
+const WITNESSES: usize = 4;
+
+/// Why an edge exists: where the outer lock was taken, where the inner one is taken, and the
+/// calls in between.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Witness {
+    pub from: ResolvedLock,
+    pub to: ResolvedLock,
+    pub from_span: Span,
+    pub to_span: Span,
+    pub chain: Vec<ChainStep>,
+    /// The function in which the outer lock is held.
+    pub func: String,
+    pub is_try: bool,
+    /// The inner acquisition masks interrupts (or runs with them masked).
+    pub to_irq_safe: bool,
+    /// The outer lock was taken with interrupts masked.
+    pub from_irq_safe: bool,
+}
+
+impl Witness {
+    /// A trait whose impl the witness assumes, if any.
+    pub fn via_trait(&self) -> Option<&str> {
+        self.chain.iter().find_map(|c| c.via_trait.as_deref())
+    }
+}
+
+/// A lock acquired in a callee while the caller already holds that same lock.
+#[derive(Clone, Debug)]
+pub struct CallDouble {
+    pub flow: usize,
+    pub call: Span,
+    pub held: HeldLock,
+    pub acq: SumAcq,
+}
+
+/// A blocking point in a callee reached while the caller holds a spinlock.
+#[derive(Clone, Debug)]
+pub struct CallBlock {
+    pub flow: usize,
+    pub call: Span,
+    pub held: HeldLock,
+    pub block: SumBlock,
+    pub callee: String,
+}
+
+#[derive(Debug, Default)]
+pub struct LockGraph {
+    pub graph: DiGraph<String, Vec<Witness>>,
+    pub nodes: BTreeMap<String, NodeIndex>,
+    pub call_doubles: Vec<CallDouble>,
+    pub call_blocks: Vec<CallBlock>,
+}
+
+impl LockGraph {
+    fn node(&mut self, class: &str) -> NodeIndex {
+        if let Some(&n) = self.nodes.get(class) {
+            return n;
+        }
+        let n = self.graph.add_node(class.to_string());
+        self.nodes.insert(class.to_string(), n);
+        n
+    }
+
+    fn add(&mut self, w: Witness) {
+        let a = self.node(&w.from.class);
+        let b = self.node(&w.to.class);
+        let e = match self.graph.find_edge(a, b) {
+            Some(e) => e,
+            None => self.graph.add_edge(a, b, Vec::new()),
+        };
+        let ws = &mut self.graph[e];
+        if ws.contains(&w) {
+            return;
+        }
+        ws.push(w);
+        ws.sort_by(|x, y| {
+            (x.is_try, x.chain.len(), x.to_span, x.from_span).cmp(&(
+                y.is_try,
+                y.chain.len(),
+                y.to_span,
+                y.from_span,
+            ))
+        });
+        ws.truncate(WITNESSES);
+    }
+
+    /// Witnesses of the edge a → b, best first.
+    pub fn witnesses(&self, a: &str, b: &str) -> &[Witness] {
+        let (Some(&x), Some(&y)) = (self.nodes.get(a), self.nodes.get(b)) else {
+            return &[];
+        };
+        match self.graph.find_edge(x, y) {
+            Some(e) => &self.graph[e],
+            None => &[],
+        }
+    }
+
+    /// Edges whose best witness is not a try-lock, as (from, to) class pairs.
+    pub fn blocking_edges(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .graph
+            .edge_indices()
+            .filter_map(|e| {
+                let (a, b) = self.graph.edge_endpoints(e)?;
+                let ws = &self.graph[e];
+                if a == b || ws.iter().all(|w| w.is_try) {
+                    return None;
+                }
+                Some((self.graph[a].clone(), self.graph[b].clone()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn conflicts(a: Mode, b: Mode) -> bool {
+    !matches!(
+        (a, b),
+        (Mode::Read, Mode::Read) | (Mode::Read, Mode::Upgradable) | (Mode::Upgradable, Mode::Read)
+    )
+}
+
+pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], ip: &Interproc) -> LockGraph {
+    let mut g = LockGraph::default();
+    for (fi, flow) in flows.iter().enumerate() {
+        let func = ix.func(files, flow.func);
+        for a in &flow.acquisitions {
+            for h in &a.held {
+                if h.lock.class == a.lock.class {
+                    continue;
+                }
+                g.add(Witness {
+                    from: h.lock.clone(),
+                    to: a.lock.clone(),
+                    from_span: h.acq_span,
+                    to_span: a.span,
+                    chain: Vec::new(),
+                    func: func.path.clone(),
+                    is_try: a.is_try,
+                    to_irq_safe: a.irq_method || a.irq_region,
+                    from_irq_safe: h.irq_method,
+                });
+            }
+        }
+        for (ci, c) in flow.calls.iter().enumerate() {
+            if c.held.is_empty() {
+                continue;
+            }
+            let Some(targets) = ip.targets.get(fi).and_then(|t| t.get(ci)) else {
+                continue;
+            };
+            for t in targets {
+                let callee = ix.func(files, flows[t.flow].func);
+                let step = ChainStep {
+                    call: c.span,
+                    callee: callee.path.clone(),
+                    via_trait: t.via_trait.clone(),
+                };
+                for s in &ip.summaries[t.flow].acquires {
+                    let mut chain = vec![step.clone()];
+                    chain.extend(s.chain.iter().cloned());
+                    for h in &c.held {
+                        if h.lock.class == s.lock.class {
+                            let mapped = s
+                                .instance
+                                .as_ref()
+                                .and_then(|i| map_instance(callee, i, &c.callee, &c.args));
+                            if !s.is_try
+                                && !s.lock.kind.reentrant
+                                && !h.stale
+                                && conflicts(h.mode, s.mode)
+                                && mapped.as_deref() == Some(h.lock.instance.as_str())
+                            {
+                                g.call_doubles.push(CallDouble {
+                                    flow: fi,
+                                    call: c.span,
+                                    held: h.clone(),
+                                    acq: SumAcq {
+                                        chain: chain.clone(),
+                                        ..s.clone()
+                                    },
+                                });
+                            }
+                            continue;
+                        }
+                        g.add(Witness {
+                            from: h.lock.clone(),
+                            to: s.lock.clone(),
+                            from_span: h.acq_span,
+                            to_span: s.site,
+                            chain: chain.clone(),
+                            func: func.path.clone(),
+                            is_try: s.is_try,
+                            to_irq_safe: s.irq_method || c.irq_region,
+                            from_irq_safe: h.irq_method,
+                        });
+                    }
+                }
+                if let Some(spin) = c
+                    .held
+                    .iter()
+                    .find(|h| h.lock.kind.spin && h.leaked.is_none())
+                {
+                    for b in &ip.summaries[t.flow].blocks {
+                        let mut chain = vec![step.clone()];
+                        chain.extend(b.chain.iter().cloned());
+                        g.call_blocks.push(CallBlock {
+                            flow: fi,
+                            call: c.span,
+                            held: spin.clone(),
+                            block: SumBlock { chain, ..b.clone() },
+                            callee: callee.path.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    g
+}

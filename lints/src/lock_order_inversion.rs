@@ -1,0 +1,232 @@
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use lockstep_analyzer::lock_graph::Witness;
+use lockstep_analyzer::{Diagnostic, Label, Level};
+use petgraph::graph::DiGraph;
+
+use crate::util::{chain_labels, short_class};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// Finds locks acquired in opposite orders on different paths — `A` then `B` in one place,
+    /// `B` then `A` in another — directly or through any chain of calls, across files and
+    /// crates of the workspace. Cycles of any length count (A → B → C → A). One finding per
+    /// strongly connected component of the lock graph, showing a shortest cycle with every
+    /// edge's acquisition sites and call chain. It also reports an acquisition that goes against
+    /// the order declared in the configuration (`lock_order = [...]`) even before a cycle
+    /// exists.
+    ///
+    /// Try-locks do not close a cycle: a `try_lock` in the reverse order backs off instead of
+    /// waiting.
+    ///
+    /// ## Why is this bad?
+    /// Two threads (or a thread and an interrupt) each hold one lock and wait for the other:
+    /// a deadlock that shows up only under load. KB Q219380: the WAN send path and its
+    /// completion path deadlocked, and the RAS server hung up every connection.
+    ///
+    /// ## Known problems
+    /// Locks are compared by class (declaration site), as lockdep does: two instances of one
+    /// class taken in both orders (hand-over-hand) are not reported. A witness that needs a
+    /// trait-dispatch edge is reported one level lower (deny → warn), naming the impl assumed.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// // link.rs                         // bundle.rs
+    /// let l = self.link.lock();          let b = self.bundle.lock();
+    /// let b = self.bundle.lock();        let l = self.link.lock();
+    /// ```
+    /// Use instead: one global order (declare it in `lock_order`), and take locks in that
+    /// order everywhere.
+    pub LOCK_ORDER_INVERSION, "lock_order_inversion", Deny, "two paths acquire the same locks in opposite orders"
+}
+
+pub struct LockOrderInversion;
+
+impl Lint for LockOrderInversion {
+    fn meta(&self) -> &'static LintMeta {
+        &LOCK_ORDER_INVERSION
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let lg = &cx.analysis.lock_graph;
+        let edges = lg.blocking_edges();
+        let mut g: DiGraph<String, ()> = DiGraph::new();
+        let mut idx = BTreeMap::new();
+        for (a, b) in &edges {
+            for c in [a, b] {
+                if !idx.contains_key(c) {
+                    idx.insert(c.clone(), g.add_node(c.clone()));
+                }
+            }
+            g.add_edge(idx[a], idx[b], ());
+        }
+        let succ: BTreeMap<&str, Vec<&str>> =
+            edges.iter().fold(BTreeMap::new(), |mut m, (a, b)| {
+                m.entry(a.as_str()).or_default().push(b.as_str());
+                m
+            });
+        for scc in petgraph::algo::tarjan_scc(&g) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let members: BTreeSet<&str> = scc.iter().map(|n| g[*n].as_str()).collect();
+            let start = *members.iter().next().expect("non-empty component");
+            let Some(cycle) = shortest_cycle(start, &succ, &members) else {
+                continue;
+            };
+            let ws: Vec<&Witness> = cycle
+                .iter()
+                .zip(cycle.iter().cycle().skip(1))
+                .filter_map(|(a, b)| lg.witnesses(a, b).iter().find(|w| !w.is_try))
+                .collect();
+            if ws.len() != cycle.len() {
+                continue;
+            }
+            let primary = ws
+                .iter()
+                .min_by(|x, y| {
+                    let px = &cx.db.get(x.to_span.file).path;
+                    let py = &cx.db.get(y.to_span.file).path;
+                    (px, x.to_span.start).cmp(&(py, y.to_span.start))
+                })
+                .expect("cycle has edges");
+            let names: Vec<String> = cycle.iter().map(|c| short_class(c)).collect();
+            let mut ring = names.clone();
+            ring.push(names[0].clone());
+            let mut d = Diagnostic::new(
+                LOCK_ORDER_INVERSION.name,
+                LOCK_ORDER_INVERSION.default_level,
+                format!(
+                    "lock order inversion: {} are acquired in opposite orders (possible deadlock)",
+                    list(&names)
+                ),
+                Label::new(
+                    primary.to_span,
+                    format!(
+                        "`{}` acquired here while `{}` is held",
+                        short_class(&primary.to.class),
+                        short_class(&primary.from.class)
+                    ),
+                ),
+            );
+            for w in &ws {
+                d = d.with_label(
+                    w.from_span,
+                    format!("`{}` acquired here", short_class(&w.from.class)),
+                );
+                for l in chain_labels(&w.chain) {
+                    d.labels.push(l);
+                }
+                if !std::ptr::eq(*w, *primary) {
+                    d = d.with_label(
+                        w.to_span,
+                        format!(
+                            "then `{}` acquired here while `{}` is held",
+                            short_class(&w.to.class),
+                            short_class(&w.from.class)
+                        ),
+                    );
+                }
+            }
+            d = d.with_note(format!("cycle: {}", ring.join(" → ")));
+            if let Some(tr) = ws.iter().find_map(|w| w.via_trait()) {
+                d.level = Level::Warn;
+                d = d.with_note(format!(
+                    "this cycle assumes a call through trait `{tr}` reaches the impl shown"
+                ));
+            }
+            let others = members.len().saturating_sub(cycle.len());
+            if others > 0 {
+                d = d.with_note(format!(
+                    "{others} more lock(s) take part in the same cycle group"
+                ));
+            }
+            let mut key: Vec<&str> = members.iter().copied().collect();
+            key.sort_unstable();
+            out.push(
+                d.with_help(
+                    "pick one order for these locks and acquire them in that order everywhere",
+                )
+                .with_key(format!("lock_order_inversion:{}", key.join(","))),
+            );
+        }
+        // Declared order.
+        let order = &cx.config.lock_order;
+        if order.is_empty() {
+            return;
+        }
+        let pos = |c: &str| order.iter().position(|o| o == c);
+        for (a, b) in &edges {
+            let (Some(pa), Some(pb)) = (pos(a), pos(b)) else {
+                continue;
+            };
+            if pa <= pb {
+                continue;
+            }
+            let Some(w) = lg.witnesses(a, b).iter().find(|w| !w.is_try) else {
+                continue;
+            };
+            let mut d = Diagnostic::new(
+                LOCK_ORDER_INVERSION.name,
+                LOCK_ORDER_INVERSION.default_level,
+                format!(
+                    "`{}` is acquired while `{}` is held, against the declared lock order",
+                    short_class(b),
+                    short_class(a)
+                ),
+                Label::new(w.to_span, format!("`{}` acquired here", short_class(b))),
+            )
+            .with_label(w.from_span, format!("`{}` held since here", short_class(a)));
+            for l in chain_labels(&w.chain) {
+                d.labels.push(l);
+            }
+            out.push(
+                d.with_note(format!("declared order: `{}` before `{}`", short_class(b), short_class(a)))
+                    .with_help("acquire the locks in the declared order, or change `lock_order` if the order is intended")
+                    .with_key(format!("lock_order_inversion:declared:{a}:{b}")),
+            );
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        2 => format!("{} and {}", quoted[0], quoted[1]),
+        _ => quoted.join(", "),
+    }
+}
+
+/// A shortest cycle through `start` inside one component (BFS), as the list of its nodes.
+fn shortest_cycle<'a>(
+    start: &'a str,
+    succ: &BTreeMap<&'a str, Vec<&'a str>>,
+    members: &BTreeSet<&'a str>,
+) -> Option<Vec<String>> {
+    let mut prev: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut q = VecDeque::new();
+    q.push_back(start);
+    while let Some(n) = q.pop_front() {
+        for &m in succ.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+            if !members.contains(m) {
+                continue;
+            }
+            if m == start {
+                let mut path = vec![n.to_string()];
+                let mut cur = n;
+                while cur != start {
+                    cur = prev[cur];
+                    path.push(cur.to_string());
+                }
+                path.reverse();
+                return Some(path);
+            }
+            if m != start && !prev.contains_key(m) {
+                prev.insert(m, n);
+                q.push_back(m);
+            }
+        }
+    }
+    None
+}
