@@ -8,6 +8,7 @@ pub mod flow;
 pub mod index;
 pub mod interproc;
 pub mod ir;
+pub mod irq;
 pub mod lock_graph;
 pub mod lower;
 pub mod lower_body;
@@ -31,6 +32,8 @@ pub struct Analysis {
     /// Call targets and per-function summaries.
     pub interproc: interproc::Interproc,
     pub lock_graph: lock_graph::LockGraph,
+    /// For every flow: whether (and why) it runs in interrupt context.
+    pub irq: Vec<Option<irq::IrqOrigin>>,
 }
 
 impl Analysis {
@@ -51,12 +54,14 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         .collect();
     let interproc = interproc::build(&index, &files, &flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
+    let irq = irq::compute(&index, &files, &flows, &interproc, config);
     Analysis {
         files,
         index,
         flows,
         interproc,
         lock_graph,
+        irq,
     }
 }
 

@@ -1278,6 +1278,11 @@ impl<'a> BodyLowerer<'a> {
             self.emit(Op::Block { kind, span });
         }
         let spawner = SPAWNERS.contains(&name.as_str());
+        if is_irq_registrar(&name) {
+            for cl in closures.drain(..) {
+                self.spawn_closure_kind(&cl, "irq");
+            }
+        }
         if !recv_has_guard || !TRANSPARENT.contains(&name.as_str()) {
             self.emit(Op::Call {
                 callee: Callee::Method {
@@ -1373,6 +1378,10 @@ impl<'a> BodyLowerer<'a> {
 
     /// A closure that runs elsewhere becomes a function of its own, analyzed with no caller lock.
     fn spawn_closure(&mut self, c: &syn::ExprClosure) {
+        self.spawn_closure_kind(c, "closure");
+    }
+
+    fn spawn_closure_kind(&mut self, c: &syn::ExprClosure, kind: &str) {
         let params = c
             .inputs
             .iter()
@@ -1386,7 +1395,7 @@ impl<'a> BodyLowerer<'a> {
         let end = self.span(&c.body);
         self.spawn_body(
             |bl| bl.lower_closure_as_fn(&c.body, params, end),
-            "closure",
+            kind,
             self.span(c),
         );
     }
@@ -1654,6 +1663,12 @@ impl<'a> BodyLowerer<'a> {
             span,
             args,
         });
+        let irq_registrar = is_irq_registrar(&last);
+        if irq_registrar {
+            for cl in closures.drain(..) {
+                self.spawn_closure_kind(&cl, "irq");
+            }
+        }
         let spawner = SPAWNERS.iter().any(|s| *s == last)
             || segs.iter().any(|s| s == "thread" && last == "spawn");
         if irq_region {
@@ -2273,6 +2288,16 @@ impl<'a> BodyLowerer<'a> {
         }
         self.cur = None;
     }
+}
+
+/// A call that registers its closure argument as an interrupt handler.
+fn is_irq_registrar(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    (l.contains("irq") || l.contains("interrupt"))
+        && (l.starts_with("request")
+            || l.starts_with("register")
+            || l.starts_with("set")
+            || l.contains("handler"))
 }
 
 fn unreachable_stmt() -> ! {

@@ -21,6 +21,7 @@ macro_rules! declare_lint {
 
 mod blocking_under_spinlock;
 mod double_lock;
+mod irq_unsafe_lock;
 mod lock_order_inversion;
 mod meta;
 mod unreleased_lock;
@@ -66,6 +67,7 @@ pub fn registry() -> Vec<&'static dyn Lint> {
         &double_lock::DoubleLock,
         &blocking_under_spinlock::BlockingUnderSpinlock,
         &lock_order_inversion::LockOrderInversion,
+        &irq_unsafe_lock::IrqUnsafeLock,
     ]
 }
 

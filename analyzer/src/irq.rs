@@ -1,0 +1,149 @@
+//! Interrupt context: which functions may run as (or under) an interrupt handler.
+//!
+//! Entry points: handlers named in the configuration, `#[interrupt]`-style attributes,
+//! functions and closures handed to IRQ registrars (`request_irq`, `register_irq_handler`, …),
+//! and handler-shaped names (`handle_irq`, `irq_handler`, `*_isr`). Everything they call runs in
+//! interrupt context too.
+
+use std::collections::VecDeque;
+
+use crate::config::Config;
+use crate::flow::FnFlow;
+use crate::index::{FnRef, Index};
+use crate::interproc::Interproc;
+use crate::ir::{Callee, FnDef, Root};
+use crate::lower::LoweredFile;
+
+/// Why a function runs in interrupt context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IrqOrigin {
+    /// The handler (entry point) path.
+    pub handler: String,
+    /// Flow indices from the handler down to this function.
+    pub path: Vec<usize>,
+}
+
+/// A handler-shaped name.
+pub fn handler_name(name: &str) -> bool {
+    matches!(
+        name,
+        "handle_irq"
+            | "irq_handler"
+            | "isr"
+            | "interrupt_handler"
+            | "handle_interrupt"
+            | "on_interrupt"
+    ) || name.ends_with("_isr")
+        || name.starts_with("isr_")
+        || name.ends_with("_irq_handler")
+        || name.ends_with("_interrupt_handler")
+        || name.starts_with("handle_irq_")
+}
+
+fn is_registrar(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    (n.contains("irq") || n.contains("interrupt") || n.contains("isr"))
+        && (n.starts_with("request")
+            || n.starts_with("register")
+            || n.starts_with("set")
+            || n.starts_with("install")
+            || n.starts_with("connect")
+            || n.contains("handler"))
+        || n == "iocconnectinterrupt"
+}
+
+fn is_entry(f: &FnDef, config: &Config) -> bool {
+    if config
+        .irq_handlers
+        .iter()
+        .any(|h| *h == f.path || *h == f.name || f.path.ends_with(&format!("::{h}")))
+    {
+        return true;
+    }
+    if f.attrs.iter().any(|a| {
+        let last = a.rsplit("::").next().unwrap_or(a);
+        matches!(last, "interrupt" | "isr" | "irq_handler" | "exception")
+    }) {
+        return true;
+    }
+    if f.name.starts_with("{irq#") {
+        return true;
+    }
+    handler_name(&f.name)
+}
+
+/// Interrupt context of every flow.
+pub fn compute(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &[FnFlow],
+    ip: &Interproc,
+    config: &Config,
+) -> Vec<Option<IrqOrigin>> {
+    let mut ctx: Vec<Option<IrqOrigin>> = vec![None; flows.len()];
+    let by_ref: std::collections::BTreeMap<FnRef, usize> =
+        flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
+    let mut q = VecDeque::new();
+    for (i, flow) in flows.iter().enumerate() {
+        let f = ix.func(files, flow.func);
+        if is_entry(f, config) {
+            ctx[i] = Some(IrqOrigin {
+                handler: f.path.clone(),
+                path: vec![i],
+            });
+            q.push_back(i);
+        }
+    }
+    // Functions handed to a registrar by name.
+    for flow in flows {
+        let f = ix.func(files, flow.func);
+        for c in &flow.calls {
+            let name = match &c.callee {
+                Callee::Path(s) => s.last().cloned().unwrap_or_default(),
+                Callee::Method { name, .. } => name.clone(),
+                Callee::Value(_) => continue,
+            };
+            if !is_registrar(&name) {
+                continue;
+            }
+            for a in c.args.iter().flatten() {
+                let Root::Path(segs) = &a.root else { continue };
+                if !a.proj.is_empty() {
+                    continue;
+                }
+                let Some(h) = ix.find_fn(files, &f.module, f, segs) else {
+                    continue;
+                };
+                let Some(r) = ix.fns.iter().find(|r| std::ptr::eq(ix.func(files, **r), h)) else {
+                    continue;
+                };
+                if let Some(&i) = by_ref.get(r) {
+                    if ctx[i].is_none() {
+                        ctx[i] = Some(IrqOrigin {
+                            handler: h.path.clone(),
+                            path: vec![i],
+                        });
+                        q.push_back(i);
+                    }
+                }
+            }
+        }
+    }
+    while let Some(i) = q.pop_front() {
+        let origin = ctx[i].clone().expect("queued with a context");
+        for targets in ip.targets.get(i).into_iter().flatten() {
+            for t in targets {
+                if ctx[t.flow].is_none() {
+                    let mut path = origin.path.clone();
+                    path.push(t.flow);
+                    ctx[t.flow] = Some(IrqOrigin {
+                        handler: origin.handler.clone(),
+                        path,
+                    });
+                    q.push_back(t.flow);
+                }
+            }
+        }
+    }
+    ctx
+}

@@ -1,0 +1,213 @@
+use std::collections::BTreeMap;
+
+use lockstep_analyzer::{Diagnostic, Label, Span};
+
+use crate::util::{chain_labels, short_class};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// lockdep's rule for interrupt context: a lock that is acquired in an interrupt handler
+    /// (or anything a handler calls) must be acquired everywhere else with interrupts disabled
+    /// — `lock_irqsave` / `lock_irq_disabled` rather than `lock`, inside `without_interrupts` /
+    /// `critical_section::with`, or `KeAcquireInterruptSpinLock` rather than
+    /// `KeAcquireSpinLock`. It also reports an interrupt-safe lock held while acquiring a lock
+    /// that is elsewhere taken with interrupts enabled.
+    ///
+    /// Handlers are the functions named in `irq_handlers`, functions with an `#[interrupt]`
+    /// style attribute, functions and closures passed to IRQ registrars (`request_irq`,
+    /// `register_irq_handler`, …) and handler-shaped names (`handle_irq`, `irq_handler`, `*_isr`).
+    ///
+    /// ## Why is this bad?
+    /// Process context holds the lock with interrupts enabled; the interrupt arrives on the
+    /// same CPU and its handler spins on the lock forever.
+    ///
+    /// ## Known problems
+    /// Soft-interrupt levels (bottom halves, DPCs) are not distinguished from process context.
+    /// A handler registered through an API whose name does not mention irq or interrupt must be
+    /// listed in `irq_handlers`.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// fn handle_irq(&self) { self.rx.lock().push(frame); }
+    /// fn poll(&self) { let q = self.rx.lock(); … } // interrupts still enabled
+    /// ```
+    /// Use instead: `let q = self.rx.lock_irqsave();` in process context.
+    pub IRQ_UNSAFE_LOCK, "irq_unsafe_lock", Deny, "a lock used in interrupt context is taken elsewhere with interrupts enabled"
+}
+
+pub struct IrqUnsafeLock;
+
+struct IrqUse {
+    span: Span,
+    handler: String,
+}
+
+impl Lint for IrqUnsafeLock {
+    fn meta(&self) -> &'static LintMeta {
+        &IRQ_UNSAFE_LOCK
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let a = cx.analysis;
+        let mut irq_uses: BTreeMap<String, IrqUse> = BTreeMap::new();
+        for (i, flow) in a.flows.iter().enumerate() {
+            let Some(origin) = &a.irq[i] else { continue };
+            for acq in &flow.acquisitions {
+                if acq.is_try {
+                    continue;
+                }
+                irq_uses.entry(acq.lock.class.clone()).or_insert(IrqUse {
+                    span: acq.span,
+                    handler: origin.handler.clone(),
+                });
+            }
+        }
+        if irq_uses.is_empty() {
+            return;
+        }
+        // class → (primary site, chain labels)
+        let mut unsafe_uses: BTreeMap<String, Vec<(Span, Vec<Label>)>> = BTreeMap::new();
+        for (i, flow) in a.flows.iter().enumerate() {
+            if a.irq[i].is_some() {
+                continue;
+            }
+            for acq in &flow.acquisitions {
+                if acq.is_try
+                    || acq.irq_method
+                    || acq.irq_region
+                    || acq.held.iter().any(|h| h.irq_method)
+                {
+                    continue;
+                }
+                unsafe_uses
+                    .entry(acq.lock.class.clone())
+                    .or_default()
+                    .push((acq.span, Vec::new()));
+            }
+            for (ci, c) in flow.calls.iter().enumerate() {
+                if c.irq_region || c.held.iter().any(|h| h.irq_method) {
+                    continue;
+                }
+                for t in a
+                    .interproc
+                    .targets
+                    .get(i)
+                    .and_then(|t| t.get(ci))
+                    .into_iter()
+                    .flatten()
+                {
+                    // Callees that run only in process context are reported at their own acquisitions.
+                    if a.irq[t.flow].is_none() {
+                        continue;
+                    }
+                    for s in &a.interproc.summaries[t.flow].acquires {
+                        if s.is_try || s.irq_method || !irq_uses.contains_key(&s.lock.class) {
+                            continue;
+                        }
+                        let mut labels = Vec::new();
+                        let callee = a.func(a.flows[t.flow].func);
+                        labels.push(Label::new(
+                            c.span,
+                            format!("calls `{}` with interrupts enabled", callee.name),
+                        ));
+                        labels.extend(chain_labels(&s.chain));
+                        labels.push(Label::new(s.site, "acquired here"));
+                        unsafe_uses
+                            .entry(s.lock.class.clone())
+                            .or_default()
+                            .push((c.span, labels));
+                    }
+                }
+            }
+        }
+        for (class, uses) in &unsafe_uses {
+            let Some(iu) = irq_uses.get(class) else {
+                continue;
+            };
+            let Some((span, labels)) = uses.iter().min_by(|x, y| {
+                let px = &cx.db.get(x.0.file).path;
+                let py = &cx.db.get(y.0.file).path;
+                (px, x.0.start).cmp(&(py, y.0.start))
+            }) else {
+                continue;
+            };
+            let name = short_class(class);
+            let handler = iu
+                .handler
+                .rsplit("::")
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("::");
+            let mut d = Diagnostic::new(
+                IRQ_UNSAFE_LOCK.name,
+                IRQ_UNSAFE_LOCK.default_level,
+                format!("`{name}` is used in interrupt context but acquired here with interrupts enabled"),
+                Label::new(*span, "acquired with interrupts enabled"),
+            );
+            for l in labels.iter().skip(1) {
+                d.labels.push(l.clone());
+            }
+            d = d.with_label(
+                iu.span,
+                format!("also acquired in interrupt context (handler `{handler}`)"),
+            );
+            if uses.len() > 1 {
+                d = d.with_note(format!(
+                    "{} places acquire it with interrupts enabled",
+                    uses.len()
+                ));
+            }
+            out.push(
+                d.with_help("acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)")
+                    .with_key(format!("irq_unsafe_lock:{class}")),
+            );
+        }
+        // An interrupt-safe lock nesting one that is taken with interrupts enabled.
+        for (from, to) in a.lock_graph.blocking_edges() {
+            if !irq_uses.contains_key(&from)
+                || irq_uses.contains_key(&to)
+                || !unsafe_uses.contains_key(&to)
+            {
+                continue;
+            }
+            let Some(w) = a
+                .lock_graph
+                .witnesses(&from, &to)
+                .iter()
+                .find(|w| !w.is_try)
+            else {
+                continue;
+            };
+            let mut d = Diagnostic::new(
+                IRQ_UNSAFE_LOCK.name,
+                IRQ_UNSAFE_LOCK.default_level,
+                format!(
+                    "interrupt-safe lock `{}` is held while acquiring `{}`, which is taken elsewhere with interrupts enabled",
+                    short_class(&from),
+                    short_class(&to)
+                ),
+                Label::new(w.to_span, format!("`{}` acquired here", short_class(&to))),
+            )
+            .with_label(w.from_span, format!("`{}` held since here", short_class(&from)));
+            for l in chain_labels(&w.chain) {
+                d.labels.push(l);
+            }
+            if let Some((s, _)) = unsafe_uses.get(&to).and_then(|v| v.first()) {
+                d = d.with_label(
+                    *s,
+                    format!("`{}` acquired with interrupts enabled", short_class(&to)),
+                );
+            }
+            out.push(
+                d.with_help(
+                    "take the inner lock with interrupts disabled everywhere, or do not nest it",
+                )
+                .with_key(format!("irq_unsafe_lock:nest:{from}:{to}")),
+            );
+        }
+    }
+}
