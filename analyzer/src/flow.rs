@@ -51,6 +51,8 @@ pub struct AcqEvent {
     /// Interrupts are masked by an enclosing region (`critical_section::with`).
     pub irq_region: bool,
     pub held: Vec<HeldLock>,
+    /// Call nodes whose closure argument this acquisition runs in, innermost last.
+    pub regions: Vec<NodeId>,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +70,8 @@ pub struct CallEvent {
     pub args: Vec<Option<Place>>,
     pub held: Vec<HeldLock>,
     pub irq_region: bool,
+    /// Call nodes whose closure argument this call runs in, innermost last.
+    pub regions: Vec<NodeId>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +129,7 @@ struct State {
     assume: Vec<(u32, bool)>,
     seen: Vec<NodeId>,
     irq_off: u8,
+    regions: Vec<NodeId>,
 }
 
 /// Resolution of every lock operation of a body, done once before exploring paths.
@@ -356,6 +361,7 @@ pub fn analyze_fn(
                             irq_method: irqm,
                             irq_region: region,
                             held: materialize(&st.held),
+                            regions: st.regions.clone(),
                         });
                     }
                     let h = H {
@@ -448,6 +454,7 @@ pub fn analyze_fn(
                         args: args.clone(),
                         held: materialize(&st.held),
                         irq_region: region,
+                        regions: st.regions.clone(),
                     });
                 }
             }
@@ -500,6 +507,10 @@ pub fn analyze_fn(
             }
             Op::IrqOff { .. } => st.irq_off = st.irq_off.saturating_add(1),
             Op::IrqOn => st.irq_off = st.irq_off.saturating_sub(1),
+            Op::ClosureEnter { call } => st.regions.push(*call),
+            Op::ClosureExit => {
+                st.regions.pop();
+            }
             Op::Exit { span } => {
                 if exit_keys.insert((node, st.held.clone(), st.returned.clone(), st.seen.clone())) {
                     flow.exits.push(ExitEvent {

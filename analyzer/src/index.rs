@@ -40,6 +40,9 @@ pub struct PlaceWalk {
     pub ty: Option<TypeRef>,
     pub class: String,
     pub module: String,
+    /// The place's text with accessor calls replaced by the fields they return
+    /// (`self.sockets()` → `self.sockets`), so both spellings are one instance.
+    pub instance: String,
 }
 
 /// Where a function lives in the lowered files.
@@ -466,6 +469,7 @@ impl Index {
             Root::Opaque => (None, String::new()),
         };
         let mut owner_module = module.to_string();
+        let mut instance = place.text.clone();
         let mut projs: Vec<Proj> = place.proj.clone();
         let mut i = 0;
         let mut guard = 0;
@@ -523,6 +527,14 @@ impl Index {
                     match def {
                         Some(d) if d.accessor_of.is_some() => {
                             let acc = d.accessor_of.clone().unwrap_or_default();
+                            let fields: String = acc
+                                .iter()
+                                .map(|p| match p {
+                                    Proj::Field(f) => format!(".{f}"),
+                                    _ => String::new(),
+                                })
+                                .collect();
+                            instance = instance.replacen(&format!(".{m}()"), &fields, 1);
                             for (k, a) in acc.into_iter().enumerate() {
                                 projs.insert(i + k, a);
                             }
@@ -544,6 +556,7 @@ impl Index {
             ty,
             class,
             module: owner_module,
+            instance,
         })
     }
 
@@ -560,6 +573,7 @@ impl Index {
             ty,
             mut class,
             module: owner_module,
+            instance,
         } = self.walk_place(files, func, place)?;
         let kind = match &ty {
             Some(t) => self.lock_kind(files, &owner_module, t, config),
@@ -611,7 +625,7 @@ impl Index {
         }
         Some(ResolvedLock {
             class,
-            instance: place.text.clone(),
+            instance,
             kind,
             assumed,
         })

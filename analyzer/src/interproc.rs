@@ -57,10 +57,19 @@ pub struct SumBlock {
     pub chain: Vec<ChainStep>,
 }
 
+/// A closure parameter called while locks are held (`fn with_table(&self, f: impl FnOnce(..))`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosureCall {
+    pub param: String,
+    pub span: Span,
+    pub held: Vec<crate::flow::HeldLock>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub acquires: Vec<SumAcq>,
     pub blocks: Vec<SumBlock>,
+    pub closure_calls: Vec<ClosureCall>,
 }
 
 /// Call resolution and summaries of every function.
@@ -297,9 +306,29 @@ fn summarize(
         .filter(|b| seen.insert(b.site))
         .take(16)
         .collect();
+    let mut closure_calls = Vec::new();
+    for c in &flow.calls {
+        let Callee::Value(name) = &c.callee else {
+            continue;
+        };
+        if c.held.is_empty() || !func.params.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if !closure_calls
+            .iter()
+            .any(|cc: &ClosureCall| cc.param == *name && cc.held == c.held)
+        {
+            closure_calls.push(ClosureCall {
+                param: name.clone(),
+                span: c.span,
+                held: c.held.clone(),
+            });
+        }
+    }
     Summary {
         acquires: acq.into_values().collect(),
         blocks,
+        closure_calls,
     }
 }
 

@@ -263,6 +263,11 @@ pub enum Op {
     IrqOff {
         span: Span,
     },
+    /// The body of a closure passed to the call at `call` runs from here (inside the callee).
+    ClosureEnter {
+        call: NodeId,
+    },
+    ClosureExit,
     IrqOn,
     /// Normal function exit (a `return`, `?`, or falling off the end).
     Exit {

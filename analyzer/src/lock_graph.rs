@@ -159,6 +159,61 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], ip: &Interproc
                 });
             }
         }
+        // Closures run by a helper that holds locks while calling them (`with_table(|t| ..)`).
+        for a in &flow.acquisitions {
+            for (helper, call, cc) in closure_holders(ix, files, flows, ip, fi, &a.regions) {
+                for h in &cc.held {
+                    let chain = vec![
+                        ChainStep {
+                            call: call.span,
+                            callee: helper.path.clone(),
+                            via_trait: None,
+                        },
+                        ChainStep {
+                            call: cc.span,
+                            callee: format!("{}::{{closure}}", func.path),
+                            via_trait: None,
+                        },
+                    ];
+                    if h.lock.class == a.lock.class {
+                        let mapped =
+                            map_instance(helper, &h.lock.instance, &call.callee, &call.args);
+                        if !a.is_try
+                            && !a.lock.kind.reentrant
+                            && conflicts(h.mode, a.mode)
+                            && mapped.as_deref() == Some(a.lock.instance.as_str())
+                        {
+                            g.call_doubles.push(CallDouble {
+                                flow: fi,
+                                call: a.span,
+                                held: h.clone(),
+                                acq: SumAcq {
+                                    lock: a.lock.clone(),
+                                    instance: Some(a.lock.instance.clone()),
+                                    mode: a.mode,
+                                    is_try: a.is_try,
+                                    irq_method: a.irq_method,
+                                    site: a.span,
+                                    chain,
+                                },
+                            });
+                        }
+                        continue;
+                    }
+                    g.add(Witness {
+                        from: h.lock.clone(),
+                        to: a.lock.clone(),
+                        from_span: h.acq_span,
+                        to_span: a.span,
+                        chain,
+                        func: helper.path.clone(),
+                        is_try: a.is_try,
+                        to_irq_safe: a.irq_method || a.irq_region,
+                        from_irq_safe: h.irq_method,
+                    });
+                }
+            }
+        }
         for (ci, c) in flow.calls.iter().enumerate() {
             if c.held.is_empty() {
                 continue;
@@ -234,4 +289,44 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], ip: &Interproc
         }
     }
     g
+}
+
+/// The helpers whose closure argument the code at `regions` runs in, with the call and what
+/// the helper holds when it calls the closure.
+fn closure_holders<'a>(
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    flows: &'a [FnFlow],
+    ip: &'a Interproc,
+    fi: usize,
+    regions: &[crate::ir::NodeId],
+) -> Vec<(
+    &'a crate::ir::FnDef,
+    &'a crate::flow::CallEvent,
+    &'a crate::interproc::ClosureCall,
+)> {
+    let mut out = Vec::new();
+    for &r in regions {
+        let Some((ci, c)) = flows[fi]
+            .calls
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.node == r)
+        else {
+            continue;
+        };
+        for t in ip
+            .targets
+            .get(fi)
+            .and_then(|t| t.get(ci))
+            .into_iter()
+            .flatten()
+        {
+            let helper = ix.func(files, flows[t.flow].func);
+            for cc in &ip.summaries[t.flow].closure_calls {
+                out.push((helper, c, cc));
+            }
+        }
+    }
+    out
 }

@@ -1325,22 +1325,32 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn run_closures(&mut self, closures: Vec<syn::ExprClosure>, spawner: bool, span: Span) {
+        let call_node = self.cur;
         for c in closures {
             if spawner {
                 self.spawn_closure(&c);
             } else {
-                self.inline_closure(&c, span);
+                self.inline_closure_at(&c, span, call_node);
             }
         }
     }
 
-    /// A closure passed to a call runs during that call, under the locks held there.
+    /// A closure bound to a local and called here runs here.
     fn inline_closure(&mut self, c: &syn::ExprClosure, span: Span) {
+        self.inline_closure_at(c, span, None);
+    }
+
+    /// A closure passed to a call runs during that call, under the locks held there (and
+    /// under whatever the callee holds when it calls the closure: see `ClosureEnter`).
+    fn inline_closure_at(&mut self, c: &syn::ExprClosure, span: Span, call: Option<NodeId>) {
         if self.inline_depth > 8 {
             self.spawn_closure(c);
             return;
         }
         self.inline_depth += 1;
+        if let Some(call) = call {
+            self.emit(Op::ClosureEnter { call });
+        }
         let saved_loops = std::mem::take(&mut self.loops);
         self.frames.push(Frame {
             exits: Vec::new(),
@@ -1372,6 +1382,9 @@ impl<'a> BodyLowerer<'a> {
         let mut preds: Vec<Option<NodeId>> = frame.exits.into_iter().map(Some).collect();
         preds.push(self.cur);
         self.join(&preds);
+        if call.is_some() {
+            self.emit(Op::ClosureExit);
+        }
         self.loops = saved_loops;
         self.inline_depth -= 1;
     }
