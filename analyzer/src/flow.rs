@@ -444,7 +444,9 @@ pub fn analyze_fn(
                     }
                 }
             }
-            Op::Call { callee, span, args } => {
+            Op::Call {
+                callee, span, args, ..
+            } => {
                 let region = st.irq_off > 0;
                 if call_keys.insert((node, st.held.clone(), region)) {
                     flow.calls.push(CallEvent {
@@ -522,7 +524,7 @@ pub fn analyze_fn(
                 }
                 continue;
             }
-            Op::Nop => {}
+            Op::Nop | Op::Count { .. } => {}
         }
         for &s in n.succs.iter().rev() {
             let mut next = st.clone();

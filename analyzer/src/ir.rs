@@ -244,6 +244,8 @@ pub enum Op {
         callee: Callee,
         span: Span,
         args: Vec<Option<Place>>,
+        /// Which arguments are passed by value (a plain path: the value moves into the call).
+        by_value: Vec<bool>,
     },
     Block {
         kind: BlockKind,
@@ -268,6 +270,13 @@ pub enum Op {
         call: NodeId,
     },
     ClosureExit,
+    /// A counter moved by one (`credits -= 1`, `inflight.fetch_add(1, ..)`, a configured
+    /// take/give pair): a counted resource when the code moves it both ways somewhere.
+    Count {
+        place: Place,
+        delta: i8,
+        span: Span,
+    },
     IrqOn,
     /// Normal function exit (a `return`, `?`, or falling off the end).
     Exit {

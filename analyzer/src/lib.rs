@@ -14,6 +14,7 @@ pub mod lower;
 pub mod lower_body;
 pub mod lower_items;
 pub mod parse;
+pub mod resource;
 pub mod seq;
 pub mod source;
 
@@ -34,6 +35,8 @@ pub struct Analysis {
     pub lock_graph: lock_graph::LockGraph,
     /// For every flow: whether (and why) it runs in interrupt context.
     pub irq: Vec<Option<irq::IrqOrigin>>,
+    /// Counted resources not given back on some path.
+    pub resource_leaks: Vec<resource::Leak>,
 }
 
 impl Analysis {
@@ -55,6 +58,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let interproc = interproc::build(&index, &files, &flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
+    let resource_leaks = resource::analyze(&index, &files, &flows);
     Analysis {
         files,
         index,
@@ -62,6 +66,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         interproc,
         lock_graph,
         irq,
+        resource_leaks,
     }
 }
 

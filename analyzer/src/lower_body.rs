@@ -1250,6 +1250,7 @@ impl<'a> BodyLowerer<'a> {
         let recv_has_guard = !recv.guards.is_empty();
         self.settle(&recv, false);
         let mut args = Vec::new();
+        let mut by_value = Vec::new();
         let mut closures = Vec::new();
         let mut moved = Vec::new();
         for a in &m.args {
@@ -1262,6 +1263,7 @@ impl<'a> BodyLowerer<'a> {
             } else {
                 self.settle(&v, false);
             }
+            by_value.push(matches!(a, syn::Expr::Path(_)));
             args.push(v.place);
         }
         // Blocking methods.
@@ -1277,6 +1279,18 @@ impl<'a> BodyLowerer<'a> {
         if let Some(kind) = block {
             self.emit(Op::Block { kind, span });
         }
+        if matches!(name.as_str(), "fetch_add" | "fetch_sub")
+            && m.args.first().is_some_and(|a| tokens(a) == "1")
+        {
+            if let Some(p) = &recv_place {
+                let delta = if name == "fetch_add" { 1 } else { -1 };
+                self.emit(Op::Count {
+                    place: p.clone(),
+                    delta,
+                    span,
+                });
+            }
+        }
         let spawner = SPAWNERS.contains(&name.as_str());
         if is_irq_registrar(&name) {
             for cl in closures.drain(..) {
@@ -1291,6 +1305,7 @@ impl<'a> BodyLowerer<'a> {
                 },
                 span,
                 args,
+                by_value,
             });
         }
         self.run_closures(closures, spawner, span);
@@ -1479,6 +1494,7 @@ impl<'a> BodyLowerer<'a> {
                 callee: Callee::Value(tokens(&c.func)),
                 span,
                 args: Vec::new(),
+                by_value: Vec::new(),
             });
             return Val::default();
         };
@@ -1512,6 +1528,7 @@ impl<'a> BodyLowerer<'a> {
                     callee: Callee::Value(last.clone()),
                     span,
                     args: Vec::new(),
+                    by_value: Vec::new(),
                 });
                 return Val::default();
             }
@@ -1626,6 +1643,7 @@ impl<'a> BodyLowerer<'a> {
             || last == "free")
             && c.args.len() == 1;
         let mut args = Vec::new();
+        let mut by_value = Vec::new();
         let mut closures = Vec::new();
         let mut moved = Vec::new();
         for a in &c.args {
@@ -1641,6 +1659,7 @@ impl<'a> BodyLowerer<'a> {
             } else {
                 self.settle(&v, false);
             }
+            by_value.push(matches!(a, syn::Expr::Path(_)));
             args.push(v.place);
         }
         if SLEEP_FNS.contains(&last.as_str())
@@ -1654,6 +1673,16 @@ impl<'a> BodyLowerer<'a> {
                 kind: BlockKind::Sleep(segs.join("::")),
                 span,
             });
+        }
+        if let Some(pair) = self
+            .config
+            .resource_pairs
+            .iter()
+            .find(|p| p.take == last || p.give == last)
+        {
+            let delta = if pair.take == last { -1 } else { 1 };
+            let place = Place::opaque(format!("{}/{}", pair.take, pair.give));
+            self.emit(Op::Count { place, delta, span });
         }
         let gfp_kernel = c.args.iter().any(|a| tokens(a).contains("GFP_KERNEL"));
         if gfp_kernel {
@@ -1675,6 +1704,7 @@ impl<'a> BodyLowerer<'a> {
             callee: Callee::Path(segs.clone()),
             span,
             args,
+            by_value,
         });
         let irq_registrar = is_irq_registrar(&last);
         if irq_registrar {
@@ -1840,6 +1870,21 @@ impl<'a> BodyLowerer<'a> {
             | syn::BinOp::ShrAssign(_) => {
                 let _ = self.operand(&b.right);
                 let t = self.operand(&b.left);
+                let by_one = tokens(&b.right) == "1";
+                if by_one && matches!(b.op, syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_)) {
+                    if let Some(p) = &t.place {
+                        let delta = if matches!(b.op, syn::BinOp::AddAssign(_)) {
+                            1
+                        } else {
+                            -1
+                        };
+                        self.emit(Op::Count {
+                            place: p.clone(),
+                            delta,
+                            span: self.span(b),
+                        });
+                    }
+                }
                 let root = t.place.map(|p| p.text).unwrap_or_else(|| tokens(&b.left));
                 self.emit(Op::Assign { root });
             }

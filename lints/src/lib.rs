@@ -24,6 +24,7 @@ mod double_lock;
 mod irq_unsafe_lock;
 mod lock_order_inversion;
 mod meta;
+mod resource_leak;
 mod unreleased_lock;
 mod util;
 
@@ -68,6 +69,7 @@ pub fn registry() -> Vec<&'static dyn Lint> {
         &blocking_under_spinlock::BlockingUnderSpinlock,
         &lock_order_inversion::LockOrderInversion,
         &irq_unsafe_lock::IrqUnsafeLock,
+        &resource_leak::ResourceLeak,
     ]
 }
 

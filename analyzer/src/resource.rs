@@ -1,0 +1,218 @@
+//! Counted resources (KB Q228942): a counter moved one way on a path (a send credit taken, an
+//! in-flight count raised) must be moved back, or the thing it was taken for handed off to a
+//! call that completes it later, before the path leaves the function.
+//!
+//! Only counters that the analyzed code moves in both directions somewhere are resources: a
+//! statistics counter that only grows is not.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::flow::FnFlow;
+use crate::index::Index;
+use crate::ir::{Body, Callee, FnDef, NodeId, Op, Place, Root};
+use crate::lower::LoweredFile;
+use crate::source::Span;
+
+/// One leaking take.
+#[derive(Clone, Debug)]
+pub struct Leak {
+    pub flow: usize,
+    pub counter: String,
+    pub take: Span,
+    /// Exits reached with the resource neither given back nor handed off.
+    pub leaking_exits: Vec<Span>,
+    /// Exits where it was given back or handed off, with the site that did it.
+    pub ok_exits: Vec<(Span, Span)>,
+}
+
+/// Calls that dispose of a packet instead of handing it on.
+const DISPOSE: &[&str] = &[
+    "drop",
+    "free",
+    "forget",
+    "discard",
+    "dealloc",
+    "release",
+    "free_packet",
+    "drop_packet",
+    "recycle",
+    "len",
+    "is_empty",
+    "trace",
+    "debug",
+    "log",
+    "clone",
+    "as_ref",
+    "as_mut",
+];
+
+fn counter_key(ix: &Index, files: &[LoweredFile], f: &FnDef, p: &Place) -> String {
+    if matches!(p.root, Root::Opaque) {
+        return format!("pair:{}", p.text);
+    }
+    match ix.walk_place(files, f, p) {
+        Some(w) if !w.class.is_empty() => w.class,
+        _ => format!("{}::{}", f.path, p.text),
+    }
+}
+
+pub fn analyze(ix: &Index, files: &[LoweredFile], flows: &[FnFlow]) -> Vec<Leak> {
+    // Directions each counter is moved in, crate-wide.
+    let mut dirs: BTreeMap<String, BTreeSet<i8>> = BTreeMap::new();
+    let mut keys: Vec<BTreeMap<NodeId, String>> = Vec::with_capacity(flows.len());
+    for flow in flows {
+        let f = ix.func(files, flow.func);
+        let mut m = BTreeMap::new();
+        if let Some(body) = &f.body {
+            for (i, n) in body.nodes.iter().enumerate() {
+                if let Op::Count { place, delta, .. } = &n.op {
+                    let k = counter_key(ix, files, f, place);
+                    dirs.entry(k.clone()).or_default().insert(*delta);
+                    m.insert(i as NodeId, k);
+                }
+            }
+        }
+        keys.push(m);
+    }
+    let mut out = Vec::new();
+    for (fi, flow) in flows.iter().enumerate() {
+        let f = ix.func(files, flow.func);
+        let Some(body) = &f.body else { continue };
+        for (&node, key) in &keys[fi] {
+            if dirs.get(key).is_none_or(|d| d.len() < 2) {
+                continue;
+            }
+            let Op::Count { delta, span, .. } = &body.nodes[node as usize].op else {
+                continue;
+            };
+            // Only the first move of this counter on a path is a take.
+            if reached_after_same(body, &keys[fi], key, node) {
+                continue;
+            }
+            let (leaking, ok) = follow(body, &keys[fi], key, *delta, node, f);
+            if !leaking.is_empty() && !ok.is_empty() {
+                out.push(Leak {
+                    flow: fi,
+                    counter: key.clone(),
+                    take: *span,
+                    leaking_exits: leaking,
+                    ok_exits: ok,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Is this node reachable from an earlier move of the same counter (so it is a give, not a take)?
+fn reached_after_same(
+    body: &Body,
+    keys: &BTreeMap<NodeId, String>,
+    key: &str,
+    node: NodeId,
+) -> bool {
+    let mut seen = vec![false; body.nodes.len()];
+    let mut stack: Vec<NodeId> = keys
+        .iter()
+        .filter(|(n, k)| **n != node && k.as_str() == key)
+        .map(|(n, _)| *n)
+        .collect();
+    while let Some(n) = stack.pop() {
+        for &s in &body.nodes[n as usize].succs {
+            if s == node {
+                return true;
+            }
+            if !seen[s as usize] && !keys.get(&s).is_some_and(|k| k == key) {
+                seen[s as usize] = true;
+                stack.push(s);
+            }
+        }
+    }
+    false
+}
+
+/// Explore from a take: exits reached without a give-back or hand-off, and exits reached with
+/// one (with the site).
+fn follow(
+    body: &Body,
+    keys: &BTreeMap<NodeId, String>,
+    key: &str,
+    delta: i8,
+    take: NodeId,
+    f: &FnDef,
+) -> (Vec<Span>, Vec<(Span, Span)>) {
+    let mut leaking = Vec::new();
+    let mut ok = Vec::new();
+    let mut seen: BTreeSet<(NodeId, Option<Span>)> = BTreeSet::new();
+    let mut stack: Vec<(NodeId, Option<Span>)> = body.nodes[take as usize]
+        .succs
+        .iter()
+        .map(|&s| (s, None))
+        .collect();
+    let mut steps = 0usize;
+    while let Some((n, done)) = stack.pop() {
+        steps += 1;
+        if steps > 100_000 || !seen.insert((n, done)) {
+            continue;
+        }
+        let node = &body.nodes[n as usize];
+        let mut done = done;
+        match &node.op {
+            Op::Count { delta: d, span, .. }
+                if keys.get(&n).is_some_and(|k| k == key) && *d == -delta =>
+            {
+                done = done.or(Some(*span));
+            }
+            Op::Call {
+                callee,
+                span,
+                args,
+                by_value,
+            } if done.is_none() && hands_off(callee, args, by_value, f) => done = Some(*span),
+            Op::Exit { span } => {
+                match done {
+                    Some(site) => {
+                        if !ok.iter().any(|(e, _)| e == span) {
+                            ok.push((*span, site));
+                        }
+                    }
+                    None => {
+                        if !leaking.contains(span) {
+                            leaking.push(*span);
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        for &s in node.succs.iter().rev() {
+            stack.push((s, done));
+        }
+    }
+    leaking.sort();
+    ok.sort();
+    (leaking, ok)
+}
+
+/// A call that passes one of the function's own (non-`self`) parameters on: the packet the
+/// credit was taken for goes to someone who will complete it.
+fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnDef) -> bool {
+    let name = match callee {
+        Callee::Path(s) => s.last().cloned().unwrap_or_default(),
+        Callee::Method { name, .. } => name.clone(),
+        Callee::Value(v) => v.clone(),
+    };
+    if DISPOSE.iter().any(|d| {
+        name == *d || name.starts_with(&format!("{d}_")) || name.ends_with(&format!("_{d}"))
+    }) {
+        return false;
+    }
+    let _ = f;
+    let param_arg = args.iter().zip(by_value).any(|(p, &v)| {
+        v && p
+            .as_ref()
+            .is_some_and(|p| matches!(p.root, Root::Param { .. }) && p.proj.is_empty())
+    });
+    param_arg
+}

@@ -1,0 +1,80 @@
+use lockstep_analyzer::{Diagnostic, Label};
+
+use crate::util::{line_of, short_class};
+use crate::{Lint, LintContext, LintMeta};
+
+declare_lint! {
+    /// ## What it does
+    /// Finds a counted resource taken and, on some path out of the function, neither given back
+    /// nor handed off: a send credit (`credits -= 1`, `fetch_sub(1)`), an in-flight count
+    /// (`pending.fetch_add(1)`), or a take/give pair from the configuration
+    /// (`[[resource_pair]]`). Handing off means the path passes the packet (a parameter of the
+    /// function) to a call — the miniport, a queue, a completion — so the completion routine can
+    /// give the credit back later, as a correct NDIS send path does.
+    ///
+    /// Only counters the analyzed code moves in both directions are resources: a statistics
+    /// counter that only grows is not. A function that takes on every path (a `take_credit`
+    /// helper) is not reported; its callers are responsible.
+    ///
+    /// ## Why is this bad?
+    /// Every leaked credit makes the pool smaller. Under load it reaches zero and the driver
+    /// stops sending: KB Q228942, where NDIS believed the load-balancing driver was out of
+    /// resources and stopped sending its packets.
+    ///
+    /// ## Known problems
+    /// Only moves by one are tracked. A packet handed off through a field store rather than a
+    /// call is not recognised as a hand-off.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// self.credits.fetch_sub(1, Ordering::AcqRel);
+    /// if self.filter.drops(&packet) {
+    ///     return; // the credit is gone for good
+    /// }
+    /// self.miniport.send(packet); // completion gives it back
+    /// ```
+    /// Use instead: give the credit back on the filtered path.
+    pub RESOURCE_LEAK, "resource_leak", Warn, "a counted resource is not given back on some path"
+}
+
+pub struct ResourceLeak;
+
+impl Lint for ResourceLeak {
+    fn meta(&self) -> &'static LintMeta {
+        &RESOURCE_LEAK
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for leak in &cx.analysis.resource_leaks {
+            let f = cx.analysis.func(cx.analysis.flows[leak.flow].func);
+            let name = short_class(leak.counter.trim_start_matches("pair:"));
+            let total = leak.leaking_exits.len() + leak.ok_exits.len();
+            let mut d = Diagnostic::new(
+                RESOURCE_LEAK.name,
+                RESOURCE_LEAK.default_level,
+                format!(
+                    "`{name}` taken here is neither given back nor handed off on {} of {total} paths out of `{}`",
+                    leak.leaking_exits.len(),
+                    f.name
+                ),
+                Label::new(leak.take, "resource taken here"),
+            );
+            for e in &leak.leaking_exits {
+                d = d.with_label(*e, "leaves here without giving it back");
+            }
+            if let Some((_, site)) = leak.ok_exits.first() {
+                d = d.with_label(*site, "given back or handed off here on the other paths");
+            }
+            let leaking: Vec<String> = leak
+                .leaking_exits
+                .iter()
+                .map(|s| line_of(cx.db, *s))
+                .collect();
+            out.push(
+                d.with_note(format!("leaks on: {}", leaking.join(", ")))
+                    .with_help("give the resource back (or hand the packet on) before every return")
+                    .with_key(format!("resource_leak:{}:{}", f.path, leak.counter)),
+            );
+        }
+    }
+}
