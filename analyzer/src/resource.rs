@@ -122,7 +122,7 @@ fn reached_after_same(
             if s == node {
                 return true;
             }
-            if !seen[s as usize] && !keys.get(&s).is_some_and(|k| k == key) {
+            if !seen[s as usize] && keys.get(&s).is_none_or(|k| k != key) {
                 seen[s as usize] = true;
                 stack.push(s);
             }
