@@ -18,6 +18,8 @@ use crate::source::Span;
 
 /// Operations explored per function before giving up on the rest (reported as a note).
 pub const STEP_BUDGET: usize = 200_000;
+/// Most locks tracked as held at once on one path.
+const MAX_HELD: usize = 32;
 /// Distinct states kept per node before branch correlations are forgotten there.
 const STATES_PER_NODE: usize = 24;
 
@@ -379,8 +381,16 @@ pub fn analyze_fn(
                         st.seen.push(node);
                         st.seen.sort_unstable();
                     }
-                    st.held.push(h);
-                    st.held.sort();
+                    // The same acquisition again while its earlier instance is still held (a loop
+                    // that never releases) is one entry: keeps states finite.
+                    let dup = st
+                        .held
+                        .iter()
+                        .any(|x| x.node == h.node && x.lock == h.lock && x.leaked == h.leaked);
+                    if !dup && st.held.len() < MAX_HELD {
+                        st.held.push(h);
+                        st.held.sort();
+                    }
                 }
             }
             Op::Release { guard, .. } => {

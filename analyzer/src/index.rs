@@ -203,7 +203,7 @@ impl Index {
             if let Some(full) = self.resolve_use(module, name) {
                 let tail = full.join("::");
                 if let Some(d) = defs.iter().find(|d| {
-                    d.path.ends_with(&tail)
+                    path_ends_with(&d.path, &tail)
                         || tail.ends_with(&format!("::{}", d.name))
                             && d.path
                                 .ends_with(&full[full.len().saturating_sub(2)..].join("::"))
@@ -216,7 +216,7 @@ impl Index {
             }
         } else {
             let tail = segs.join("::");
-            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
@@ -255,7 +255,7 @@ impl Index {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("::");
-            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
@@ -269,7 +269,7 @@ impl Index {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("::");
-            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
@@ -321,7 +321,17 @@ impl Index {
             return None;
         }
         // A user type implementing lock_api's raw traits is a raw lock.
-        if let Some(traits) = self.impls_of.get(real) {
+        // (Unless it also has an inherent guard-returning `lock`: inherent methods win.)
+        let inherent_guard = self
+            .methods
+            .get(&(real.to_string(), "lock".to_string()))
+            .is_some_and(|v| {
+                v.iter().any(|r| {
+                    let f = &files[r.file].items.fns[r.idx];
+                    f.trait_name.is_none() && f.ret.is_some()
+                })
+            });
+        if let Some(traits) = self.impls_of.get(real).filter(|_| !inherent_guard) {
             if traits
                 .iter()
                 .any(|t| t.starts_with("RawMutex") || t.starts_with("RawRwLock"))
@@ -663,7 +673,7 @@ impl Index {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("::");
-            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
@@ -677,7 +687,7 @@ impl Index {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("::");
-            if let Some(d) = defs.iter().find(|d| d.path.ends_with(&tail)) {
+            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
@@ -698,4 +708,9 @@ fn args_mention_spin(args: &[TypeRef]) -> bool {
 fn is_generic_param(ty: Option<&TypeRef>, _func: &FnDef) -> bool {
     // A single uppercase letter type (`T`) is a generic parameter whose type is not known.
     matches!(ty, Some(TypeRef::Path { segs, args }) if segs.len() == 1 && args.is_empty() && segs[0].len() == 1)
+}
+
+/// `a::b::C` ends with `b::C` (or `C`) on a segment boundary.
+fn path_ends_with(path: &str, tail: &str) -> bool {
+    path == tail || path.ends_with(tail) && path[..path.len() - tail.len()].ends_with("::")
 }

@@ -300,6 +300,8 @@ pub struct BodyLowerer<'a> {
     extra: Vec<FnDef>,
     closure_count: u32,
     inline_depth: u32,
+    /// Closures being inlined (by span start), innermost last.
+    inlining: Vec<u32>,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -323,6 +325,7 @@ impl<'a> BodyLowerer<'a> {
             extra: Vec::new(),
             closure_count: 0,
             inline_depth: 0,
+            inlining: Vec::new(),
         }
     }
 
@@ -701,11 +704,24 @@ impl<'a> BodyLowerer<'a> {
             syn::Pat::Ident(pi) if pi.subpat.is_none() => {
                 let name = pi.ident.to_string();
                 let guards = self.take_ownership(&v, span);
-                let alias = if guards.is_empty() {
+                let mut alias = if guards.is_empty() {
                     v.place.clone().filter(|p| !matches!(p.root, Root::Opaque))
                 } else {
                     None
                 };
+                // `let l = Type::new(..)`: a new value of `Type`, not an alias of the call.
+                let mut ty = ty;
+                if let Some(Place {
+                    root: Root::Call(segs),
+                    proj,
+                    ..
+                }) = &alias
+                {
+                    if let Some(t) = constructor_type(segs).filter(|_| proj.is_empty()) {
+                        ty = ty.or(Some(t));
+                        alias = None;
+                    }
+                }
                 self.emit(Op::Assign { root: name.clone() });
                 self.bind(Binding {
                     name,
@@ -1358,11 +1374,17 @@ impl<'a> BodyLowerer<'a> {
     /// A closure passed to a call runs during that call, under the locks held there (and
     /// under whatever the callee holds when it calls the closure: see `ClosureEnter`).
     fn inline_closure_at(&mut self, c: &syn::ExprClosure, span: Span, call: Option<NodeId>) {
+        let key = self.span(c).start;
+        if self.inlining.contains(&key) {
+            // A closure reached again from its own body (through shadowed names): stop here.
+            return;
+        }
         if self.inline_depth > 8 {
             self.spawn_closure(c);
             return;
         }
         self.inline_depth += 1;
+        self.inlining.push(key);
         if let Some(call) = call {
             self.emit(Op::ClosureEnter { call });
         }
@@ -1402,6 +1424,7 @@ impl<'a> BodyLowerer<'a> {
         }
         self.loops = saved_loops;
         self.inline_depth -= 1;
+        self.inlining.pop();
     }
 
     /// A closure that runs elsewhere becomes a function of its own, analyzed with no caller lock.
@@ -1463,6 +1486,10 @@ impl<'a> BodyLowerer<'a> {
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
         sub.fn_path = path;
         sub.params = self.params.clone();
+        // Nesting carries over, so closures that mention each other cannot recurse forever.
+        sub.inline_depth = self.inline_depth;
+        sub.depth = self.depth;
+        sub.inlining = self.inlining.clone();
         // Captured bindings keep their aliases (a closure capturing `state` sees `self.state`).
         let mut captured = Scope::default();
         for s in &self.scopes {
@@ -1809,9 +1836,22 @@ impl<'a> BodyLowerer<'a> {
                             explicit: false,
                         });
                     }
+                    // The binding keeps fixed guard slots: a new guard moves into them, so code
+                    // that runs again (a loop body) releases whatever the binding holds now.
+                    let mut slots = old.clone();
+                    while slots.len() < owned.len() {
+                        slots.push(self.new_guard());
+                    }
+                    for (o, s) in owned.iter().zip(&slots) {
+                        self.emit(Op::Transfer {
+                            from: *o,
+                            to: *s,
+                            span,
+                        });
+                    }
                     if let Some(b) = self.lookup_mut(&name) {
-                        if !owned.is_empty() || !b.guards.is_empty() {
-                            b.guards = owned;
+                        if !owned.is_empty() {
+                            b.guards = slots;
                         }
                         if b.guards.is_empty() {
                             b.alias = v.place.clone().filter(|p| !matches!(p.root, Root::Opaque));
@@ -2619,4 +2659,23 @@ fn parse_macro_args(m: &syn::Macro) -> Vec<syn::Expr> {
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// `Type::new`, `Type::default`, `Type::from(..)`, `Type::with_capacity(..)`: the type built.
+fn constructor_type(segs: &[String]) -> Option<TypeRef> {
+    if segs.len() < 2 {
+        return None;
+    }
+    let last = segs[segs.len() - 1].as_str();
+    let ty = &segs[segs.len() - 2];
+    let ctor = matches!(last, "new" | "default" | "from" | "const_new")
+        || last.starts_with("new_")
+        || last.starts_with("with_");
+    if !ctor || !ty.chars().next().is_some_and(|c| c.is_uppercase()) {
+        return None;
+    }
+    Some(TypeRef::Path {
+        segs: segs[..segs.len() - 1].to_vec(),
+        args: Vec::new(),
+    })
 }
