@@ -1,129 +1,835 @@
-//! Loading sources from disk: the module tree of each crate root, or every `.rs` below a path.
+//! Loading sources from disk.
+//!
+//! Two ways to find files:
+//! * a module tree: start at a crate root and follow `mod x;` declarations the way rustc does
+//!   (`x.rs` / `x/mod.rs`, `#[path]`, inline modules, every `cfg`);
+//! * a directory walk: every `.rs` file below a directory, its module path taken from its
+//!   relative path.
+//!
+//! Files are read, parsed and lowered in parallel, breadth-first in waves (a file's children
+//! are only known once it is lowered). File ids are assigned sequentially between waves, in
+//! the order of the units and of the declarations, so they do not depend on thread timing.
+//!
+//! Problems with a place in the source (a missing or unreadable module file, a module cycle)
+//! become `parse_error` diagnostics at the `mod` declaration. Problems without one (an
+//! unreadable crate root, a path that does not exist, a symlink loop met while walking) go to
+//! [`Loaded::io_errors`].
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
-use lockstep_analyzer::{lower_file, Edition, LoweredFile, SourceDb, SourceFile};
+use cargo_metadata::{Metadata, Package, TargetKind};
+use lockstep_analyzer::lower::ModDecl;
+use lockstep_analyzer::{
+    lower_file, Diagnostic, Edition, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
+};
+use rayon::prelude::*;
 
-/// One crate root to load: its entry file, crate name and edition.
+use crate::cli::Selection;
+use crate::Unit;
+
+/// Stack size of the analysis threads: deep but accepted nesting must not overflow.
+pub const STACK_SIZE: usize = 64 << 20;
+
+/// Where the files of a unit come from.
 #[derive(Clone, Debug)]
-pub struct CrateRoot {
-    pub name: String,
-    pub root_file: PathBuf,
-    pub edition: Edition,
-    pub test_only: bool,
+pub enum UnitSource {
+    /// A crate root and the module tree below it.
+    Tree {
+        root_file: PathBuf,
+        /// For a root that is a plain `name.rs` module file: children live in `name/`.
+        relative: Option<String>,
+    },
+    /// Files found by walking a directory, each with its module path.
+    Files(Vec<(PathBuf, Vec<String>)>),
 }
 
-/// Files read and lowered, plus IO problems met on the way (reported as diagnostics later).
+/// One unit to load: a cargo target or a path from the command line.
+#[derive(Clone, Debug)]
+pub struct UnitPlan {
+    pub unit: Unit,
+    /// Crate name as code spells it (`-` replaced by `_`).
+    pub crate_name: String,
+    pub source: UnitSource,
+    /// Test, bench and example targets.
+    pub test_only: bool,
+    /// Follow `mod x;` declarations under `#[cfg(test)]`.
+    pub follow_cfg_test: bool,
+}
+
+/// Paths to leave out (`skip` in the configuration).
+#[derive(Clone, Debug, Default)]
+pub struct SkipSet {
+    /// (base directory, glob relative to it)
+    pub patterns: Vec<(PathBuf, String)>,
+}
+
+impl SkipSet {
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Whether `path` (or a directory above it) matches a pattern.
+    pub fn matches(&self, path: &Path) -> bool {
+        let path = normalize(path);
+        self.patterns.iter().any(|(base, pat)| {
+            let Ok(rel) = path.strip_prefix(normalize(base)) else {
+                return false;
+            };
+            let rel = to_slash(rel);
+            let mut cut = rel.as_str();
+            loop {
+                if glob_match(pat.trim_end_matches('/'), cut) {
+                    return true;
+                }
+                match cut.rfind('/') {
+                    Some(i) => cut = &cut[..i],
+                    None => return false,
+                }
+            }
+        })
+    }
+}
+
+/// A small glob: `*` (within one path segment), `?`, and `**` (any number of segments).
+pub fn glob_match(pat: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        if p.is_empty() {
+            return t.is_empty();
+        }
+        if p.starts_with(b"**") {
+            let mut rest = &p[2..];
+            if rest.first() == Some(&b'/') {
+                rest = &rest[1..];
+                // `**/` matches zero or more whole segments
+                if go(rest, t) {
+                    return true;
+                }
+                return t
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &c)| c == b'/' && go(rest, &t[i + 1..]));
+            }
+            return (0..=t.len()).any(|i| go(rest, &t[i..]));
+        }
+        match p[0] {
+            b'*' => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| go(&p[1..], &t[i..])),
+            b'?' => !t.is_empty() && t[0] != b'/' && go(&p[1..], &t[1..]),
+            c => !t.is_empty() && t[0] == c && go(&p[1..], &t[1..]),
+        }
+    }
+    go(pat.as_bytes(), text.as_bytes())
+}
+
+/// Files read and lowered, plus problems met on the way.
 #[derive(Default)]
 pub struct Loaded {
     pub db: SourceDb,
+    /// In file-id order.
     pub lowered: Vec<LoweredFile>,
+    /// `file_units[id]` indexes the units passed to [`load`].
+    pub file_units: Vec<usize>,
+    /// Load problems with a place in the source (`parse_error` findings).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Load problems without one.
     pub io_errors: Vec<String>,
 }
 
-/// Display path of `p` relative to `root` with `/` separators.
-pub fn display_path(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
-    rel.to_string_lossy().replace('\\', "/")
-}
-
-/// Load the module tree of every crate root, following `mod x;` declarations.
-pub fn load_crates(root: &Path, crates: &[CrateRoot]) -> Loaded {
-    let mut out = Loaded::default();
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
-    for c in crates {
-        // (file, module path, directory owning child modules)
-        let mut queue: Vec<(PathBuf, Vec<String>, PathBuf)> = Vec::new();
-        let dir = c
-            .root_file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        queue.push((c.root_file.clone(), Vec::new(), dir));
-        while let Some((path, module, child_dir)) = queue.pop() {
-            let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(canon) {
-                continue;
+/// `p` with `.` and `..` resolved lexically.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
             }
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(e) => {
-                    out.io_errors
-                        .push(format!("cannot read {}: {e}", display_path(root, &path)));
-                    continue;
-                }
-            };
-            let mut file =
-                SourceFile::from_bytes(out.db.next_id(), display_path(root, &path), &bytes)
-                    .with_crate(&c.name, module.clone(), c.edition);
-            file.test_only = c.test_only;
-            let id = out.db.add(file);
-            let lowered = lower_file(out.db.get(id));
-            let mut children = Vec::new();
-            for decl in &lowered.mod_decls {
-                let mut dir = child_dir.clone();
-                let mut mpath = module.clone();
-                for (name, p) in &decl.inline_parents {
-                    dir = match p {
-                        Some(p) => dir.join(p),
-                        None => dir.join(name),
-                    };
-                    mpath.push(name.clone());
-                }
-                mpath.push(decl.name.clone());
-                let (file_path, sub_dir) = match &decl.path_attr {
-                    Some(p) => {
-                        let fp = dir.join(p);
-                        let sd = fp.parent().map(Path::to_path_buf).unwrap_or_default();
-                        (fp, sd)
-                    }
-                    None => {
-                        let a = dir.join(format!("{}.rs", decl.name));
-                        let b = dir.join(&decl.name).join("mod.rs");
-                        if a.exists() {
-                            (a, dir.join(&decl.name))
-                        } else {
-                            (b, dir.join(&decl.name))
-                        }
-                    }
-                };
-                if !file_path.exists() {
-                    out.io_errors.push(format!(
-                        "module file for `mod {}` not found (looked for {})",
-                        decl.name,
-                        display_path(root, &file_path)
-                    ));
-                    continue;
-                }
-                children.push((file_path, mpath, sub_dir));
-            }
-            out.lowered.push(lowered);
-            children.reverse();
-            queue.extend(children);
+            c => out.push(c.as_os_str()),
         }
     }
     out
 }
 
-/// Crate roots for a directory given on the command line: its Cargo.toml's targets when it
-/// has one (`src/lib.rs`, `src/main.rs`), otherwise every `.rs` file below it as a module.
-pub fn roots_for_dir(dir: &Path, edition: Edition) -> Vec<CrateRoot> {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().replace('-', "_"))
-        .unwrap_or_else(|| "krate".into());
-    let mut roots = Vec::new();
-    for f in ["src/lib.rs", "src/main.rs"] {
-        let p = dir.join(f);
-        if p.exists() {
-            roots.push(CrateRoot {
-                name: name.clone(),
-                root_file: p,
-                edition,
-                test_only: false,
+fn to_slash(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Display path of `p` relative to `root` with `/` separators (absolute when outside `root`).
+pub fn display_path(root: &Path, p: &Path) -> String {
+    let p = normalize(p);
+    let root = normalize(root);
+    match p.strip_prefix(&root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => to_slash(rel),
+        _ => to_slash(&p),
+    }
+}
+
+/// A file waiting to be read.
+struct Pending {
+    /// Path as joined (read through the OS, symlinks and `..` as the OS sees them).
+    path: PathBuf,
+    module: Vec<String>,
+    unit: usize,
+    test_only: bool,
+    /// Directory child modules are resolved against, and the `name/` offset of a non-`mod.rs`
+    /// file (rustc's "relative" directory ownership).
+    dir: PathBuf,
+    relative: Option<String>,
+    follow_mods: bool,
+    /// The `mod` declaration that led here: declaring file, declaration span, module name.
+    from: Option<(FileId, lockstep_analyzer::Span, String)>,
+    /// Index in the node arena of the declaring file (for cycle detection).
+    parent: Option<usize>,
+}
+
+struct Node {
+    canon: PathBuf,
+    parent: Option<usize>,
+}
+
+/// Load every unit. Non-test units are loaded first so a file shared with a test target
+/// belongs to the non-test unit. `root` is the directory display paths are relative to.
+pub fn load(root: &Path, units: &[UnitPlan], skip: &SkipSet, pool: &rayon::ThreadPool) -> Loaded {
+    let mut st = State {
+        root: normalize(root),
+        out: Loaded::default(),
+        seen: BTreeMap::new(),
+        nodes: Vec::new(),
+        skip,
+    };
+    for test_phase in [false, true] {
+        let mut wave = Vec::new();
+        for (i, u) in units.iter().enumerate() {
+            if u.test_only != test_phase {
+                continue;
+            }
+            match &u.source {
+                UnitSource::Tree {
+                    root_file,
+                    relative,
+                } => {
+                    let dir = root_file
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    wave.push(Pending {
+                        path: root_file.clone(),
+                        module: Vec::new(),
+                        unit: i,
+                        test_only: u.test_only,
+                        dir,
+                        relative: relative.clone(),
+                        follow_mods: true,
+                        from: None,
+                        parent: None,
+                    });
+                }
+                UnitSource::Files(files) => {
+                    for (f, module) in files {
+                        wave.push(Pending {
+                            path: f.clone(),
+                            module: module.clone(),
+                            unit: i,
+                            test_only: u.test_only,
+                            dir: PathBuf::new(),
+                            relative: None,
+                            follow_mods: false,
+                            from: None,
+                            parent: None,
+                        });
+                    }
+                }
+            }
+        }
+        while !wave.is_empty() {
+            wave = st.run_wave(wave, units, pool);
+        }
+    }
+    st.out
+}
+
+struct State<'a> {
+    root: PathBuf,
+    out: Loaded,
+    /// Canonical path → file already loaded.
+    seen: BTreeMap<PathBuf, FileId>,
+    nodes: Vec<Node>,
+    skip: &'a SkipSet,
+}
+
+type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
+
+impl State<'_> {
+    fn run_wave(
+        &mut self,
+        wave: Vec<Pending>,
+        units: &[UnitPlan],
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Pending> {
+        let wave: Vec<Pending> = wave
+            .into_iter()
+            .filter(|p| self.skip.is_empty() || !self.skip.matches(&p.path))
+            .collect();
+        // 1. read (parallel)
+        let reads: Vec<ReadResult> = pool.install(|| {
+            wave.par_iter()
+                .map(|p| {
+                    let canon = std::fs::canonicalize(&p.path)?;
+                    let bytes = std::fs::read(&p.path)?;
+                    Ok((canon, bytes))
+                })
+                .collect()
+        });
+        // 2. assign ids (sequential, deterministic)
+        let mut added: Vec<(FileId, Pending, usize)> = Vec::new();
+        for (p, r) in wave.into_iter().zip(reads) {
+            let (canon, bytes) = match r {
+                Ok(x) => x,
+                Err(e) => {
+                    self.read_failed(&p, &e);
+                    continue;
+                }
+            };
+            if self.seen.contains_key(&canon) {
+                if self.is_ancestor(p.parent, &canon) {
+                    self.cycle(&p);
+                }
+                continue;
+            }
+            let display = display_path(&self.root, &p.path);
+            let u = &units[p.unit];
+            let mut file = SourceFile::from_bytes(self.out.db.next_id(), display, &bytes)
+                .with_crate(&u.crate_name, p.module.clone(), u.unit.edition);
+            file.test_only = p.test_only;
+            let id = self.out.db.add(file);
+            self.out.file_units.push(p.unit);
+            self.seen.insert(canon.clone(), id);
+            self.nodes.push(Node {
+                canon,
+                parent: p.parent,
+            });
+            added.push((id, p, self.nodes.len() - 1));
+        }
+        // 3. parse and lower (parallel; syn trees stay on their thread)
+        let db = &self.out.db;
+        let lowered: Vec<LoweredFile> = pool.install(|| {
+            added
+                .par_iter()
+                .map(|(id, _, _)| {
+                    let l = lower_file(db.get(*id));
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    l
+                })
+                .collect()
+        });
+        // 4. children (sequential)
+        let mut next = Vec::new();
+        for ((id, p, node), l) in added.iter().zip(&lowered) {
+            if !p.follow_mods {
+                continue;
+            }
+            let follow_cfg_test = units[p.unit].follow_cfg_test;
+            for decl in &l.mod_decls {
+                if decl.cfg_test && !follow_cfg_test {
+                    continue;
+                }
+                if let Some(child) = self.resolve(*id, p, *node, decl) {
+                    next.push(child);
+                }
+            }
+        }
+        self.out.lowered.extend(lowered);
+        next
+    }
+
+    fn is_ancestor(&self, mut at: Option<usize>, canon: &Path) -> bool {
+        while let Some(i) = at {
+            if self.nodes[i].canon == canon {
+                return true;
+            }
+            at = self.nodes[i].parent;
+        }
+        false
+    }
+
+    fn display(&self, p: &Path) -> String {
+        display_path(&self.root, p)
+    }
+
+    fn read_failed(&mut self, p: &Pending, e: &std::io::Error) {
+        let what = io_reason(e);
+        match &p.from {
+            Some((file, span, name)) => {
+                let path = self.display(&p.path);
+                self.out.diagnostics.push(
+                    Diagnostic::new(
+                        "parse_error",
+                        Level::Warn,
+                        format!("cannot read `{path}` for module `{name}`: {what}"),
+                        Label::new(*span, "module declared here"),
+                    )
+                    .with_help("the module and its submodules were not analyzed")
+                    .with_key(format!("parse_error:mod:{path}")),
+                );
+                let _ = file;
+            }
+            None => self
+                .out
+                .io_errors
+                .push(format!("cannot read `{}`: {what}", self.display(&p.path))),
+        }
+    }
+
+    fn cycle(&mut self, p: &Pending) {
+        if let Some((_, span, name)) = &p.from {
+            let path = self.display(&p.path);
+            self.out.diagnostics.push(
+                Diagnostic::new(
+                    "parse_error",
+                    Level::Warn,
+                    format!(
+                        "module `{name}` loads `{path}`, which already encloses it: a module cycle"
+                    ),
+                    Label::new(*span, "cycle closed here"),
+                )
+                .with_help("the cycle was cut here; the file is analyzed once")
+                .with_key(format!("parse_error:cycle:{path}")),
+            );
+        }
+    }
+
+    /// The file a `mod name;` declaration in `p` refers to, following rustc's rules.
+    fn resolve(&mut self, id: FileId, p: &Pending, node: usize, decl: &ModDecl) -> Option<Pending> {
+        let mut dir = p.dir.clone();
+        let mut relative = p.relative.clone();
+        let mut module = p.module.clone();
+        for (name, path_attr) in &decl.inline_parents {
+            match path_attr {
+                // `#[path]` on an inline module names a directory, relative to the current one
+                Some(d) => {
+                    dir = dir.join(d);
+                    relative = None;
+                }
+                None => {
+                    if let Some(r) = relative.take() {
+                        dir.push(r);
+                    }
+                    dir.push(name);
+                }
+            }
+            module.push(name.clone());
+        }
+        module.push(decl.name.clone());
+        let (file, child_dir, child_rel) = match &decl.path_attr {
+            // a `#[path]` file owns its directory like a `mod.rs` file
+            Some(fp) => {
+                let f = dir.join(fp);
+                let d = f.parent().map(Path::to_path_buf).unwrap_or_default();
+                (f, d, None)
+            }
+            None => {
+                let base = match &relative {
+                    Some(r) => dir.join(r),
+                    None => dir.clone(),
+                };
+                let a = base.join(format!("{}.rs", decl.name));
+                let b = base.join(&decl.name).join("mod.rs");
+                match (a.exists(), b.exists()) {
+                    (true, false) => (a, base, Some(decl.name.clone())),
+                    (false, true) => (b, base.join(&decl.name), None),
+                    (true, true) => {
+                        let (da, db) = (self.display(&a), self.display(&b));
+                        self.out.diagnostics.push(
+                            Diagnostic::new(
+                                "parse_error",
+                                Level::Warn,
+                                format!(
+                                    "file for module `{}` found at both `{da}` and `{db}`",
+                                    decl.name
+                                ),
+                                Label::new(decl.span, "module declared here"),
+                            )
+                            .with_help(format!("delete or rename one of them; `{da}` was analyzed"))
+                            .with_key(format!("parse_error:ambiguous:{da}")),
+                        );
+                        (a, base, Some(decl.name.clone()))
+                    }
+                    (false, false) => {
+                        let (da, db) = (self.display(&a), self.display(&b));
+                        self.out.diagnostics.push(
+                            Diagnostic::new(
+                                "parse_error",
+                                Level::Warn,
+                                format!(
+                                    "file not found for module `{}`; its code was not analyzed",
+                                    decl.name
+                                ),
+                                Label::new(decl.span, "module declared here"),
+                            )
+                            .with_help(format!("looked for `{da}` and `{db}`"))
+                            .with_key(format!("parse_error:missing:{da}")),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Pending {
+            path: file,
+            module,
+            unit: p.unit,
+            test_only: p.test_only || decl.cfg_test,
+            dir: child_dir,
+            relative: child_rel,
+            follow_mods: true,
+            from: Some((id, decl.span, decl.name.clone())),
+            parent: Some(node),
+        })
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    let s = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        _ => {
+            let s = e.to_string();
+            // drop rustc-style " (os error N)" and lowercase the first letter
+            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => s,
+            }
+        }
+    };
+    s
+}
+
+/// Crate name of a directory or file: its name with `-` replaced by `_`, made an identifier.
+fn crate_name_of(p: &Path) -> String {
+    let stem = p
+        .file_stem()
+        .or_else(|| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut s: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// A single `.rs` file given on the command line, analyzed as a crate root. A plain
+/// `name.rs` next to a `name/` directory is taken for a module file: its children live there.
+pub fn plan_file(path: &Path, edition: Edition) -> UnitPlan {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let relative =
+        if !matches!(stem.as_str(), "lib" | "main" | "mod") && path.with_extension("").is_dir() {
+            Some(stem)
+        } else {
+            None
+        };
+    UnitPlan {
+        unit: Unit {
+            package_name: crate_name_of(path),
+            target_name: crate_name_of(path),
+            target_kind: vec!["lib".into()],
+            crate_types: vec!["lib".into()],
+            src_path: path.to_path_buf(),
+            edition,
+            ..Default::default()
+        },
+        crate_name: crate_name_of(path),
+        source: UnitSource::Tree {
+            root_file: path.to_path_buf(),
+            relative,
+        },
+        test_only: false,
+        follow_cfg_test: true,
+    }
+}
+
+/// Every `.rs` file below a directory without a Cargo.toml. `target/` and hidden directories
+/// are skipped; symlinks are followed, loops reported in `errors`.
+pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &Path) -> UnitPlan {
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.starts_with('.') || n == "target"))
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let at = e
+                    .path()
+                    .map(|p| display_path(root, p))
+                    .unwrap_or_else(|| display_path(root, dir));
+                if let Some(anc) = e.loop_ancestor() {
+                    errors.push(format!(
+                        "symlink loop: `{at}` points back to `{}`; not followed",
+                        display_path(root, anc)
+                    ));
+                } else {
+                    let reason = e.io_error().map(io_reason).unwrap_or_else(|| e.to_string());
+                    errors.push(format!("cannot read `{at}`: {reason}"));
+                }
+                continue;
+            }
+        };
+        if !entry.file_type().is_file()
+            || entry.path().extension().and_then(|e| e.to_str()) != Some("rs")
+        {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        files.push((entry.path().to_path_buf(), module_path_of(rel)));
+    }
+    UnitPlan {
+        unit: Unit {
+            package_name: crate_name_of(dir),
+            target_name: crate_name_of(dir),
+            target_kind: vec!["lib".into()],
+            crate_types: vec!["lib".into()],
+            src_path: dir.to_path_buf(),
+            edition,
+            ..Default::default()
+        },
+        crate_name: crate_name_of(dir),
+        source: UnitSource::Files(files),
+        test_only: false,
+        follow_cfg_test: true,
+    }
+}
+
+/// Module path of a file from its path relative to the walked directory: `a/b.rs` → `a::b`,
+/// `a/mod.rs` → `a`, top-level `lib.rs` / `main.rs` → the crate root. A leading `src/` is
+/// dropped.
+pub fn module_path_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.len() > 1 && parts[0] == "src" {
+        parts.remove(0);
+    }
+    let Some(last) = parts.pop() else {
+        return Vec::new();
+    };
+    let stem = last.strip_suffix(".rs").unwrap_or(&last).to_string();
+    let top = parts.is_empty();
+    if !(stem == "mod" || (top && (stem == "lib" || stem == "main"))) {
+        parts.push(stem);
+    }
+    parts.into_iter().map(|p| p.replace('-', "_")).collect()
+}
+
+/// The packages a selection names, in metadata order.
+pub fn select_packages<'m>(
+    meta: &'m Metadata,
+    manifest: Option<&Path>,
+    sel: &Selection,
+) -> Result<Vec<&'m Package>, String> {
+    let members = meta.workspace_packages();
+    if !sel.packages.is_empty() {
+        let mut out = Vec::new();
+        for spec in &sel.packages {
+            let name = spec.split('@').next().unwrap_or(spec);
+            match members.iter().find(|p| p.name.as_str() == name) {
+                Some(p) => {
+                    if !out.iter().any(|q: &&Package| q.id == p.id) {
+                        out.push(*p);
+                    }
+                }
+                None => {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    let mut msg = format!("package `{spec}` is not a member of the workspace");
+                    if let Some(s) = crate::driver::did_you_mean(name, &names) {
+                        msg.push_str(&format!(
+                            "\n\nhelp: a package with a similar name exists: `{s}`"
+                        ));
+                    }
+                    return Err(msg);
+                }
+            }
+        }
+        out.sort_by_key(|p| members.iter().position(|m| m.id == p.id));
+        return Ok(out);
+    }
+    if sel.workspace {
+        return Ok(members
+            .into_iter()
+            .filter(|p| {
+                !sel.exclude
+                    .iter()
+                    .any(|e| e.split('@').next() == Some(p.name.as_str()))
+            })
+            .collect());
+    }
+    if let Some(m) = manifest {
+        let m = normalize(m);
+        if let Some(p) = members
+            .iter()
+            .find(|p| normalize(p.manifest_path.as_std_path()) == m)
+        {
+            return Ok(vec![*p]);
+        }
+    }
+    if meta.workspace_default_members.is_available() {
+        let d = meta.workspace_default_packages();
+        if !d.is_empty() {
+            return Ok(d);
+        }
+    }
+    Ok(members)
+}
+
+fn edition_of(e: &cargo_metadata::Edition) -> Edition {
+    Edition::parse(e.as_str()).unwrap_or(Edition::E2024)
+}
+
+/// Units for the targets of the selected packages: libraries and binaries, plus tests,
+/// benches and examples with `all_targets`. Build scripts are never analyzed.
+pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> {
+    let mut out = Vec::new();
+    for p in packages {
+        for t in &p.targets {
+            let kinds = &t.kind;
+            let is = |k: TargetKind| kinds.contains(&k);
+            let test_only = if is(TargetKind::CustomBuild) {
+                continue;
+            } else if is(TargetKind::Test) || is(TargetKind::Bench) || is(TargetKind::Example) {
+                if !all_targets {
+                    continue;
+                }
+                true
+            } else if is(TargetKind::Bin)
+                || is(TargetKind::Lib)
+                || is(TargetKind::RLib)
+                || is(TargetKind::DyLib)
+                || is(TargetKind::CDyLib)
+                || is(TargetKind::StaticLib)
+                || is(TargetKind::ProcMacro)
+            {
+                false
+            } else {
+                continue;
+            };
+            let edition = edition_of(&t.edition);
+            out.push(UnitPlan {
+                unit: Unit {
+                    package_name: p.name.to_string(),
+                    package_id: p.id.repr.clone(),
+                    manifest_path: p.manifest_path.clone().into_std_path_buf(),
+                    target_name: t.name.clone(),
+                    target_kind: kinds.iter().map(|k| k.to_string()).collect(),
+                    crate_types: t.crate_types.iter().map(|k| k.to_string()).collect(),
+                    src_path: t.src_path.clone().into_std_path_buf(),
+                    edition,
+                },
+                crate_name: t.name.replace('-', "_"),
+                source: UnitSource::Tree {
+                    root_file: t.src_path.clone().into_std_path_buf(),
+                    relative: None,
+                },
+                test_only,
+                follow_cfg_test: all_targets,
             });
         }
     }
-    roots
+    out
+}
+
+/// `cargo metadata --no-deps` for a manifest (offline; nothing is built or fetched).
+pub fn metadata(manifest: Option<&Path>) -> Result<Metadata, String> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps().other_options(vec!["--offline".to_string()]);
+    if let Some(m) = manifest {
+        cmd.manifest_path(m);
+    }
+    cmd.exec().map_err(|e| match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            let s = stderr.trim();
+            let s = s.strip_prefix("error: ").unwrap_or(s);
+            format!("`cargo metadata` failed: {s}")
+        }
+        e => format!("`cargo metadata` failed: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("src/generated/**", "src/generated/a/b.rs"));
+        assert!(glob_match("**/gen.rs", "gen.rs"));
+        assert!(glob_match("**/gen.rs", "a/b/gen.rs"));
+        assert!(glob_match("src/*.rs", "src/a.rs"));
+        assert!(!glob_match("src/*.rs", "src/a/b.rs"));
+        assert!(glob_match("src/?.rs", "src/a.rs"));
+        assert!(!glob_match("src/?.rs", "src/ab.rs"));
+        let s = SkipSet {
+            patterns: vec![("/w".into(), "src/generated".into())],
+        };
+        assert!(s.matches(Path::new("/w/src/generated/x.rs")));
+        assert!(!s.matches(Path::new("/w/src/gen.rs")));
+    }
+
+    #[test]
+    fn module_paths() {
+        let m = |s: &str| module_path_of(Path::new(s)).join("::");
+        assert_eq!(m("lib.rs"), "");
+        assert_eq!(m("src/lib.rs"), "");
+        assert_eq!(m("a/b.rs"), "a::b");
+        assert_eq!(m("a/mod.rs"), "a");
+        assert_eq!(m("a/lib.rs"), "a::lib");
+        assert_eq!(m("my-mod/x.rs"), "my_mod::x");
+    }
+
+    #[test]
+    fn display_paths() {
+        assert_eq!(
+            display_path(Path::new("/w"), Path::new("/w/src/../a.rs")),
+            "a.rs"
+        );
+        assert_eq!(
+            display_path(Path::new("/w"), Path::new("/x/a.rs")),
+            "/x/a.rs"
+        );
+    }
 }
