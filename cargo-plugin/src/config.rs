@@ -117,7 +117,7 @@ struct MetadataHolder {
 
 #[derive(Deserialize, Default)]
 struct LockstepHolder {
-    lockstep: Option<Spanned<ConfigFile>>,
+    lockstep: Option<ConfigFile>,
 }
 
 /// A configuration error: a message and, when it comes from a file, the place in it.
@@ -223,29 +223,25 @@ pub fn load_settings(
             .iter()
             .any(|m| crate::load::normalize(m) == manifest);
         let file = dir.join("lockstep.toml");
-        let mut found: Vec<(String, String, Spanned<ConfigFile>, String)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         if file.is_file() {
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 ConfigError::plain(format!("cannot read `{}`: {e}", file.display()))
             })?;
-            let name = file.display().to_string();
+            let name = shown(&file);
             let cfg = parse_toml::<ConfigFile>(&name, &text)?;
-            let span = 0..text.len().min(1);
-            found.push((name, text, Spanned::new(span, cfg), "lockstep.toml".into()));
+            found.push((name, text, cfg, 0..0, "lockstep.toml".into()));
         }
         if manifest.is_file() {
             let text = std::fs::read_to_string(&manifest).map_err(|e| {
                 ConfigError::plain(format!("cannot read `{}`: {e}", manifest.display()))
             })?;
-            let name = manifest.display().to_string();
+            let name = shown(&manifest);
             let m = parse_toml::<Manifest>(&name, &text)?;
             if let Some(c) = m.package.and_then(|p| p.metadata).and_then(|m| m.lockstep) {
-                found.push((
-                    name.clone(),
-                    text.clone(),
-                    c,
-                    "[package.metadata.lockstep]".into(),
-                ));
+                let span = table_span(&text, "package.metadata.lockstep");
+                let what = "[package.metadata.lockstep]".to_string();
+                found.push((name.clone(), text.clone(), c, span, what));
             }
             if is_root {
                 if let Some(c) = m
@@ -253,28 +249,59 @@ pub fn load_settings(
                     .and_then(|w| w.metadata)
                     .and_then(|m| m.lockstep)
                 {
-                    found.push((name, text, c, "[workspace.metadata.lockstep]".into()));
+                    let span = table_span(&text, "workspace.metadata.lockstep");
+                    found.push((name, text, c, span, "[workspace.metadata.lockstep]".into()));
                 }
             }
         }
         if found.len() > 1 {
-            let (name, text, c, what) = &found[1];
-            let first = &found[0].3;
+            let (name, text, _, span, what) = &found[1];
+            let first = &found[0].4;
             return Err(ConfigError::at(
                 name,
                 text,
-                c.span(),
+                span.clone(),
                 format!("configuration given twice: in {first} and in {what}"),
                 "second configuration",
             )
             .with_help("keep the configuration in one place"));
         }
-        if let Some((name, text, c, _)) = found.pop() {
+        if let Some((name, text, c, _, _)) = found.pop() {
             settings.sources.push(PathBuf::from(&name));
-            merge(&mut settings, c.into_inner(), &dir, &name, &text)?;
+            merge(&mut settings, c, &dir, &name, &text)?;
         }
     }
     Ok(settings)
+}
+
+/// A configuration found: file name, its text, the parsed table, where the table starts, and
+/// how to name it.
+type Found = (String, String, ConfigFile, std::ops::Range<usize>, String);
+
+/// Where a `[a.b.c]` table (or its first `[a.b.c.*]` sub-table) starts in a manifest.
+fn table_span(text: &str, dotted: &str) -> std::ops::Range<usize> {
+    let mut off = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix('[') {
+            let h = h.trim_start_matches('[').trim();
+            if h.strip_prefix(dotted)
+                .is_some_and(|r| r.starts_with(']') || r.starts_with('.'))
+            {
+                return off..off + line.trim_end().len();
+            }
+        }
+        off += line.len();
+    }
+    0..0
+}
+
+/// A path as shown in messages: relative to the current directory when below it.
+fn shown(p: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) => crate::load::display_path(&cwd, p),
+        Err(_) => p.display().to_string(),
+    }
 }
 
 /// Deserialize TOML; an error points at its span with serde's message.

@@ -368,7 +368,7 @@ impl State<'_> {
     fn read_failed(&mut self, p: &Pending, e: &std::io::Error) {
         let what = io_reason(e);
         match &p.from {
-            Some((file, span, name)) => {
+            Some((_, span, name)) => {
                 let path = self.display(&p.path);
                 self.out.diagnostics.push(
                     Diagnostic::new(
@@ -380,7 +380,6 @@ impl State<'_> {
                     .with_help("the module and its submodules were not analyzed")
                     .with_key(format!("parse_error:mod:{path}")),
                 );
-                let _ = file;
             }
             None => self
                 .out
