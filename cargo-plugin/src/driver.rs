@@ -77,6 +77,12 @@ fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
         let manifest = match &sel.manifest_path {
             Some(m) => {
                 let m = load::normalize(&cwd.join(m));
+                if m.is_dir() || m.file_name().is_some_and(|n| n != "Cargo.toml") {
+                    return Err(format!(
+                        "the manifest path must be a path to a Cargo.toml file, not `{}`",
+                        m.display()
+                    ));
+                }
                 if !m.is_file() {
                     return Err(format!("manifest path `{}` does not exist", m.display()));
                 }
@@ -249,10 +255,20 @@ fn check(inv: &Invocation) -> i32 {
         Ok(l) => l,
         Err(e) => return error(&e),
     };
+    let opts = &inv.options;
+    for (set, flag) in [
+        (opts.fix, "--fix"),
+        (opts.baseline.is_some(), "--baseline"),
+        (opts.write_baseline.is_some(), "--write-baseline"),
+        (opts.with_cargo_check, "--with-cargo-check"),
+    ] {
+        if set {
+            eprintln!("warning: `{flag}` is not available in this build and was ignored");
+        }
+    }
     let started = Instant::now();
     let (report, timings) = analyze_plan(plan, &settings, &levels);
 
-    let opts = &inv.options;
     let (mut out, to_terminal): (Box<dyn Write>, bool) = match &opts.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => (Box::new(std::io::BufWriter::new(f)), false),
