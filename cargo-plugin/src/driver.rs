@@ -111,8 +111,11 @@ fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
                 plan_manifest(&manifest, sel, &mut plan)?;
             } else {
                 plan.config_dirs.push(abs.clone());
-                plan.units
-                    .push(load::plan_walk(&abs, edition, &mut plan.io_errors, cwd));
+                let unit = load::plan_walk(&abs, edition, &mut plan.io_errors, cwd);
+                if matches!(&unit.source, load::UnitSource::Files(f) if f.is_empty()) {
+                    eprintln!("warning: no `.rs` file below `{shown}`");
+                }
+                plan.units.push(unit);
             }
         } else if abs.is_file() {
             if abs.file_name().is_some_and(|n| n == "Cargo.toml") {

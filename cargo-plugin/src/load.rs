@@ -656,8 +656,22 @@ pub fn module_path_of(rel: &Path) -> Vec<String> {
     parts.into_iter().map(|p| p.replace('-', "_")).collect()
 }
 
-/// The packages a selection names, in metadata order.
+/// The packages a selection names, ordered by directory (so the workspace root's package,
+/// if any, comes first).
 pub fn select_packages<'m>(
+    meta: &'m Metadata,
+    manifest: Option<&Path>,
+    sel: &Selection,
+) -> Result<Vec<&'m Package>, String> {
+    let mut v = select_packages_unordered(meta, manifest, sel)?;
+    v.sort_by(|a, b| {
+        let dir = |p: &Package| p.manifest_path.parent().map(|d| d.to_path_buf());
+        dir(a).cmp(&dir(b)).then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(v)
+}
+
+fn select_packages_unordered<'m>(
     meta: &'m Metadata,
     manifest: Option<&Path>,
     sel: &Selection,
@@ -685,7 +699,6 @@ pub fn select_packages<'m>(
                 }
             }
         }
-        out.sort_by_key(|p| members.iter().position(|m| m.id == p.id));
         return Ok(out);
     }
     if sel.workspace {
@@ -698,13 +711,20 @@ pub fn select_packages<'m>(
             })
             .collect());
     }
-    if let Some(m) = manifest {
-        let m = normalize(m);
-        if let Some(p) = members
+    // like cargo: at the workspace root, the default members (the root package when there is
+    // one and `default-members` is not set, all members of a virtual workspace); elsewhere the
+    // manifest's own package
+    let root_manifest = normalize(meta.workspace_root.join("Cargo.toml").as_std_path());
+    let manifest = manifest.map(normalize);
+    let own = |m: &Path| {
+        members
             .iter()
             .find(|p| normalize(p.manifest_path.as_std_path()) == m)
-        {
-            return Ok(vec![*p]);
+            .copied()
+    };
+    if let Some(m) = manifest.as_deref().filter(|m| *m != root_manifest) {
+        if let Some(p) = own(m) {
+            return Ok(vec![p]);
         }
     }
     if meta.workspace_default_members.is_available() {
@@ -712,6 +732,9 @@ pub fn select_packages<'m>(
         if !d.is_empty() {
             return Ok(d);
         }
+    }
+    if let Some(p) = own(&root_manifest) {
+        return Ok(vec![p]);
     }
     Ok(members)
 }

@@ -76,6 +76,41 @@ fn workspace_selection() {
 }
 
 #[test]
+fn root_package_and_default_members() {
+    let d = scratch("root-package");
+    let top = "[package]\nname = \"top\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n";
+    write(
+        &d.join("Cargo.toml"),
+        format!("{top}[workspace]\nmembers = [\"sub\"]\n"),
+    );
+    write(&d.join("src/lib.rs"), "fn top( {\n");
+    write(
+        &d.join("sub/Cargo.toml"),
+        "[package]\nname = \"sub\"\nversion = \"0.0.0\"\nedition = \"2021\"\n",
+    );
+    write(&d.join("sub/src/lib.rs"), "fn sub( {\n");
+    // at the root of a workspace with a root package: that package
+    assert_eq!(finding_files(&short(&d, &[]).stdout), ["src/lib.rs"]);
+    // in a member: that member
+    assert_eq!(
+        finding_files(&short(&d.join("sub"), &[]).stdout),
+        ["sub/src/lib.rs"]
+    );
+    // default-members decides at the root
+    write(
+        &d.join("Cargo.toml"),
+        format!("{top}[workspace]\nmembers = [\"sub\"]\ndefault-members = [\".\", \"sub\"]\n"),
+    );
+    assert_eq!(
+        finding_files(&short(&d, &[]).stdout),
+        ["src/lib.rs", "sub/src/lib.rs"]
+    );
+    let only_sub = format!("{top}[workspace]\nmembers = [\"sub\"]\ndefault-members = [\"sub\"]\n");
+    write(&d.join("Cargo.toml"), only_sub);
+    assert_eq!(finding_files(&short(&d, &[]).stdout), ["sub/src/lib.rs"]);
+}
+
+#[test]
 fn all_targets_adds_tests_never_build_scripts() {
     let ws = fixture("cli/workspace");
     let o = short(&ws, &["--all-targets"]);
@@ -235,6 +270,12 @@ fn paths_mode_walks_directories() {
             ),
         ]
     );
+
+    // an empty directory is not an error
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    let o = short(&d, &["empty"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("no `.rs` file below `empty`"), "{o:?}");
 
     // a missing path is an error; the other paths are still analyzed
     let o = short(&d, &["nope", "single.rs"]);
