@@ -269,9 +269,7 @@ fn check(inv: &Invocation) -> i32 {
             eprintln!("warning: `{flag}` is not available in this build and was ignored");
         }
     }
-    let started = Instant::now();
-    let (report, timings) = analyze_plan(plan, &settings, &levels);
-
+    // open the output before the work, so a bad path fails fast
     let (mut out, to_terminal): (Box<dyn Write>, bool) = match &opts.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => (Box::new(std::io::BufWriter::new(f)), false),
@@ -280,10 +278,12 @@ fn check(inv: &Invocation) -> i32 {
             }
         },
         None => (
-            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            Box::new(std::io::BufWriter::new(std::io::stdout())),
             std::io::stdout().is_terminal(),
         ),
     };
+    let started = Instant::now();
+    let (report, timings) = analyze_plan(plan, &settings, &levels);
     let ropts = RenderOptions {
         format: opts.message_format.into(),
         color: opts.color.enabled(to_terminal),
