@@ -338,7 +338,15 @@ impl State<'_> {
                 continue;
             }
             let follow_cfg_test = units[p.unit].follow_cfg_test;
-            for decl in &l.mod_decls {
+            // a file that does not parse still names its modules: find them in the text
+            let fallback;
+            let decls = if l.parse_error.is_some() && l.mod_decls.is_empty() {
+                fallback = scan_mod_decls(self.out.db.get(*id));
+                &fallback
+            } else {
+                &l.mod_decls
+            };
+            for decl in decls {
                 if decl.cfg_test && !follow_cfg_test {
                     continue;
                 }
@@ -494,6 +502,125 @@ impl State<'_> {
             parent: Some(node),
         })
     }
+}
+
+/// Top-level `mod name;` declarations of a file syn could not parse, found in the text:
+/// lines at brace depth 0 outside comments and strings, with the `#[path]` and `#[cfg(test)]`
+/// attributes on the lines right above.
+pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
+    let text = file.text.as_str();
+    let b = text.as_bytes();
+    // (line start offset, brace depth at line start, inside a comment or string at line start)
+    let mut lines: Vec<(usize, i64, bool)> = vec![(0, 0, false)];
+    let (mut depth, mut i) = (0i64, 0usize);
+    let mut block = 0usize; // nested block comment level
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            lines.push((i + 1, depth, block > 0 || in_str));
+            i += 1;
+            continue;
+        }
+        if block > 0 {
+            if c == b'*' && b.get(i + 1) == Some(&b'/') {
+                block -= 1;
+                i += 1;
+            } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+                block += 1;
+                i += 1;
+            }
+        } else if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i + 1 < b.len() && b[i + 1] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            block = 1;
+            i += 1;
+        } else if c == b'"' {
+            in_str = true;
+        } else if c == b'\'' && b.get(i + 2) == Some(&b'\'') {
+            i += 2; // a one-byte char literal such as '{'
+        } else if c == b'{' {
+            depth += 1;
+        } else if c == b'}' {
+            depth -= 1;
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    let mut attrs: Vec<&str> = Vec::new();
+    for (n, &(start, d, inside)) in lines.iter().enumerate() {
+        let end = lines.get(n + 1).map(|l| l.0).unwrap_or(text.len());
+        let line = &text[start..end];
+        let t = line.trim();
+        if d != 0 || inside {
+            attrs.clear();
+            continue;
+        }
+        if t.starts_with("#[") {
+            attrs.push(t);
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        if let Some((name, off)) = mod_line(t) {
+            let at = start + (line.len() - line.trim_start().len()) + off;
+            let path_attr = attrs.iter().find_map(|a| {
+                let rest = a.strip_prefix("#[")?.trim_start().strip_prefix("path")?;
+                let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+                let rest = rest.strip_prefix('"')?;
+                Some(rest[..rest.find('"')?].to_string())
+            });
+            let cfg_test = attrs
+                .iter()
+                .any(|a| a.contains("cfg(") && a.contains("test") && !a.contains("not("));
+            out.push(ModDecl {
+                name: name.to_string(),
+                path_attr,
+                inline_parents: Vec::new(),
+                cfg_test,
+                span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
+            });
+        }
+        attrs.clear();
+    }
+    out
+}
+
+/// `[pub[(..)]] mod name;` → the name and its offset in the line.
+fn mod_line(t: &str) -> Option<(&str, usize)> {
+    let mut rest = t;
+    if let Some(r) = rest.strip_prefix("pub") {
+        if let Some(inner) = r.strip_prefix('(') {
+            rest = inner.split_once(')')?.1;
+        } else if r.starts_with(char::is_whitespace) {
+            rest = r;
+        } else {
+            return None;
+        }
+    }
+    let r = rest.trim_start().strip_prefix("mod")?;
+    if !r.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let r = r.trim_start();
+    let r = r.strip_prefix("r#").unwrap_or(r);
+    let len = r
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(r.len());
+    if len == 0 || !r[len..].trim_start().starts_with(';') {
+        return None;
+    }
+    let name = &r[..len];
+    Some((name, t.len() - r.len()))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -830,6 +957,28 @@ mod tests {
         };
         assert!(s.matches(Path::new("/w/src/generated/x.rs")));
         assert!(!s.matches(Path::new("/w/src/gen.rs")));
+    }
+
+    #[test]
+    fn mod_decls_of_a_broken_file() {
+        let text = "//! docs\n#[path = \"x/y.rs\"]\npub(crate) mod a;\nmod b ;\nfn f() {\n    mod inner;\n}\n/* mod c; */\n#[cfg(test)]\nmod tests;\nlet s = \"{\";\nmod d;\nfn broken( {\nmod e;\n";
+        let f = SourceFile::new(FileId(0), "lib.rs", text);
+        let d = scan_mod_decls(&f);
+        let got: Vec<(&str, Option<&str>, bool)> = d
+            .iter()
+            .map(|m| (m.name.as_str(), m.path_attr.as_deref(), m.cfg_test))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Some("x/y.rs"), false),
+                ("b", None, false),
+                ("tests", None, true),
+                ("d", None, false)
+            ]
+        );
+        assert_eq!(f.snippet(d[0].span), "a");
+        assert_eq!(f.snippet(d[3].span), "d");
     }
 
     #[test]
