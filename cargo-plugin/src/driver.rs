@@ -41,11 +41,10 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
     let meta = load::metadata(Some(manifest))?;
     let packages = load::select_packages(&meta, Some(manifest), sel)?;
     for e in &sel.exclude {
-        let name = e.split('@').next().unwrap_or(e);
         if !meta
             .workspace_packages()
             .iter()
-            .any(|p| p.name.as_str() == name)
+            .any(|p| load::spec_matches(e, p.name.as_str()))
         {
             eprintln!("warning: excluded package `{e}` is not a member of the workspace");
         }

@@ -783,6 +783,17 @@ pub fn module_path_of(rel: &Path) -> Vec<String> {
     parts.into_iter().map(|p| p.replace('-', "_")).collect()
 }
 
+/// Whether a `-p` / `--exclude` spec names a package: `name`, `name@version`, or a glob
+/// (`net-*`).
+pub fn spec_matches(spec: &str, name: &str) -> bool {
+    let spec = spec.split('@').next().unwrap_or(spec);
+    if spec.contains(['*', '?']) {
+        glob_match(spec, name)
+    } else {
+        spec == name
+    }
+}
+
 /// The packages a selection names, ordered by directory (so the workspace root's package,
 /// if any, comes first).
 pub fn select_packages<'m>(
@@ -807,22 +818,25 @@ fn select_packages_unordered<'m>(
     if !sel.packages.is_empty() {
         let mut out = Vec::new();
         for spec in &sel.packages {
-            let name = spec.split('@').next().unwrap_or(spec);
-            match members.iter().find(|p| p.name.as_str() == name) {
-                Some(p) => {
-                    if !out.iter().any(|q: &&Package| q.id == p.id) {
-                        out.push(*p);
-                    }
+            let found: Vec<&Package> = members
+                .iter()
+                .filter(|p| spec_matches(spec, p.name.as_str()))
+                .copied()
+                .collect();
+            if found.is_empty() {
+                let name = spec.split('@').next().unwrap_or(spec);
+                let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                let mut msg = format!("package `{spec}` is not a member of the workspace");
+                if let Some(s) = crate::driver::did_you_mean(name, &names) {
+                    msg.push_str(&format!(
+                        "\n\nhelp: a package with a similar name exists: `{s}`"
+                    ));
                 }
-                None => {
-                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
-                    let mut msg = format!("package `{spec}` is not a member of the workspace");
-                    if let Some(s) = crate::driver::did_you_mean(name, &names) {
-                        msg.push_str(&format!(
-                            "\n\nhelp: a package with a similar name exists: `{s}`"
-                        ));
-                    }
-                    return Err(msg);
+                return Err(msg);
+            }
+            for p in found {
+                if !out.iter().any(|q: &&Package| q.id == p.id) {
+                    out.push(p);
                 }
             }
         }
@@ -831,11 +845,7 @@ fn select_packages_unordered<'m>(
     if sel.workspace {
         return Ok(members
             .into_iter()
-            .filter(|p| {
-                !sel.exclude
-                    .iter()
-                    .any(|e| e.split('@').next() == Some(p.name.as_str()))
-            })
+            .filter(|p| !sel.exclude.iter().any(|e| spec_matches(e, p.name.as_str())))
             .collect());
     }
     // like cargo: at the workspace root, the default members (the root package when there is

@@ -59,6 +59,27 @@ fn workspace_selection() {
 
     let excl = short(&ws, &["--workspace", "--exclude", "alpha-core"]);
     assert_eq!(finding_files(&excl.stdout), ["beta/src/bad.rs"], "{excl:?}");
+    let glob = short(&ws, &["-p", "alpha-*"]);
+    assert_eq!(
+        finding_files(&glob.stdout),
+        ["alpha/src/broken.rs"],
+        "{glob:?}"
+    );
+    let glob = short(&ws, &["--workspace", "--exclude", "*-core"]);
+    assert_eq!(finding_files(&glob.stdout), ["beta/src/bad.rs"], "{glob:?}");
+    let versioned = short(&ws, &["-p", "beta@0.0.0"]);
+    assert_eq!(
+        finding_files(&versioned.stdout),
+        ["beta/src/bad.rs"],
+        "{versioned:?}"
+    );
+    let stray = short(&ws, &["--workspace", "--exclude", "gamma"]);
+    assert!(
+        stray
+            .stderr
+            .contains("excluded package `gamma` is not a member"),
+        "{stray:?}"
+    );
 
     // inside a member: that member only, paths still relative to the workspace root
     let member = short(&ws.join("beta/src"), &[]);
