@@ -201,3 +201,19 @@ fn graph_is_not_available_yet() {
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("not yet available"), "{o:?}");
 }
+
+#[test]
+fn stats_and_flags_not_available_yet() {
+    let o = lockstep(
+        &fixture("cli/workspace"),
+        &["--stats", "--fix", "--message-format", "short"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("lockstep: 7 files, "), "{o:?}");
+    assert!(o.stderr.contains("in 4 units"), "{o:?}");
+    assert!(o.stderr.contains("load+parse "), "{o:?}");
+    assert!(o.stderr.contains("`--fix` is not available"), "{o:?}");
+    // --allow-dirty only makes sense with --fix
+    let o = lockstep(&fixture("cli/workspace"), &["--allow-dirty"]);
+    assert_eq!(o.code, 2, "{o:?}");
+}
