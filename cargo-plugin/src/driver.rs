@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lockstep_analyzer::{analyze, diag::sort_diagnostics, Edition, Level};
+use lockstep_analyzer::{analyze, diag::sort_diagnostics, Level};
 use lockstep_lints::LintContext;
 
-use crate::cli::{self, Command, Invocation, Selection};
+use crate::cli::{self, Command, Invocation};
 use crate::config::{self, Levels, Settings};
-use crate::load::{self, UnitPlan};
+use crate::load;
+use crate::plan::{self, Plan};
 use crate::render::{self, RenderOptions};
 use crate::Report;
 
@@ -20,120 +21,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 /// Exit status: usage, configuration or IO error.
 pub const EXIT_ERROR: i32 = 2;
-
-/// What to analyze: units and where their configuration lives.
-#[derive(Debug, Default)]
-pub struct Plan {
-    /// Display paths are relative to this directory.
-    pub root: PathBuf,
-    pub units: Vec<UnitPlan>,
-    /// Directories whose `lockstep.toml` / manifest metadata configure the run, workspace
-    /// roots first.
-    pub config_dirs: Vec<PathBuf>,
-    /// Workspace root manifests (their `[workspace.metadata.lockstep]` counts).
-    pub root_manifests: Vec<PathBuf>,
-    /// Paths that could not be planned (missing, not Rust, unreadable directory entries).
-    pub io_errors: Vec<String>,
-}
-
-/// Plan the units of a manifest (`Cargo.toml`) with a package selection.
-pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Result<(), String> {
-    let meta = load::metadata(Some(manifest))?;
-    let packages = load::select_packages(&meta, Some(manifest), sel)?;
-    for e in &sel.exclude {
-        if !meta
-            .workspace_packages()
-            .iter()
-            .any(|p| load::spec_matches(e, p.name.as_str()))
-        {
-            eprintln!("warning: excluded package `{e}` is not a member of the workspace");
-        }
-    }
-    let root = meta.workspace_root.clone().into_std_path_buf();
-    plan.config_dirs.push(root.clone());
-    plan.root_manifests.push(root.join("Cargo.toml"));
-    for p in &packages {
-        if let Some(d) = p.manifest_path.parent() {
-            plan.config_dirs.push(d.as_std_path().to_path_buf());
-        }
-    }
-    plan.units
-        .extend(load::plan_packages(&packages, sel.all_targets));
-    Ok(())
-}
-
-/// The nearest `Cargo.toml` at or above `dir`.
-fn find_manifest(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .map(|d| d.join("Cargo.toml"))
-        .find(|m| m.is_file())
-}
-
-fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
-    let sel = &inv.selection;
-    let mut plan = Plan::default();
-    if inv.paths.is_empty() {
-        let manifest = match &sel.manifest_path {
-            Some(m) => {
-                let m = load::normalize(&cwd.join(m));
-                if m.is_dir() || m.file_name().is_some_and(|n| n != "Cargo.toml") {
-                    return Err(format!(
-                        "the manifest path must be a path to a Cargo.toml file, not `{}`",
-                        m.display()
-                    ));
-                }
-                if !m.is_file() {
-                    return Err(format!("manifest path `{}` does not exist", m.display()));
-                }
-                m
-            }
-            None => find_manifest(cwd).ok_or_else(|| {
-                format!(
-                    "could not find `Cargo.toml` in `{}` or any parent directory\n\n\
-                     help: pass PATHs to analyze files without a Cargo package",
-                    cwd.display()
-                )
-            })?,
-        };
-        plan_manifest(&manifest, sel, &mut plan)?;
-        plan.root = plan.config_dirs.first().cloned().unwrap_or_default();
-        return Ok(plan);
-    }
-    plan.root = cwd.to_path_buf();
-    let edition = sel.edition.unwrap_or(Edition::E2021);
-    for p in &inv.paths {
-        let abs = load::normalize(&cwd.join(p));
-        let shown = p.display();
-        if abs.is_dir() {
-            let manifest = abs.join("Cargo.toml");
-            if manifest.is_file() {
-                plan_manifest(&manifest, sel, &mut plan)?;
-            } else {
-                plan.config_dirs.push(abs.clone());
-                let unit = load::plan_walk(&abs, edition, &mut plan.io_errors, cwd);
-                if matches!(&unit.source, load::UnitSource::Files(f) if f.is_empty()) {
-                    eprintln!("warning: no `.rs` file below `{shown}`");
-                }
-                plan.units.push(unit);
-            }
-        } else if abs.is_file() {
-            if abs.file_name().is_some_and(|n| n == "Cargo.toml") {
-                plan_manifest(&abs, sel, &mut plan)?;
-            } else if abs.extension().is_some_and(|e| e == "rs") {
-                plan.units.push(load::plan_file(&abs, edition));
-            } else {
-                plan.io_errors
-                    .push(format!("`{shown}` is neither a Rust file nor a directory"));
-            }
-        } else if std::fs::symlink_metadata(&abs).is_ok() {
-            plan.io_errors
-                .push(format!("`{shown}` is a dangling symlink or cannot be read"));
-        } else {
-            plan.io_errors.push(format!("`{shown}` does not exist"));
-        }
-    }
-    Ok(plan)
-}
 
 /// Timings of one analysis, for `--stats`.
 #[derive(Clone, Debug, Default)]
@@ -241,7 +128,7 @@ fn check(inv: &Invocation) -> i32 {
         Ok(c) => c,
         Err(e) => return error(&format!("cannot read the current directory: {e}")),
     };
-    let plan = match plan_invocation(inv, &cwd) {
+    let plan = match plan::plan_invocation(inv, &cwd) {
         Ok(p) => p,
         Err(e) => return error(&e),
     };

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod load;
+pub mod plan;
 pub mod render;
 
 use std::path::Path;
@@ -44,7 +45,7 @@ pub struct Report {
 /// the lib and bin targets of its workspace, any other directory as every `.rs` file below it.
 /// Config files are not read; levels are the lints' defaults plus `config.levels`.
 pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
-    let mut plan = driver::Plan {
+    let mut plan = plan::Plan {
         root: dir.to_path_buf(),
         ..Default::default()
     };
@@ -58,18 +59,18 @@ pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
     driver::analyze_plan(plan, &settings, &levels).0
 }
 
-fn plan_dir(dir: &Path, edition: Edition, plan: &mut driver::Plan) {
+fn plan_dir(dir: &Path, edition: Edition, plan: &mut plan::Plan) {
     let manifest = dir.join("Cargo.toml");
     if manifest.is_file() {
         let sel = cli::Selection {
             workspace: true,
             ..Default::default()
         };
-        if let Err(e) = driver::plan_manifest(&manifest, &sel, plan) {
+        if let Err(e) = plan::plan_manifest(&manifest, &sel, plan) {
             plan.io_errors.push(e);
         }
     } else {
-        let unit = load::plan_walk(dir, edition, &mut plan.io_errors, dir);
+        let unit = plan::plan_walk(dir, edition, &mut plan.io_errors, dir);
         plan.units.push(unit);
         plan.config_dirs.push(dir.to_path_buf());
     }
@@ -79,7 +80,7 @@ fn plan_dir(dir: &Path, edition: Edition, plan: &mut driver::Plan) {
 /// configuration (`lockstep.toml` or manifest metadata). A configuration error is reported in
 /// `io_errors`.
 pub fn analyze_fixture(dir: &Path) -> Report {
-    let mut plan = driver::Plan {
+    let mut plan = plan::Plan {
         root: dir.to_path_buf(),
         ..Default::default()
     };
