@@ -26,6 +26,9 @@ use rayon::prelude::*;
 
 use crate::plan::{UnitPlan, UnitSource};
 
+/// Largest source file read: spans are 32-bit byte offsets.
+pub const MAX_FILE_SIZE: u64 = 512 << 20;
+
 /// Stack size of the analysis threads: deep but accepted nesting must not overflow.
 pub const STACK_SIZE: usize = 64 << 20;
 
@@ -256,6 +259,20 @@ impl State<'_> {
             wave.par_iter()
                 .map(|p| {
                     let canon = std::fs::canonicalize(&p.path)?;
+                    let md = std::fs::metadata(&p.path)?;
+                    if md.is_dir() {
+                        return Err(std::io::ErrorKind::IsADirectory.into());
+                    }
+                    if !md.is_file() {
+                        // a FIFO or device would block or never end
+                        return Err(std::io::Error::other("not a regular file"));
+                    }
+                    if md.len() > MAX_FILE_SIZE {
+                        return Err(std::io::Error::other(format!(
+                            "file is larger than {} MiB",
+                            MAX_FILE_SIZE >> 20
+                        )));
+                    }
                     let bytes = std::fs::read(&p.path)?;
                     Ok((canon, bytes))
                 })

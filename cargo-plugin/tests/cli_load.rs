@@ -408,6 +408,21 @@ fn symlink_loops_and_cycles() {
         "{o:?}"
     );
     assert!(o.stdout.contains("module cycle"), "{o:?}");
+    // a FIFO is not read (reading it would block)
+    let fifo = p.join("src/fifo.rs");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        write(&p.join("src/lib.rs"), "mod fifo;\n");
+        let o = short(&p, &[]);
+        assert!(
+            o.stdout
+                .contains("cannot read `src/fifo.rs` for module `fifo`: not a regular file"),
+            "{o:?}"
+        );
+    }
     // a dangling module symlink
     symlink("nowhere.rs", p.join("src/b2.rs")).unwrap();
     write(&p.join("src/lib.rs"), "mod b2;\n");
