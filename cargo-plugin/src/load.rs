@@ -261,7 +261,7 @@ impl State<'_> {
                     let canon = std::fs::canonicalize(&p.path)?;
                     let md = std::fs::metadata(&p.path)?;
                     if md.is_dir() {
-                        return Err(std::io::ErrorKind::IsADirectory.into());
+                        return Err(std::io::Error::other("it is a directory"));
                     }
                     if !md.is_file() {
                         // a FIFO or device would block or never end
@@ -616,7 +616,6 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let s = match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         _ => {
             let s = e.to_string();
             // drop rustc-style " (os error N)" and lowercase the first letter
