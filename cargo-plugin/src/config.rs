@@ -204,12 +204,9 @@ pub struct Settings {
 
 /// Read the configuration of each directory in `dirs` (a workspace root first, then package
 /// directories) and merge it: lists are appended, levels and `alloc_blocks` of a later
-/// directory override earlier ones. `root_manifests` are the workspace roots' manifests,
-/// whose `[workspace.metadata.lockstep]` counts.
-pub fn load_settings(
-    dirs: &[PathBuf],
-    root_manifests: &[&Path],
-) -> Result<Settings, Box<ConfigError>> {
+/// directory override earlier ones. `[workspace.metadata.lockstep]` counts in a manifest
+/// with a `[workspace]` table (a workspace root).
+pub fn load_settings(dirs: &[PathBuf]) -> Result<Settings, Box<ConfigError>> {
     let mut settings = Settings::default();
     let mut done: Vec<PathBuf> = Vec::new();
     for dir in dirs {
@@ -219,9 +216,6 @@ pub fn load_settings(
         }
         done.push(dir.clone());
         let manifest = dir.join("Cargo.toml");
-        let is_root = root_manifests
-            .iter()
-            .any(|m| crate::load::normalize(m) == manifest);
         let file = dir.join("lockstep.toml");
         let mut found: Vec<Found> = Vec::new();
         if file.is_file() {
@@ -238,6 +232,7 @@ pub fn load_settings(
             })?;
             let name = shown(&manifest);
             let m = parse_toml::<Manifest>(&name, &text)?;
+            let is_root = m.workspace.is_some();
             if let Some(c) = m.package.and_then(|p| p.metadata).and_then(|m| m.lockstep) {
                 let span = table_span(&text, "package.metadata.lockstep");
                 let what = "[package.metadata.lockstep]".to_string();
@@ -272,6 +267,30 @@ pub fn load_settings(
         }
     }
     Ok(settings)
+}
+
+/// Directories whose configuration applies to a path outside any planned package: each
+/// ancestor (from `start` up) with a `lockstep.toml` or a `Cargo.toml`, up to the first
+/// workspace root, outermost first.
+pub fn ancestor_config_dirs(start: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for d in start.ancestors() {
+        let manifest = d.join("Cargo.toml");
+        let has_manifest = manifest.is_file();
+        if has_manifest || d.join("lockstep.toml").is_file() {
+            dirs.push(d.to_path_buf());
+        }
+        if has_manifest
+            && std::fs::read_to_string(&manifest)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("workspace"))
+        {
+            break;
+        }
+    }
+    dirs.reverse();
+    dirs
 }
 
 /// A configuration found: file name, its text, the parsed table, where the table starts, and

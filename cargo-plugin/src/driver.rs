@@ -2,7 +2,6 @@
 //! lint → levels → render → exit status.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lockstep_analyzer::{analyze, diag::sort_diagnostics, Level};
@@ -132,8 +131,7 @@ fn check(inv: &Invocation) -> i32 {
         Ok(p) => p,
         Err(e) => return error(&e),
     };
-    let roots: Vec<&Path> = plan.root_manifests.iter().map(PathBuf::as_path).collect();
-    let settings = match config::load_settings(&plan.config_dirs, &roots) {
+    let settings = match config::load_settings(&plan.config_dirs) {
         Ok(s) => s,
         Err(e) => {
             eprint!("{}", e.render(stderr_color));

@@ -85,8 +85,7 @@ pub fn analyze_fixture(dir: &Path) -> Report {
         ..Default::default()
     };
     plan_dir(dir, Edition::E2021, &mut plan);
-    let roots: Vec<&Path> = plan.root_manifests.iter().map(|p| p.as_path()).collect();
-    let settings = match config::load_settings(&plan.config_dirs, &roots) {
+    let settings = match config::load_settings(&plan.config_dirs) {
         Ok(s) => s,
         Err(e) => {
             return Report {

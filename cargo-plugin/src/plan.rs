@@ -46,8 +46,6 @@ pub struct Plan {
     /// Directories whose `lockstep.toml` / manifest metadata configure the run, workspace
     /// roots first.
     pub config_dirs: Vec<PathBuf>,
-    /// Workspace root manifests (their `[workspace.metadata.lockstep]` counts).
-    pub root_manifests: Vec<PathBuf>,
     /// Paths that could not be planned (missing, not Rust, unreadable directory entries).
     pub io_errors: Vec<String>,
 }
@@ -67,7 +65,6 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
     }
     let root = meta.workspace_root.clone().into_std_path_buf();
     plan.config_dirs.push(root.clone());
-    plan.root_manifests.push(root.join("Cargo.toml"));
     for p in &packages {
         if let Some(d) = p.manifest_path.parent() {
             plan.config_dirs.push(d.as_std_path().to_path_buf());
@@ -124,7 +121,8 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
             if manifest.is_file() {
                 plan_manifest(&manifest, sel, &mut plan)?;
             } else {
-                plan.config_dirs.push(abs.clone());
+                plan.config_dirs
+                    .extend(crate::config::ancestor_config_dirs(&abs));
                 let unit = plan_walk(&abs, edition, &mut plan.io_errors, cwd);
                 if matches!(&unit.source, UnitSource::Files(f) if f.is_empty()) {
                     eprintln!("warning: no `.rs` file below `{shown}`");
@@ -135,6 +133,10 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
             if abs.file_name().is_some_and(|n| n == "Cargo.toml") {
                 plan_manifest(&abs, sel, &mut plan)?;
             } else if abs.extension().is_some_and(|e| e == "rs") {
+                if let Some(dir) = abs.parent() {
+                    plan.config_dirs
+                        .extend(crate::config::ancestor_config_dirs(dir));
+                }
                 plan.units.push(plan_file(&abs, edition));
             } else {
                 plan.io_errors

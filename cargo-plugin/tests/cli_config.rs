@@ -183,3 +183,32 @@ fn bad_metadata_config_points_into_the_manifest() {
     assert!(o.stderr.contains("invalid `skip`"), "{o:?}");
     assert!(o.stderr.contains("Cargo.toml:9:8"), "{o:?}");
 }
+
+#[test]
+fn paths_inside_a_package_use_its_config() {
+    // the package's lockstep.toml applies to a directory or file given as a path inside it
+    let d = fixture("cli/levels");
+    for path in ["src", "src/broken.rs"] {
+        let o = lockstep(&d, &["--message-format", "short", path]);
+        assert_eq!(o.code, 1, "{path}: {o:?}");
+        assert!(
+            o.stdout.contains("error[lockstep::parse_error]"),
+            "{path}: {o:?}"
+        );
+        // and its `skip`
+        assert!(!o.stdout.contains("skipped"), "{path}: {o:?}");
+    }
+    // a virtual workspace's metadata reaches a member directory given as a path
+    let ws = scratch("cfg-paths-workspace");
+    write(
+        &ws.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"m\"]\n\n[workspace.metadata.lockstep.lints]\nparse_error = \"deny\"\n",
+    );
+    write(
+        &ws.join("m/Cargo.toml"),
+        "[package]\nname = \"m\"\nversion = \"0.0.0\"\nedition = \"2021\"\n",
+    );
+    write(&ws.join("m/src/lib.rs"), BROKEN);
+    let o = lockstep(&ws, &["--message-format", "short", "m/src"]);
+    assert_eq!(o.code, 1, "{o:?}");
+}
