@@ -296,8 +296,13 @@ impl State<'_> {
             }
             let display = display_path(&self.root, &p.path);
             let u = &units[p.unit];
-            let mut file = SourceFile::from_bytes(self.out.db.next_id(), display, &bytes)
-                .with_crate(&u.crate_name, p.module.clone(), u.unit.edition);
+            let id = self.out.db.next_id();
+            // valid UTF-8 is moved, not copied
+            let file = match String::from_utf8(bytes) {
+                Ok(text) => SourceFile::new(id, display, text),
+                Err(e) => SourceFile::from_bytes(id, display, e.as_bytes()),
+            };
+            let mut file = file.with_crate(&u.crate_name, p.module.clone(), u.unit.edition);
             file.test_only = p.test_only;
             let id = self.out.db.add(file);
             self.out.file_units.push(p.unit);
