@@ -142,6 +142,9 @@ pub struct RunArgs {
     /// Print file counts and phase timings to stderr
     #[arg(long)]
     pub stats: bool,
+    /// Number of analysis threads [default: all cores]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Run `cargo check` first and report its errors too
     #[arg(long)]
     pub with_cargo_check: bool,
@@ -215,6 +218,8 @@ pub struct RunOptions {
     pub allow_dirty: bool,
     pub stats: bool,
     pub with_cargo_check: bool,
+    /// Analysis threads; all cores when unset.
+    pub jobs: Option<usize>,
 }
 
 /// Which packages and targets to analyze.
@@ -291,6 +296,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             allow_dirty: r.allow_dirty,
             stats: r.stats,
             with_cargo_check: r.with_cargo_check,
+            jobs: r.jobs.map(usize::from),
         },
     })
 }

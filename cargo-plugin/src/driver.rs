@@ -29,8 +29,9 @@ pub struct Timings {
     pub lints: Duration,
 }
 
-fn thread_pool() -> Result<rayon::ThreadPool, String> {
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
     rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
         .stack_size(load::STACK_SIZE)
         .thread_name(|i| format!("lockstep-{i}"))
         .build()
@@ -40,7 +41,7 @@ fn thread_pool() -> Result<rayon::ThreadPool, String> {
 /// Load, analyze and lint the units of a plan, then apply levels: findings at allow level
 /// are dropped, the others carry their final level.
 pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report, Timings) {
-    let pool = match thread_pool() {
+    let pool = match thread_pool(plan.threads) {
         Ok(p) => p,
         Err(e) => {
             let report = Report {
@@ -127,7 +128,7 @@ fn check(inv: &Invocation) -> i32 {
         Ok(c) => c,
         Err(e) => return error(&format!("cannot read the current directory: {e}")),
     };
-    let plan = match plan::plan_invocation(inv, &cwd) {
+    let mut plan = match plan::plan_invocation(inv, &cwd) {
         Ok(p) => p,
         Err(e) => return error(&e),
     };
@@ -167,6 +168,7 @@ fn check(inv: &Invocation) -> i32 {
         ),
     };
     let started = Instant::now();
+    plan.threads = opts.jobs;
     let (report, timings) = analyze_plan(plan, &settings, &levels);
     let ropts = RenderOptions {
         format: opts.message_format.into(),

@@ -48,6 +48,8 @@ pub struct Plan {
     pub config_dirs: Vec<PathBuf>,
     /// Paths that could not be planned (missing, not Rust, unreadable directory entries).
     pub io_errors: Vec<String>,
+    /// Analysis threads (`--jobs`); all cores when unset.
+    pub threads: Option<usize>,
 }
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.
