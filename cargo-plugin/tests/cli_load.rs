@@ -292,6 +292,12 @@ fn paths_mode_walks_directories() {
         ]
     );
 
+    // a module file given alone: its children are found in the directory named after it
+    write(&d.join("m/net.rs"), "mod tcp;\n");
+    write(&d.join("m/net/tcp.rs"), "fn tcp( {\n");
+    let o = short(&d, &["m/net.rs"]);
+    assert_eq!(finding_files(&o.stdout), ["m/net/tcp.rs"], "{o:?}");
+
     // an empty directory is not an error
     std::fs::create_dir_all(d.join("empty")).unwrap();
     let o = short(&d, &["empty"]);
