@@ -83,7 +83,7 @@ pub struct RunArgs {
     /// Also analyze tests, benches and examples (and `#[cfg(test)]` modules)
     #[arg(long, help_heading = "Target Selection")]
     pub all_targets: bool,
-    /// Edition for files that are not part of a Cargo package [default: 2021]
+    /// Edition for PATHs that are not a package [default: the enclosing package's, else 2021]
     #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
     pub edition: Option<Edition>,
 

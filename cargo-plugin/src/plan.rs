@@ -114,7 +114,12 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
         return Ok(plan);
     }
     plan.root = cwd.to_path_buf();
-    let edition = sel.edition.unwrap_or(Edition::E2021);
+    // --edition, else the edition of the package the path lies in, else 2021
+    let edition_for = |dir: &Path| {
+        sel.edition
+            .or_else(|| enclosing_edition(dir))
+            .unwrap_or(Edition::E2021)
+    };
     for p in &inv.paths {
         let abs = normalize(&cwd.join(p));
         let shown = p.display();
@@ -125,7 +130,7 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
             } else {
                 plan.config_dirs
                     .extend(crate::config::ancestor_config_dirs(&abs));
-                let unit = plan_walk(&abs, edition, &mut plan.io_errors, cwd);
+                let unit = plan_walk(&abs, edition_for(&abs), &mut plan.io_errors, cwd);
                 if matches!(&unit.source, UnitSource::Files(f) if f.is_empty()) {
                     eprintln!("warning: no `.rs` file below `{shown}`");
                 }
@@ -139,6 +144,7 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
                     plan.config_dirs
                         .extend(crate::config::ancestor_config_dirs(dir));
                 }
+                let edition = edition_for(abs.parent().unwrap_or(&abs));
                 plan.units.push(plan_file(&abs, edition));
             } else {
                 plan.io_errors
@@ -152,6 +158,48 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
         }
     }
     Ok(plan)
+}
+
+/// The edition of the package enclosing `dir`, read from the nearest `Cargo.toml` with a
+/// `[package]` table (`edition.workspace = true` resolved through the workspace root; no
+/// `edition` means 2015, as for cargo). `None` outside any package.
+pub fn enclosing_edition(dir: &Path) -> Option<Edition> {
+    let read = |d: &Path| -> Option<toml::Table> {
+        std::fs::read_to_string(d.join("Cargo.toml"))
+            .ok()?
+            .parse::<toml::Table>()
+            .ok()
+    };
+    let (package_dir, package) = dir.ancestors().find_map(|d| {
+        let t = read(d)?;
+        Some((
+            d,
+            t.get("package").cloned().or_else(|| {
+                // a virtual manifest: not inside a package
+                t.contains_key("workspace")
+                    .then_some(toml::Value::Boolean(false))
+            })?,
+        ))
+    })?;
+    let toml::Value::Table(package) = package else {
+        return None;
+    };
+    match package.get("edition") {
+        None => Some(Edition::E2015),
+        Some(toml::Value::String(s)) => Edition::parse(s),
+        Some(v) if v.get("workspace").and_then(toml::Value::as_bool) == Some(true) => {
+            // inherited from the first enclosing manifest with a [workspace] table
+            let ws = package_dir
+                .ancestors()
+                .find_map(|d| read(d).filter(|t| t.contains_key("workspace")))?;
+            ws.get("workspace")?
+                .get("package")?
+                .get("edition")?
+                .as_str()
+                .and_then(Edition::parse)
+        }
+        Some(_) => None,
+    }
 }
 
 /// Crate name of a directory or file: its name with `-` replaced by `_`, made an identifier.

@@ -333,6 +333,37 @@ fn paths_mode_directory_with_manifest_uses_its_targets() {
 }
 
 #[test]
+fn paths_mode_edition_comes_from_the_enclosing_package() {
+    use cargo_lockstep::plan::enclosing_edition;
+    let d = scratch("paths-edition");
+    write(
+        &d.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\n\n[workspace.package]\nedition = \"2024\"\n",
+    );
+    write(
+        &d.join("a/Cargo.toml"),
+        "[package]\nname = \"a\"\nedition = \"2018\"\n",
+    );
+    write(
+        &d.join("b/Cargo.toml"),
+        "[package]\nname = \"b\"\nedition.workspace = true\n",
+    );
+    write(&d.join("c/Cargo.toml"), "[package]\nname = \"c\"\n");
+    std::fs::create_dir_all(d.join("a/src/net")).unwrap();
+    std::fs::create_dir_all(d.join("b/src")).unwrap();
+    std::fs::create_dir_all(d.join("c/src")).unwrap();
+    std::fs::create_dir_all(d.join("other")).unwrap();
+    assert_eq!(
+        enclosing_edition(&d.join("a/src/net")),
+        Some(Edition::E2018)
+    );
+    assert_eq!(enclosing_edition(&d.join("b/src")), Some(Edition::E2024));
+    assert_eq!(enclosing_edition(&d.join("c/src")), Some(Edition::E2015));
+    // outside any package (the virtual manifest is not a package)
+    assert_eq!(enclosing_edition(&d.join("other")), None);
+}
+
+#[test]
 fn subcommand_words_and_paths() {
     let d = scratch("paths-graph");
     write(&d.join("graph/x.rs"), "fn x( {\n");
