@@ -122,7 +122,6 @@ struct LockstepHolder {
 
 /// A configuration error: a message and, when it comes from a file, the place in it.
 #[derive(Debug, miette::Diagnostic)]
-#[diagnostic(code(lockstep::config))]
 pub struct ConfigError {
     pub message: String,
     #[source_code]
