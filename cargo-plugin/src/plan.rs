@@ -83,6 +83,10 @@ fn find_manifest(dir: &Path) -> Option<PathBuf> {
         .find(|m| m.is_file())
 }
 
+/// Plan a command line: without PATHs the package or workspace of `--manifest-path` or of the
+/// nearest `Cargo.toml` above `cwd`; with PATHs each path, display paths relative to `cwd`.
+/// A path that does not exist is recorded in `io_errors`; a failing `cargo metadata` or an
+/// unknown `-p` package is an error.
 pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
     let sel = &inv.selection;
     let mut plan = Plan::default();
