@@ -1,11 +1,15 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
+pub mod cli;
+pub mod config;
+pub mod driver;
 pub mod load;
+pub mod plan;
+pub mod render;
 
 use std::path::Path;
 
-use lockstep_analyzer::{analyze, Config, Diagnostic, Edition, SourceDb};
-use lockstep_lints::LintContext;
+use lockstep_analyzer::{Config, Diagnostic, Edition, SourceDb};
 
 /// A cargo target the files were loaded for (what cargo's JSON messages name).
 #[derive(Clone, Debug, Default)]
@@ -37,55 +41,74 @@ pub struct Report {
     pub io_errors: Vec<String>,
 }
 
-/// Analyze a crate directory (its `src/lib.rs` / `src/main.rs` module trees).
+/// Analyze a directory with a given configuration: a directory with a `Cargo.toml` by all
+/// the lib and bin targets of its workspace, any other directory as every `.rs` file below it.
+/// Config files are not read; levels are the lints' defaults plus `config.levels`.
 pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
-    let roots = load::roots_for_dir(dir, edition);
-    let loaded = load::load_crates(dir, &roots);
-    let analysis = analyze(&loaded.db, loaded.lowered, config);
-    let cx = LintContext {
-        db: &loaded.db,
-        analysis: &analysis,
-        config,
-    };
-    let diagnostics = lockstep_lints::run_all(&cx);
-    Report {
+    let mut plan = plan::Plan {
         root: dir.to_path_buf(),
-        db: loaded.db,
-        diagnostics,
-        io_errors: loaded.io_errors,
         ..Default::default()
+    };
+    plan_dir(dir, edition, &mut plan);
+    let settings = config::Settings {
+        config: config.clone(),
+        levels: config.levels.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        ..Default::default()
+    };
+    let levels = config::Levels::new(&settings.levels, &[]).unwrap_or_default();
+    driver::analyze_plan(plan, &settings, &levels).0
+}
+
+fn plan_dir(dir: &Path, edition: Edition, plan: &mut plan::Plan) {
+    let manifest = dir.join("Cargo.toml");
+    if manifest.is_file() {
+        let sel = cli::Selection {
+            workspace: true,
+            ..Default::default()
+        };
+        if let Err(e) = plan::plan_manifest(&manifest, &sel, plan) {
+            plan.io_errors.push(e);
+        }
+    } else {
+        let unit = plan::plan_walk(dir, edition, &mut plan.io_errors, dir);
+        plan.units.push(unit);
+        plan.config_dirs.push(dir.to_path_buf());
     }
 }
 
-/// Analyze a fixture crate with its own `lockstep.toml`, if any, and its manifest's edition.
+/// Analyze a fixture crate or workspace as `cargo lockstep --workspace` would, with its own
+/// configuration (`lockstep.toml` or manifest metadata). A configuration error is reported in
+/// `io_errors`.
 pub fn analyze_fixture(dir: &Path) -> Report {
-    let edition = std::fs::read_to_string(dir.join("Cargo.toml"))
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let l = l.trim();
-                let v = l.strip_prefix("edition")?.trim_start().strip_prefix('=')?;
-                Edition::parse(v.trim().trim_matches('"'))
-            })
-        })
-        .unwrap_or_default();
-    let mut config = Config::default();
-    if let Ok(t) = std::fs::read_to_string(dir.join("lockstep.toml")) {
-        for l in t.lines() {
-            if let Some(v) = l.trim().strip_prefix("lock_order") {
-                let v = v.trim_start().trim_start_matches('=').trim();
-                config.lock_order = v
-                    .trim_matches(['[', ']'])
-                    .split(',')
-                    .map(|x| x.trim().trim_matches('"').to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect();
+    let mut plan = plan::Plan {
+        root: dir.to_path_buf(),
+        ..Default::default()
+    };
+    plan_dir(dir, Edition::E2021, &mut plan);
+    let settings = match config::load_settings(&plan.config_dirs) {
+        Ok(s) => s,
+        Err(e) => {
+            return Report {
+                root: dir.to_path_buf(),
+                io_errors: vec![e.render(false)],
+                ..Default::default()
             }
         }
-    }
-    analyze_dir(dir, edition, &config)
+    };
+    let levels = match config::Levels::new(&settings.levels, &[]) {
+        Ok(l) => l,
+        Err(e) => {
+            return Report {
+                root: dir.to_path_buf(),
+                io_errors: vec![e],
+                ..Default::default()
+            }
+        }
+    };
+    driver::analyze_plan(plan, &settings, &levels).0
 }
 
-pub fn run(_args: Vec<std::ffi::OsString>) -> i32 {
-    0
+/// Run `cargo lockstep` with a full argv; returns the exit status.
+pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
+    driver::run(args)
 }

@@ -1,129 +1,700 @@
-//! Loading sources from disk: the module tree of each crate root, or every `.rs` below a path.
+//! Loading sources from disk: the files of planned units ([`crate::plan`]).
+//!
+//! Two ways to find files:
+//! * a module tree: start at a crate root and follow `mod x;` declarations the way rustc does
+//!   (`x.rs` / `x/mod.rs`, `#[path]`, inline modules, every `cfg`);
+//! * a directory walk: every `.rs` file below a directory, its module path taken from its
+//!   relative path.
+//!
+//! Files are read, parsed and lowered in parallel, breadth-first in waves (a file's children
+//! are only known once it is lowered). File ids are assigned sequentially between waves, in
+//! the order of the units and of the declarations, so they do not depend on thread timing.
+//!
+//! Problems with a place in the source (a missing or unreadable module file, a module cycle)
+//! become `parse_error` diagnostics at the `mod` declaration. Problems without one (an
+//! unreadable crate root, a path that does not exist, a symlink loop met while walking) go to
+//! [`Loaded::io_errors`].
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
-use lockstep_analyzer::{lower_file, Edition, LoweredFile, SourceDb, SourceFile};
+use lockstep_analyzer::lower::ModDecl;
+use lockstep_analyzer::{
+    lower_file_with, Config, Diagnostic, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
+};
+use rayon::prelude::*;
 
-/// One crate root to load: its entry file, crate name and edition.
-#[derive(Clone, Debug)]
-pub struct CrateRoot {
-    pub name: String,
-    pub root_file: PathBuf,
-    pub edition: Edition,
-    pub test_only: bool,
+use crate::plan::{UnitPlan, UnitSource};
+
+/// Largest source file read: spans are 32-bit byte offsets.
+pub const MAX_FILE_SIZE: u64 = 512 << 20;
+
+/// Stack size of the analysis threads: deep but accepted nesting must not overflow.
+pub const STACK_SIZE: usize = 64 << 20;
+
+/// Paths to leave out (`skip` in the configuration).
+#[derive(Clone, Debug, Default)]
+pub struct SkipSet {
+    /// (base directory, glob relative to it)
+    pub patterns: Vec<(PathBuf, String)>,
 }
 
-/// Files read and lowered, plus IO problems met on the way (reported as diagnostics later).
+impl SkipSet {
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Whether `path` (or a directory above it) matches a pattern.
+    pub fn matches(&self, path: &Path) -> bool {
+        let path = normalize(path);
+        self.patterns.iter().any(|(base, pat)| {
+            let Ok(rel) = path.strip_prefix(normalize(base)) else {
+                return false;
+            };
+            let rel = to_slash(rel);
+            let mut cut = rel.as_str();
+            loop {
+                if glob_match(pat.trim_end_matches('/'), cut) {
+                    return true;
+                }
+                match cut.rfind('/') {
+                    Some(i) => cut = &cut[..i],
+                    None => return false,
+                }
+            }
+        })
+    }
+}
+
+/// A small glob: `*` (within one path segment), `?`, and `**` (any number of segments).
+pub fn glob_match(pat: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        if p.is_empty() {
+            return t.is_empty();
+        }
+        if p.starts_with(b"**") {
+            let mut rest = &p[2..];
+            if rest.first() == Some(&b'/') {
+                rest = &rest[1..];
+                // `**/` matches zero or more whole segments
+                if go(rest, t) {
+                    return true;
+                }
+                return t
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &c)| c == b'/' && go(rest, &t[i + 1..]));
+            }
+            return (0..=t.len()).any(|i| go(rest, &t[i..]));
+        }
+        match p[0] {
+            b'*' => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| go(&p[1..], &t[i..])),
+            b'?' => !t.is_empty() && t[0] != b'/' && go(&p[1..], &t[1..]),
+            c => !t.is_empty() && t[0] == c && go(&p[1..], &t[1..]),
+        }
+    }
+    go(pat.as_bytes(), text.as_bytes())
+}
+
+/// Files read and lowered, plus problems met on the way.
 #[derive(Default)]
 pub struct Loaded {
     pub db: SourceDb,
+    /// In file-id order.
     pub lowered: Vec<LoweredFile>,
+    /// `file_units[id]` indexes the units passed to [`load`].
+    pub file_units: Vec<usize>,
+    /// Load problems with a place in the source (`parse_error` findings).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Load problems without one.
     pub io_errors: Vec<String>,
 }
 
-/// Display path of `p` relative to `root` with `/` separators.
-pub fn display_path(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
-    rel.to_string_lossy().replace('\\', "/")
-}
-
-/// Load the module tree of every crate root, following `mod x;` declarations.
-pub fn load_crates(root: &Path, crates: &[CrateRoot]) -> Loaded {
-    let mut out = Loaded::default();
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
-    for c in crates {
-        // (file, module path, directory owning child modules)
-        let mut queue: Vec<(PathBuf, Vec<String>, PathBuf)> = Vec::new();
-        let dir = c
-            .root_file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        queue.push((c.root_file.clone(), Vec::new(), dir));
-        while let Some((path, module, child_dir)) = queue.pop() {
-            let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(canon) {
-                continue;
+/// `p` with `.` and `..` resolved lexically.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
             }
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(e) => {
-                    out.io_errors
-                        .push(format!("cannot read {}: {e}", display_path(root, &path)));
-                    continue;
-                }
-            };
-            let mut file =
-                SourceFile::from_bytes(out.db.next_id(), display_path(root, &path), &bytes)
-                    .with_crate(&c.name, module.clone(), c.edition);
-            file.test_only = c.test_only;
-            let id = out.db.add(file);
-            let lowered = lower_file(out.db.get(id));
-            let mut children = Vec::new();
-            for decl in &lowered.mod_decls {
-                let mut dir = child_dir.clone();
-                let mut mpath = module.clone();
-                for (name, p) in &decl.inline_parents {
-                    dir = match p {
-                        Some(p) => dir.join(p),
-                        None => dir.join(name),
-                    };
-                    mpath.push(name.clone());
-                }
-                mpath.push(decl.name.clone());
-                let (file_path, sub_dir) = match &decl.path_attr {
-                    Some(p) => {
-                        let fp = dir.join(p);
-                        let sd = fp.parent().map(Path::to_path_buf).unwrap_or_default();
-                        (fp, sd)
-                    }
-                    None => {
-                        let a = dir.join(format!("{}.rs", decl.name));
-                        let b = dir.join(&decl.name).join("mod.rs");
-                        if a.exists() {
-                            (a, dir.join(&decl.name))
-                        } else {
-                            (b, dir.join(&decl.name))
-                        }
-                    }
-                };
-                if !file_path.exists() {
-                    out.io_errors.push(format!(
-                        "module file for `mod {}` not found (looked for {})",
-                        decl.name,
-                        display_path(root, &file_path)
-                    ));
-                    continue;
-                }
-                children.push((file_path, mpath, sub_dir));
-            }
-            out.lowered.push(lowered);
-            children.reverse();
-            queue.extend(children);
+            c => out.push(c.as_os_str()),
         }
     }
     out
 }
 
-/// Crate roots for a directory given on the command line: its Cargo.toml's targets when it
-/// has one (`src/lib.rs`, `src/main.rs`), otherwise every `.rs` file below it as a module.
-pub fn roots_for_dir(dir: &Path, edition: Edition) -> Vec<CrateRoot> {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().replace('-', "_"))
-        .unwrap_or_else(|| "krate".into());
-    let mut roots = Vec::new();
-    for f in ["src/lib.rs", "src/main.rs"] {
-        let p = dir.join(f);
-        if p.exists() {
-            roots.push(CrateRoot {
-                name: name.clone(),
-                root_file: p,
-                edition,
-                test_only: false,
-            });
+fn to_slash(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Display path of `p` relative to `root` with `/` separators (absolute when outside `root`).
+pub fn display_path(root: &Path, p: &Path) -> String {
+    let p = normalize(p);
+    let root = normalize(root);
+    match p.strip_prefix(&root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => to_slash(rel),
+        _ => to_slash(&p),
+    }
+}
+
+/// A file waiting to be read.
+struct Pending {
+    /// Path as joined (read through the OS, symlinks and `..` as the OS sees them).
+    path: PathBuf,
+    module: Vec<String>,
+    unit: usize,
+    test_only: bool,
+    /// Directory child modules are resolved against, and the `name/` offset of a non-`mod.rs`
+    /// file (rustc's "relative" directory ownership).
+    dir: PathBuf,
+    relative: Option<String>,
+    follow_mods: bool,
+    /// The `mod` declaration that led here: declaring file, declaration span, module name.
+    from: Option<(FileId, lockstep_analyzer::Span, String)>,
+    /// Index in the node arena of the declaring file (for cycle detection).
+    parent: Option<usize>,
+}
+
+struct Node {
+    canon: PathBuf,
+    parent: Option<usize>,
+}
+
+/// Load every unit. Non-test units are loaded first so a file shared with a test target
+/// belongs to the non-test unit. `root` is the directory display paths are relative to.
+pub fn load(
+    root: &Path,
+    units: &[UnitPlan],
+    skip: &SkipSet,
+    pool: &rayon::ThreadPool,
+    config: &Config,
+) -> Loaded {
+    let mut st = State {
+        root: normalize(root),
+        out: Loaded::default(),
+        seen: BTreeMap::new(),
+        nodes: Vec::new(),
+        skip,
+        config,
+    };
+    for test_phase in [false, true] {
+        let mut wave = Vec::new();
+        for (i, u) in units.iter().enumerate() {
+            if u.test_only != test_phase {
+                continue;
+            }
+            match &u.source {
+                UnitSource::Tree {
+                    root_file,
+                    relative,
+                } => {
+                    let dir = root_file
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    wave.push(Pending {
+                        path: root_file.clone(),
+                        module: Vec::new(),
+                        unit: i,
+                        test_only: u.test_only,
+                        dir,
+                        relative: relative.clone(),
+                        follow_mods: true,
+                        from: None,
+                        parent: None,
+                    });
+                }
+                UnitSource::Files(files) => {
+                    for (f, module) in files {
+                        wave.push(Pending {
+                            path: f.clone(),
+                            module: module.clone(),
+                            unit: i,
+                            test_only: u.test_only,
+                            dir: PathBuf::new(),
+                            relative: None,
+                            follow_mods: false,
+                            from: None,
+                            parent: None,
+                        });
+                    }
+                }
+            }
+        }
+        while !wave.is_empty() {
+            wave = st.run_wave(wave, units, pool);
         }
     }
-    roots
+    st.out
+}
+
+struct State<'a> {
+    root: PathBuf,
+    out: Loaded,
+    /// Canonical path → file already loaded.
+    seen: BTreeMap<PathBuf, FileId>,
+    nodes: Vec<Node>,
+    skip: &'a SkipSet,
+    config: &'a Config,
+}
+
+type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
+
+impl State<'_> {
+    fn run_wave(
+        &mut self,
+        wave: Vec<Pending>,
+        units: &[UnitPlan],
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Pending> {
+        let wave: Vec<Pending> = wave
+            .into_iter()
+            .filter(|p| self.skip.is_empty() || !self.skip.matches(&p.path))
+            .collect();
+        // 1. read (parallel)
+        let reads: Vec<ReadResult> = pool.install(|| {
+            wave.par_iter()
+                .map(|p| {
+                    let canon = std::fs::canonicalize(&p.path)?;
+                    let md = std::fs::metadata(&p.path)?;
+                    if md.is_dir() {
+                        return Err(std::io::Error::other("it is a directory"));
+                    }
+                    if !md.is_file() {
+                        // a FIFO or device would block or never end
+                        return Err(std::io::Error::other("not a regular file"));
+                    }
+                    if md.len() > MAX_FILE_SIZE {
+                        return Err(std::io::Error::other(format!(
+                            "file is larger than {} MiB",
+                            MAX_FILE_SIZE >> 20
+                        )));
+                    }
+                    let bytes = std::fs::read(&p.path)?;
+                    Ok((canon, bytes))
+                })
+                .collect()
+        });
+        // 2. assign ids (sequential, deterministic)
+        let mut added: Vec<(FileId, Pending, usize)> = Vec::new();
+        for (p, r) in wave.into_iter().zip(reads) {
+            let (canon, bytes) = match r {
+                Ok(x) => x,
+                Err(e) => {
+                    self.read_failed(&p, &e);
+                    continue;
+                }
+            };
+            if self.seen.contains_key(&canon) {
+                if self.is_ancestor(p.parent, &canon) {
+                    self.cycle(&p);
+                }
+                continue;
+            }
+            let display = display_path(&self.root, &p.path);
+            let u = &units[p.unit];
+            let id = self.out.db.next_id();
+            // valid UTF-8 is moved, not copied
+            let file = match String::from_utf8(bytes) {
+                Ok(text) => SourceFile::new(id, display, text),
+                Err(e) => SourceFile::from_bytes(id, display, e.as_bytes()),
+            };
+            let mut file = file.with_crate(&u.crate_name, p.module.clone(), u.unit.edition);
+            file.test_only = p.test_only;
+            let id = self.out.db.add(file);
+            self.out.file_units.push(p.unit);
+            self.seen.insert(canon.clone(), id);
+            self.nodes.push(Node {
+                canon,
+                parent: p.parent,
+            });
+            added.push((id, p, self.nodes.len() - 1));
+        }
+        // 3. parse and lower (parallel; syn trees stay on their thread)
+        let db = &self.out.db;
+        let config = self.config;
+        let lowered: Vec<LoweredFile> = pool.install(|| {
+            added
+                .par_iter()
+                .map(|(id, _, _)| {
+                    let l = lower_file_with(db.get(*id), config);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    l
+                })
+                .collect()
+        });
+        // 4. children (sequential)
+        let mut next = Vec::new();
+        for ((id, p, node), l) in added.iter().zip(&lowered) {
+            if !p.follow_mods {
+                continue;
+            }
+            let follow_cfg_test = units[p.unit].follow_cfg_test;
+            // a file that does not parse still names its modules: find them in the text
+            let fallback;
+            let decls = if l.parse_error.is_some() && l.mod_decls.is_empty() {
+                fallback = scan_mod_decls(self.out.db.get(*id));
+                &fallback
+            } else {
+                &l.mod_decls
+            };
+            for decl in decls {
+                if decl.cfg_test && !follow_cfg_test {
+                    continue;
+                }
+                if let Some(child) = self.resolve(*id, p, *node, decl) {
+                    next.push(child);
+                }
+            }
+        }
+        self.out.lowered.extend(lowered);
+        next
+    }
+
+    fn is_ancestor(&self, mut at: Option<usize>, canon: &Path) -> bool {
+        while let Some(i) = at {
+            if self.nodes[i].canon == canon {
+                return true;
+            }
+            at = self.nodes[i].parent;
+        }
+        false
+    }
+
+    fn display(&self, p: &Path) -> String {
+        display_path(&self.root, p)
+    }
+
+    fn read_failed(&mut self, p: &Pending, e: &std::io::Error) {
+        let what = io_reason(e);
+        match &p.from {
+            Some((_, span, name)) => {
+                let path = self.display(&p.path);
+                self.out.diagnostics.push(
+                    Diagnostic::new(
+                        "parse_error",
+                        Level::Warn,
+                        format!("cannot read `{path}` for module `{name}`: {what}"),
+                        Label::new(*span, "module declared here"),
+                    )
+                    .with_help("the module and its submodules were not analyzed")
+                    .with_key(format!("parse_error:mod:{path}")),
+                );
+            }
+            None => self
+                .out
+                .io_errors
+                .push(format!("cannot read `{}`: {what}", self.display(&p.path))),
+        }
+    }
+
+    fn cycle(&mut self, p: &Pending) {
+        if let Some((_, span, name)) = &p.from {
+            let path = self.display(&p.path);
+            self.out.diagnostics.push(
+                Diagnostic::new(
+                    "parse_error",
+                    Level::Warn,
+                    format!(
+                        "module `{name}` loads `{path}`, which already encloses it: a module cycle"
+                    ),
+                    Label::new(*span, "cycle closed here"),
+                )
+                .with_help("the cycle was cut here; the file is analyzed once")
+                .with_key(format!("parse_error:cycle:{path}")),
+            );
+        }
+    }
+
+    /// The file a `mod name;` declaration in `p` refers to, following rustc's rules.
+    fn resolve(&mut self, id: FileId, p: &Pending, node: usize, decl: &ModDecl) -> Option<Pending> {
+        let mut dir = p.dir.clone();
+        let mut relative = p.relative.clone();
+        let mut module = p.module.clone();
+        for (name, path_attr) in &decl.inline_parents {
+            match path_attr {
+                // `#[path]` on an inline module names a directory, relative to the current one
+                Some(d) => {
+                    dir = dir.join(d);
+                    relative = None;
+                }
+                None => {
+                    if let Some(r) = relative.take() {
+                        dir.push(r);
+                    }
+                    dir.push(name);
+                }
+            }
+            module.push(name.clone());
+        }
+        module.push(decl.name.clone());
+        let (file, child_dir, child_rel) = match &decl.path_attr {
+            // a `#[path]` file owns its directory like a `mod.rs` file
+            Some(fp) => {
+                let f = dir.join(fp);
+                let d = f.parent().map(Path::to_path_buf).unwrap_or_default();
+                (f, d, None)
+            }
+            None => {
+                let base = match &relative {
+                    Some(r) => dir.join(r),
+                    None => dir.clone(),
+                };
+                let a = base.join(format!("{}.rs", decl.name));
+                let b = base.join(&decl.name).join("mod.rs");
+                match (a.exists(), b.exists()) {
+                    (true, false) => (a, base, Some(decl.name.clone())),
+                    (false, true) => (b, base.join(&decl.name), None),
+                    (true, true) => {
+                        let (da, db) = (self.display(&a), self.display(&b));
+                        self.out.diagnostics.push(
+                            Diagnostic::new(
+                                "parse_error",
+                                Level::Warn,
+                                format!(
+                                    "file for module `{}` found at both `{da}` and `{db}`",
+                                    decl.name
+                                ),
+                                Label::new(decl.span, "module declared here"),
+                            )
+                            .with_help(format!("delete or rename one of them; `{da}` was analyzed"))
+                            .with_key(format!("parse_error:ambiguous:{da}")),
+                        );
+                        (a, base, Some(decl.name.clone()))
+                    }
+                    (false, false) => {
+                        let (da, db) = (self.display(&a), self.display(&b));
+                        self.out.diagnostics.push(
+                            Diagnostic::new(
+                                "parse_error",
+                                Level::Warn,
+                                format!(
+                                    "file not found for module `{}`; its code was not analyzed",
+                                    decl.name
+                                ),
+                                Label::new(decl.span, "module declared here"),
+                            )
+                            .with_help(format!("looked for `{da}` and `{db}`"))
+                            .with_key(format!("parse_error:missing:{da}")),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Pending {
+            path: file,
+            module,
+            unit: p.unit,
+            test_only: p.test_only || decl.cfg_test,
+            dir: child_dir,
+            relative: child_rel,
+            follow_mods: true,
+            from: Some((id, decl.span, decl.name.clone())),
+            parent: Some(node),
+        })
+    }
+}
+
+/// Top-level `mod name;` declarations of a file syn could not parse, found in the text:
+/// lines at brace depth 0 outside comments and strings, with the `#[path]` and `#[cfg(test)]`
+/// attributes on the lines right above.
+pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
+    let text = file.text.as_str();
+    let b = text.as_bytes();
+    // (line start offset, brace depth at line start, inside a comment or string at line start)
+    let mut lines: Vec<(usize, i64, bool)> = vec![(0, 0, false)];
+    let (mut depth, mut i) = (0i64, 0usize);
+    let mut block = 0usize; // nested block comment level
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\n' {
+            lines.push((i + 1, depth, block > 0 || in_str));
+            i += 1;
+            continue;
+        }
+        if block > 0 {
+            if c == b'*' && b.get(i + 1) == Some(&b'/') {
+                block -= 1;
+                i += 1;
+            } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+                block += 1;
+                i += 1;
+            }
+        } else if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i + 1 < b.len() && b[i + 1] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            block = 1;
+            i += 1;
+        } else if c == b'"' {
+            in_str = true;
+        } else if c == b'\'' && b.get(i + 2) == Some(&b'\'') {
+            i += 2; // a one-byte char literal such as '{'
+        } else if c == b'{' {
+            depth += 1;
+        } else if c == b'}' {
+            depth -= 1;
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    let mut attrs: Vec<&str> = Vec::new();
+    for (n, &(start, d, inside)) in lines.iter().enumerate() {
+        let end = lines.get(n + 1).map(|l| l.0).unwrap_or(text.len());
+        let line = &text[start..end];
+        let t = line.trim();
+        if d != 0 || inside {
+            attrs.clear();
+            continue;
+        }
+        if t.starts_with("#[") {
+            attrs.push(t);
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        if let Some((name, off)) = mod_line(t) {
+            let at = start + (line.len() - line.trim_start().len()) + off;
+            let path_attr = attrs.iter().find_map(|a| {
+                let rest = a.strip_prefix("#[")?.trim_start().strip_prefix("path")?;
+                let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+                let rest = rest.strip_prefix('"')?;
+                Some(rest[..rest.find('"')?].to_string())
+            });
+            let cfg_test = attrs
+                .iter()
+                .any(|a| a.contains("cfg(") && a.contains("test") && !a.contains("not("));
+            out.push(ModDecl {
+                name: name.to_string(),
+                path_attr,
+                inline_parents: Vec::new(),
+                cfg_test,
+                span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
+            });
+        }
+        attrs.clear();
+    }
+    out
+}
+
+/// `[pub[(..)]] mod name;` → the name and its offset in the line.
+fn mod_line(t: &str) -> Option<(&str, usize)> {
+    let mut rest = t;
+    if let Some(r) = rest.strip_prefix("pub") {
+        if let Some(inner) = r.strip_prefix('(') {
+            rest = inner.split_once(')')?.1;
+        } else if r.starts_with(char::is_whitespace) {
+            rest = r;
+        } else {
+            return None;
+        }
+    }
+    let r = rest.trim_start().strip_prefix("mod")?;
+    if !r.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let r = r.trim_start();
+    let r = r.strip_prefix("r#").unwrap_or(r);
+    let len = r
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(r.len());
+    if len == 0 || !r[len..].trim_start().starts_with(';') {
+        return None;
+    }
+    let name = &r[..len];
+    Some((name, t.len() - r.len()))
+}
+
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let s = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let s = e.to_string();
+            // drop rustc-style " (os error N)" and lowercase the first letter
+            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => s,
+            }
+        }
+    };
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("src/generated/**", "src/generated/a/b.rs"));
+        assert!(glob_match("**/gen.rs", "gen.rs"));
+        assert!(glob_match("**/gen.rs", "a/b/gen.rs"));
+        assert!(glob_match("src/*.rs", "src/a.rs"));
+        assert!(!glob_match("src/*.rs", "src/a/b.rs"));
+        assert!(glob_match("src/?.rs", "src/a.rs"));
+        assert!(!glob_match("src/?.rs", "src/ab.rs"));
+        let s = SkipSet {
+            patterns: vec![("/w".into(), "src/generated".into())],
+        };
+        assert!(s.matches(Path::new("/w/src/generated/x.rs")));
+        assert!(!s.matches(Path::new("/w/src/gen.rs")));
+    }
+
+    #[test]
+    fn mod_decls_of_a_broken_file() {
+        let text = "//! docs\n#[path = \"x/y.rs\"]\npub(crate) mod a;\nmod b ;\nfn f() {\n    mod inner;\n}\n/* mod c; */\n#[cfg(test)]\nmod tests;\nlet s = \"{\";\nmod d;\nfn broken( {\nmod e;\n";
+        let f = SourceFile::new(FileId(0), "lib.rs", text);
+        let d = scan_mod_decls(&f);
+        let got: Vec<(&str, Option<&str>, bool)> = d
+            .iter()
+            .map(|m| (m.name.as_str(), m.path_attr.as_deref(), m.cfg_test))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Some("x/y.rs"), false),
+                ("b", None, false),
+                ("tests", None, true),
+                ("d", None, false)
+            ]
+        );
+        assert_eq!(f.snippet(d[0].span), "a");
+        assert_eq!(f.snippet(d[3].span), "d");
+    }
+
+    #[test]
+    fn display_paths() {
+        assert_eq!(
+            display_path(Path::new("/w"), Path::new("/w/src/../a.rs")),
+            "a.rs"
+        );
+        assert_eq!(
+            display_path(Path::new("/w"), Path::new("/x/a.rs")),
+            "/x/a.rs"
+        );
+    }
 }

@@ -3,7 +3,9 @@
 declare_lint! {
     /// ## What it does
     /// Reports a file that could not be analyzed: it does not parse, is not UTF-8, or nests
-    /// deeper than the analyzer accepts.
+    /// deeper than the analyzer accepts. A `mod` declaration whose file is missing, cannot be
+    /// read, or loads one of its enclosing files again (a module cycle) is reported at the
+    /// declaration.
     ///
     /// ## Why is this bad?
     /// Nothing in that file is checked, so its locks and sequence numbers are invisible to every

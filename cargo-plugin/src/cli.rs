@@ -1,0 +1,395 @@
+//! The command line: `cargo lockstep [OPTIONS] [PATH]...` and its subcommands.
+//!
+//! Parsing only; [`crate::driver`] acts on the result.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use lockstep_analyzer::{Edition, Level};
+
+use crate::render::MessageFormat;
+
+/// `cargo` as seen by clap: the only subcommand it knows is `lockstep`.
+#[derive(Parser, Debug)]
+#[command(name = "cargo", bin_name = "cargo", disable_help_subcommand = true)]
+pub enum CargoCli {
+    /// Lock-discipline and TCP sequence-number analysis for Rust drivers
+    Lockstep(LockstepArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(
+    version,
+    about = "Lock-discipline and TCP sequence-number analysis for Rust drivers",
+    long_about = "Reads the sources of a crate or workspace (nothing is built, no build script or \
+                  proc macro runs) and reports lock and sequence-number hazards.\n\n\
+                  Without PATH the package or workspace at the current directory (or \
+                  --manifest-path) is analyzed. With PATHs, each file or directory is analyzed: \
+                  a directory with a Cargo.toml by its targets, any other directory as every .rs \
+                  file below it.",
+    after_help = "Exit status: 0 when no finding is at deny level, 1 when one is, \
+                  2 for usage, configuration or IO errors."
+)]
+pub struct LockstepArgs {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// List every lint with its default level and summary
+    List,
+    /// Print the documentation of a lint
+    Explain {
+        /// Lint name, with or without the `lockstep::` prefix
+        lint: String,
+    },
+    /// Print the lock-order graph
+    Graph,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Files or directories to analyze instead of the package at the current directory
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH", help_heading = "Package Selection")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package to analyze (repeatable)
+    #[arg(
+        short = 'p',
+        long = "package",
+        value_name = "SPEC",
+        help_heading = "Package Selection",
+        conflicts_with = "workspace"
+    )]
+    pub packages: Vec<String>,
+    /// Analyze every package of the workspace
+    #[arg(long, alias = "all", help_heading = "Package Selection")]
+    pub workspace: bool,
+    /// Exclude packages from --workspace (repeatable)
+    #[arg(
+        long,
+        value_name = "SPEC",
+        help_heading = "Package Selection",
+        requires = "workspace"
+    )]
+    pub exclude: Vec<String>,
+    /// Also analyze tests, benches and examples (and `#[cfg(test)]` modules)
+    #[arg(long, help_heading = "Target Selection")]
+    pub all_targets: bool,
+    /// Edition for PATHs that are not a package [default: the enclosing package's, else 2021]
+    #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
+    pub edition: Option<Edition>,
+
+    /// Set a lint to deny (repeatable; `warnings` turns every warning into an error)
+    #[arg(
+        short = 'D',
+        long = "deny",
+        value_name = "LINT",
+        help_heading = "Lint Levels"
+    )]
+    pub deny: Vec<String>,
+    /// Set a lint to warn (repeatable)
+    #[arg(
+        short = 'W',
+        long = "warn",
+        value_name = "LINT",
+        help_heading = "Lint Levels"
+    )]
+    pub warn: Vec<String>,
+    /// Set a lint to allow (repeatable; `warnings` hides every warning)
+    #[arg(
+        short = 'A',
+        long = "allow",
+        value_name = "LINT",
+        help_heading = "Lint Levels"
+    )]
+    pub allow: Vec<String>,
+
+    /// Output format
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = MessageFormatArg::Human,
+        value_name = "FMT",
+        help_heading = "Output"
+    )]
+    pub message_format: MessageFormatArg,
+    /// Write the findings to FILE instead of stdout
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// Coloring [default: auto, or CARGO_TERM_COLOR]
+    #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
+    pub color: Option<ColorChoice>,
+    /// Report only findings that are not in the baseline FILE
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to the baseline FILE
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Apply machine-applicable suggestions to the sources
+    #[arg(long, help_heading = "Fixes")]
+    pub fix: bool,
+    /// Let --fix edit files with uncommitted changes
+    #[arg(long, requires = "fix", help_heading = "Fixes")]
+    pub allow_dirty: bool,
+    /// Print file counts and phase timings to stderr
+    #[arg(long)]
+    pub stats: bool,
+    /// Number of analysis threads [default: all cores]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Run `cargo check` first and report its errors too
+    #[arg(long)]
+    pub with_cargo_check: bool,
+}
+
+fn parse_edition(s: &str) -> Result<Edition, String> {
+    Edition::parse(s)
+        .ok_or_else(|| format!("unknown edition `{s}` (expected 2015, 2018, 2021 or 2024)"))
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageFormatArg {
+    #[default]
+    Human,
+    Short,
+    Json,
+    Sarif,
+}
+
+impl From<MessageFormatArg> for MessageFormat {
+    fn from(m: MessageFormatArg) -> MessageFormat {
+        match m {
+            MessageFormatArg::Human => MessageFormat::Human,
+            MessageFormatArg::Short => MessageFormat::Short,
+            MessageFormatArg::Json => MessageFormat::Json,
+            MessageFormatArg::Sarif => MessageFormat::Sarif,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `--color`, else `CARGO_TERM_COLOR`, else auto.
+    pub fn resolve(flag: Option<ColorChoice>) -> ColorChoice {
+        if let Some(c) = flag {
+            return c;
+        }
+        match std::env::var("CARGO_TERM_COLOR").as_deref() {
+            Ok("always") => ColorChoice::Always,
+            Ok("never") => ColorChoice::Never,
+            _ => ColorChoice::Auto,
+        }
+    }
+
+    /// Whether to color a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+/// Everything about a run that is not which sources to read: output, baseline and fix options.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub message_format: MessageFormatArg,
+    pub output: Option<PathBuf>,
+    pub color: ColorChoice,
+    pub baseline: Option<PathBuf>,
+    pub write_baseline: Option<PathBuf>,
+    pub fix: bool,
+    pub allow_dirty: bool,
+    pub stats: bool,
+    pub with_cargo_check: bool,
+    /// Analysis threads; all cores when unset.
+    pub jobs: Option<usize>,
+}
+
+/// Which packages and targets to analyze.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub manifest_path: Option<PathBuf>,
+    pub packages: Vec<String>,
+    pub workspace: bool,
+    pub exclude: Vec<String>,
+    pub all_targets: bool,
+    pub edition: Option<Edition>,
+}
+
+/// A `-D`/`-W`/`-A` flag, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelFlag {
+    pub level: Level,
+    /// As written (`lockstep::double_lock`, `double_lock` or `warnings`).
+    pub lint: String,
+}
+
+/// The parsed command line.
+#[derive(Debug)]
+pub struct Invocation {
+    pub command: Option<Command>,
+    pub paths: Vec<PathBuf>,
+    pub selection: Selection,
+    pub level_flags: Vec<LevelFlag>,
+    pub options: RunOptions,
+}
+
+/// When run as `cargo lockstep`, cargo passes `lockstep` as the first argument; when run as
+/// `cargo-lockstep` directly it is missing. Make it present either way.
+pub fn normalize_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    if args.is_empty() {
+        args.push("cargo-lockstep".into());
+    }
+    if args.get(1).map(|a| a != "lockstep").unwrap_or(true) {
+        args.insert(1, "lockstep".into());
+    }
+    args
+}
+
+/// Parse a full argv (including the program name). Help, version and usage errors come back
+/// as clap errors for the caller to print with their exit code.
+pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
+    let args = normalize_args(args);
+    let matches = CargoCli::command().try_get_matches_from(args)?;
+    let CargoCli::Lockstep(parsed) = CargoCli::from_arg_matches(&matches)?;
+    let sub = matches
+        .subcommand_matches("lockstep")
+        .expect("lockstep is the only subcommand");
+    let level_flags = level_flags(sub);
+    let r = parsed.run;
+    Ok(Invocation {
+        command: parsed.command,
+        paths: r.paths,
+        selection: Selection {
+            manifest_path: r.manifest_path,
+            packages: r.packages,
+            workspace: r.workspace,
+            exclude: r.exclude,
+            all_targets: r.all_targets,
+            edition: r.edition,
+        },
+        level_flags,
+        options: RunOptions {
+            message_format: r.message_format,
+            output: r.output,
+            color: ColorChoice::resolve(r.color),
+            baseline: r.baseline,
+            write_baseline: r.write_baseline,
+            fix: r.fix,
+            allow_dirty: r.allow_dirty,
+            stats: r.stats,
+            with_cargo_check: r.with_cargo_check,
+            jobs: r.jobs.map(usize::from),
+        },
+    })
+}
+
+/// `-D`/`-W`/`-A` flags in the order they were written: a later flag overrides an earlier one.
+fn level_flags(m: &ArgMatches) -> Vec<LevelFlag> {
+    let mut flags: Vec<(usize, LevelFlag)> = Vec::new();
+    for (id, level) in [
+        ("deny", Level::Deny),
+        ("warn", Level::Warn),
+        ("allow", Level::Allow),
+    ] {
+        let (Some(idx), Some(vals)) = (m.indices_of(id), m.get_many::<String>(id)) else {
+            continue;
+        };
+        for (i, v) in idx.zip(vals) {
+            flags.push((
+                i,
+                LevelFlag {
+                    level,
+                    lint: v.clone(),
+                },
+            ));
+        }
+    }
+    flags.sort_by_key(|(i, _)| *i);
+    flags.into_iter().map(|(_, f)| f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inv(args: &[&str]) -> Invocation {
+        parse(args.iter().map(OsString::from).collect()).expect("parses")
+    }
+
+    #[test]
+    fn cargo_and_direct_invocations_agree() {
+        let a = inv(&["cargo-lockstep", "lockstep", "src"]);
+        let b = inv(&["cargo-lockstep", "src"]);
+        assert_eq!(a.paths, b.paths);
+        assert_eq!(a.paths, vec![PathBuf::from("src")]);
+    }
+
+    #[test]
+    fn level_flags_keep_their_order() {
+        let i = inv(&[
+            "cargo-lockstep",
+            "-A",
+            "a",
+            "-D",
+            "b",
+            "--warn",
+            "c",
+            "-D",
+            "d",
+        ]);
+        let got: Vec<(Level, &str)> = i
+            .level_flags
+            .iter()
+            .map(|f| (f.level, f.lint.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Level::Allow, "a"),
+                (Level::Deny, "b"),
+                (Level::Warn, "c"),
+                (Level::Deny, "d")
+            ]
+        );
+    }
+
+    #[test]
+    fn subcommand_words_win_over_paths() {
+        assert_eq!(
+            inv(&["cargo-lockstep", "graph"]).command,
+            Some(Command::Graph)
+        );
+        let i = inv(&["cargo-lockstep", "./graph"]);
+        assert_eq!(i.command, None);
+        assert_eq!(i.paths, vec![PathBuf::from("./graph")]);
+        assert_eq!(
+            inv(&["cargo-lockstep", "explain", "double_lock"]).command,
+            Some(Command::Explain {
+                lint: "double_lock".into()
+            })
+        );
+    }
+
+    #[test]
+    fn command_definition_is_valid() {
+        CargoCli::command().debug_assert();
+    }
+}
