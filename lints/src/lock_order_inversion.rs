@@ -66,11 +66,17 @@ impl Lint for LockOrderInversion {
                 m.entry(a.as_str()).or_default().push(b.as_str());
                 m
             });
+        let mut in_cycle: BTreeSet<(String, String)> = BTreeSet::new();
         for scc in petgraph::algo::tarjan_scc(&g) {
             if scc.len() < 2 {
                 continue;
             }
             let members: BTreeSet<&str> = scc.iter().map(|n| g[*n].as_str()).collect();
+            for a in &members {
+                for b in &members {
+                    in_cycle.insert((a.to_string(), b.to_string()));
+                }
+            }
             let start = *members.iter().next().expect("non-empty component");
             let Some(cycle) = shortest_cycle(start, &succ, &members) else {
                 continue;
@@ -158,6 +164,10 @@ impl Lint for LockOrderInversion {
         }
         let pos = |c: &str| order.iter().position(|o| o == c);
         for (a, b) in &edges {
+            // Already reported as part of a cycle.
+            if in_cycle.contains(&(a.clone(), b.clone())) {
+                continue;
+            }
             let (Some(pa), Some(pb)) = (pos(a), pos(b)) else {
                 continue;
             };
