@@ -1,6 +1,8 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
+pub mod baseline;
 pub mod load;
+pub mod render;
 
 use std::path::Path;
 
