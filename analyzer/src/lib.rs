@@ -8,6 +8,7 @@ pub mod lower;
 pub mod parse;
 pub mod seq;
 pub mod source;
+pub mod suppress;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Label, Level};

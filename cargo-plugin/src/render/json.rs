@@ -154,10 +154,12 @@ pub fn compiler_message(report: &Report, root: &Path, d: &Diagnostic) -> Compile
 
 fn target_of(u: &Unit) -> Target {
     let has = |k: &str| u.target_kind.iter().any(|t| t == k);
-    let lib_like = u
-        .target_kind
-        .iter()
-        .any(|k| matches!(k.as_str(), "lib" | "rlib" | "dylib" | "staticlib" | "cdylib"));
+    let lib_like = u.target_kind.iter().any(|k| {
+        matches!(
+            k.as_str(),
+            "lib" | "rlib" | "dylib" | "staticlib" | "cdylib"
+        )
+    });
     let crate_types = if u.crate_types.is_empty() {
         if lib_like {
             vec!["lib".to_string()]
@@ -212,7 +214,8 @@ pub fn rustc_diagnostic(db: &SourceDb, d: &Diagnostic) -> RustcDiagnostic {
         children.push(child("help", h));
     }
     children.extend(d.suggestions.iter().map(|s| suggestion_child(db, s)));
-    let explanation = lockstep_lints::find_meta(d.lint).map(|m| crate::render::sarif::docs_text(m.docs));
+    let explanation =
+        lockstep_lints::find_meta(d.lint).map(|m| crate::render::sarif::docs_text(m.docs));
     RustcDiagnostic {
         message_type: Some("diagnostic"),
         message: d.message.clone(),
@@ -264,7 +267,10 @@ fn label_span(db: &SourceDb, l: &Label, primary: bool) -> RustcSpan {
 pub fn span_json(db: &SourceDb, span: Span, is_primary: bool, label: Option<String>) -> RustcSpan {
     let f = db.get(span.file);
     let len = f.text.len() as u32;
-    let (start, end) = (span.start.min(len), span.end.min(len).max(span.start.min(len)));
+    let (start, end) = (
+        span.start.min(len),
+        span.end.min(len).max(span.start.min(len)),
+    );
     let s = f.line_col(start);
     let e = f.line_col(end);
     let text = (s.line..=e.line)

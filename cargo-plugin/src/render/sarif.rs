@@ -323,7 +323,9 @@ pub fn docs_text(docs: &str) -> String {
 
 /// The body of a `## title` section.
 fn section(docs: &str, title: &str) -> Option<String> {
-    let mut lines = docs.lines().skip_while(|l| l.trim() != format!("## {title}"));
+    let mut lines = docs
+        .lines()
+        .skip_while(|l| l.trim() != format!("## {title}"));
     lines.next()?;
     let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
     let body = body.join("\n").trim().to_string();
