@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use lockstep_analyzer::{Diagnostic, FileId, Level, SourceDb, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, ThemeCharacters,
+    ThemeStyles,
+};
 
 use crate::Report;
 
@@ -62,22 +65,32 @@ pub fn render_diagnostic(db: &SourceDb, d: &Diagnostic, color: bool, width: usiz
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
-        GraphicalTheme::ascii()
+        GraphicalTheme {
+            characters: ThemeCharacters::ascii(),
+            styles: ThemeStyles::none(),
+        }
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false)
-        .with_urls(false);
+        .with_urls(false)
+        .with_show_related_as_nested(true);
     let report = HumanDiagnostic::build(db, d);
-    let mut s = String::new();
-    if handler.render_report(&mut s, &report).is_err() {
+    let mut raw = String::new();
+    if handler.render_report(&mut raw, &report).is_err() {
         // Rendering into a String only fails on a formatting bug; fall back to one line.
-        s = format!("{}[{}]: {}\n", d.level.rustc_word(), report.code, d.message);
+        raw = format!(
+            "{}[{}]: {}\n",
+            d.level.rustc_word(),
+            crate::render::code(d.lint),
+            d.message
+        );
     }
-    while s.ends_with('\n') {
-        s.pop();
+    let mut s = String::new();
+    for line in raw.trim_end().lines() {
+        s.push_str(line.trim_end());
+        s.push('\n');
     }
-    s.push('\n');
     for n in &d.notes {
         push_footer(&mut s, "note", n);
     }
@@ -117,7 +130,7 @@ fn suggestion_text(db: &SourceDb, sug: &lockstep_analyzer::diag::Suggestion) -> 
 /// A finding as a `miette::Diagnostic`: the sites of one file, the other files as `related`.
 #[derive(Debug)]
 struct HumanDiagnostic {
-    code: String,
+    code: Option<String>,
     message: String,
     severity: Severity,
     source: NamedSource<String>,
@@ -152,7 +165,7 @@ impl HumanDiagnostic {
             .map(|(file, labels)| {
                 let f = db.get(file);
                 HumanDiagnostic {
-                    code: code.clone(),
+                    code: None,
                     message: format!("related sites in {}", f.path),
                     severity: Severity::Advice,
                     source: named_source(db, file),
@@ -163,7 +176,7 @@ impl HumanDiagnostic {
             })
             .collect();
         HumanDiagnostic {
-            code,
+            code: Some(code),
             message: d.message.clone(),
             severity,
             source: named_source(db, primary_file),
@@ -217,7 +230,9 @@ impl std::error::Error for HumanDiagnostic {}
 
 impl miette::Diagnostic for HumanDiagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.code))
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<Severity> {

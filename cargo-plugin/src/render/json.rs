@@ -263,7 +263,8 @@ fn label_span(db: &SourceDb, l: &Label, primary: bool) -> RustcSpan {
 }
 
 /// A span as rustc writes it: byte offsets into the file, 1-based lines and character
-/// columns (end exclusive), and every source line the span touches.
+/// columns (end exclusive), and every source line the span touches. Byte offsets count a BOM;
+/// columns and line texts do not, as rustc strips it before counting.
 pub fn span_json(db: &SourceDb, span: Span, is_primary: bool, label: Option<String>) -> RustcSpan {
     let f = db.get(span.file);
     let len = f.text.len() as u32;
@@ -271,11 +272,11 @@ pub fn span_json(db: &SourceDb, span: Span, is_primary: bool, label: Option<Stri
         span.start.min(len),
         span.end.min(len).max(span.start.min(len)),
     );
-    let s = f.line_col(start);
-    let e = f.line_col(end);
+    let s = display_line_col(f, start);
+    let e = display_line_col(f, end);
     let text = (s.line..=e.line)
         .map(|line| {
-            let t = f.line_text(line);
+            let t = display_line(f, line);
             let hs = if line == s.line { s.col } else { 1 };
             let he = if line == e.line {
                 e.col
@@ -303,5 +304,24 @@ pub fn span_json(db: &SourceDb, span: Span, is_primary: bool, label: Option<Stri
         suggested_replacement: None,
         suggestion_applicability: None,
         expansion: None,
+    }
+}
+
+/// Line and character column as editors show them: a BOM is not a column of line 1.
+pub(crate) fn display_line_col(f: &SourceFile, offset: u32) -> lockstep_analyzer::source::LineCol {
+    let mut lc = f.line_col(offset);
+    if lc.line == 1 && f.text.starts_with('\u{feff}') && lc.col > 1 {
+        lc.col -= 1;
+    }
+    lc
+}
+
+/// A line's text without its terminator, and without a BOM on line 1.
+pub(crate) fn display_line(f: &SourceFile, line: u32) -> &str {
+    let t = f.line_text(line);
+    if line == 1 {
+        t.strip_prefix('\u{feff}').unwrap_or(t)
+    } else {
+        t
     }
 }

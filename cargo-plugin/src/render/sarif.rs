@@ -10,6 +10,7 @@ use lockstep_analyzer::{Diagnostic, Level, SourceDb, Span};
 use serde::Serialize;
 
 use crate::baseline;
+use crate::render::json::display_line_col;
 use crate::render::RenderOptions;
 use crate::Report;
 
@@ -285,14 +286,16 @@ fn physical(db: &SourceDb, span: Span) -> PhysicalLocation {
     let len = f.text.len() as u32;
     let start = span.start.min(len);
     let end = span.end.min(len).max(start);
-    let s = f.line_col(start);
-    let e = f.line_col(end);
+    let s = display_line_col(f, start);
+    let e = display_line_col(f, end);
+    // Characters of the decoded text: a BOM is not one of them.
+    let bom = if f.text.starts_with('\u{feff}') { 3 } else { 0 };
     let chars_before = |off: u32| {
-        let mut i = off as usize;
+        let mut i = (off as usize).max(bom);
         while !f.text.is_char_boundary(i) {
             i -= 1;
         }
-        f.text[..i].chars().count() as u32
+        f.text[bom..i].chars().count() as u32
     };
     let char_offset = chars_before(start);
     PhysicalLocation {
