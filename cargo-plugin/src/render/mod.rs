@@ -46,7 +46,7 @@ impl MessageFormat {
 }
 
 /// How to render.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
     pub format: MessageFormat,
     /// ANSI colors and unicode drawing in `human` output; plain ASCII otherwise.

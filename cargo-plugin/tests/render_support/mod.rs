@@ -160,3 +160,20 @@ pub fn rendered(report: &Report, format: MessageFormat) -> String {
     render(report, &opts, &mut out).expect("render");
     String::from_utf8(out).expect("utf-8 output")
 }
+
+/// The test report with `blank` empty lines inserted at the top of every file (BOM kept in
+/// front), so every finding moves down while its identity stays.
+pub fn report_shifted(blank: usize) -> Report {
+    let lib_text = format!("{}{LIB}", "\n".repeat(blank));
+    let tcp_text = format!("\u{feff}{}{}", "\n".repeat(blank), &TCP[3..]);
+    let mut db = SourceDb::new();
+    let lib = db.add(SourceFile::new(FileId(0), "src/lib.rs", lib_text));
+    let tcp = db.add(SourceFile::new(FileId(0), "src/tcp.rs", tcp_text));
+    let diagnostics = diagnostics(&db, lib, tcp);
+    Report {
+        root: PathBuf::from("/ws"),
+        db,
+        diagnostics,
+        ..Default::default()
+    }
+}
