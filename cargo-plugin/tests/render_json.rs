@@ -61,6 +61,8 @@ fn same_keys_as_cargo_at_every_level() {
         .current_dir(&krate)
         .env("CARGO_TARGET_DIR", dir.path().join("target"))
         .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
         .output()
         .expect("run cargo check");
     assert!(

@@ -177,7 +177,7 @@ fn target_of(u: &Unit) -> Target {
         edition: u.edition.as_str().to_string(),
         doc: lib_like || has("bin"),
         doctest: lib_like,
-        test: !has("example") && !has("custom-build"),
+        test: !has("example") && !has("bench") && !has("custom-build"),
     }
 }
 
