@@ -66,3 +66,58 @@ fn every_fixture_in_every_format() {
         );
     }
 }
+
+#[test]
+fn odd_spans_render_in_every_format() {
+    use lockstep_analyzer::{Diagnostic, FileId, Label, Level, SourceDb, SourceFile, Span};
+    let text = "fn a() {\r\n    x();\r\n}\r\n// é";
+    let mut db = SourceDb::new();
+    let f = db.add(SourceFile::new(FileId(0), "src/crlf.rs", text));
+    let e = db.add(SourceFile::new(FileId(0), "src/empty.rs", ""));
+    let len = text.len() as u32;
+    let spans = [
+        Span::new(f, len, len),          // empty, at the end
+        Span::new(f, len - 1, len + 40), // past the end, inside 'é'
+        Span::new(f, 0, len),            // every line
+        Span::new(f, 8, 10),             // just the CRLF
+        Span::new(e, 0, 0),              // an empty file
+    ];
+    let diagnostics = spans
+        .iter()
+        .map(|&s| {
+            Diagnostic::new("double_lock", Level::Warn, "odd", Label::new(s, "here"))
+                .with_label(Span::new(f, 2, 3), "")
+        })
+        .collect();
+    let report = cargo_lockstep::Report {
+        db,
+        diagnostics,
+        ..Default::default()
+    };
+    for format in [
+        MessageFormat::Human,
+        MessageFormat::Short,
+        MessageFormat::Json,
+        MessageFormat::Sarif,
+    ] {
+        for color in [false, true] {
+            run(&report, format, color);
+        }
+    }
+    let json = run(&report, MessageFormat::Json, false);
+    for line in json.lines().take(spans.len()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let s = &v["message"]["spans"][0];
+        assert!(s["byte_start"].as_u64() <= s["byte_end"].as_u64());
+        let (bs, be) = (
+            s["byte_start"].as_u64().unwrap() as usize,
+            s["byte_end"].as_u64().unwrap() as usize,
+        );
+        if s["file_name"] == "src/crlf.rs" {
+            assert!(text.get(bs..be).is_some(), "{bs}..{be} splits a character");
+        }
+        for t in s["text"].as_array().unwrap() {
+            assert!(!t["text"].as_str().unwrap().contains('\r'));
+        }
+    }
+}

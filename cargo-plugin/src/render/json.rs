@@ -267,11 +267,8 @@ fn label_span(db: &SourceDb, l: &Label, primary: bool) -> RustcSpan {
 /// columns and line texts do not, as rustc strips it before counting.
 pub fn span_json(db: &SourceDb, span: Span, is_primary: bool, label: Option<String>) -> RustcSpan {
     let f = db.get(span.file);
-    let len = f.text.len() as u32;
-    let (start, end) = (
-        span.start.min(len),
-        span.end.min(len).max(span.start.min(len)),
-    );
+    let start = floor_char_boundary(&f.text, span.start);
+    let end = floor_char_boundary(&f.text, span.end).max(start);
     let s = display_line_col(f, start);
     let e = display_line_col(f, end);
     let text = (s.line..=e.line)
@@ -324,4 +321,13 @@ pub(crate) fn display_line(f: &SourceFile, line: u32) -> &str {
     } else {
         t
     }
+}
+
+/// The offset clamped to the text and moved back to a character boundary.
+pub(crate) fn floor_char_boundary(text: &str, offset: u32) -> u32 {
+    let mut i = (offset as usize).min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i as u32
 }

@@ -10,7 +10,7 @@ use lockstep_analyzer::{Diagnostic, Level, SourceDb, Span};
 use serde::Serialize;
 
 use crate::baseline;
-use crate::render::json::display_line_col;
+use crate::render::json::{display_line_col, floor_char_boundary};
 use crate::render::RenderOptions;
 use crate::Report;
 
@@ -283,9 +283,8 @@ fn result(db: &SourceDb, d: &Diagnostic, rule_index: usize, fingerprint: String)
 
 fn physical(db: &SourceDb, span: Span) -> PhysicalLocation {
     let f = db.get(span.file);
-    let len = f.text.len() as u32;
-    let start = span.start.min(len);
-    let end = span.end.min(len).max(start);
+    let start = floor_char_boundary(&f.text, span.start);
+    let end = floor_char_boundary(&f.text, span.end).max(start);
     let s = display_line_col(f, start);
     let e = display_line_col(f, end);
     // Characters of the decoded text: a BOM is not one of them.
