@@ -101,6 +101,17 @@ fn results_locations_and_related_sites() {
         TCP[3..at].chars().count()
     );
     assert_eq!(leak["level"], "warning");
+    // Suggestions become fixes: the deleted region and the inserted text.
+    let fix = &leak["fixes"][0];
+    assert_eq!(fix["description"]["text"], "remove the binding");
+    let change = &fix["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], "src/tcp.rs");
+    let rep = &change["replacements"][0];
+    assert_eq!(rep["insertedContent"]["text"], "");
+    assert_eq!(rep["deletedRegion"]["startLine"], 3);
+    assert_eq!(rep["deletedRegion"]["endLine"], 4);
+    assert_eq!(rep["deletedRegion"]["endColumn"], 1);
+    assert!(results[0].get("fixes").is_none());
 }
 
 #[test]

@@ -95,6 +95,30 @@ pub struct SarifResult {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_locations: Vec<Location>,
     pub partial_fingerprints: Fingerprints,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
+}
+
+/// A suggestion: its edits grouped by file.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Fix {
+    pub description: Text,
+    pub artifact_changes: Vec<ArtifactChange>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactChange {
+    pub artifact_location: ArtifactLocation,
+    pub replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Replacement {
+    pub deleted_region: Region,
+    pub inserted_content: Text,
 }
 
 #[derive(Serialize, Debug)]
@@ -120,7 +144,7 @@ pub struct PhysicalLocation {
     pub region: Region,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactLocation {
     pub uri: String,
@@ -278,6 +302,36 @@ fn result(db: &SourceDb, d: &Diagnostic, rule_index: usize, fingerprint: String)
         partial_fingerprints: Fingerprints {
             identity: fingerprint,
         },
+        fixes: d.suggestions.iter().map(|s| fix(db, s)).collect(),
+    }
+}
+
+fn fix(db: &SourceDb, s: &lockstep_analyzer::diag::Suggestion) -> Fix {
+    let mut changes: Vec<ArtifactChange> = Vec::new();
+    for e in &s.edits {
+        let at = physical(db, e.span);
+        let replacement = Replacement {
+            deleted_region: at.region,
+            inserted_content: Text {
+                text: e.replacement.clone(),
+            },
+        };
+        match changes
+            .iter_mut()
+            .find(|c| c.artifact_location == at.artifact_location)
+        {
+            Some(c) => c.replacements.push(replacement),
+            None => changes.push(ArtifactChange {
+                artifact_location: at.artifact_location,
+                replacements: vec![replacement],
+            }),
+        }
+    }
+    Fix {
+        description: Text {
+            text: s.message.clone(),
+        },
+        artifact_changes: changes,
     }
 }
 
