@@ -105,6 +105,9 @@ pub struct Allow {
     pub kind: &'static str,
     /// The text of the comment or attribute (part of the stable key of `unused_allow`).
     pub text: String,
+    /// Out-of-line modules (`mod name;`) inside the covered item, as crate name and module
+    /// path: their files, and the files of their submodules, are covered too.
+    pub modules: Vec<(String, Vec<String>)>,
     used: Vec<bool>,
 }
 
@@ -117,10 +120,16 @@ impl Allow {
                 && item.start <= span.start
                 && span.start < item.end.max(item.start + 1)
         };
-        match self.scope {
+        let here = match self.scope {
             Scope::Line(f, l) => line(f) == Some(l),
             Scope::LineAndItem(f, l, item) => line(f) == Some(l) || in_item(item),
             Scope::Item(item) => in_item(item),
+        };
+        here || {
+            let f = db.get(span.file);
+            self.modules
+                .iter()
+                .any(|(c, m)| *c == f.crate_name && f.module_path.starts_with(m))
         }
     }
 }
@@ -211,6 +220,7 @@ pub fn collect(db: &SourceDb, files: &[LoweredFile]) -> Vec<Allow> {
                 .collect::<Vec<_>>();
             out.push(Allow {
                 used: vec![false; names.len()],
+                modules: modules_in(f, lf, aa.item_span),
                 names,
                 reason: aa.reason.clone(),
                 scope: Scope::Item(aa.item_span),
@@ -221,6 +231,20 @@ pub fn collect(db: &SourceDb, files: &[LoweredFile]) -> Vec<Allow> {
         }
     }
     out
+}
+
+/// The out-of-line modules declared inside `item`, as (crate name, module path).
+fn modules_in(f: &SourceFile, lf: &LoweredFile, item: Span) -> Vec<(String, Vec<String>)> {
+    lf.mod_decls
+        .iter()
+        .filter(|d| item.start <= d.span.start && d.span.end <= item.end)
+        .map(|d| {
+            let mut path = f.module_path.clone();
+            path.extend(d.inline_parents.iter().map(|(n, _)| n.clone()));
+            path.push(d.name.clone());
+            (f.crate_name.clone(), path)
+        })
+        .collect()
 }
 
 /// The span of `name` inside `text` (the snippet at `site`), or the whole site.
@@ -297,8 +321,13 @@ fn comment_allow(f: &SourceFile, lf: &LoweredFile, start: usize, end: usize) -> 
     } else {
         Scope::Line(f.id, line)
     };
+    let modules = match scope {
+        Scope::LineAndItem(_, _, item) => modules_in(f, lf, item),
+        _ => Vec::new(),
+    };
     Some(Allow {
         used: vec![false; names.len()],
+        modules,
         names,
         reason,
         scope,
@@ -592,6 +621,55 @@ mod tests {
                 (5, "double_lock".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn an_allow_on_a_module_declaration_covers_its_files() {
+        let mut db = SourceDb::new();
+        let lib = db.add(SourceFile::new(
+            FileId(0),
+            "src/lib.rs",
+            "// lockstep: allow(double_lock) generated\nmod gen;\n#[cfg_attr(lockstep, allow(lockstep::seq_arith))]\nmod outer {\n    mod inner;\n}\nmod other;\n",
+        ));
+        let mut add = |path: &str, module: &[&str], text: &str| {
+            let f = SourceFile::new(FileId(0), path, text).with_crate(
+                "crate",
+                module.iter().map(|s| s.to_string()).collect(),
+                crate::source::Edition::E2021,
+            );
+            db.add(f)
+        };
+        let gen = add("src/gen.rs", &["gen"], "fn a() { x.lock(); }\n");
+        let gen_sub = add("src/gen/sub.rs", &["gen", "sub"], "fn b() { y.lock(); }\n");
+        let inner = add(
+            "src/outer/inner.rs",
+            &["outer", "inner"],
+            "fn c() { s + 1; }\n",
+        );
+        let other = add("src/other.rs", &["other"], "fn d() { z.lock(); }\n");
+        let files: Vec<LoweredFile> = [lib, gen, gen_sub, inner, other]
+            .iter()
+            .map(|&id| lower_file(db.get(id)))
+            .collect();
+        let find = |id: FileId, lint: &'static str, needle: &str| {
+            let s = db.get(id).text.find(needle).unwrap() as u32;
+            Diagnostic::new(
+                lint,
+                Level::Deny,
+                "t",
+                Label::new(Span::new(id, s, s + 1), ""),
+            )
+        };
+        let diags = vec![
+            find(gen, "double_lock", "x.lock"),
+            find(gen_sub, "double_lock", "y.lock"),
+            find(inner, "seq_arith", "s + 1"),
+            find(other, "double_lock", "z.lock"),
+        ];
+        let (kept, n) = apply(&db, &files, diags);
+        assert_eq!(n, 3);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].primary.span.file, other);
     }
 
     #[test]

@@ -1,44 +1,52 @@
-//! The suppression fixtures, checked directly against `suppress::apply`: the comment allows of
-//! `fixtures/suppress/comments` silence real `parse_error` findings, and every stale allow of
+//! The suppression fixtures, checked directly against `suppress::apply`: the allows of
+//! `fixtures/suppress/silenced` silence real `parse_error` findings, and every stale allow of
 //! `fixtures/suppress/stale` is reported at its lint name.
 
 use std::path::Path;
 
-use lockstep_analyzer::{lower_file, suppress, FileId, LoweredFile, SourceDb, SourceFile};
+use lockstep_analyzer::{lower_file, suppress, Edition, FileId, LoweredFile, SourceDb, SourceFile};
 
-fn load(dir: &str, files: &[&str]) -> (SourceDb, Vec<LoweredFile>) {
+fn load(dir: &str, files: &[(&str, &[&str])]) -> (SourceDb, Vec<LoweredFile>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures/suppress")
         .join(dir);
     let mut db = SourceDb::new();
     let mut lowered = Vec::new();
-    for f in files {
+    for (f, module) in files {
         let text = std::fs::read_to_string(root.join(f)).unwrap();
-        let id = db.add(SourceFile::new(FileId(0), *f, text));
+        let module = module.iter().map(|m| m.to_string()).collect();
+        let file =
+            SourceFile::new(FileId(0), *f, text).with_crate("fixture", module, Edition::E2021);
+        let id = db.add(file);
         lowered.push(lower_file(db.get(id)));
     }
     (db, lowered)
 }
 
 #[test]
-fn comment_allows_silence_parse_errors() {
+fn allows_silence_parse_errors() {
     let (db, lowered) = load(
-        "comments",
-        &["src/lib.rs", "src/generated.rs", "src/vendored.rs"],
+        "silenced",
+        &[
+            ("src/lib.rs", &[]),
+            ("src/generated.rs", &["generated"]),
+            ("src/vendored.rs", &["vendored"]),
+            ("src/nightly.rs", &["nightly"]),
+        ],
     );
     let errors: Vec<_> = lowered
         .iter()
         .filter_map(|l| l.parse_error.clone())
         .collect();
-    assert_eq!(errors.len(), 2, "both files fail to parse");
+    assert_eq!(errors.len(), 3, "three files fail to parse");
     let (kept, suppressed) = suppress::apply(&db, &lowered, errors);
     assert!(kept.is_empty(), "{kept:#?}");
-    assert_eq!(suppressed, 2);
+    assert_eq!(suppressed, 3);
 }
 
 #[test]
 fn stale_allows_are_reported_at_their_names() {
-    let (db, lowered) = load("stale", &["src/lib.rs"]);
+    let (db, lowered) = load("stale", &[("src/lib.rs", &[])]);
     let (kept, suppressed) = suppress::apply(&db, &lowered, Vec::new());
     // The stale allow inside `mod legacy` is itself allowed.
     assert_eq!(suppressed, 1);
