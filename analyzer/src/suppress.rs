@@ -6,6 +6,8 @@
 //!   that line. On a line of its own it covers the next line that is not a comment, and when an
 //!   item starts there (its attributes and doc comments included), the whole item.
 //! * `#[cfg_attr(lockstep, allow(lockstep::lint_a))]` on an item covers the whole item.
+//! * An allow covering an out-of-line `mod name;` also covers that module's files (matched by
+//!   crate name and module path).
 //!
 //! A finding is suppressed when an allow naming its lint covers the start of its primary span.
 //! Every lint name of an allow that suppresses nothing is reported as `unused_allow`, and so is
