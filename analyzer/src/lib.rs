@@ -17,6 +17,7 @@ pub mod parse;
 pub mod resource;
 pub mod seq;
 pub mod source;
+pub mod suppress;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Label, Level};

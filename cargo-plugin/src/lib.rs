@@ -1,5 +1,6 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod driver;

@@ -89,7 +89,8 @@ pub fn find_meta(name: &str) -> Option<&'static LintMeta> {
     all_metas().into_iter().find(|m| m.name == name)
 }
 
-/// Run every registered lint; the result is sorted and deduplicated.
+/// Run every registered lint and apply the suppressions of the analyzed files (stale ones
+/// become `unused_allow` findings); the result is sorted and deduplicated.
 pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for f in &cx.analysis.files {
@@ -101,6 +102,10 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
         lint.check(cx, &mut out);
     }
     budget_notes(cx, &mut out);
+    let (mut out, _suppressed) =
+        lockstep_analyzer::suppress::apply_with(cx.db, &cx.analysis.files, out, |name| {
+            find_meta(name).is_some()
+        });
     lockstep_analyzer::diag::sort_diagnostics(&mut out);
     out
 }
