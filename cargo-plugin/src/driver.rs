@@ -78,10 +78,38 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
         t.lints = start.elapsed();
         diagnostics.extend(loaded.diagnostics);
         for d in &mut diagnostics {
-            d.level = levels.level(d.lint);
+            let base = levels.level(d.lint);
+            // A lint may report below its default (a witness through a trait impl is one
+            // level weaker): keep that step relative to the configured level.
+            let default = lockstep_lints::find_meta(d.lint).map(|m| m.default_level);
+            d.level = match default {
+                Some(def) if d.level < def && base > Level::Note => lower(base),
+                _ => base,
+            };
         }
         diagnostics.retain(|d| d.level != Level::Allow);
         sort_diagnostics(&mut diagnostics);
+        // Output order: by path, not by load order.
+        diagnostics.sort_by(|a, b| {
+            let pa = &loaded.db.get(a.primary.span.file).path;
+            let pb = &loaded.db.get(b.primary.span.file).path;
+            (
+                pa,
+                a.primary.span.start,
+                a.primary.span.end,
+                a.lint,
+                &a.message,
+                &a.key,
+            )
+                .cmp(&(
+                    pb,
+                    b.primary.span.start,
+                    b.primary.span.end,
+                    b.lint,
+                    &b.message,
+                    &b.key,
+                ))
+        });
         let mut io_errors = plan.io_errors;
         io_errors.extend(loaded.io_errors);
         let report = Report {
@@ -91,6 +119,8 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
             file_units: loaded.file_units,
             diagnostics,
             io_errors,
+            analysis: Some(analysis),
+            config,
         };
         (report, t)
     })
@@ -150,12 +180,7 @@ fn check(inv: &Invocation) -> i32 {
         Err(e) => return error(&e),
     };
     let opts = &inv.options;
-    for (set, flag) in [
-        (opts.fix, "--fix"),
-        (opts.baseline.is_some(), "--baseline"),
-        (opts.write_baseline.is_some(), "--write-baseline"),
-        (opts.with_cargo_check, "--with-cargo-check"),
-    ] {
+    for (set, flag) in [(opts.fix, "--fix")] {
         if set {
             eprintln!("warning: `{flag}` is not available in this build and was ignored");
         }
@@ -175,7 +200,39 @@ fn check(inv: &Invocation) -> i32 {
     };
     let started = Instant::now();
     plan.threads = opts.jobs;
-    let (report, timings) = analyze_plan(plan, &settings, &levels);
+    let manifest = plan.root.join("Cargo.toml");
+    let (mut report, timings) = analyze_plan(plan, &settings, &levels);
+    if let Some(path) = &opts.write_baseline {
+        if let Err(e) = crate::baseline::write(path, &report) {
+            return error(&format!("cannot write baseline `{}`: {e}", path.display()));
+        }
+        eprintln!(
+            "lockstep: wrote {} finding(s) to baseline `{}`",
+            report.diagnostics.len(),
+            path.display()
+        );
+    }
+    if let Some(path) = &opts.baseline {
+        let b = match crate::baseline::read(path) {
+            Ok(b) => b,
+            Err(e) => return error(&e),
+        };
+        let (new, stale) = crate::baseline::filter(&report, &b);
+        let known = report.diagnostics.len() - new.len();
+        report.diagnostics = new;
+        eprintln!(
+            "lockstep: {known} finding(s) matched the baseline, {stale} baseline entr{} no longer match",
+            if stale == 1 { "y" } else { "ies" }
+        );
+    }
+    let mut cargo_ok = true;
+    if opts.with_cargo_check {
+        cargo_ok = forward_cargo_check(
+            &manifest,
+            &mut out,
+            matches!(opts.message_format, crate::cli::MessageFormatArg::Json),
+        );
+    }
     let ropts = RenderOptions {
         format: opts.message_format.into(),
         color: opts.color.enabled(to_terminal),
@@ -193,7 +250,11 @@ fn check(inv: &Invocation) -> i32 {
     if opts.stats {
         print_stats(&report, &timings, started.elapsed());
     }
-    exit_status(&report)
+    let status = exit_status(&report);
+    if !cargo_ok && status == EXIT_OK {
+        return EXIT_FINDINGS;
+    }
+    status
 }
 
 /// 2 when something could not be read, else 1 when a finding is at deny level, else 0.
@@ -327,4 +388,46 @@ mod tests {
         assert_eq!(did_you_mean("zzz", &["double_lock"]), None);
         assert_eq!(did_you_mean_lint("warning"), Some("warnings"));
     }
+}
+
+/// One level weaker (deny → warn → note).
+fn lower(l: Level) -> Level {
+    match l {
+        Level::Deny => Level::Warn,
+        Level::Warn | Level::Note => Level::Note,
+        Level::Allow => Level::Allow,
+    }
+}
+
+/// Run `cargo check --message-format=json` and forward its messages (all but its
+/// `build-finished`, since ours ends the stream) so one editor command shows both. With a
+/// non-JSON format its rendered messages go to stderr. Returns whether the check succeeded.
+fn forward_cargo_check(manifest: &std::path::Path, out: &mut dyn Write, json: bool) -> bool {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.arg("check").arg("--message-format=json");
+    if manifest.exists() {
+        cmd.arg("--manifest-path").arg(manifest);
+    }
+    let output = match cmd.stderr(std::process::Stdio::inherit()).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("warning: cannot run `cargo check`: {e}");
+            return false;
+        }
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("reason").and_then(|r| r.as_str()) == Some("build-finished") {
+            continue;
+        }
+        if json {
+            let _ = writeln!(out, "{line}");
+        } else if let Some(r) = v.pointer("/message/rendered").and_then(|r| r.as_str()) {
+            eprint!("{r}");
+        }
+    }
+    output.status.success()
 }

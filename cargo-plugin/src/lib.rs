@@ -40,6 +40,11 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// Files or modules that could not be read.
     pub io_errors: Vec<String>,
+    /// The analysis the findings came from (lock graph, call resolution), for `graph` and
+    /// `--stats`.
+    pub analysis: Option<lockstep_analyzer::Analysis>,
+    /// The configuration the run used.
+    pub config: lockstep_analyzer::Config,
 }
 
 /// Analyze a directory with a given configuration: a directory with a `Cargo.toml` by all

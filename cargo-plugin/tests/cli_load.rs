@@ -397,24 +397,24 @@ fn unreadable_and_non_utf8_files_are_findings() {
     assert_eq!(o.code, 0, "{o:?}");
     let f = findings(&o.stdout);
     assert_eq!(f.len(), 4, "{o:?}");
-    // in file order: the crate root first, then its modules as declared
-    assert!(
-        f[0].starts_with("src/lib.rs:2:5: warning[lockstep::parse_error]: cannot read `src/dir_not_file.rs` for module `dir_not_file`"),
-        "{o:?}"
-    );
+    // in path order
+    assert!(f[0].starts_with("src/broken.rs:"), "{o:?}");
     assert!(
         f[1].starts_with(
-            "src/lib.rs:5:5: warning[lockstep::parse_error]: file not found for module `gone`"
-        ),
-        "{o:?}"
-    );
-    assert!(
-        f[2].starts_with(
             "src/latin1.rs:1:7: warning[lockstep::parse_error]: file is not valid utf-8"
         ),
         "{o:?}"
     );
-    assert!(f[3].starts_with("src/broken.rs:"), "{o:?}");
+    assert!(
+        f[2].starts_with("src/lib.rs:2:5: warning[lockstep::parse_error]: cannot read `src/dir_not_file.rs` for module `dir_not_file`"),
+        "{o:?}"
+    );
+    assert!(
+        f[3].starts_with(
+            "src/lib.rs:5:5: warning[lockstep::parse_error]: file not found for module `gone`"
+        ),
+        "{o:?}"
+    );
 }
 
 #[cfg(unix)]
