@@ -375,21 +375,6 @@ pub fn did_you_mean_lint(name: &str) -> Option<&'static str> {
     did_you_mean(name, &names)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            did_you_mean("dubble_lock", &["double_lock", "seq_arith"]),
-            Some("double_lock")
-        );
-        assert_eq!(did_you_mean("zzz", &["double_lock"]), None);
-        assert_eq!(did_you_mean_lint("warning"), Some("warnings"));
-    }
-}
-
 /// One level weaker (deny → warn → note).
 fn lower(l: Level) -> Level {
     match l {
@@ -430,4 +415,19 @@ fn forward_cargo_check(manifest: &std::path::Path, out: &mut dyn Write, json: bo
         }
     }
     output.status.success()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("dubble_lock", &["double_lock", "seq_arith"]),
+            Some("double_lock")
+        );
+        assert_eq!(did_you_mean("zzz", &["double_lock"]), None);
+        assert_eq!(did_you_mean_lint("warning"), Some("warnings"));
+    }
 }
