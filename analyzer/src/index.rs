@@ -522,6 +522,13 @@ impl Index {
                         }
                     }
                 }
+                Proj::Guard => {
+                    // Mutex<T> → T (lock_api's Mutex<R, T> → T).
+                    ty = cur.and_then(|t| match self.strip(files, &owner_module, &t, 0) {
+                        TypeRef::Path { args, .. } => args.last().cloned(),
+                        _ => None,
+                    });
+                }
                 Proj::Index(_) | Proj::Elem => {
                     ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
                     if !class.is_empty() {

@@ -111,6 +111,8 @@ pub enum Proj {
     Method(String),
     /// An element of the iterated collection (`for q in &self.queues`).
     Elem,
+    /// The data behind a guard (`*m.lock()`): the lock type's protected type.
+    Guard,
 }
 
 /// A place expression: a root and projections. `text` is its normalized spelling, used for

@@ -59,7 +59,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let interproc = interproc::build(&index, &files, &flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
-    let resource_leaks = resource::analyze(&index, &files, &flows);
+    let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
     Analysis {
         files,
         index,

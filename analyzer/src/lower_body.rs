@@ -704,7 +704,11 @@ impl<'a> BodyLowerer<'a> {
             syn::Pat::Ident(pi) if pi.subpat.is_none() => {
                 let name = pi.ident.to_string();
                 let guards = self.take_ownership(&v, span);
-                let mut alias = if guards.is_empty() {
+                let mut alias = if guards.is_empty()
+                    || v.place
+                        .as_ref()
+                        .is_some_and(|p| p.proj.last() == Some(&Proj::Guard))
+                {
                     v.place.clone().filter(|p| !matches!(p.root, Root::Opaque))
                 } else {
                     None
@@ -1137,6 +1141,19 @@ impl<'a> BodyLowerer<'a> {
         // Pass-through of guards (`.unwrap()`, poison recovery).
         if PASS_THROUGH.contains(&name.as_str()) {
             let recv = self.expr(&m.receiver, Ext::None);
+            // `.lock().unwrap()`: std's poisoning signature, evidence of a lock.
+            if let Some(c) = self.cur {
+                if let Op::Acquire {
+                    guard: Some(g),
+                    unwrapped,
+                    ..
+                } = &mut self.nodes[c as usize].op
+                {
+                    if recv.guards.contains(g) {
+                        *unwrapped = true;
+                    }
+                }
+            }
             if !recv.guards.is_empty() || recv.pending.is_some() {
                 for a in &m.args {
                     let _ = self.operand(a);
@@ -1205,6 +1222,7 @@ impl<'a> BodyLowerer<'a> {
                 };
             }
             let unwrapped = false;
+            let data = project(place.clone(), Proj::Guard);
             self.emit(Op::Acquire {
                 place,
                 method: name,
@@ -1222,6 +1240,7 @@ impl<'a> BodyLowerer<'a> {
             return Val {
                 guards: vec![g],
                 fresh: true,
+                place: Some(data),
                 ..Val::default()
             };
         }
@@ -2408,6 +2427,7 @@ fn project(mut p: Place, proj: Proj) -> Place {
         Proj::Index(i) => p.text = format!("{}[{i}]", p.text),
         Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
         Proj::Elem => p.text = format!("{}[_]", p.text),
+        Proj::Guard => p.text = format!("{}.*", p.text),
     }
     p.proj.push(proj);
     p

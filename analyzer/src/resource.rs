@@ -56,7 +56,12 @@ fn counter_key(ix: &Index, files: &[LoweredFile], f: &FnDef, p: &Place) -> Strin
     }
 }
 
-pub fn analyze(ix: &Index, files: &[LoweredFile], flows: &[FnFlow]) -> Vec<Leak> {
+pub fn analyze(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &[FnFlow],
+    ip: &crate::interproc::Interproc,
+) -> Vec<Leak> {
     // Directions each counter is moved in, crate-wide.
     let mut dirs: BTreeMap<String, BTreeSet<i8>> = BTreeMap::new();
     let mut keys: Vec<BTreeMap<NodeId, String>> = Vec::with_capacity(flows.len());
@@ -74,8 +79,55 @@ pub fn analyze(ix: &Index, files: &[LoweredFile], flows: &[FnFlow]) -> Vec<Leak>
         }
         keys.push(m);
     }
+    // What each function moves, directly or through its callees (a `return_credit()` helper).
+    let mut moves: Vec<BTreeSet<(String, i8)>> = keys
+        .iter()
+        .enumerate()
+        .map(|(fi, m)| {
+            let body = ix.func(files, flows[fi].func).body.as_ref();
+            m.iter()
+                .filter_map(|(n, k)| match body.map(|b| &b.nodes[*n as usize].op) {
+                    Some(Op::Count { delta, .. }) => Some((k.clone(), *delta)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    for _ in 0..8 {
+        let mut changed = false;
+        for fi in 0..flows.len() {
+            let mut add = BTreeSet::new();
+            for t in ip.targets.get(fi).into_iter().flatten().flatten() {
+                if t.flow != fi {
+                    add.extend(moves[t.flow].iter().cloned());
+                }
+            }
+            let before = moves[fi].len();
+            moves[fi].extend(add);
+            changed |= moves[fi].len() != before;
+        }
+        if !changed {
+            break;
+        }
+    }
     let mut out = Vec::new();
     for (fi, flow) in flows.iter().enumerate() {
+        // Call node → what the call may move.
+        let mut call_moves: BTreeMap<NodeId, BTreeSet<(String, i8)>> = BTreeMap::new();
+        for (ci, c) in flow.calls.iter().enumerate() {
+            for t in ip
+                .targets
+                .get(fi)
+                .and_then(|t| t.get(ci))
+                .into_iter()
+                .flatten()
+            {
+                call_moves
+                    .entry(c.node)
+                    .or_default()
+                    .extend(moves[t.flow].iter().cloned());
+            }
+        }
         let f = ix.func(files, flow.func);
         let Some(body) = &f.body else { continue };
         for (&node, key) in &keys[fi] {
@@ -89,7 +141,7 @@ pub fn analyze(ix: &Index, files: &[LoweredFile], flows: &[FnFlow]) -> Vec<Leak>
             if reached_after_same(body, &keys[fi], key, node) {
                 continue;
             }
-            let (leaking, ok) = follow(body, &keys[fi], key, *delta, node, f);
+            let (leaking, ok) = follow(body, &keys[fi], key, *delta, node, f, &call_moves);
             if !leaking.is_empty() && !ok.is_empty() {
                 out.push(Leak {
                     flow: fi,
@@ -140,6 +192,7 @@ fn follow(
     delta: i8,
     take: NodeId,
     f: &FnDef,
+    call_moves: &BTreeMap<NodeId, BTreeSet<(String, i8)>>,
 ) -> (Vec<Span>, Vec<(Span, Span)>) {
     let mut leaking = Vec::new();
     let mut ok = Vec::new();
@@ -162,6 +215,14 @@ fn follow(
                 if keys.get(&n).is_some_and(|k| k == key) && *d == -delta =>
             {
                 done = done.or(Some(*span));
+            }
+            Op::Call { span, .. }
+                if done.is_none()
+                    && call_moves
+                        .get(&n)
+                        .is_some_and(|m| m.contains(&(key.to_string(), -delta))) =>
+            {
+                done = Some(*span)
             }
             Op::Call {
                 callee,
