@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod fix;
 pub mod lower;
 pub mod parse;
 pub mod seq;
@@ -18,6 +19,8 @@ pub use source::{Edition, FileId, SourceDb, SourceFile, Span};
 #[derive(Debug, Default)]
 pub struct Analysis {
     pub files: Vec<LoweredFile>,
+    /// Sequence-number findings resolved across files.
+    pub seq: seq::SeqAnalysis,
 }
 
 impl Analysis {
@@ -27,8 +30,9 @@ impl Analysis {
 }
 
 /// Run every cross-file analysis over lowered files.
-pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, _config: &Config) -> Analysis {
+pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     let _ = db;
     files.sort_by_key(|f| f.file);
-    Analysis { files }
+    let seq = seq::resolve(&files, config);
+    Analysis { files, seq }
 }

@@ -19,9 +19,16 @@ macro_rules! declare_lint {
     };
 }
 
+mod isn_not_monotonic;
 mod meta;
+mod seq_arith;
+mod seq_common;
+mod seq_compare;
 
+pub use isn_not_monotonic::ISN_NOT_MONOTONIC;
 pub use meta::{PARSE_ERROR, UNUSED_ALLOW};
+pub use seq_arith::SEQ_ARITH;
+pub use seq_compare::SEQ_COMPARE;
 
 /// Static description of a lint, shown by `cargo lockstep list` and `explain`.
 #[derive(Debug)]
@@ -56,7 +63,11 @@ pub trait Lint: Sync {
 
 /// Every lint, in a fixed order.
 pub fn registry() -> Vec<&'static dyn Lint> {
-    vec![]
+    vec![
+        &isn_not_monotonic::IsnNotMonotonic,
+        &seq_compare::SeqCompare,
+        &seq_arith::SeqArith,
+    ]
 }
 
 /// Metadata of every lint plus the diagnostics the driver itself emits (`parse_error`,
