@@ -1,5 +1,6 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
+pub mod fix;
 pub mod load;
 
 use std::path::Path;
