@@ -26,6 +26,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         ctx: ImplCtx::default(),
         fn_path: String::new(),
         scopes: Vec::new(),
+        in_test: false,
     };
     c.items(&ast.items);
     c.facts
@@ -49,6 +50,8 @@ struct Collector<'a> {
     ctx: ImplCtx,
     fn_path: String,
     scopes: Vec<Vec<LocalInfo>>,
+    /// Inside `#[cfg(test)]`: deterministic initial sequence numbers are expected there.
+    in_test: bool,
 }
 
 /// Where an expression's value goes, for casts that feed arithmetic or indexing.
@@ -144,6 +147,25 @@ pub(super) fn is_isn_name(name: &str) -> bool {
             .any(|w| w[0] == "initial" && (w[1] == "seq" || w[1] == "sequence"))
 }
 
+/// A function that makes a fresh sequence number: `gen_isn`, `initial_seq`, `random_seq_no`,
+/// `generate_iss`.
+pub(super) fn is_isn_fn_name(name: &str) -> bool {
+    if is_isn_name(name) {
+        return true;
+    }
+    let t = names::tokens(name);
+    let seq = t
+        .iter()
+        .any(|w| matches!(w.as_str(), "seq" | "seqno" | "seqnum" | "sequence"));
+    let fresh = t.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "random" | "rand" | "gen" | "generate" | "initial" | "fresh" | "pick" | "choose"
+        )
+    });
+    seq && fresh
+}
+
 /// The state an ISN generator keeps (`isn_counter`, `iss_seed`), not an ISN itself.
 fn is_isn_state_name(name: &str) -> bool {
     names::tokens(name).last().is_some_and(|w| {
@@ -189,6 +211,8 @@ fn classify_source_word(word: &str) -> Option<IsnSource> {
             | "fastrand"
             | "rand"
     ) || has("rng")
+        || has("rand")
+        || has("random")
     {
         return Some(IsnSource::Random(word.to_string()));
     }
@@ -311,8 +335,18 @@ impl<'a> Collector<'a> {
                 }
             }
             syn::Pat::TupleStruct(t) => {
-                for p in &t.elems {
-                    self.bind_pat(p, None, None);
+                // `Some(x) = opt`, `Ok(x) = res`: `x` holds what `opt` holds.
+                let unwraps = t
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Some" || s.ident == "Ok");
+                if unwraps && t.elems.len() == 1 && init.is_some() {
+                    self.bind_pat(&t.elems[0], None, init);
+                } else {
+                    for p in &t.elems {
+                        self.bind_pat(p, None, None);
+                    }
                 }
             }
             syn::Pat::Struct(s) => {
@@ -353,9 +387,12 @@ impl<'a> Collector<'a> {
             syn::Item::Use(u) => self.use_tree(&u.tree),
             syn::Item::Mod(m) => {
                 if let Some((_, inner)) = &m.content {
+                    let saved = self.in_test;
+                    self.in_test |= crate::lower::has_cfg_test(&m.attrs);
                     self.mods.push(m.ident.to_string());
                     self.items(inner);
                     self.mods.pop();
+                    self.in_test = saved;
                 }
             }
             syn::Item::Impl(i) => self.item_impl(i),
@@ -367,7 +404,10 @@ impl<'a> Collector<'a> {
                     span: self.span(&f.sig.ident),
                 });
                 let saved = std::mem::take(&mut self.ctx);
+                let saved_test = self.in_test;
+                self.in_test |= crate::lower::has_cfg_test(&f.attrs);
                 self.func(&f.sig, &f.block, None);
+                self.in_test = saved_test;
                 self.ctx = saved;
             }
             syn::Item::Trait(t) => {
@@ -608,7 +648,10 @@ impl<'a> Collector<'a> {
                     ret,
                     span: self.span(&f.sig.ident),
                 });
+                let saved_test = self.in_test;
+                self.in_test |= crate::lower::has_cfg_test(&f.attrs);
                 self.func(&f.sig, &f.block, Some(self_ty.clone()));
+                self.in_test = saved_test;
             }
         }
         self.ctx = saved;
@@ -624,7 +667,13 @@ impl<'a> Collector<'a> {
         self.scopes.push(Vec::new());
         for input in &sig.inputs {
             if let syn::FnArg::Typed(pt) = input {
-                self.bind_pat(&pt.pat, Some(type_ref(&pt.ty)), None);
+                let mut ty = type_ref(&pt.ty);
+                if ty.name == "Self" {
+                    if let Some(o) = &owner {
+                        ty = TypeRef::named(o);
+                    }
+                }
+                self.bind_pat(&pt.pat, Some(ty), None);
             }
         }
         self.scopes.push(Vec::new());
@@ -632,7 +681,10 @@ impl<'a> Collector<'a> {
             self.stmt(s);
         }
         let fname = sig.ident.to_string();
-        if is_isn_name(&fname) && !matches!(sig.output, syn::ReturnType::Default) {
+        if is_isn_fn_name(&fname)
+            && !self.in_test
+            && !matches!(sig.output, syn::ReturnType::Default)
+        {
             if let Some(tail) = tail_expr(block) {
                 // Everything the function computes feeds its result (`getrandom(&mut buf)`).
                 let mut extra = Vec::new();
@@ -678,8 +730,19 @@ impl<'a> Collector<'a> {
                     }
                 }
                 if let (Some(name), Some(init)) = (pat_name(&l.pat), init) {
-                    if is_isn_name(&name) {
-                        self.isn_site(&name, init);
+                    if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
+                        let declared = match &l.pat {
+                            syn::Pat::Type(pt) => Some(type_ref(&pt.ty)),
+                            _ => None,
+                        };
+                        let place = declared.map(|ty| Val::Local {
+                            name: name.clone(),
+                            ty: Some(ty),
+                            decl_span: self.span(&l.pat),
+                            init: None,
+                            init_text: None,
+                        });
+                        self.isn_site_at(&name, init, place);
                     }
                 }
                 self.bind_pat(&l.pat, None, init);
@@ -717,8 +780,9 @@ impl<'a> Collector<'a> {
                 self.expr(&a.right, Parent::Other);
                 self.expr(&a.left, Parent::Other);
                 if let Some(name) = place_name(&a.left) {
-                    if is_isn_name(&name) {
-                        self.isn_site(&name, &a.right);
+                    if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
+                        let place = self.val(&a.left, 0);
+                        self.isn_site_at(&name, &a.right, Some(place));
                     }
                     self.backward_assign(&name, &a.left, &a.right);
                 }
@@ -803,13 +867,13 @@ impl<'a> Collector<'a> {
             }),
             syn::Expr::Let(l) => {
                 self.expr(&l.expr, Parent::Other);
-                self.bind_pat(&l.pat, None, None);
+                self.bind_pat(&l.pat, None, Some(&l.expr));
             }
             syn::Expr::Match(m) => {
                 self.expr(&m.expr, Parent::Other);
                 for arm in &m.arms {
                     self.scoped(|s| {
-                        s.bind_pat(&arm.pat, None, None);
+                        s.bind_pat(&arm.pat, None, Some(&m.expr));
                         if let Some((_, g)) = &arm.guard {
                             s.expr(g, Parent::Other);
                         }
@@ -822,8 +886,21 @@ impl<'a> Collector<'a> {
                     self.expr(&f.expr, Parent::Other);
                     if let syn::Member::Named(n) = &f.member {
                         let name = n.to_string();
-                        if is_isn_name(&name) {
-                            self.isn_site(&name, &f.expr);
+                        if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
+                            let owner = Val::Call {
+                                path: s
+                                    .path
+                                    .segments
+                                    .iter()
+                                    .map(|x| x.ident.to_string())
+                                    .collect(),
+                                args: Vec::new(),
+                            };
+                            let place = Val::Field {
+                                base: Box::new(owner),
+                                name: name.clone(),
+                            };
+                            self.isn_site_at(&name, &f.expr, Some(place));
                         }
                     }
                 }
@@ -1389,8 +1466,36 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn isn_site(&mut self, target: &str, e: &syn::Expr) {
-        if is_isn_state_name(target) {
+    /// `target_val` is the place written, when it can be told.
+    fn isn_site_at(&mut self, target: &str, e: &syn::Expr, target_val: Option<Val>) {
+        if is_isn_state_name(target) || self.in_test {
+            return;
+        }
+        if !is_isn_name(target) {
+            // A random value written straight into a sequence number is an initial one.
+            let direct = direct_random(e);
+            if direct.is_empty() {
+                return;
+            }
+            // `(rng.next_u32() & 0xff) as u8`: a narrower sequence space (802.15.4, DNS ids).
+            if let syn::Expr::Cast(c) = strip(e) {
+                let t = type_ref(&c.ty);
+                if !matches!(t.name.as_str(), "u32" | "i32") {
+                    return;
+                }
+            }
+            let mut sources = self.isn_sources(e);
+            sources.retain(|s| !matches!(s, IsnSource::Constant(_)));
+            self.facts.isn_sites.push(IsnSite {
+                target: target.to_string(),
+                span: self.span(e),
+                fn_path: self.fn_path.clone(),
+                sources,
+                text: self.text(e),
+                fix: fix::isn_value(),
+                only_random: true,
+                target_val,
+            });
             return;
         }
         self.isn_site_with(target, e, Vec::new());
@@ -1420,8 +1525,34 @@ impl<'a> Collector<'a> {
             sources,
             text: self.text(e),
             fix: fix::isn_value(),
+            only_random: false,
+            target_val: None,
         });
     }
+}
+
+/// Random-source words written in the expression itself (not through locals).
+fn direct_random(e: &syn::Expr) -> Vec<String> {
+    fn walk(ts: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => {
+                    let w = i.to_string();
+                    // Calls of an ISN generator are judged at the generator.
+                    if matches!(classify_source_word(&w), Some(IsnSource::Random(_)))
+                        && !is_isn_fn_name(&w)
+                    {
+                        out.push(w);
+                    }
+                }
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(e.to_token_stream(), &mut out);
+    out
 }
 
 fn ret_type(sig: &syn::Signature) -> Option<TypeRef> {

@@ -269,6 +269,12 @@ pub struct IsnSite {
     pub sources: Vec<IsnSource>,
     pub text: String,
     pub fix: String,
+    /// The target is an ordinary sequence number (`seq`, `snd_nxt`), not named as an ISN: only
+    /// a random value written to it directly makes it an initial sequence number.
+    pub only_random: bool,
+    /// The place written (for `only_random` sites): it must be able to hold a 32-bit
+    /// sequence number.
+    pub target_val: Option<Val>,
 }
 
 /// A write that moves a counter backwards: `c -= n`, `c = c.wrapping_sub(n)`, `c = 0`.
@@ -308,10 +314,26 @@ pub struct SeqFinding {
     pub key: String,
 }
 
+/// How the candidate sites of one file were judged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeqStats {
+    /// Comparisons, arithmetic, casts, sorts and ordered-map keys looked at.
+    pub sites: usize,
+    /// Sites with an operand of a sequence newtype (judged by its impls).
+    pub newtype_sites: usize,
+    /// Sites with a raw sequence-number operand (`u32`, `Wrapping<u32>`, `.0`).
+    pub raw_sites: usize,
+    /// Sites with an offset operand (the difference of two sequence numbers).
+    pub offset_sites: usize,
+    pub isn_sites: usize,
+}
+
 /// Resolved findings of all files, in source order.
 #[derive(Clone, Debug, Default)]
 pub struct SeqAnalysis {
     pub findings: Vec<SeqFinding>,
+    /// Per-file counts of what was judged, for reports and triage.
+    pub stats: std::collections::BTreeMap<crate::source::FileId, SeqStats>,
 }
 
 impl SeqAnalysis {

@@ -204,6 +204,31 @@ impl<'a> Index<'a> {
         (t, seq_alias)
     }
 
+    /// A type name with plain aliases (`use a::SeqNumber as TcpSeqNumber`) followed.
+    fn canon<'n>(&'n self, name: &'n str) -> &'n str {
+        let mut n = name;
+        for _ in 0..8 {
+            match self.aliases.get(n) {
+                Some(a) if a.target.args.is_empty() && !self.newtypes.contains_key(n) => {
+                    n = a.target.name.as_str()
+                }
+                _ => break,
+            }
+        }
+        n
+    }
+
+    /// The struct named `ty` that declares `field`; several crates' modules may declare
+    /// structs of the same name (`Socket`), so the one with the field wins.
+    fn struct_for(&self, ty: &str, field: &str) -> Option<&'a StructDecl> {
+        let cands = self.structs.get(self.canon(ty))?;
+        cands
+            .iter()
+            .find(|s| s.fields.iter().any(|f| f.name == field))
+            .or_else(|| cands.first())
+            .copied()
+    }
+
     fn seq_name(&self, name: &str) -> bool {
         is_seq_name(name, &self.config.seq_names, &self.config.seq_ignore)
     }
@@ -263,7 +288,7 @@ impl<'a> Index<'a> {
             } => self.type_of(i, d),
             Val::Field { base, name } => {
                 let bt = self.type_of(base, d)?;
-                let st = self.structs.get(bt.name.as_str())?.first()?;
+                let st = self.struct_for(&bt.name, name)?;
                 st.fields
                     .iter()
                     .find(|f| &f.name == name)
@@ -281,13 +306,13 @@ impl<'a> Index<'a> {
                 }
             },
             Val::Call { path, .. } => {
-                let last = path.last()?;
-                if self.structs.contains_key(last.as_str()) {
+                let last = self.canon(path.last()?);
+                if self.structs.contains_key(last) {
                     Some(TypeRef::named(last))
                 } else if path.len() >= 2 && path[path.len() - 1] == "new" {
                     Some(TypeRef::named(&path[path.len() - 2]))
                 } else {
-                    let c = self.fns_by_name.get(last.as_str())?;
+                    let c = self.fns_by_name.get(last)?;
                     (c.len() == 1).then(|| c[0].ret.clone()).flatten()
                 }
             }
@@ -402,7 +427,7 @@ impl<'a> Index<'a> {
                         _ => Kind::Unknown,
                     };
                 }
-                if self.newtypes.contains_key(last.as_str()) {
+                if self.newtypes.contains_key(self.canon(last)) {
                     return Kind::Newtype;
                 }
                 if (last == "max" || last == "min") && args.len() == 2 {
@@ -506,7 +531,7 @@ impl<'a> Index<'a> {
         let subject = |base_text: &str| format!("{base_text}.{name}");
         let base_name = val_name(base);
         if let Some(bt) = self.type_of(base, d) {
-            if let Some(st) = self.structs.get(bt.name.as_str()).and_then(|v| v.first()) {
+            if let Some(st) = self.struct_for(&bt.name, name) {
                 if name == "0" {
                     if let Some(nt) = self.newtypes.get(bt.name.as_str()) {
                         let ev = Ev {
@@ -669,7 +694,27 @@ fn squash(s: &str) -> String {
 pub fn resolve(files: &[LoweredFile], config: &Config) -> SeqAnalysis {
     let ix = Index::new(files, config);
     let mut findings = Vec::new();
+    let mut stats = BTreeMap::new();
     for f in files {
+        let mut st = SeqStats {
+            sites: f.seq.sites.len(),
+            isn_sites: f.seq.isn_sites.len(),
+            ..Default::default()
+        };
+        for site in &f.seq.sites {
+            let kinds: Vec<Kind> = site.operands.iter().map(|v| ix.kind(v, 0)).collect();
+            let newtype = kinds.iter().any(|k| matches!(k, Kind::Newtype));
+            if newtype {
+                st.newtype_sites += 1;
+            }
+            if kinds.iter().any(Kind::is_seq) && !newtype {
+                st.raw_sites += 1;
+            }
+            if kinds.iter().any(|k| matches!(k, Kind::Offset)) {
+                st.offset_sites += 1;
+            }
+        }
+        stats.insert(f.file, st);
         for st in &f.seq.structs {
             derive_finding(&ix, st, &mut findings);
         }
@@ -693,7 +738,7 @@ pub fn resolve(files: &[LoweredFile], config: &Config) -> SeqAnalysis {
         ))
     });
     findings.dedup_by(|a, b| a.span == b.span && a.lint == b.lint);
-    SeqAnalysis { findings }
+    SeqAnalysis { findings, stats }
 }
 
 fn derive_finding(ix: &Index<'_>, st: &StructDecl, out: &mut Vec<SeqFinding>) {
@@ -1131,19 +1176,32 @@ fn isn_finding(ix: &Index<'_>, isn: &IsnSite) -> Option<SeqFinding> {
         "`{}` is an initial sequence number: {}",
         isn.target,
         if isn.target.ends_with("()") {
-            "the function's name says it returns one"
+            "the name of the function says it makes a new one"
+        } else if isn.only_random {
+            "a sequence number set from a random value starts a sequence space"
         } else {
             "its name"
         }
     )];
     let message;
     let key_what;
-    if has_clock {
+    if has_clock || (isn.only_random && random.is_empty()) {
         return None;
-    } else if !random.is_empty() {
+    }
+    if let Some(t) = &isn.target_val {
+        if matches!(ix.kind(t, 0), Kind::NotSeq | Kind::Lit | Kind::Offset) {
+            return None;
+        }
+    }
+    if !random.is_empty() {
         message = format!(
-            "initial sequence number `{}` comes from a random source alone (`{}`) and can move backwards",
-            isn.target, random[0]
+            "initial sequence number `{}` comes from a random source alone ({}) and can move backwards",
+            isn.target,
+            random
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         notes.push(
             "RFC 9293 (MUST-8) and RFC 6528: the ISN must follow a clock that advances \
