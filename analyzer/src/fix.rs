@@ -183,16 +183,27 @@ pub fn neg(e: &syn::Expr) -> String {
 }
 
 /// `seq as usize` feeding arithmetic → an offset from a base: `seq.wrapping_sub(base) as usize`.
-/// `base` is a placeholder the user fills in.
-pub fn cast_offset(e: &syn::Expr, ty: &syn::Type) -> String {
+/// `base` is a placeholder the user fills in. `paren`: wrap the cast in parentheses (needed
+/// unless it stands alone, e.g. as an index: `as usize < n` would not parse).
+pub fn cast_offset(e: &syn::Expr, ty: &syn::Type, paren: bool) -> String {
     let a = receiver(e);
-    pretty_expr(&parse_quote!(#a.wrapping_sub(base) as #ty))
+    let cast: syn::Expr = parse_quote!(#a.wrapping_sub(base) as #ty);
+    pretty_expr(&maybe_paren(cast, paren))
 }
 
 /// `a as T - b as T` with two sequence numbers → `a.wrapping_sub(b) as T`.
-pub fn cast_difference(a: &syn::Expr, b: &syn::Expr, ty: &syn::Type) -> String {
+pub fn cast_difference(a: &syn::Expr, b: &syn::Expr, ty: &syn::Type, paren: bool) -> String {
     let a = receiver(a);
-    pretty_expr(&parse_quote!((#a.wrapping_sub(#b) as #ty)))
+    let cast: syn::Expr = parse_quote!(#a.wrapping_sub(#b) as #ty);
+    pretty_expr(&maybe_paren(cast, paren))
+}
+
+fn maybe_paren(e: syn::Expr, paren: bool) -> syn::Expr {
+    if paren {
+        parse_quote!((#e))
+    } else {
+        e
+    }
 }
 
 /// The key of a sort made relative to a base: `key` → `key.wrapping_sub(base)`.

@@ -184,3 +184,23 @@ fn dirty_tree_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Keep the fixed copies for inspection when `LOCKSTEP_KEEP` names a directory.
+#[test]
+fn fixed_copies_for_inspection() {
+    let Some(keep) = std::env::var_os("LOCKSTEP_KEEP") else {
+        return;
+    };
+    for name in [
+        "newtype-derive",
+        "wrapping-alias",
+        "cross-file",
+        "compare-raw",
+        "arith-raw",
+    ] {
+        let dir = PathBuf::from(&keep).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&fixtures().join(name), &dir);
+        apply_all_in_memory(&dir, 4);
+    }
+}

@@ -775,7 +775,7 @@ impl<'a> Collector<'a> {
 
     fn expr(&mut self, e: &syn::Expr, parent: Parent) {
         match e {
-            syn::Expr::Binary(b) => self.binary(e, b),
+            syn::Expr::Binary(b) => self.binary(e, b, parent),
             syn::Expr::Assign(a) => {
                 self.expr(&a.right, Parent::Other);
                 self.expr(&a.left, Parent::Other);
@@ -813,7 +813,7 @@ impl<'a> Collector<'a> {
                             SiteKind::CastArith(ty.name.clone()),
                             e,
                             vec![(&*c.expr, v)],
-                            Some(fix::cast_offset(&c.expr, &c.ty)),
+                            Some(fix::cast_offset(&c.expr, &c.ty, parent != Parent::Index)),
                             None,
                             Some(Applicability::HasPlaceholders),
                         );
@@ -946,7 +946,7 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn binary(&mut self, e: &syn::Expr, b: &syn::ExprBinary) {
+    fn binary(&mut self, e: &syn::Expr, b: &syn::ExprBinary, parent: Parent) {
         use syn::BinOp as B;
         let (l, r) = (&*b.left, &*b.right);
         match b.op {
@@ -988,7 +988,12 @@ impl<'a> Collector<'a> {
                             SiteKind::CastArith(ty.name.clone()),
                             e,
                             vec![(&*lc.expr, lv), (&*rc.expr, rv)],
-                            Some(fix::cast_difference(&lc.expr, &rc.expr, &lc.ty)),
+                            Some(fix::cast_difference(
+                                &lc.expr,
+                                &rc.expr,
+                                &lc.ty,
+                                parent != Parent::Index,
+                            )),
                             None,
                             Some(Applicability::MaybeIncorrect),
                         );
@@ -1534,19 +1539,25 @@ impl<'a> Collector<'a> {
 /// Random-source words written in the expression itself (not through locals).
 fn direct_random(e: &syn::Expr) -> Vec<String> {
     fn walk(ts: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        let mut skip_args = false;
         for t in ts {
             match t {
                 proc_macro2::TokenTree::Ident(i) => {
                     let w = i.to_string();
-                    // Calls of an ISN generator are judged at the generator.
-                    if matches!(classify_source_word(&w), Some(IsnSource::Random(_)))
-                        && !is_isn_fn_name(&w)
+                    // Calls of an ISN generator are judged at the generator, arguments
+                    // (the RNG handed to it) included.
+                    skip_args = is_isn_fn_name(&w);
+                    if !skip_args && matches!(classify_source_word(&w), Some(IsnSource::Random(_)))
                     {
                         out.push(w);
                     }
                 }
-                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
-                _ => {}
+                proc_macro2::TokenTree::Group(g) => {
+                    if !std::mem::take(&mut skip_args) {
+                        walk(g.stream(), out);
+                    }
+                }
+                _ => skip_args = false,
             }
         }
     }
