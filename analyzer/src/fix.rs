@@ -206,6 +206,12 @@ fn maybe_paren(e: syn::Expr, paren: bool) -> syn::Expr {
     }
 }
 
+/// `v.sort()` → `v.sort_by_key(|s| s.wrapping_sub(base))`; `base` is a placeholder.
+pub fn sort_relative(v: &syn::Expr) -> String {
+    let r = receiver(v);
+    pretty_expr(&parse_quote!(#r.sort_by_key(|s| s.wrapping_sub(base))))
+}
+
 /// The key of a sort made relative to a base: `key` → `key.wrapping_sub(base)`.
 pub fn relative_key(e: &syn::Expr) -> String {
     let a = receiver(e);

@@ -31,8 +31,7 @@ impl Analysis {
 
 /// Run every cross-file analysis over lowered files.
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
-    let _ = db;
     files.sort_by_key(|f| f.file);
-    let seq = seq::resolve(&files, config);
+    let seq = seq::resolve(db, &files, config);
     Analysis { files, seq }
 }

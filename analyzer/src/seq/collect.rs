@@ -13,6 +13,8 @@ use crate::source::SourceFile;
 
 /// Deepest value tree kept for an operand; deeper parts become [`Val::Unknown`].
 const MAX_VAL_DEPTH: usize = 12;
+/// Deepest expression nesting walked.
+const MAX_EXPR_DEPTH: usize = 160;
 /// Largest value tree stored as a local's initializer.
 const MAX_INIT_NODES: usize = 64;
 
@@ -27,6 +29,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         fn_path: String::new(),
         scopes: Vec::new(),
         in_test: false,
+        depth: 0,
     };
     c.items(&ast.items);
     c.facts
@@ -52,6 +55,8 @@ struct Collector<'a> {
     scopes: Vec<Vec<LocalInfo>>,
     /// Inside `#[cfg(test)]`: deterministic initial sequence numbers are expected there.
     in_test: bool,
+    /// Expression nesting of the walk.
+    depth: usize,
 }
 
 /// Where an expression's value goes, for casts that feed arithmetic or indexing.
@@ -405,7 +410,7 @@ impl<'a> Collector<'a> {
                 });
                 let saved = std::mem::take(&mut self.ctx);
                 let saved_test = self.in_test;
-                self.in_test |= crate::lower::has_cfg_test(&f.attrs);
+                self.in_test |= crate::lower::has_cfg_test(&f.attrs) || is_test_fn(&f.attrs);
                 self.func(&f.sig, &f.block, None);
                 self.in_test = saved_test;
                 self.ctx = saved;
@@ -488,9 +493,8 @@ impl<'a> Collector<'a> {
                         operand_texts: vec![fname.clone()],
                         fn_path: format!("{}::{name}", self.module()),
                         ctx: ImplCtx::default(),
-                        fix: None,
-                        fix_alt: None,
                         fix_caveat: None,
+                        in_index: false,
                     });
                 }
             }
@@ -774,6 +778,17 @@ impl<'a> Collector<'a> {
     }
 
     fn expr(&mut self, e: &syn::Expr, parent: Parent) {
+        // Long operator chains nest without delimiters; stop descending well before the stack
+        // could run out.
+        if self.depth > MAX_EXPR_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.expr_inner(e, parent);
+        self.depth -= 1;
+    }
+
+    fn expr_inner(&mut self, e: &syn::Expr, parent: Parent) {
         match e {
             syn::Expr::Binary(b) => self.binary(e, b, parent),
             syn::Expr::Assign(a) => {
@@ -790,14 +805,7 @@ impl<'a> Collector<'a> {
             syn::Expr::Unary(u) => {
                 if matches!(u.op, syn::UnOp::Neg(_)) {
                     let v = self.val(&u.expr, 0);
-                    self.push_site(
-                        SiteKind::Neg,
-                        e,
-                        vec![(&*u.expr, v)],
-                        Some(fix::neg(&u.expr)),
-                        None,
-                        None,
-                    );
+                    self.push_site(SiteKind::Neg, e, vec![(&*u.expr, v)], None, parent);
                 }
                 self.expr(&u.expr, parent);
             }
@@ -813,9 +821,8 @@ impl<'a> Collector<'a> {
                             SiteKind::CastArith(ty.name.clone()),
                             e,
                             vec![(&*c.expr, v)],
-                            Some(fix::cast_offset(&c.expr, &c.ty, parent != Parent::Index)),
-                            None,
                             Some(Applicability::HasPlaceholders),
+                            parent,
                         );
                     }
                 }
@@ -962,9 +969,8 @@ impl<'a> Collector<'a> {
                     SiteKind::Compare(op),
                     e,
                     vec![(l, lv), (r, rv)],
-                    Some(fix::compare(op.as_str(), l, r, false)),
-                    Some(fix::compare(op.as_str(), l, r, true)),
                     None,
+                    parent,
                 );
                 self.expr(l, Parent::Other);
                 self.expr(r, Parent::Other);
@@ -988,14 +994,8 @@ impl<'a> Collector<'a> {
                             SiteKind::CastArith(ty.name.clone()),
                             e,
                             vec![(&*lc.expr, lv), (&*rc.expr, rv)],
-                            Some(fix::cast_difference(
-                                &lc.expr,
-                                &rc.expr,
-                                &lc.ty,
-                                parent != Parent::Index,
-                            )),
-                            None,
                             Some(Applicability::MaybeIncorrect),
+                            parent,
                         );
                         self.expr(&lc.expr, Parent::Other);
                         self.expr(&rc.expr, Parent::Other);
@@ -1003,33 +1003,23 @@ impl<'a> Collector<'a> {
                     }
                 }
                 let (lv, rv) = (self.val(l, 0), self.val(r, 0));
-                let fix_left = fix::arith(op.as_str(), l, r, true);
-                let fix_right = (op == BinOp::Add).then(|| fix::arith("+", l, r, false));
-                self.push_site(
-                    SiteKind::Arith(op),
-                    e,
-                    vec![(l, lv), (r, rv)],
-                    Some(fix_left),
-                    fix_right,
-                    None,
-                );
+                self.push_site(SiteKind::Arith(op), e, vec![(l, lv), (r, rv)], None, parent);
                 self.expr(l, Parent::Arith);
                 self.expr(r, Parent::Arith);
             }
             B::AddAssign(_) | B::SubAssign(_) => {
-                let (op, s) = if matches!(b.op, B::AddAssign(_)) {
-                    (BinOp::Add, "+=")
+                let op = if matches!(b.op, B::AddAssign(_)) {
+                    BinOp::Add
                 } else {
-                    (BinOp::Sub, "-=")
+                    BinOp::Sub
                 };
                 let (lv, rv) = (self.val(l, 0), self.val(r, 0));
                 self.push_site(
                     SiteKind::AssignArith(op),
                     e,
                     vec![(l, lv), (r, rv)],
-                    Some(fix::assign_arith(s, l, r)),
                     None,
-                    None,
+                    parent,
                 );
                 if op == BinOp::Sub {
                     if let Some(name) = place_name(l) {
@@ -1086,8 +1076,7 @@ impl<'a> Collector<'a> {
 
     fn method_call(&mut self, e: &syn::Expr, m: &syn::ExprMethodCall) {
         let name = m.method.to_string();
-        let args: Vec<syn::Expr> = m.args.iter().cloned().collect();
-        match (name.as_str(), args.len()) {
+        match (name.as_str(), m.args.len()) {
             ("max" | "min" | "cmp" | "partial_cmp", 1) | ("clamp", 2) => {
                 let mut ops = vec![(&*m.receiver, self.val(&m.receiver, 0))];
                 for a in &m.args {
@@ -1099,9 +1088,8 @@ impl<'a> Collector<'a> {
                     SiteKind::MethodCmp(name.clone()),
                     e,
                     ops,
-                    fix::method_compare(&name, &m.receiver, &args, false),
-                    fix::method_compare(&name, &m.receiver, &args, true),
                     caveat,
+                    Parent::Other,
                 );
             }
             ("sort_by_key" | "sort_unstable_by_key" | "sort_by_cached_key", 1) => {
@@ -1115,26 +1103,20 @@ impl<'a> Collector<'a> {
                         SiteKind::SortKey(name.clone()),
                         &c.body,
                         vec![(&*c.body, v)],
-                        Some(fix::relative_key(&c.body)),
-                        None,
                         Some(Applicability::HasPlaceholders),
+                        Parent::Other,
                     );
                     self.scopes.pop();
                 }
             }
             ("sort" | "sort_unstable", 0) => {
                 let v = self.val(&m.receiver, 0);
-                let recv = fix::receiver(&m.receiver);
-                let fixed = fix::pretty_expr(
-                    &syn::parse_quote!(#recv.sort_by_key(|s| s.wrapping_sub(base))),
-                );
                 self.push_site(
                     SiteKind::Sort(name.clone()),
                     e,
                     vec![(&*m.receiver, v)],
-                    Some(fixed),
-                    None,
                     Some(Applicability::HasPlaceholders),
+                    Parent::Other,
                 );
             }
             ("fetch_sub", _) => {
@@ -1186,15 +1168,13 @@ impl<'a> Collector<'a> {
         if !is_cmp {
             return;
         }
-        let args: Vec<syn::Expr> = c.args.iter().cloned().collect();
         let ops: Vec<(&syn::Expr, Val)> = c.args.iter().map(|a| (a, self.val(a, 0))).collect();
         self.push_site(
             SiteKind::FnCmp(last.clone()),
             e,
             ops,
-            fix::method_compare(last, &args[0], &args[1..], false),
-            fix::method_compare(last, &args[0], &args[1..], true),
             Some(Applicability::MaybeIncorrect),
+            Parent::Other,
         );
     }
 
@@ -1203,9 +1183,8 @@ impl<'a> Collector<'a> {
         kind: SiteKind,
         whole: &syn::Expr,
         operands: Vec<(&syn::Expr, Val)>,
-        fix: Option<String>,
-        fix_alt: Option<String>,
         fix_caveat: Option<Applicability>,
+        parent: Parent,
     ) {
         let operand_spans = operands.iter().map(|(e, _)| self.span(*e)).collect();
         let operand_texts = operands.iter().map(|(e, _)| self.text(*e)).collect();
@@ -1217,9 +1196,8 @@ impl<'a> Collector<'a> {
             operand_texts,
             fn_path: self.fn_path.clone(),
             ctx: self.ctx.clone(),
-            fix,
-            fix_alt,
             fix_caveat,
+            in_index: parent == Parent::Index,
         });
     }
 
@@ -1479,7 +1457,7 @@ impl<'a> Collector<'a> {
         if !is_isn_name(target) {
             // A random value written straight into a sequence number is an initial one.
             let direct = direct_random(e);
-            if direct.is_empty() {
+            if direct.is_empty() || mentions_narrow_int(e) {
                 return;
             }
             // `(rng.next_u32() & 0xff) as u8`: a narrower sequence space (802.15.4, DNS ids).
@@ -1500,6 +1478,7 @@ impl<'a> Collector<'a> {
                 fix: fix::isn_value(),
                 only_random: true,
                 target_val,
+                value_val: Some(self.val(e, 0)),
             });
             return;
         }
@@ -1532,8 +1511,25 @@ impl<'a> Collector<'a> {
             fix: fix::isn_value(),
             only_random: false,
             target_val: None,
+            value_val: None,
         });
     }
+}
+
+/// The expression names an integer type narrower than 32 bits (`rand::random::<u16>()`,
+/// `AtomicU16::new(..)`): a different sequence space (RTP, 802.15.4).
+fn mentions_narrow_int(e: &syn::Expr) -> bool {
+    fn walk(ts: proc_macro2::TokenStream) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => matches!(
+                i.to_string().as_str(),
+                "u8" | "u16" | "i8" | "i16" | "AtomicU8" | "AtomicU16" | "AtomicI8" | "AtomicI16"
+            ),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(e.to_token_stream())
 }
 
 /// Random-source words written in the expression itself (not through locals).
@@ -1564,6 +1560,13 @@ fn direct_random(e: &syn::Expr) -> Vec<String> {
     let mut out = Vec::new();
     walk(e.to_token_stream(), &mut out);
     out
+}
+
+/// `#[test]`, `#[tokio::test]` and the like.
+fn is_test_fn(attrs: &[syn::Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"))
 }
 
 fn ret_type(sig: &syn::Signature) -> Option<TypeRef> {

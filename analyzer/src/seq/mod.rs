@@ -226,7 +226,8 @@ pub struct ImplCtx {
     pub trait_name: Option<String>,
 }
 
-/// A candidate site and its fixes (replacement texts of `span`).
+/// A candidate site. Its fix is built when it turns out to be a finding, from the operands'
+/// source text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Site {
     pub kind: SiteKind,
@@ -238,14 +239,10 @@ pub struct Site {
     /// Enclosing function path (`krate::tcp::Tcb::on_ack`).
     pub fn_path: String,
     pub ctx: ImplCtx,
-    /// Replacement text of `span`: for comparisons with raw integer operands; for `a + b`
-    /// with the sequence number on the left.
-    pub fix: Option<String>,
-    /// The alternative: for comparisons of `Wrapping<u32>` operands (through `.0`); for `a + b`
-    /// with the sequence number on the right.
-    pub fix_alt: Option<String>,
     /// The fix evaluates an operand twice or needs a placeholder filled in.
     pub fix_caveat: Option<Applicability>,
+    /// The expression is an index (`buf[..]`): a cast there needs no parentheses.
+    pub in_index: bool,
 }
 
 /// A source an initial sequence number is computed from.
@@ -275,6 +272,9 @@ pub struct IsnSite {
     /// The place written (for `only_random` sites): it must be able to hold a 32-bit
     /// sequence number.
     pub target_val: Option<Val>,
+    /// The value written (for `only_random` sites): a call whose declared type cannot be a
+    /// 32-bit sequence number (a sequencer object, a `u16`) is not one.
+    pub value_val: Option<Val>,
 }
 
 /// A write that moves a counter backwards: `c -= n`, `c = c.wrapping_sub(n)`, `c = 0`.
@@ -339,5 +339,69 @@ pub struct SeqAnalysis {
 impl SeqAnalysis {
     pub fn of_lint<'a>(&'a self, lint: &'a str) -> impl Iterator<Item = &'a SeqFinding> + 'a {
         self.findings.iter().filter(move |f| f.lint == lint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::{FileId, SourceDb, SourceFile};
+    use crate::{analyze, lower_file, Config};
+
+    fn run(files: &[(&str, &str)]) -> super::SeqAnalysis {
+        let mut db = SourceDb::new();
+        let mut lowered = Vec::new();
+        for (i, (path, text)) in files.iter().enumerate() {
+            let id = db.add(SourceFile::new(FileId(i as u32), *path, *text));
+            lowered.push(lower_file(db.get(id)));
+        }
+        analyze(&db, lowered, &Config::default()).seq
+    }
+
+    #[test]
+    fn long_operator_chains_do_not_overflow() {
+        let chain = vec!["seq"; 5000].join(" + ");
+        let text = format!("pub fn f(seq: u32) -> u32 {{ {chain} }}");
+        let a = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || run(&[("a.rs", text.as_str())]).findings.len())
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(a >= 1);
+    }
+
+    #[test]
+    fn long_local_chains_stay_bounded() {
+        let mut body = String::from("let s0 = seq;\n");
+        for i in 1..2000 {
+            body.push_str(&format!("let s{i} = s{};\n", i - 1));
+        }
+        let text = format!("pub fn f(seq: u32, b: u32) -> bool {{ {body} s1999 < b }}");
+        let a = run(&[("a.rs", text.as_str())]);
+        assert!(a.findings.len() <= 1);
+    }
+
+    #[test]
+    fn resolves_across_files_and_states_the_evidence() {
+        let a = run(&[
+            ("tcb.rs", "pub struct Tcb { pub snd_una: u32, pub timer: u64 }"),
+            (
+                "input.rs",
+                "impl Tcb { fn on(&mut self, seg_ack: u32) { if self.snd_una < seg_ack { self.snd_una = seg_ack; } } }",
+            ),
+        ]);
+        assert_eq!(a.findings.len(), 1);
+        let f = &a.findings[0];
+        assert_eq!(f.lint, "seq_compare");
+        assert!(f
+            .notes
+            .iter()
+            .any(|n| n == "`snd_una` is a sequence number: field of `Tcb` declared `u32`"));
+        assert_eq!(f.labels[0].0.file, FileId(0));
+        assert_eq!(f.key, "seq_compare:crate::Tcb::on:self.snd_una < seg_ack");
+        assert_eq!(
+            f.applicability,
+            crate::diag::Applicability::MachineApplicable
+        );
     }
 }

@@ -6,7 +6,9 @@ use super::names::{is_seq_name, is_seq_type_name, mentions_seq};
 use super::*;
 use crate::config::Config;
 use crate::diag::{Applicability, Edit};
+use crate::fix;
 use crate::lower::LoweredFile;
+use crate::source::SourceDb;
 
 /// Why a value is taken for a sequence number.
 #[derive(Clone, Debug)]
@@ -690,9 +692,39 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Module paths declared under `#[cfg(test)]` (`krate::a::tests`), from the `mod` declarations
+/// of every file.
+fn test_modules(db: &SourceDb, files: &[LoweredFile]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        if (f.file.0 as usize) >= db.len() {
+            continue;
+        }
+        let src = db.get(f.file);
+        for d in f.mod_decls.iter().filter(|d| d.cfg_test) {
+            let mut p = src.module_name();
+            for (n, _) in &d.inline_parents {
+                p.push_str("::");
+                p.push_str(n);
+            }
+            p.push_str("::");
+            p.push_str(&d.name);
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Resolve every file's sequence facts together.
-pub fn resolve(files: &[LoweredFile], config: &Config) -> SeqAnalysis {
+pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnalysis {
     let ix = Index::new(files, config);
+    let tests = test_modules(db, files);
+    let in_test_code = |f: &LoweredFile, path: &str| {
+        ((f.file.0 as usize) < db.len() && db.get(f.file).test_only)
+            || tests
+                .iter()
+                .any(|t| path.starts_with(t.as_str()) && path[t.len()..].starts_with("::"))
+    };
     let mut findings = Vec::new();
     let mut stats = BTreeMap::new();
     for f in files {
@@ -724,6 +756,10 @@ pub fn resolve(files: &[LoweredFile], config: &Config) -> SeqAnalysis {
             }
         }
         for isn in &f.seq.isn_sites {
+            // Tests pick deterministic initial sequence numbers on purpose.
+            if in_test_code(f, &isn.fn_path) {
+                continue;
+            }
             if let Some(fd) = isn_finding(&ix, isn) {
                 findings.push(fd);
             }
@@ -784,8 +820,61 @@ fn own_ordering_impl(ix: &Index<'_>, site: &Site) -> bool {
     ) && ix.newtypes.get(ty.as_str()).is_some_and(|n| n.modular)
 }
 
+/// Operand text longer than this gets no fix (the finding is still reported).
+const MAX_FIX_INPUT: usize = 2000;
+
+/// The fix of a site and its alternative: for comparisons, raw operands and `Wrapping<u32>`
+/// operands (through `.0`); for `a + b`, the sequence number on the left and on the right.
+fn build_fixes(site: &Site) -> (Option<String>, Option<String>) {
+    if site.operand_texts.iter().map(String::len).sum::<usize>() > MAX_FIX_INPUT {
+        return (None, None);
+    }
+    let Some(ops) = site
+        .operand_texts
+        .iter()
+        .map(|t| syn::parse_str::<syn::Expr>(t).ok())
+        .collect::<Option<Vec<syn::Expr>>>()
+    else {
+        return (None, None);
+    };
+    match (&site.kind, ops.as_slice()) {
+        (SiteKind::Compare(op), [l, r]) => (
+            Some(fix::compare(op.as_str(), l, r, false)),
+            Some(fix::compare(op.as_str(), l, r, true)),
+        ),
+        (SiteKind::MethodCmp(m) | SiteKind::FnCmp(m), [recv, args @ ..]) => (
+            fix::method_compare(m, recv, args, false),
+            fix::method_compare(m, recv, args, true),
+        ),
+        (SiteKind::SortKey(_), [k]) => (Some(fix::relative_key(k)), None),
+        (SiteKind::Sort(_), [v]) => (Some(fix::sort_relative(v)), None),
+        (SiteKind::Arith(op), [l, r]) => (
+            Some(fix::arith(op.as_str(), l, r, true)),
+            (*op == BinOp::Add).then(|| fix::arith("+", l, r, false)),
+        ),
+        (SiteKind::AssignArith(op), [l, r]) => {
+            let s = if *op == BinOp::Add { "+=" } else { "-=" };
+            (Some(fix::assign_arith(s, l, r)), None)
+        }
+        (SiteKind::Neg, [x]) => (Some(fix::neg(x)), None),
+        (SiteKind::CastArith(ty), ops) => {
+            let Ok(ty) = syn::parse_str::<syn::Type>(ty) else {
+                return (None, None);
+            };
+            match ops {
+                [x] => (Some(fix::cast_offset(x, &ty, !site.in_index)), None),
+                [a, b] => (Some(fix::cast_difference(a, b, &ty, !site.in_index)), None),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    }
+}
+
 fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
     let kinds: Vec<Kind> = site.operands.iter().map(|v| ix.kind(v, 0)).collect();
+    let fixes = std::cell::OnceCell::new();
+    let fx = || fixes.get_or_init(|| build_fixes(site));
     let texts = &site.operand_texts;
     let key_tail: Vec<String> = texts.iter().map(|t| squash(t)).collect();
     let mut labels = Vec::new();
@@ -855,9 +944,9 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                 Applicability::MaybeIncorrect
             };
             let fix = if wrap {
-                site.fix_alt.as_ref()
+                fx().1.as_ref()
             } else {
-                site.fix.as_ref()
+                fx().0.as_ref()
             };
             Some(mk(
                 "seq_compare",
@@ -899,9 +988,9 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                 Applicability::MaybeIncorrect
             };
             let fix = if wrap {
-                site.fix_alt.as_ref()
+                fx().1.as_ref()
             } else {
-                site.fix.as_ref()
+                fx().0.as_ref()
             };
             let call = if matches!(site.kind, SiteKind::FnCmp(_)) {
                 format!("`cmp::{m}`")
@@ -942,7 +1031,7 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                 "sort by the distance from a base sequence number (`seq.wrapping_sub(base)`, e.g. \
                  `snd_una` or `rcv_nxt`), which orders correctly within a window of 2^31",
                 "sort by the offset from a base sequence number",
-                site.fix.as_ref(),
+                fx().0.as_ref(),
                 Applicability::HasPlaceholders,
                 &format!("{m}({})", key_tail[0]),
             ))
@@ -1004,11 +1093,11 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
             add_ev(kr, &mut labels, &mut notes);
             let seq_left = plain(kl);
             let (fix, certain) = if seq_left {
-                (site.fix.as_ref(), kl.certain_raw())
+                (fx().0.as_ref(), kl.certain_raw())
             } else if *op == BinOp::Add {
-                (site.fix_alt.as_ref(), kr.certain_raw())
+                (fx().1.as_ref(), kr.certain_raw())
             } else {
-                (site.fix.as_ref(), false)
+                (fx().0.as_ref(), false)
             };
             let other_ok = if seq_left { kr } else { kl };
             let other_ok = other_ok.certain_raw()
@@ -1063,7 +1152,7 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                 notes,
                 ARITH_HELP,
                 &format!("use `{w}`"),
-                site.fix.as_ref(),
+                fx().0.as_ref(),
                 appl,
                 &format!("{} {s} {}", key_tail[0], key_tail[1]),
             ))
@@ -1086,7 +1175,7 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                 notes,
                 ARITH_HELP,
                 "use `wrapping_neg`",
-                site.fix.as_ref(),
+                fx().0.as_ref(),
                 appl,
                 &format!("-{}", key_tail[0]),
             ))
@@ -1105,9 +1194,9 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
             let (fix, appl) = if kinds.len() == 2 && !both {
                 (None, Applicability::Unspecified)
             } else if both {
-                (site.fix.as_ref(), Applicability::MaybeIncorrect)
+                (fx().0.as_ref(), Applicability::MaybeIncorrect)
             } else {
-                (site.fix.as_ref(), Applicability::HasPlaceholders)
+                (fx().0.as_ref(), Applicability::HasPlaceholders)
             };
             Some(mk(
                 "seq_arith",
@@ -1190,6 +1279,15 @@ fn isn_finding(ix: &Index<'_>, isn: &IsnSite) -> Option<SeqFinding> {
     }
     if let Some(t) = &isn.target_val {
         if matches!(ix.kind(t, 0), Kind::NotSeq | Kind::Lit | Kind::Offset) {
+            return None;
+        }
+    }
+    if let Some(t) = isn.value_val.as_ref().and_then(|v| ix.type_of(v, 0)) {
+        let capable = matches!(
+            t.name.as_str(),
+            "u32" | "i32" | "Wrapping" | "AtomicU32" | "AtomicI32"
+        ) || ix.newtypes.contains_key(t.name.as_str());
+        if !capable {
             return None;
         }
     }
