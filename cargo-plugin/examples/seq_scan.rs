@@ -1,6 +1,7 @@
 //! Run the sequence-number lints over a crate directory and print every finding with its
 //! evidence and suggestion: `cargo run --example seq_scan -- <crate dir> [path filter…]`.
 //! Only findings whose file path contains one of the filters are printed (all when none).
+//! `--seq-names a,b` adds sequence-number names (`seq_names` of the configuration).
 
 use std::path::PathBuf;
 
@@ -12,8 +13,16 @@ fn main() {
         eprintln!("usage: seq_scan <crate dir> [path filter...]");
         std::process::exit(2);
     };
-    let filters: Vec<String> = args.collect();
-    let config = Config::default();
+    let mut filters: Vec<String> = Vec::new();
+    let mut config = Config::default();
+    while let Some(a) = args.next() {
+        if a == "--seq-names" {
+            let names = args.next().unwrap_or_default();
+            config.seq_names = names.split(',').map(str::to_string).collect();
+        } else {
+            filters.push(a);
+        }
+    }
     let roots = cargo_lockstep::load::roots_for_dir(&dir, Edition::E2021);
     let loaded = cargo_lockstep::load::load_crates(&dir, &roots);
     let analysis = lockstep_analyzer::analyze(&loaded.db, loaded.lowered, &config);
