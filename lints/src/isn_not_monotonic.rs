@@ -2,6 +2,8 @@
 
 use crate::{seq_common::report, Lint, LintContext, LintMeta};
 use lockstep_analyzer::Diagnostic;
+#[cfg(test)]
+use lockstep_analyzer::Level;
 
 declare_lint! {
     /// ## What it does
@@ -45,5 +47,32 @@ impl Lint for IsnNotMonotonic {
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         report(cx, &ISN_NOT_MONOTONIC, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq_common::test_support::check;
+
+    #[test]
+    fn random_alone_is_reported_with_its_source() {
+        let d = check(
+            &IsnNotMonotonic,
+            "fn connect() -> u32 { let iss: u32 = rand::random(); iss }",
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(d[0].message.contains("`random`"), "{}", d[0].message);
+        assert_eq!(d[0].level, Level::Warn);
+    }
+
+    #[test]
+    fn clock_plus_hash_is_fine() {
+        let d = check(
+            &IsnNotMonotonic,
+            "fn gen_iss(now: Instant, secret: &Key, t: &Tuple) -> u32 {\n\
+                 ticks(now).wrapping_add(siphash(secret, t)) }",
+        );
+        assert!(d.is_empty(), "{d:#?}");
     }
 }

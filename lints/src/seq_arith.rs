@@ -47,3 +47,32 @@ impl Lint for SeqArith {
         report(cx, &SEQ_ARITH, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq_common::test_support::check;
+
+    #[test]
+    fn plain_addition_is_reported_wrapping_is_not() {
+        let d = check(
+            &SeqArith,
+            "fn f(seq: u32, len: usize) -> (u32, u32) { (seq + len as u32, seq.wrapping_add(1)) }",
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(
+            d[0].suggestions[0].edits[0].replacement,
+            "seq.wrapping_add(len as u32)"
+        );
+        assert!(d[0].message.starts_with("non-wrapping addition"));
+    }
+
+    #[test]
+    fn wrapping_type_arithmetic_is_fine() {
+        let d = check(
+            &SeqArith,
+            "use std::num::Wrapping;\nfn f(snd_nxt: Wrapping<u32>, n: u32) -> Wrapping<u32> { snd_nxt + Wrapping(n) }",
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+}

@@ -54,3 +54,51 @@ impl Lint for SeqCompare {
         report(cx, &SEQ_COMPARE, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq_common::test_support::check;
+    use lockstep_analyzer::diag::Applicability;
+
+    #[test]
+    fn reports_with_evidence_fix_and_key() {
+        let d = check(
+            &SeqCompare,
+            "struct Tcb { snd_una: u32 }\n\
+             impl Tcb { fn on(&mut self, ack: u32) -> bool { ack > self.snd_una } }",
+        );
+        assert_eq!(d.len(), 1);
+        let d = &d[0];
+        assert_eq!(d.lint, "seq_compare");
+        assert!(d.message.contains("wrap"));
+        assert!(d
+            .notes
+            .contains(&"`snd_una` is a sequence number: field of `Tcb` declared `u32`".into()));
+        assert!(d
+            .labels
+            .iter()
+            .any(|l| l.message == "`snd_una` declared here"));
+        let s = &d.suggestions[0];
+        assert_eq!(s.applicability, Applicability::MachineApplicable);
+        assert_eq!(
+            s.edits[0].replacement,
+            "(ack.wrapping_sub(self.snd_una) as i32) > 0"
+        );
+        assert_eq!(d.key, "seq_compare:crate::Tcb::on:ack > self.snd_una");
+        assert!(d.help.is_some());
+    }
+
+    #[test]
+    fn modular_type_and_offsets_are_fine() {
+        let d = check(
+            &SeqCompare,
+            "#[derive(PartialEq)] struct SeqNum(u32);\n\
+             impl PartialOrd for SeqNum { fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {\n\
+                 (self.0.wrapping_sub(o.0) as i32).partial_cmp(&0) } }\n\
+             fn f(a: SeqNum, b: SeqNum, snd_nxt: u32, snd_una: u32, wnd: u32) -> bool {\n\
+                 a < b && snd_nxt.wrapping_sub(snd_una) < wnd && (snd_nxt.wrapping_sub(snd_una) as i32) < 0 }",
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+}

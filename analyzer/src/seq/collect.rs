@@ -860,8 +860,13 @@ impl<'a> Collector<'a> {
             }),
             syn::Expr::ForLoop(f) => {
                 self.expr(&f.expr, Parent::Other);
+                // `for i in a..b`: `i` starts as `a` (a literal start makes it a counter).
+                let start = match strip(&f.expr) {
+                    syn::Expr::Range(r) => r.start.as_deref(),
+                    _ => None,
+                };
                 self.scoped(|s| {
-                    s.bind_pat(&f.pat, None, None);
+                    s.bind_pat(&f.pat, None, start);
                     s.block(&f.body);
                 });
             }
@@ -1486,6 +1491,15 @@ impl<'a> Collector<'a> {
     }
 
     fn isn_site_with(&mut self, target: &str, e: &syn::Expr, extra: Vec<IsnSource>) {
+        // `next_iss = next_iss.wrapping_add(n)` updates the generator's state; the ISN is
+        // where that state is read.
+        if self
+            .isn_sources(e)
+            .iter()
+            .any(|s| matches!(s, IsnSource::Counter(c) if c == target))
+        {
+            return;
+        }
         // `self.iss = iss;` after `let iss = …;`: the value was judged where it was computed.
         if let syn::Expr::Path(p) = strip(e) {
             if let Some(id) = p.path.get_ident() {
