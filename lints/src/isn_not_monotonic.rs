@@ -10,9 +10,11 @@ declare_lint! {
     /// Looks at every initial sequence number: a value assigned to a field or local named
     /// `isn`, `iss` or `initial_seq*`, and the value returned by a function named like
     /// `gen_isn`, `gen_iss` or `initial_seq*`. It reports one taken from a random source alone
-    /// (`rand::random()`, `rng.gen()`, `next_u32()`, `getrandom`, `OsRng`), a constant, or a
-    /// counter that moves backwards somewhere (`-=`, `wrapping_sub`, a reset to 0). A value
-    /// that includes a clock (`Instant::now()`, ticks, jiffies, a timestamp) is accepted.
+    /// (`rand::random()`, `rng.gen()`, `next_u32()`, `getrandom`, `OsRng`), a keyed hash of the
+    /// connection without a clock, a constant, or a counter that moves backwards somewhere
+    /// (`-=`, `wrapping_sub`, a reset to 0). A value that includes a clock (`Instant::now()`,
+    /// ticks, jiffies, a timestamp) is accepted. A random value written straight into any
+    /// sequence number (`snd_nxt = rng.next_u32()`) is taken for an initial one too.
     ///
     /// ## Why is this bad?
     /// RFC 9293 (MUST-8) requires the ISN to be driven by a clock so that a new incarnation of
@@ -25,7 +27,10 @@ declare_lint! {
     /// ## Known problems
     /// Sources are recognized by the names of the functions, methods and fields read, with
     /// locals followed to their initializers inside the function. A clock that is not named as
-    /// one is not recognized; add the ISN function to the allow list with a reason.
+    /// one is not recognized; add the ISN function to the allow list with a reason. A clock
+    /// without a keyed hash is accepted: it moves forward (RFC 793's generator), although it is
+    /// predictable (RFC 6528). Test code (`#[cfg(test)]`, `#[test]`) is not checked: tests pick
+    /// fixed ISNs on purpose.
     ///
     /// ## Example
     /// ```rust,ignore

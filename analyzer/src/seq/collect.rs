@@ -260,7 +260,6 @@ fn classify_source_word(word: &str) -> Option<IsnSource> {
             | "siphasher24"
             | "hmac"
             | "secret"
-            | "key"
             | "md5"
             | "sha256"
             | "sha1"
@@ -685,10 +684,20 @@ impl<'a> Collector<'a> {
             self.stmt(s);
         }
         let fname = sig.ident.to_string();
-        if is_isn_fn_name(&fname)
-            && !self.in_test
-            && !matches!(sig.output, syn::ReturnType::Default)
-        {
+        let returns_number = match &sig.output {
+            syn::ReturnType::Type(_, t) => {
+                let t = type_ref(t);
+                let t = if t.name == "Option" || t.name == "Result" {
+                    t.args.first().cloned().unwrap_or_default()
+                } else {
+                    t
+                };
+                matches!(t.name.as_str(), "u32" | "i32" | "Wrapping")
+                    || names::is_seq_type_name(&t.name, &[], &[])
+            }
+            syn::ReturnType::Default => false,
+        };
+        if is_isn_fn_name(&fname) && !self.in_test && returns_number {
             if let Some(tail) = tail_expr(block) {
                 // Everything the function computes feeds its result (`getrandom(&mut buf)`).
                 let mut extra = Vec::new();

@@ -1308,6 +1308,30 @@ fn isn_finding(ix: &Index<'_>, isn: &IsnSite) -> Option<SeqFinding> {
                 .into(),
         );
         key_what = format!("random:{}", random[0]);
+    } else if let Some(h) = isn.sources.iter().find_map(|s| match s {
+        IsnSource::Hash(w) => Some(w),
+        _ => None,
+    }) {
+        let words: Vec<String> = isn
+            .sources
+            .iter()
+            .filter_map(|s| match s {
+                IsnSource::Hash(w) => Some(format!("`{w}`")),
+                _ => None,
+            })
+            .collect();
+        message = format!(
+            "initial sequence number `{}` is a hash of the connection alone ({}), with no clock",
+            isn.target,
+            words.join(", ")
+        );
+        notes.push(
+            "a keyed hash of the 4-tuple is the same for every incarnation of the connection; \
+             RFC 6528 adds it to a clock that advances, and the clock is what keeps the ISN moving \
+             forward (RFC 9293 MUST-8)"
+                .into(),
+        );
+        key_what = format!("hash:{h}");
     } else if let Some(c) = constant {
         message = format!(
             "initial sequence number `{}` is the constant `{}`",
