@@ -334,8 +334,43 @@ impl<'a> Collector<'a> {
             syn::Pat::Reference(r) => self.bind_pat(&r.pat, ty, init),
             syn::Pat::Paren(p) => self.bind_pat(&p.pat, ty, init),
             syn::Pat::Tuple(t) => {
-                for p in &t.elems {
-                    self.bind_pat(p, None, None);
+                let init = init.map(strip);
+                match init {
+                    // `let (a, b) = (x, y)`: element by element.
+                    Some(syn::Expr::Tuple(te)) if te.elems.len() == t.elems.len() => {
+                        for (p, e) in t.elems.iter().zip(te.elems.iter()) {
+                            self.bind_pat(p, None, Some(e));
+                        }
+                    }
+                    // `let (a, b) = pair`: `b` is `pair.1`, typed by the tuple's declaration.
+                    Some(e) => {
+                        let base = self.val(e, 0);
+                        let text = self.text(e);
+                        for (i, p) in t.elems.iter().enumerate() {
+                            match p {
+                                syn::Pat::Ident(pi) if pi.subpat.is_none() => {
+                                    let v = Val::Field {
+                                        base: Box::new(base.clone()),
+                                        name: i.to_string(),
+                                    };
+                                    self.bind(LocalInfo {
+                                        name: pi.ident.to_string(),
+                                        ty: None,
+                                        decl_span: self.span(&pi.ident),
+                                        init: (val_size(&v) <= MAX_INIT_NODES).then_some(v),
+                                        init_text: Some(format!("{text}.{i}")),
+                                        sources: Vec::new(),
+                                    });
+                                }
+                                _ => self.bind_pat(p, None, None),
+                            }
+                        }
+                    }
+                    None => {
+                        for p in &t.elems {
+                            self.bind_pat(p, None, None);
+                        }
+                    }
                 }
             }
             syn::Pat::TupleStruct(t) => {

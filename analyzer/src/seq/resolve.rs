@@ -290,6 +290,12 @@ impl<'a> Index<'a> {
             } => self.type_of(i, d),
             Val::Field { base, name } => {
                 let bt = self.type_of(base, d)?;
+                if bt.name == "()" {
+                    return name
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| bt.args.get(i).cloned());
+                }
                 let st = self.struct_for(&bt.name, name)?;
                 st.fields
                     .iter()
@@ -558,6 +564,22 @@ impl<'a> Index<'a> {
                         why: format!("field of `{}` declared `{}`", st.name, f.ty.display()),
                         label: Some((f.span, format!("`{name}` declared here"))),
                     }),
+                    None => Kind::Unknown,
+                };
+            }
+            // An element of a tuple: a narrower or wider integer is not a sequence number; a
+            // 32-bit one is left to the name it is bound to.
+            if bt.name == "()" {
+                return match name.parse::<usize>().ok().and_then(|i| bt.args.get(i)) {
+                    Some(t) => match self.type_kind(t, "", || Ev {
+                        subject: String::new(),
+                        why: String::new(),
+                        label: None,
+                    }) {
+                        Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
+                        Kind::Newtype => Kind::Newtype,
+                        _ => Kind::Unknown,
+                    },
                     None => Kind::Unknown,
                 };
             }
