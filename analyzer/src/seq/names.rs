@@ -131,7 +131,19 @@ pub fn is_seq_type_name(name: &str, extra: &[String], ignore: &[String]) -> bool
     if extra.iter().any(|n| n == name) {
         return true;
     }
-    let t = tokens(name);
+    // `Seq32`, `SeqNum32`: a width suffix does not change the meaning.
+    let t: Vec<String> = tokens(name)
+        .into_iter()
+        .map(|w| {
+            let trimmed = w.trim_end_matches(|c: char| c.is_ascii_digit());
+            if trimmed.is_empty() || trimmed == "u" || trimmed == "i" {
+                w
+            } else {
+                trimmed.to_string()
+            }
+        })
+        .filter(|w| !matches!(w.as_str(), "u32" | "i32" | "32"))
+        .collect();
     let t: Vec<&str> = t.iter().map(String::as_str).collect();
     for (i, w) in t.iter().enumerate() {
         let rest = &t[i + 1..];
@@ -245,6 +257,8 @@ mod tests {
             "SeqNo",
             "SequenceNumber",
             "WrappingSeq",
+            "Seq32",
+            "SeqU32",
         ] {
             assert!(is_seq_type_name(n, &[], &[]), "{n}");
         }

@@ -388,12 +388,38 @@ impl<'a> Index<'a> {
                 name,
                 ty: Some(t),
                 decl_span,
-                ..
-            } => self.type_kind(t, name, || Ev {
-                subject: name.clone(),
-                why: format!("`{name}` is declared `{}`", t.display()),
-                label: Some((*decl_span, format!("`{name}` declared here"))),
-            }),
+                init,
+                init_text,
+            } => {
+                let k = self.type_kind(t, name, || Ev {
+                    subject: name.clone(),
+                    why: format!("`{name}` is declared `{}`", t.display()),
+                    label: Some((*decl_span, format!("`{name}` declared here"))),
+                });
+                // `let end: u32 = seg.seq;`: a plain name, but a sequence number's value.
+                let plain_32 = matches!(self.unalias(t).0.name.as_str(), "u32" | "i32");
+                match (k, init) {
+                    (Kind::NotSeq, Some(i)) if plain_32 => match self.kind(i, d) {
+                        Kind::Raw { ev, .. } => Kind::Raw {
+                            certain: true,
+                            cast: false,
+                            ev: Ev {
+                                subject: name.clone(),
+                                why: format!(
+                                    "declared `{}` and assigned from `{}`, and {}",
+                                    t.display(),
+                                    init_text.as_deref().unwrap_or("?"),
+                                    ev.note()
+                                ),
+                                label: Some((*decl_span, format!("`{name}` assigned here"))),
+                            },
+                        },
+                        Kind::Offset => Kind::Offset,
+                        _ => Kind::NotSeq,
+                    },
+                    (k, _) => k,
+                }
+            }
             Val::Local {
                 name,
                 ty: None,
