@@ -225,6 +225,7 @@ pub fn dirty_paths(root: &Path, paths: &[PathBuf]) -> Vec<PathBuf> {
     let out = std::process::Command::new("git")
         .arg("status")
         .arg("--porcelain")
+        .arg("--untracked-files=all")
         .arg("--")
         .args(paths)
         .current_dir(root)
@@ -239,7 +240,7 @@ pub fn dirty_paths(root: &Path, paths: &[PathBuf]) -> Vec<PathBuf> {
     let listed: Vec<&str> = text
         .lines()
         .filter_map(|l| l.get(3..))
-        .map(|p| p.trim_matches('"'))
+        .map(|p| p.rsplit(" -> ").next().unwrap_or(p).trim_matches('"'))
         .collect();
     paths
         .iter()

@@ -182,6 +182,29 @@ fn dirty_tree_is_refused() {
         before,
         std::fs::read_to_string(dir.join("src/lib.rs")).unwrap()
     );
+    // Once committed, the same run goes ahead.
+    let add = git(&["add", "-A"]).unwrap();
+    assert!(add.status.success());
+    let commit = git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "-qm",
+        "init",
+    ])
+    .unwrap();
+    assert!(commit.status.success(), "{commit:?}");
+    let outcome = apply_fixes(
+        || cargo_lockstep::analyze_fixture(&dir),
+        &FixOptions::default(),
+        &mut Vec::new(),
+    )
+    .expect("clean tree accepted");
+    assert_eq!(outcome.applied.len(), 9);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -203,4 +226,50 @@ fn fixed_copies_for_inspection() {
         copy_dir(&fixtures().join(name), &dir);
         apply_all_in_memory(&dir, 4);
     }
+}
+
+#[test]
+fn a_fix_that_would_not_parse_is_not_written() {
+    use lockstep_analyzer::diag::{Edit, Suggestion};
+    use lockstep_analyzer::{Diagnostic, FileId, Label, Level, SourceDb, SourceFile, Span};
+
+    let dir = scratch("unparsable");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = "fn a(x: u32, y: u32) -> bool { x < y }\n";
+    std::fs::write(dir.join("lib.rs"), text).unwrap();
+    let make = || {
+        let mut db = SourceDb::new();
+        let id = db.add(SourceFile::new(FileId(0), "lib.rs", text));
+        let span = Span::new(id, 31, 36);
+        let d = Diagnostic::new("seq_compare", Level::Deny, "m", Label::new(span, ""))
+            .with_suggestion(Suggestion {
+                message: "broken".into(),
+                edits: vec![Edit {
+                    span,
+                    replacement: "x <".into(),
+                }],
+                applicability: Applicability::MachineApplicable,
+            });
+        cargo_lockstep::Report {
+            root: dir.clone(),
+            db,
+            diagnostics: vec![d],
+            ..Default::default()
+        }
+    };
+    let mut log = Vec::new();
+    let outcome = apply_fixes(
+        make,
+        &FixOptions {
+            allow_dirty: true,
+            max_rounds: 4,
+        },
+        &mut log,
+    )
+    .unwrap();
+    assert!(outcome.applied.is_empty());
+    assert_eq!(outcome.skipped.len(), 1);
+    assert!(outcome.skipped[0].1.contains("would not parse"));
+    assert_eq!(std::fs::read_to_string(dir.join("lib.rs")).unwrap(), text);
+    let _ = std::fs::remove_dir_all(&dir);
 }
