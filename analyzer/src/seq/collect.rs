@@ -13,6 +13,34 @@ use crate::source::SourceFile;
 
 /// Deepest value tree kept for an operand; deeper parts become [`Val::Unknown`].
 const MAX_VAL_DEPTH: usize = 12;
+/// Methods whose closure argument receives an element of the receiver.
+const ELEMENT_METHODS: &[&str] = &[
+    "map",
+    "and_then",
+    "filter",
+    "filter_map",
+    "find",
+    "find_map",
+    "any",
+    "all",
+    "for_each",
+    "position",
+    "map_or",
+    "map_or_else",
+    "is_some_and",
+    "is_none_or",
+    "take_while",
+    "skip_while",
+    "inspect",
+    "retain",
+    "max_by_key",
+    "min_by_key",
+    "flat_map",
+    "fold_while",
+];
+/// The pseudo-method that stands for "an element of" in value trees.
+pub(super) const ELEM_NAME: &str = "<elem>";
+
 /// Deepest expression nesting walked.
 const MAX_EXPR_DEPTH: usize = 160;
 /// Largest value tree stored as a local's initializer.
@@ -1144,8 +1172,20 @@ impl<'a> Collector<'a> {
             ("sort_by_key" | "sort_unstable_by_key" | "sort_by_cached_key", 1) => {
                 if let syn::Expr::Closure(c) = strip(&m.args[0]) {
                     self.scopes.push(Vec::new());
-                    for p in &c.inputs {
-                        self.bind_pat(p, None, None);
+                    let elem = self.elem_of(&m.receiver);
+                    let text = format!("an element of `{}`", self.text(&m.receiver));
+                    for (i, p) in c.inputs.iter().enumerate() {
+                        match p {
+                            syn::Pat::Ident(pi) if i == 0 => self.bind(LocalInfo {
+                                name: pi.ident.to_string(),
+                                ty: None,
+                                decl_span: self.span(&pi.ident),
+                                init: Some(elem.clone()),
+                                init_text: Some(text.clone()),
+                                sources: Vec::new(),
+                            }),
+                            _ => self.bind_pat(p, None, None),
+                        }
                     }
                     let v = self.val(&c.body, 0);
                     self.push_site(
@@ -1193,9 +1233,52 @@ impl<'a> Collector<'a> {
             _ => {}
         }
         self.expr(&m.receiver, Parent::Other);
+        let elem_method = ELEMENT_METHODS.contains(&name.as_str());
         for a in &m.args {
-            self.expr(a, Parent::Other);
+            match strip(a) {
+                // `opt.map(|s| s.0)`, `segs.iter().any(|s| s.seq == x)`: the closure's parameter
+                // is an element of the receiver.
+                syn::Expr::Closure(c) if elem_method => {
+                    let elem = self.elem_of(&m.receiver);
+                    self.closure_with_elem(c, elem, &m.receiver);
+                }
+                _ => self.expr(a, Parent::Other),
+            }
         }
+    }
+
+    /// `recv`'s element, for closures handed to `map`, `any`, `sort_by_key`…
+    fn elem_of(&self, recv: &syn::Expr) -> Val {
+        Val::Method {
+            recv: Box::new(self.val(recv, 1)),
+            name: ELEM_NAME.into(),
+            args: Vec::new(),
+        }
+    }
+
+    fn closure_with_elem(&mut self, c: &syn::ExprClosure, elem: Val, recv: &syn::Expr) {
+        let text = format!("an element of `{}`", self.text(recv));
+        self.scoped(|s| {
+            for (i, p) in c.inputs.iter().enumerate() {
+                let p = match p {
+                    syn::Pat::Reference(r) => &*r.pat,
+                    syn::Pat::Type(t) => &*t.pat,
+                    p => p,
+                };
+                match p {
+                    syn::Pat::Ident(pi) if i == 0 && pi.subpat.is_none() => s.bind(LocalInfo {
+                        name: pi.ident.to_string(),
+                        ty: None,
+                        decl_span: s.span(&pi.ident),
+                        init: Some(elem.clone()),
+                        init_text: Some(text.clone()),
+                        sources: Vec::new(),
+                    }),
+                    _ => s.bind_pat(p, None, None),
+                }
+            }
+            s.expr(&c.body, Parent::Other);
+        });
     }
 
     fn call(&mut self, e: &syn::Expr, c: &syn::ExprCall) {

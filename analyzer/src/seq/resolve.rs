@@ -304,8 +304,17 @@ impl<'a> Index<'a> {
             }
             Val::Method { recv, name, .. } => match name.as_str() {
                 "unwrap" | "expect" | "clone" | "lock" | "borrow" | "borrow_mut" | "read"
-                | "write" | "as_ref" | "as_mut" | "get_mut" | "deref" | "deref_mut" => {
-                    self.type_of(recv, d)
+                | "write" | "as_ref" | "as_mut" | "get_mut" | "deref" | "deref_mut" | "iter"
+                | "iter_mut" | "into_iter" | "copied" | "cloned" | "rev" | "as_slice" | "skip"
+                | "take" | "peekable" | "filter" | "as_deref" => self.type_of(recv, d),
+                super::collect::ELEM_NAME => {
+                    let t = self.type_of(recv, d)?;
+                    match t.name.as_str() {
+                        "Vec" | "VecDeque" | "[]" | "BTreeSet" | "HashSet" | "Option" => {
+                            t.args.first().cloned()
+                        }
+                        _ => None,
+                    }
                 }
                 _ => {
                     let rt = self.type_of(recv, d);
@@ -678,6 +687,28 @@ impl<'a> Index<'a> {
 
     fn method_kind(&self, recv: &Val, name: &str, args: &[Val], d: usize) -> Kind {
         match name {
+            super::collect::ELEM_NAME => {
+                // A 32-bit element is left to the name it is bound to.
+                let Some(t) = self.type_of(
+                    &Val::Method {
+                        recv: Box::new(recv.clone()),
+                        name: name.to_string(),
+                        args: Vec::new(),
+                    },
+                    d,
+                ) else {
+                    return Kind::Unknown;
+                };
+                match self.type_kind(&t, "", || Ev {
+                    subject: String::new(),
+                    why: String::new(),
+                    label: None,
+                }) {
+                    Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
+                    Kind::Newtype => Kind::Newtype,
+                    _ => Kind::Unknown,
+                }
+            }
             "wrapping_add" | "wrapping_sub" => {
                 let rk = self.kind(recv, d);
                 if name == "wrapping_sub" && args.first().is_some_and(|a| self.kind(a, d).is_seq())
