@@ -402,7 +402,7 @@ impl<'a> Index<'a> {
             } => {
                 let k = self.type_kind(t, name, || Ev {
                     subject: name.clone(),
-                    why: format!("`{name}` is declared `{}`", t.display()),
+                    why: format!("declared `{}`, with a sequence-number name", t.display()),
                     label: Some((*decl_span, format!("`{name}` declared here"))),
                 });
                 // `let end: u32 = seg.seq;`: a plain name, but a sequence number's value.
