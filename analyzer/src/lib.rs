@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod fix;
 pub mod flow;
 pub mod index;
 pub mod interproc;
@@ -38,6 +39,8 @@ pub struct Analysis {
     pub irq: Vec<Option<irq::IrqOrigin>>,
     /// Counted resources not given back on some path.
     pub resource_leaks: Vec<resource::Leak>,
+    /// Sequence-number findings resolved across files.
+    pub seq: seq::SeqAnalysis,
 }
 
 impl Analysis {
@@ -48,7 +51,6 @@ impl Analysis {
 
 /// Run every cross-file analysis over lowered files.
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
-    let _ = db;
     files.sort_by_key(|f| f.file);
     let index = index::Index::build(&files);
     let flows: Vec<flow::FnFlow> = index
@@ -60,6 +62,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
     let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
+    let seq = seq::resolve(db, &files, config);
     Analysis {
         files,
         index,
@@ -68,6 +71,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         lock_graph,
         irq,
         resource_leaks,
+        seq,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod driver;
+pub mod fix;
 pub mod load;
 pub mod plan;
 pub mod render;

@@ -22,13 +22,20 @@ macro_rules! declare_lint {
 mod blocking_under_spinlock;
 mod double_lock;
 mod irq_unsafe_lock;
+mod isn_not_monotonic;
 mod lock_order_inversion;
 mod meta;
 mod resource_leak;
+mod seq_arith;
+mod seq_common;
+mod seq_compare;
 mod unreleased_lock;
 mod util;
 
+pub use isn_not_monotonic::ISN_NOT_MONOTONIC;
 pub use meta::{ANALYSIS_BUDGET, PARSE_ERROR, UNUSED_ALLOW};
+pub use seq_arith::SEQ_ARITH;
+pub use seq_compare::SEQ_COMPARE;
 
 /// Static description of a lint, shown by `cargo lockstep list` and `explain`.
 #[derive(Debug)]
@@ -70,6 +77,9 @@ pub fn registry() -> Vec<&'static dyn Lint> {
         &lock_order_inversion::LockOrderInversion,
         &irq_unsafe_lock::IrqUnsafeLock,
         &resource_leak::ResourceLeak,
+        &isn_not_monotonic::IsnNotMonotonic,
+        &seq_compare::SeqCompare,
+        &seq_arith::SeqArith,
     ]
 }
 

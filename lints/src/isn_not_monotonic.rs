@@ -1,0 +1,83 @@
+//! `isn_not_monotonic`: an initial sequence number that can move backwards.
+
+use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use lockstep_analyzer::Diagnostic;
+#[cfg(test)]
+use lockstep_analyzer::Level;
+
+declare_lint! {
+    /// ## What it does
+    /// Looks at every initial sequence number: a value assigned to a field or local named
+    /// `isn`, `iss` or `initial_seq*`, and the value returned by a function named like
+    /// `gen_isn`, `gen_iss` or `initial_seq*`. It reports one taken from a random source alone
+    /// (`rand::random()`, `rng.gen()`, `next_u32()`, `getrandom`, `OsRng`), a keyed hash of the
+    /// connection without a clock, a constant, or a counter that moves backwards somewhere
+    /// (`-=`, `wrapping_sub`, a reset to 0). A value that includes a clock (`Instant::now()`,
+    /// ticks, jiffies, a timestamp) is accepted. A random value written straight into any
+    /// sequence number (`snd_nxt = rng.next_u32()`) is taken for an initial one too.
+    ///
+    /// ## Why is this bad?
+    /// RFC 9293 (MUST-8) requires the ISN to be driven by a clock so that a new incarnation of
+    /// a connection starts above the old one; RFC 6528 adds a keyed hash of the connection's
+    /// addresses and ports so it cannot be guessed. A purely random ISN can land below the
+    /// current one, and the peer then takes new segments for old duplicates: after a change to
+    /// random ISNs, Windows NT 4.0 programs stopped connecting and traces showed segments out
+    /// of order (KB Q228811). A constant ISN makes every incarnation collide.
+    ///
+    /// ## Known problems
+    /// Sources are recognized by the names of the functions, methods and fields read, with
+    /// locals followed to their initializers inside the function. A clock that is not named as
+    /// one is not recognized; add the ISN function to the allow list with a reason. A clock
+    /// without a keyed hash is accepted: it moves forward (RFC 793's generator), although it is
+    /// predictable (RFC 6528). Test code (`#[cfg(test)]`, `#[test]`) is not checked: tests pick
+    /// fixed ISNs on purpose.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let iss: u32 = rand::random();
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let iss = clock_ticks(now).wrapping_add(keyed_hash(&secret, local, remote));
+    /// ```
+    pub ISN_NOT_MONOTONIC, "isn_not_monotonic", Warn, "an initial sequence number that can move backwards"
+}
+
+pub struct IsnNotMonotonic;
+
+impl Lint for IsnNotMonotonic {
+    fn meta(&self) -> &'static LintMeta {
+        &ISN_NOT_MONOTONIC
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        report(cx, &ISN_NOT_MONOTONIC, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq_common::test_support::check;
+
+    #[test]
+    fn random_alone_is_reported_with_its_source() {
+        let d = check(
+            &IsnNotMonotonic,
+            "fn connect() -> u32 { let iss: u32 = rand::random(); iss }",
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(d[0].message.contains("`random`"), "{}", d[0].message);
+        assert_eq!(d[0].level, Level::Warn);
+    }
+
+    #[test]
+    fn clock_plus_hash_is_fine() {
+        let d = check(
+            &IsnNotMonotonic,
+            "fn gen_iss(now: Instant, secret: &Key, t: &Tuple) -> u32 {\n\
+                 ticks(now).wrapping_add(siphash(secret, t)) }",
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+}

@@ -1,0 +1,78 @@
+//! `seq_arith`: non-wrapping arithmetic on TCP sequence numbers.
+
+use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use lockstep_analyzer::Diagnostic;
+
+declare_lint! {
+    /// ## What it does
+    /// Reports `+`, `-`, `+=`, `-=` and unary `-` on raw 32-bit sequence numbers, and casts of
+    /// a sequence number to `usize`/`u64`/`i64` whose value feeds arithmetic or indexing.
+    /// Arithmetic on `Wrapping<u32>` is not reported (it wraps), nor is arithmetic on a
+    /// sequence newtype at its call sites: the newtype's own `Add`/`Sub` impls are judged
+    /// instead, once.
+    ///
+    /// ## Why is this bad?
+    /// `snd_nxt + len` overflows when the sequence space wraps, which every long transfer
+    /// reaches (KB Q189080). In a debug build that is a panic a remote peer can trigger by
+    /// choosing its initial sequence number near 2^32; in a release build the wrap happens to be
+    /// right, until the value is widened first: `seq as usize - base as usize` is then off by
+    /// 2^32 and indexes out of the buffer.
+    ///
+    /// ## Known problems
+    /// Differences of two sequence numbers are offsets and are not reported once taken with
+    /// `wrapping_sub`. The fix for a cast needs the base the offset is taken from and is only
+    /// offered with a placeholder.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// self.snd_nxt += seg.len as u32;
+    /// let end = seg.seq + seg.len as u32;
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// self.snd_nxt = self.snd_nxt.wrapping_add(seg.len as u32);
+    /// let end = seg.seq.wrapping_add(seg.len as u32);
+    /// ```
+    pub SEQ_ARITH, "seq_arith", Deny, "non-wrapping arithmetic on sequence numbers"
+}
+
+pub struct SeqArith;
+
+impl Lint for SeqArith {
+    fn meta(&self) -> &'static LintMeta {
+        &SEQ_ARITH
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        report(cx, &SEQ_ARITH, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq_common::test_support::check;
+
+    #[test]
+    fn plain_addition_is_reported_wrapping_is_not() {
+        let d = check(
+            &SeqArith,
+            "fn f(seq: u32, len: usize) -> (u32, u32) { (seq + len as u32, seq.wrapping_add(1)) }",
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(
+            d[0].suggestions[0].edits[0].replacement,
+            "seq.wrapping_add(len as u32)"
+        );
+        assert!(d[0].message.starts_with("non-wrapping addition"));
+    }
+
+    #[test]
+    fn wrapping_type_arithmetic_is_fine() {
+        let d = check(
+            &SeqArith,
+            "use std::num::Wrapping;\nfn f(snd_nxt: Wrapping<u32>, n: u32) -> Wrapping<u32> { snd_nxt + Wrapping(n) }",
+        );
+        assert!(d.is_empty(), "{d:#?}");
+    }
+}
