@@ -180,9 +180,21 @@ fn check(inv: &Invocation) -> i32 {
         Err(e) => return error(&e),
     };
     let opts = &inv.options;
-    for (set, flag) in [(opts.fix, "--fix")] {
-        if set {
-            eprintln!("warning: `{flag}` is not available in this build and was ignored");
+    if opts.fix {
+        plan.threads = opts.jobs;
+        let fix_opts = crate::fix::FixOptions {
+            allow_dirty: opts.allow_dirty,
+            ..Default::default()
+        };
+        let mut log = std::io::stderr();
+        let fix_plan = plan.clone();
+        let result = crate::fix::apply_fixes(
+            || analyze_plan(fix_plan.clone(), &settings, &levels).0,
+            &fix_opts,
+            &mut log,
+        );
+        if let Err(e) = result {
+            return error(&e.to_string());
         }
     }
     // open the output before the work, so a bad path fails fast

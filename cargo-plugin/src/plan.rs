@@ -38,7 +38,7 @@ pub struct UnitPlan {
 }
 
 /// What to analyze: units and where their configuration lives.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Plan {
     /// Display paths are relative to this directory.
     pub root: PathBuf,
