@@ -1999,6 +1999,8 @@ impl<'a> BodyLowerer<'a> {
                     self.settle(&v_ok, false);
                 }
                 for (i, name) in names.into_iter().enumerate() {
+                    // A new value each time the condition matches (a `while let` iteration).
+                    self.emit(Op::Assign { root: name.clone() });
                     binds.push(Binding {
                         name,
                         guards: if i == 0 { owned.clone() } else { Vec::new() },
