@@ -38,6 +38,15 @@ const ELEMENT_METHODS: &[&str] = &[
     "flat_map",
     "fold_while",
 ];
+/// Methods whose value is their closure's result (`Option::map` and friends).
+pub(super) const MAPPING_METHODS: &[&str] = &[
+    "map",
+    "and_then",
+    "map_or",
+    "map_or_else",
+    "filter_map",
+    "find_map",
+];
 /// The pseudo-method that stands for "an element of" in value trees.
 pub(super) const ELEM_NAME: &str = "<elem>";
 
@@ -58,6 +67,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         scopes: Vec::new(),
         in_test: false,
         depth: 0,
+        overlay: Default::default(),
     };
     c.items(&ast.items);
     c.facts
@@ -85,6 +95,9 @@ struct Collector<'a> {
     in_test: bool,
     /// Expression nesting of the walk.
     depth: usize,
+    /// Closure parameters bound while a closure body is turned into a value
+    /// (`opt.map(|s| s.0)`): name, value, declaration, description.
+    overlay: std::cell::RefCell<Vec<(String, Val, Span, String)>>,
 }
 
 /// Where an expression's value goes, for casts that feed arithmetic or indexing.
@@ -1367,6 +1380,22 @@ impl<'a> Collector<'a> {
                             ty: self.ctx.self_ty.clone(),
                         };
                     }
+                    let bound = self
+                        .overlay
+                        .borrow()
+                        .iter()
+                        .rev()
+                        .find(|o| o.0 == name)
+                        .cloned();
+                    if let Some((name, init, decl_span, text)) = bound {
+                        return Val::Local {
+                            name,
+                            ty: None,
+                            decl_span,
+                            init: Some(Box::new(init)),
+                            init_text: Some(text),
+                        };
+                    }
                     if let Some(l) = self.lookup(&name) {
                         return Val::Local {
                             name: l.name.clone(),
@@ -1407,11 +1436,50 @@ impl<'a> Collector<'a> {
                     syn::Member::Unnamed(i) => i.index.to_string(),
                 },
             },
-            syn::Expr::MethodCall(m) => Val::Method {
-                recv: Box::new(self.val(&m.receiver, d)),
-                name: m.method.to_string(),
-                args: m.args.iter().map(|a| self.val(a, d)).collect(),
-            },
+            syn::Expr::MethodCall(m) => {
+                let recv = self.val(&m.receiver, d);
+                let name = m.method.to_string();
+                // `opt.map(|s| s.0 as u32)`: the value is the closure's body, with `s` an
+                // element of the receiver.
+                if MAPPING_METHODS.contains(&name.as_str()) {
+                    if let Some(syn::Expr::Closure(c)) = m.args.last().map(strip) {
+                        let param = c.inputs.first().and_then(|p| match p {
+                            syn::Pat::Ident(pi) => Some(pi),
+                            syn::Pat::Reference(r) => match &*r.pat {
+                                syn::Pat::Ident(pi) => Some(pi),
+                                _ => None,
+                            },
+                            _ => None,
+                        });
+                        if let (Some(pi), 1) = (param, c.inputs.len()) {
+                            let elem = Val::Method {
+                                recv: Box::new(recv.clone()),
+                                name: ELEM_NAME.into(),
+                                args: Vec::new(),
+                            };
+                            let text = format!("an element of `{}`", self.text(&*m.receiver));
+                            self.overlay.borrow_mut().push((
+                                pi.ident.to_string(),
+                                elem,
+                                self.span(&pi.ident),
+                                text,
+                            ));
+                            let body = self.val(&c.body, d);
+                            self.overlay.borrow_mut().pop();
+                            return Val::Method {
+                                recv: Box::new(recv),
+                                name,
+                                args: vec![body],
+                            };
+                        }
+                    }
+                }
+                Val::Method {
+                    recv: Box::new(recv),
+                    name,
+                    args: m.args.iter().map(|a| self.val(a, d)).collect(),
+                }
+            }
             syn::Expr::Call(c) => match strip(&c.func) {
                 syn::Expr::Path(p) => Val::Call {
                     path: p

@@ -15,7 +15,8 @@ use crate::source::SourceDb;
 struct Ev {
     subject: String,
     why: String,
-    label: Option<(Span, String)>,
+    /// Where the evidence is written: the declaration, the assignment, the type.
+    labels: Vec<(Span, String)>,
 }
 
 impl Ev {
@@ -302,17 +303,20 @@ impl<'a> Index<'a> {
                     .find(|f| &f.name == name)
                     .map(|f| f.ty.clone())
             }
-            Val::Method { recv, name, .. } => match name.as_str() {
+            Val::Method { recv, name, args } => match name.as_str() {
                 "unwrap" | "expect" | "clone" | "lock" | "borrow" | "borrow_mut" | "read"
                 | "write" | "as_ref" | "as_mut" | "get_mut" | "deref" | "deref_mut" | "iter"
                 | "iter_mut" | "into_iter" | "copied" | "cloned" | "rev" | "as_slice" | "skip"
                 | "take" | "peekable" | "filter" | "as_deref" => self.type_of(recv, d),
+                n if super::collect::MAPPING_METHODS.contains(&n) => self.type_of(args.last()?, d),
                 super::collect::ELEM_NAME => {
                     let t = self.type_of(recv, d)?;
                     match t.name.as_str() {
                         "Vec" | "VecDeque" | "[]" | "BTreeSet" | "HashSet" | "Option" => {
                             t.args.first().cloned()
                         }
+                        // `type_of` already looked through `Option`/`Box`/…
+                        _ if self.structs.contains_key(self.canon(&t.name)) => Some(t),
                         _ => None,
                     }
                 }
@@ -378,7 +382,7 @@ impl<'a> Index<'a> {
                 ev: Ev {
                     subject: subject.to_string(),
                     why: why.to_string(),
-                    label: None,
+                    labels: Vec::new(),
                 },
             }
         } else {
@@ -403,7 +407,7 @@ impl<'a> Index<'a> {
                 let k = self.type_kind(t, name, || Ev {
                     subject: name.clone(),
                     why: format!("declared `{}`, with a sequence-number name", t.display()),
-                    label: Some((*decl_span, format!("`{name}` declared here"))),
+                    labels: vec![(*decl_span, format!("`{name}` declared here"))],
                 });
                 // `let end: u32 = seg.seq;`: a plain name, but a sequence number's value.
                 let plain_32 = matches!(self.unalias(t).0.name.as_str(), "u32" | "i32");
@@ -420,7 +424,10 @@ impl<'a> Index<'a> {
                                     init_text.as_deref().unwrap_or("?"),
                                     ev.note()
                                 ),
-                                label: Some((*decl_span, format!("`{name}` assigned here"))),
+                                labels: with_labels(
+                                    (*decl_span, format!("`{name}` assigned here")),
+                                    &ev,
+                                ),
                             },
                         },
                         Kind::Offset => Kind::Offset,
@@ -446,7 +453,7 @@ impl<'a> Index<'a> {
                             init_text.as_deref().unwrap_or("?"),
                             ev.note()
                         ),
-                        label: Some((*decl_span, format!("`{name}` assigned here"))),
+                        labels: with_labels((*decl_span, format!("`{name}` assigned here")), &ev),
                     },
                 },
                 Kind::Unknown => self.name_ev(name, "its name (its value's type is not known)"),
@@ -486,7 +493,7 @@ impl<'a> Index<'a> {
                             self.type_kind(r, last, || Ev {
                                 subject: format!("{last}()"),
                                 why: format!("`{last}` returns `{}`", r.display()),
-                                label: Some((span, format!("`{last}` declared here"))),
+                                labels: vec![(span, format!("`{last}` declared here"))],
                             })
                         }
                         None => Kind::NotSeq,
@@ -580,7 +587,7 @@ impl<'a> Index<'a> {
                         let ev = Ev {
                             subject: subject(&base_name),
                             why: format!("the integer inside sequence type `{}`", st.name),
-                            label: Some((st.span, format!("`{}` declared here", st.name))),
+                            labels: vec![(st.span, format!("`{}` declared here", st.name))],
                         };
                         return if nt.inner_wrapping {
                             Kind::Wrap { ev }
@@ -597,7 +604,7 @@ impl<'a> Index<'a> {
                     Some(f) => self.type_kind(&f.ty, name, || Ev {
                         subject: name.to_string(),
                         why: format!("field of `{}` declared `{}`", st.name, f.ty.display()),
-                        label: Some((f.span, format!("`{name}` declared here"))),
+                        labels: vec![(f.span, format!("`{name}` declared here"))],
                     }),
                     None => Kind::Unknown,
                 };
@@ -609,7 +616,7 @@ impl<'a> Index<'a> {
                     Some(t) => match self.type_kind(t, "", || Ev {
                         subject: String::new(),
                         why: String::new(),
-                        label: None,
+                        labels: Vec::new(),
                     }) {
                         Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                         Kind::Newtype => Kind::Newtype,
@@ -642,7 +649,7 @@ impl<'a> Index<'a> {
                     ev: Ev {
                         subject: subject(&base_name),
                         why: "the integer inside a sequence type".into(),
-                        label: None,
+                        labels: Vec::new(),
                     },
                 },
                 _ => Kind::Unknown,
@@ -660,7 +667,7 @@ impl<'a> Index<'a> {
                             f.ty.display(),
                             st.name
                         ),
-                        label: Some((f.span, format!("`{name}` declared here"))),
+                        labels: vec![(f.span, format!("`{name}` declared here"))],
                     }));
                 }
             }
@@ -686,6 +693,14 @@ impl<'a> Index<'a> {
     }
 
     fn method_kind(&self, recv: &Val, name: &str, args: &[Val], d: usize) -> Kind {
+        if super::collect::MAPPING_METHODS.contains(&name) {
+            if let Some(body) = args.last() {
+                match self.kind(body, d) {
+                    Kind::Unknown => {}
+                    k => return k,
+                }
+            }
+        }
         match name {
             super::collect::ELEM_NAME => {
                 // A 32-bit element is left to the name it is bound to.
@@ -702,7 +717,7 @@ impl<'a> Index<'a> {
                 match self.type_kind(&t, "", || Ev {
                     subject: String::new(),
                     why: String::new(),
-                    label: None,
+                    labels: Vec::new(),
                 }) {
                     Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                     Kind::Newtype => Kind::Newtype,
@@ -741,7 +756,7 @@ impl<'a> Index<'a> {
                         Some(r) => self.type_kind(r, name, || Ev {
                             subject: format!("{name}()"),
                             why: format!("`{name}()` returns `{}`", r.display()),
-                            label: Some((f.span, format!("`{name}` declared here"))),
+                            labels: vec![(f.span, format!("`{name}` declared here"))],
                         }),
                         None => Kind::NotSeq,
                     },
@@ -754,6 +769,13 @@ impl<'a> Index<'a> {
             }
         }
     }
+}
+
+/// `first`, then the labels of the evidence it rests on.
+fn with_labels(first: (Span, String), inner: &Ev) -> Vec<(Span, String)> {
+    let mut v = vec![first];
+    v.extend(inner.labels.iter().cloned());
+    v
 }
 
 fn val_name(v: &Val) -> String {
@@ -964,7 +986,7 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
             if !notes.contains(&n) {
                 notes.push(n);
             }
-            if let Some(l) = &ev.label {
+            for l in &ev.labels {
                 if !labels.contains(l) {
                     labels.push(l.clone());
                 }
@@ -1132,7 +1154,7 @@ fn site_finding(ix: &Index<'_>, site: &Site) -> Option<SeqFinding> {
                     "its key type is `{}` and its name mentions sequence numbers",
                     key.display()
                 ),
-                label: Some((*decl_span, format!("`{field}` declared here"))),
+                labels: vec![(*decl_span, format!("`{field}` declared here"))],
             });
             if !k.is_seq() {
                 return None;
@@ -1321,7 +1343,7 @@ fn sort_elem_kind(ix: &Index<'_>, v: &Val, text: &str) -> Kind {
             t.name,
             elem.display()
         ),
-        label: None,
+        labels: Vec::new(),
     })
 }
 
