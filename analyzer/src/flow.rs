@@ -85,6 +85,8 @@ pub struct ExitEvent {
     pub returned: Vec<HeldLock>,
     /// Explicit-release acquisitions executed on the path (held or not at the exit).
     pub raw_seen: Vec<NodeId>,
+    /// The `break` the path left a loop by, when an explicit-release lock was held then.
+    pub via: Option<Span>,
 }
 
 /// An explicit release of a lock this function did not acquire on that path.
@@ -122,7 +124,7 @@ struct H {
     leaked: Option<NodeId>,
 }
 
-type ExitKey = (NodeId, Vec<H>, Vec<H>, Vec<NodeId>);
+type ExitKey = (NodeId, Vec<H>, Vec<H>, Vec<NodeId>, Option<Span>);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 struct State {
@@ -132,6 +134,7 @@ struct State {
     seen: Vec<NodeId>,
     irq_off: u8,
     regions: Vec<NodeId>,
+    via: Option<Span>,
 }
 
 /// Resolution of every lock operation of a body, done once before exploring paths.
@@ -520,16 +523,32 @@ pub fn analyze_fn(
             Op::IrqOff { .. } => st.irq_off = st.irq_off.saturating_add(1),
             Op::IrqOn => st.irq_off = st.irq_off.saturating_sub(1),
             Op::ClosureEnter { call } => st.regions.push(*call),
+            Op::Leave { span } => {
+                if st
+                    .held
+                    .iter()
+                    .any(|h| h.style == AcqStyle::Raw || h.leaked.is_some())
+                {
+                    st.via = Some(*span);
+                }
+            }
             Op::ClosureExit => {
                 st.regions.pop();
             }
             Op::Exit { span } => {
-                if exit_keys.insert((node, st.held.clone(), st.returned.clone(), st.seen.clone())) {
+                if exit_keys.insert((
+                    node,
+                    st.held.clone(),
+                    st.returned.clone(),
+                    st.seen.clone(),
+                    st.via,
+                )) {
                     flow.exits.push(ExitEvent {
                         span: *span,
                         held: materialize(&st.held),
                         returned: materialize(&st.returned),
                         raw_seen: st.seen.clone(),
+                        via: st.via,
                     });
                 }
                 continue;

@@ -272,6 +272,10 @@ pub enum Op {
         call: NodeId,
     },
     ClosureExit,
+    /// A `break` leaves a loop here: exits reached after it name it as their way out.
+    Leave {
+        span: Span,
+    },
     /// A counter moved by one (`credits -= 1`, `inflight.fetch_add(1, ..)`, a configured
     /// take/give pair): a counted resource when the code moves it both ways somewhere.
     Count {

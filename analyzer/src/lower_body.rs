@@ -2398,6 +2398,9 @@ impl<'a> BodyLowerer<'a> {
             self.loops[idx].head,
         );
         self.unwind(sd, td, span);
+        if !is_continue {
+            self.emit(Op::Leave { span });
+        }
         if let Some(c) = self.cur {
             if is_continue {
                 self.link(c, head);

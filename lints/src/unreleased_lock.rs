@@ -60,8 +60,9 @@ impl Lint for UnreleasedLock {
                     let e = by_acq
                         .entry(h.acq_node)
                         .or_insert_with(|| Acq::new(h.acq_span, &h.lock.class, &h.lock.instance));
-                    if !e.held_at.contains(&exit.span) {
-                        e.held_at.push(exit.span);
+                    let site = exit.via.unwrap_or(exit.span);
+                    if !e.held_at.contains(&site) {
+                        e.held_at.push(site);
                     }
                     if let Some(l) = &h.leaked {
                         e.leak = Some(l.clone());
@@ -124,7 +125,7 @@ impl Lint for UnreleasedLock {
                     let mut held = a.held_at.clone();
                     held.sort();
                     for s in &held {
-                        d = d.with_label(*s, "returns here with the lock held");
+                        d = d.with_label(*s, "leaves with the lock still held");
                     }
                     let mut rel = a.released_at.clone();
                     rel.sort();
