@@ -389,6 +389,11 @@ impl Index {
             }
             _ => return None,
         }
+        // embassy-sync `Mutex<CriticalSectionRawMutex, T>`: held with interrupts masked.
+        if args_mention_critical_section(args) {
+            k.spin = true;
+            k.irq_safe = true;
+        }
         Some(k)
     }
 
@@ -703,6 +708,13 @@ impl Index {
         }
         None
     }
+}
+
+fn args_mention_critical_section(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.contains("CriticalSection")),
+        _ => false,
+    })
 }
 
 fn args_mention_spin(args: &[TypeRef]) -> bool {

@@ -1171,6 +1171,43 @@ impl<'a> BodyLowerer<'a> {
                 ..Val::default()
             };
         }
+        // `m.lock(|data| ..)` (embassy-sync's blocking mutex, `with`-style locks): the lock
+        // is held while the closure runs.
+        if nargs == 1
+            && matches!(name.as_str(), "lock" | "lock_mut" | "read" | "write")
+            && matches!(&m.args[0], syn::Expr::Closure(_))
+        {
+            let recv = self.expr(&m.receiver, Ext::None);
+            self.settle(&recv, false);
+            let syn::Expr::Closure(c) = &m.args[0] else {
+                unreachable_stmt()
+            };
+            if let Some(place) = recv.place.clone() {
+                let g = self.new_guard();
+                let mode = if name == "read" {
+                    Mode::Read
+                } else {
+                    Mode::Exclusive
+                };
+                self.emit(Op::Acquire {
+                    place,
+                    method: name.clone(),
+                    style: AcqStyle::Guard,
+                    mode,
+                    is_try: false,
+                    guard: Some(g),
+                    unwrapped: false,
+                    span: self.span(&m.method).to(span),
+                });
+                self.inline_closure(c, span);
+                self.emit(Op::Release {
+                    guard: g,
+                    span,
+                    explicit: false,
+                });
+                return Val::default();
+            }
+        }
         let is_guard_m = nargs == 0
             && (GUARD_METHODS.contains(&name.as_str())
                 || RAW_ACQUIRE_METHODS.contains(&name.as_str())
