@@ -4,9 +4,11 @@ pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod driver;
+pub mod graph;
 pub mod load;
 pub mod plan;
 pub mod render;
+pub mod stats;
 
 use std::path::Path;
 
