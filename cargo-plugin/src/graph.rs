@@ -651,7 +651,41 @@ fn smooth_path(pts: &[(f64, f64)]) -> String {
 /// An SVG drawing of the graph.
 pub fn svg(m: &GraphModel) -> String {
     let lay = layout(m);
-    let pairs: BTreeSet<(usize, usize)> = m.edges.iter().map(|e| (e.from, e.to)).collect();
+    // Where each edge leaves its source and enters its target: the edges at one side of a
+    // node are spread along it, in the order of where they head.
+    type Port = (f64, (usize, usize, bool), usize, bool);
+    let mut at: BTreeMap<(usize, bool), Vec<Port>> = BTreeMap::new();
+    for (k, e) in m.edges.iter().enumerate() {
+        let (a, b) = (e.from, e.to);
+        let (ca, cb) = (lay.center[a], lay.center[b]);
+        let first = lay.bends[k].first().copied().unwrap_or(cb);
+        let last = lay.bends[k].last().copied().unwrap_or(ca);
+        let key = (a.min(b), a.max(b), a < b);
+        at.entry((a, first.1 > ca.1))
+            .or_default()
+            .push((first.0, key, k, true));
+        at.entry((b, last.1 > cb.1))
+            .or_default()
+            .push((last.0, key, k, false));
+    }
+    let mut ports = vec![(0.0, 0.0); m.edges.len()];
+    for ((v, _), mut list) in at {
+        list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let cnt = list.len();
+        let spread = (lay.width[v] * 0.6).min(16.0 * cnt.saturating_sub(1) as f64);
+        for (i, &(_, _, k, is_source)) in list.iter().enumerate() {
+            let x = if cnt > 1 {
+                lay.center[v].0 - spread / 2.0 + spread * i as f64 / (cnt - 1) as f64
+            } else {
+                lay.center[v].0
+            };
+            if is_source {
+                ports[k].0 = x;
+            } else {
+                ports[k].1 = x;
+            }
+        }
+    }
     let mut max_x: f64 = 0.0;
     let mut max_y: f64 = 0.0;
     let mut min_x: f64 = 0.0;
@@ -678,19 +712,11 @@ pub fn svg(m: &GraphModel) -> String {
         let last = bends.last().copied().unwrap_or(ca);
         let out_dir = if first.1 > ca.1 { 1.0 } else { -1.0 };
         let in_dir = if last.1 < cb.1 { -1.0 } else { 1.0 };
-        // Two edges in opposite directions between the same nodes: side by side.
-        let off = if pairs.contains(&(b, a)) {
-            if a < b {
-                -9.0
-            } else {
-                9.0
-            }
-        } else {
-            0.0
-        };
-        let mut pts = vec![(ca.0 + off, ca.1 + out_dir * NODE_H / 2.0)];
+        let mut pts = vec![(ports[k].0, ca.1 + out_dir * NODE_H / 2.0)];
         pts.extend(bends.iter().copied());
-        pts.push((cb.0 + off, cb.1 + in_dir * NODE_H / 2.0));
+        pts.push((ports[k].1, cb.1 + in_dir * NODE_H / 2.0));
+        // Labels of an edge leaving a node left of its center go to the left.
+        let off = pts[0].0 - ca.0;
         let d = smooth_path(&pts);
         let (stroke, marker, sw) = if e.hot() {
             (RED, "arrow-red", "2.5")
