@@ -132,7 +132,7 @@ pub struct RunArgs {
         help_heading = "Output"
     )]
     pub message_format: MessageFormatArg,
-    /// Write the findings to FILE instead of stdout
+    /// Write the findings (or the graph) to FILE instead of stdout
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Coloring [default: auto, or CARGO_TERM_COLOR]
@@ -150,7 +150,7 @@ pub struct RunArgs {
     /// Let --fix edit files with uncommitted changes
     #[arg(long, requires = "fix", help_heading = "Fixes")]
     pub allow_dirty: bool,
-    /// Print file counts and phase timings to stderr
+    /// Print file counts, phase timings and analysis coverage to stderr
     #[arg(long)]
     pub stats: bool,
     /// Number of analysis threads [default: all cores]

@@ -931,6 +931,17 @@ pub fn run(inv: &crate::cli::Invocation, format: GraphFormat) -> i32 {
     for e in &report.io_errors {
         eprintln!("error: {e}");
     }
+    let unparsed = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.lint == "parse_error")
+        .count();
+    if unparsed > 0 {
+        eprintln!(
+            "warning: {unparsed} file(s) or module(s) could not be analyzed (`cargo lockstep` shows \
+             the parse errors); the graph leaves them out"
+        );
+    }
     if inv.options.stats {
         crate::driver::print_stats(&report, &timings, started.elapsed());
     }

@@ -321,3 +321,15 @@ fn stats_name_unresolved_calls_and_opaque_macros() {
         "{o:?}"
     );
 }
+
+#[test]
+fn graph_mentions_files_it_could_not_read() {
+    let o = lockstep(&fixture("harness/parse-error"), &["graph"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.starts_with("digraph "), "{o:?}");
+    assert!(
+        o.stderr
+            .contains("1 file(s) or module(s) could not be analyzed"),
+        "{o:?}"
+    );
+}
