@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use lockstep_analyzer::{Edition, Level};
 
+use crate::graph::GraphFormat;
 use crate::render::MessageFormat;
 
 /// `cargo` as seen by clap: the only subcommand it knows is `lockstep`.
@@ -47,11 +48,21 @@ pub enum Command {
         /// Lint name, with or without the `lockstep::` prefix
         lint: String,
     },
-    /// Print the lock-order graph
-    Graph,
+    /// Print the lock-order graph (DOT, Mermaid or SVG)
+    Graph(Box<GraphArgs>),
 }
 
-#[derive(Args, Debug, Default, Clone)]
+/// `cargo lockstep graph`: analyzes like the default command, then prints the lock graph.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct GraphArgs {
+    /// Graph format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot, value_name = "FMT")]
+    pub format: GraphFormat,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunArgs {
     /// Files or directories to analyze instead of the package at the current directory
     #[arg(value_name = "PATH")]
@@ -121,7 +132,7 @@ pub struct RunArgs {
         help_heading = "Output"
     )]
     pub message_format: MessageFormatArg,
-    /// Write the findings to FILE instead of stdout
+    /// Write the findings (or the graph) to FILE instead of stdout
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Coloring [default: auto, or CARGO_TERM_COLOR]
@@ -139,7 +150,7 @@ pub struct RunArgs {
     /// Let --fix edit files with uncommitted changes
     #[arg(long, requires = "fix", help_heading = "Fixes")]
     pub allow_dirty: bool,
-    /// Print file counts and phase timings to stderr
+    /// Print file counts, phase timings and analysis coverage to stderr
     #[arg(long)]
     pub stats: bool,
     /// Number of analysis threads [default: all cores]
@@ -272,8 +283,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
     let sub = matches
         .subcommand_matches("lockstep")
         .expect("lockstep is the only subcommand");
-    let level_flags = level_flags(sub);
-    let r = parsed.run;
+    let mut level_flags = level_flags(sub);
+    let mut r = parsed.run;
+    // `graph` takes the same options after its name; they add to those before it.
+    if let (Some(Command::Graph(g)), Some(gm)) = (&parsed.command, sub.subcommand_matches("graph"))
+    {
+        level_flags.extend(self::level_flags(gm));
+        r = merge_run(r, g.run.clone());
+    }
     Ok(Invocation {
         command: parsed.command,
         paths: r.paths,
@@ -299,6 +316,40 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             jobs: r.jobs.map(usize::from),
         },
     })
+}
+
+/// Options before a subcommand combined with those after it (the later wins).
+fn merge_run(a: RunArgs, b: RunArgs) -> RunArgs {
+    fn cat<T>(mut x: Vec<T>, y: Vec<T>) -> Vec<T> {
+        x.extend(y);
+        x
+    }
+    RunArgs {
+        paths: cat(a.paths, b.paths),
+        manifest_path: b.manifest_path.or(a.manifest_path),
+        packages: cat(a.packages, b.packages),
+        workspace: a.workspace || b.workspace,
+        exclude: cat(a.exclude, b.exclude),
+        all_targets: a.all_targets || b.all_targets,
+        edition: b.edition.or(a.edition),
+        deny: cat(a.deny, b.deny),
+        warn: cat(a.warn, b.warn),
+        allow: cat(a.allow, b.allow),
+        message_format: if b.message_format != MessageFormatArg::default() {
+            b.message_format
+        } else {
+            a.message_format
+        },
+        output: b.output.or(a.output),
+        color: b.color.or(a.color),
+        baseline: b.baseline.or(a.baseline),
+        write_baseline: b.write_baseline.or(a.write_baseline),
+        fix: a.fix || b.fix,
+        allow_dirty: a.allow_dirty || b.allow_dirty,
+        stats: a.stats || b.stats,
+        jobs: b.jobs.or(a.jobs),
+        with_cargo_check: a.with_cargo_check || b.with_cargo_check,
+    }
 }
 
 /// `-D`/`-W`/`-A` flags in the order they were written: a later flag overrides an earlier one.
@@ -373,10 +424,27 @@ mod tests {
 
     #[test]
     fn subcommand_words_win_over_paths() {
-        assert_eq!(
+        assert!(matches!(
             inv(&["cargo-lockstep", "graph"]).command,
-            Some(Command::Graph)
-        );
+            Some(Command::Graph(g)) if g.format == GraphFormat::Dot
+        ));
+        let g = inv(&[
+            "cargo-lockstep",
+            "--stats",
+            "graph",
+            "--format",
+            "svg",
+            "src",
+            "--output",
+            "g.svg",
+        ]);
+        assert!(matches!(
+            &g.command,
+            Some(Command::Graph(a)) if a.format == GraphFormat::Svg
+        ));
+        assert_eq!(g.paths, vec![PathBuf::from("src")]);
+        assert!(g.options.stats);
+        assert_eq!(g.options.output, Some(PathBuf::from("g.svg")));
         let i = inv(&["cargo-lockstep", "./graph"]);
         assert_eq!(i.command, None);
         assert_eq!(i.paths, vec![PathBuf::from("./graph")]);

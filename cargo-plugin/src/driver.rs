@@ -138,10 +138,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     match &inv.command {
         Some(Command::List) => list(),
         Some(Command::Explain { lint }) => explain(lint),
-        Some(Command::Graph) => {
-            eprintln!("error: `cargo lockstep graph` is not yet available");
-            EXIT_ERROR
-        }
+        Some(Command::Graph(g)) => crate::graph::run(&inv, g.format),
         None => check(&inv),
     }
 }
@@ -280,7 +277,8 @@ pub fn exit_status(report: &Report) -> i32 {
     }
 }
 
-fn print_stats(report: &Report, t: &Timings, total: Duration) {
+/// File counts, timings, findings per lint and analysis coverage, to stderr.
+pub(crate) fn print_stats(report: &Report, t: &Timings, total: Duration) {
     let files = report.db.len();
     let lines: usize = report.db.files().iter().map(|f| f.line_count()).sum();
     let bytes: usize = report.db.files().iter().map(|f| f.text.len()).sum();
@@ -303,6 +301,7 @@ fn print_stats(report: &Report, t: &Timings, total: Duration) {
     for (lint, n) in by_lint {
         eprintln!("lockstep: {n:>6} {lint}");
     }
+    eprint!("{}", crate::stats::coverage(report));
 }
 
 fn list() -> i32 {

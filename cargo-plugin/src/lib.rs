@@ -5,9 +5,11 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod fix;
+pub mod graph;
 pub mod load;
 pub mod plan;
 pub mod render;
+pub mod stats;
 
 use std::path::Path;
 

@@ -1,0 +1,953 @@
+//! `cargo lockstep graph`: the lock-order graph as Graphviz DOT, a Mermaid flowchart or a
+//! self-drawn SVG.
+//!
+//! Nodes are lock classes; an edge A → B means B was acquired while A was held. Edges on a
+//! cycle of blocking acquisitions and edges against the declared `lock_order` are drawn red;
+//! edges taken only with a try-lock are dashed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use lockstep_analyzer::{Analysis, Config, SourceDb};
+use petgraph::graph::DiGraph;
+
+/// One lock class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphNode {
+    /// Full class (`crate::module::Type.field` or `crate::module::STATIC`).
+    pub class: String,
+    /// Short label (`Type.field`, `STATIC`), unique within the graph.
+    pub label: String,
+    /// Takes part in a cycle of blocking acquisitions.
+    pub in_cycle: bool,
+}
+
+/// One ordered pair of lock classes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphEdge {
+    pub from: usize,
+    pub to: usize,
+    /// `file:line` of the inner acquisition of the best witness.
+    pub site: String,
+    /// Function in which the outer lock is held, for the best witness.
+    pub func: String,
+    /// Every witness is a try-lock: the edge cannot close a deadlock.
+    pub try_only: bool,
+    /// Both ends lie in one strongly connected component of blocking edges.
+    pub in_cycle: bool,
+    /// Goes against the declared `lock_order`.
+    pub against_order: bool,
+}
+
+impl GraphEdge {
+    /// Drawn highlighted.
+    pub fn hot(&self) -> bool {
+        self.in_cycle || self.against_order
+    }
+
+    fn tooltip(&self) -> String {
+        let mut t = format!("{} (in {})", self.site, self.func);
+        if self.in_cycle {
+            t.push_str("; on a lock cycle");
+        }
+        if self.against_order {
+            t.push_str("; against the declared lock order");
+        }
+        if self.try_only {
+            t.push_str("; try-lock only");
+        }
+        t
+    }
+}
+
+/// The lock graph as plain data, nodes sorted by class, edges by (from, to).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GraphModel {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+}
+
+/// Output format of `cargo lockstep graph`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GraphFormat {
+    #[default]
+    Dot,
+    Mermaid,
+    Svg,
+}
+
+/// `Type.field` or `STATIC` of a full class, without the module path.
+pub fn short_class(class: &str) -> String {
+    let base = class.split("::{").next().unwrap_or(class);
+    match base.rfind("::") {
+        Some(i) if !base[i + 2..].is_empty() => base[i + 2..].to_string(),
+        _ => base.to_string(),
+    }
+}
+
+/// Build the graph model from an analysis.
+pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel {
+    let lg = &analysis.lock_graph;
+    let classes: Vec<String> = lg.nodes.keys().cloned().collect();
+    let index: BTreeMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+
+    // Components of blocking edges.
+    let blocking = lg.blocking_edges();
+    let mut g: DiGraph<usize, ()> = DiGraph::new();
+    let gn: Vec<_> = (0..classes.len()).map(|i| g.add_node(i)).collect();
+    for (a, b) in &blocking {
+        g.add_edge(gn[index[a.as_str()]], gn[index[b.as_str()]], ());
+    }
+    let mut comp = vec![usize::MAX; classes.len()];
+    for (ci, scc) in petgraph::algo::tarjan_scc(&g).into_iter().enumerate() {
+        if scc.len() < 2 {
+            continue;
+        }
+        for n in scc {
+            comp[g[n]] = ci;
+        }
+    }
+    let blocking: BTreeSet<(String, String)> = blocking.into_iter().collect();
+
+    let labels = unique_labels(&classes);
+    let nodes: Vec<GraphNode> = classes
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .map(|(i, (c, label))| GraphNode {
+            class: c.clone(),
+            label,
+            in_cycle: comp[i] != usize::MAX,
+        })
+        .collect();
+
+    let pos = |c: &str| config.lock_order.iter().position(|o| o == c);
+    let mut edges = Vec::new();
+    for e in lg.graph.edge_indices() {
+        let Some((a, b)) = lg.graph.edge_endpoints(e) else {
+            continue;
+        };
+        let (ca, cb) = (&lg.graph[a], &lg.graph[b]);
+        if ca == cb {
+            continue;
+        }
+        let ws = &lg.graph[e];
+        let Some(best) = ws.iter().find(|w| !w.is_try).or_else(|| ws.first()) else {
+            continue;
+        };
+        let (from, to) = (index[ca.as_str()], index[cb.as_str()]);
+        let is_blocking = blocking.contains(&(ca.clone(), cb.clone()));
+        let against_order =
+            is_blocking && matches!((pos(ca), pos(cb)), (Some(x), Some(y)) if x > y);
+        let file = db.files().get(best.to_span.file.0 as usize);
+        let site = match file {
+            Some(f) if f.id == best.to_span.file => {
+                format!("{}:{}", f.path, f.line_col(best.to_span.start).line)
+            }
+            _ => "?".to_string(),
+        };
+        edges.push(GraphEdge {
+            from,
+            to,
+            site,
+            func: best.func.clone(),
+            try_only: !is_blocking,
+            in_cycle: is_blocking && comp[from] != usize::MAX && comp[from] == comp[to],
+            against_order,
+        });
+    }
+    edges.sort_by_key(|x| (x.from, x.to));
+    GraphModel { nodes, edges }
+}
+
+/// Short labels, falling back to the full class where two short labels coincide.
+fn unique_labels(classes: &[String]) -> Vec<String> {
+    let short: Vec<String> = classes.iter().map(|c| short_class(c)).collect();
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &short {
+        *count.entry(s.as_str()).or_default() += 1;
+    }
+    short
+        .iter()
+        .zip(classes)
+        .map(|(s, c)| {
+            if count[s.as_str()] > 1 {
+                c.clone()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
+/// Render the model in a format.
+pub fn render(m: &GraphModel, format: GraphFormat, out: &mut dyn Write) -> io::Result<()> {
+    let s = match format {
+        GraphFormat::Dot => dot(m),
+        GraphFormat::Mermaid => mermaid(m),
+        GraphFormat::Svg => svg(m),
+    };
+    out.write_all(s.as_bytes())
+}
+
+fn dot_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Graphviz DOT.
+pub fn dot(m: &GraphModel) -> String {
+    let mut s = String::new();
+    s.push_str("digraph lock_order {\n");
+    s.push_str(
+        "  // red: on a lock cycle or against the declared lock_order; dashed: try-lock only\n",
+    );
+    s.push_str("  rankdir=LR;\n");
+    s.push_str("  node [shape=box, style=rounded, fontname=\"monospace\"];\n");
+    s.push_str("  edge [fontname=\"monospace\", fontsize=10];\n");
+    for (i, n) in m.nodes.iter().enumerate() {
+        let _ = write!(
+            s,
+            "  n{i} [label={}, tooltip={}",
+            dot_str(&n.label),
+            dot_str(&n.class)
+        );
+        if n.in_cycle {
+            s.push_str(", color=red, penwidth=2");
+        }
+        s.push_str("];\n");
+    }
+    for e in &m.edges {
+        let _ = write!(
+            s,
+            "  n{} -> n{} [label={}, tooltip={}",
+            e.from,
+            e.to,
+            dot_str(&e.site),
+            dot_str(&e.tooltip())
+        );
+        if e.hot() {
+            s.push_str(", color=red, fontcolor=red, penwidth=2.5");
+        }
+        if e.try_only {
+            s.push_str(", style=dashed");
+        }
+        s.push_str("];\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn mermaid_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("#quot;"),
+            '<' => o.push_str("#lt;"),
+            '>' => o.push_str("#gt;"),
+            '|' => o.push_str("#124;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A Mermaid flowchart.
+pub fn mermaid(m: &GraphModel) -> String {
+    let mut s = String::new();
+    s.push_str("flowchart LR\n");
+    for (i, n) in m.nodes.iter().enumerate() {
+        let _ = writeln!(s, "  %% n{i}: {}", n.class);
+        let _ = writeln!(s, "  n{i}[\"{}\"]", mermaid_str(&n.label));
+    }
+    let mut hot = Vec::new();
+    for (k, e) in m.edges.iter().enumerate() {
+        let arrow = if e.try_only { "-.->" } else { "-->" };
+        let _ = writeln!(
+            s,
+            "  n{} {arrow}|\"{}\"| n{}",
+            e.from,
+            mermaid_str(&e.site),
+            e.to
+        );
+        if e.hot() {
+            hot.push(k.to_string());
+        }
+    }
+    let cyc: Vec<String> = (0..m.nodes.len())
+        .filter(|&i| m.nodes[i].in_cycle)
+        .map(|i| format!("n{i}"))
+        .collect();
+    if !cyc.is_empty() {
+        s.push_str("  classDef cycle stroke:red,stroke-width:2px\n");
+        let _ = writeln!(s, "  class {} cycle", cyc.join(","));
+    }
+    if !hot.is_empty() {
+        let _ = writeln!(
+            s,
+            "  linkStyle {} stroke:red,stroke-width:3px,color:red",
+            hot.join(",")
+        );
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// SVG: a small layered layout. Cycles are broken by reversing DFS back edges, nodes are put
+// in rows by longest path, edges longer than one row get invisible bend points, and rows
+// are ordered by a few barycenter sweeps. Each connected part is drawn on its own, side by
+// side.
+
+const CHAR_W: f64 = 7.8;
+const FONT: f64 = 13.0;
+const NODE_H: f64 = 30.0;
+const PAD_X: f64 = 12.0;
+const GAP_X: f64 = 56.0;
+const GAP_Y: f64 = 70.0;
+const BEND_W: f64 = 12.0;
+const BEND_GAP: f64 = 22.0;
+const PART_GAP: f64 = 64.0;
+const MARGIN: f64 = 20.0;
+const RED: &str = "#d62728";
+const GREY: &str = "#444444";
+
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Coordinates rounded to a tenth, without trailing zeros.
+fn f(x: f64) -> String {
+    let r = (x * 10.0).round() / 10.0;
+    if r == r.trunc() {
+        format!("{}", r as i64)
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+/// Node positions and edge routes.
+struct Layout {
+    /// Center of every graph node.
+    center: Vec<(f64, f64)>,
+    /// Node widths.
+    width: Vec<f64>,
+    /// For every edge: the bend points between its ends (in drawing order, source first).
+    bends: Vec<Vec<(f64, f64)>>,
+}
+
+/// Weakly connected parts, each a sorted list of nodes, ordered by their first node.
+fn parts(m: &GraphModel) -> Vec<Vec<usize>> {
+    let n = m.nodes.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for e in &m.edges {
+        let (a, b) = (find(&mut parent, e.from), find(&mut parent, e.to));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for v in 0..n {
+        let r = find(&mut parent, v);
+        by_root.entry(r).or_default().push(v);
+    }
+    by_root.into_values().collect()
+}
+
+fn layout(m: &GraphModel) -> Layout {
+    let n = m.nodes.len();
+    let width: Vec<f64> = m
+        .nodes
+        .iter()
+        .map(|nd| nd.label.chars().count() as f64 * CHAR_W + 2.0 * PAD_X)
+        .collect();
+    let mut center = vec![(0.0, 0.0); n];
+    let mut bends = vec![Vec::new(); m.edges.len()];
+    let mut x0 = MARGIN;
+    for part in parts(m) {
+        let right = layout_part(m, &part, &width, x0, &mut center, &mut bends);
+        x0 = right + PART_GAP;
+    }
+    Layout {
+        center,
+        width,
+        bends,
+    }
+}
+
+/// Lay out one connected part starting at `x0`; returns its right edge.
+fn layout_part(
+    m: &GraphModel,
+    part: &[usize],
+    width: &[f64],
+    x0: f64,
+    center: &mut [(f64, f64)],
+    bends: &mut [Vec<(f64, f64)>],
+) -> f64 {
+    let local: BTreeMap<usize, usize> = part.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+    let n = part.len();
+    let edges: Vec<(usize, usize, usize)> = m
+        .edges
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| Some((k, *local.get(&e.from)?, *local.get(&e.to)?)))
+        .collect();
+    let mut succ: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for &(k, a, b) in &edges {
+        succ[a].push((b, k));
+    }
+    // DFS: back edges are reversed for layering.
+    let mut reversed = vec![false; m.edges.len()];
+    let mut state = vec![0u8; n];
+    for root in 0..n {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(top) = stack.last_mut() {
+            let (v, i) = *top;
+            if let Some(&(w, k)) = succ[v].get(i) {
+                top.1 += 1;
+                match state[w] {
+                    0 => {
+                        state[w] = 1;
+                        stack.push((w, 0));
+                    }
+                    1 => reversed[k] = true,
+                    _ => {}
+                }
+            } else {
+                state[v] = 2;
+                stack.pop();
+            }
+        }
+    }
+    let oriented: Vec<(usize, usize, usize)> = edges
+        .iter()
+        .map(|&(k, a, b)| if reversed[k] { (k, b, a) } else { (k, a, b) })
+        .collect();
+    // Longest-path layers.
+    let mut layer = vec![0usize; n];
+    for _ in 0..n {
+        let mut changed = false;
+        for &(_, a, b) in &oriented {
+            if layer[b] < layer[a] + 1 {
+                layer[b] = layer[a] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Chains with bend points: ids n.. are bends.
+    let mut vlayer = layer.clone();
+    let mut vwidth: Vec<f64> = part.iter().map(|&v| width[v]).collect();
+    let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
+    for &(k, a, b) in &oriented {
+        let mut chain = vec![a];
+        for l in layer[a] + 1..layer[b] {
+            chain.push(vlayer.len());
+            vlayer.push(l);
+            vwidth.push(BEND_W);
+        }
+        chain.push(b);
+        chains.push((k, chain));
+    }
+    let total = vlayer.len();
+    let mut up: Vec<Vec<usize>> = vec![Vec::new(); total];
+    let mut down: Vec<Vec<usize>> = vec![Vec::new(); total];
+    for (_, c) in &chains {
+        for w in c.windows(2) {
+            down[w[0]].push(w[1]);
+            up[w[1]].push(w[0]);
+        }
+    }
+    let depth = vlayer.iter().copied().max().map_or(0, |d| d + 1);
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); depth];
+    for v in 0..total {
+        rows[vlayer[v]].push(v);
+    }
+    let mut pos = vec![0f64; total];
+    for r in &rows {
+        for (i, &v) in r.iter().enumerate() {
+            pos[v] = i as f64;
+        }
+    }
+    for sweep in 0..6 {
+        let downward = sweep % 2 == 0;
+        let order: Vec<usize> = if downward {
+            (1..depth).collect()
+        } else {
+            (0..depth.saturating_sub(1)).rev().collect()
+        };
+        for li in order {
+            let mut keyed: Vec<(f64, usize)> = rows[li]
+                .iter()
+                .map(|&v| {
+                    let ns = if downward { &up[v] } else { &down[v] };
+                    let bc = if ns.is_empty() {
+                        pos[v]
+                    } else {
+                        ns.iter().map(|&w| pos[w]).sum::<f64>() / ns.len() as f64
+                    };
+                    (bc, v)
+                })
+                .collect();
+            keyed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+            rows[li] = keyed.into_iter().map(|(_, v)| v).collect();
+            for (i, &v) in rows[li].iter().enumerate() {
+                pos[v] = i as f64;
+            }
+        }
+    }
+    // x: start packed left to right, then pull every point towards its neighbours in the
+    // rows above and below, keeping the order and the gaps.
+    let real = n;
+    let sep = |a: usize, b: usize| {
+        let gap = if a < real && b < real {
+            GAP_X
+        } else {
+            BEND_GAP
+        };
+        (vwidth[a] + vwidth[b]) / 2.0 + gap
+    };
+    let mut x = vec![0f64; total];
+    for r in &rows {
+        let mut cur = 0.0;
+        for (i, &v) in r.iter().enumerate() {
+            if i > 0 {
+                cur += sep(r[i - 1], v);
+            }
+            x[v] = cur;
+        }
+    }
+    for it in 0..8 {
+        for r in &rows {
+            let want: Vec<f64> = r
+                .iter()
+                .map(|&v| {
+                    let ns: Vec<usize> = match it % 3 {
+                        0 => up[v].clone(),
+                        1 => down[v].clone(),
+                        _ => up[v].iter().chain(&down[v]).copied().collect(),
+                    };
+                    if ns.is_empty() {
+                        x[v]
+                    } else {
+                        ns.iter().map(|&w| x[w]).sum::<f64>() / ns.len() as f64
+                    }
+                })
+                .collect();
+            // Closest placement from the left and from the right, averaged: both keep the
+            // gaps, so their mean does too.
+            let k = r.len();
+            let mut lft = want.clone();
+            for i in 1..k {
+                lft[i] = lft[i].max(lft[i - 1] + sep(r[i - 1], r[i]));
+            }
+            let mut rgt = want.clone();
+            for i in (0..k.saturating_sub(1)).rev() {
+                rgt[i] = rgt[i].min(rgt[i + 1] - sep(r[i], r[i + 1]));
+            }
+            for i in 0..k {
+                x[r[i]] = (lft[i] + rgt[i]) / 2.0;
+            }
+        }
+    }
+    let left = (0..total)
+        .map(|v| x[v] - vwidth[v] / 2.0)
+        .fold(f64::INFINITY, f64::min);
+    let left = if left.is_finite() { left } else { 0.0 };
+    let mut vc = vec![(0.0, 0.0); total];
+    let mut right = x0;
+    for (li, r) in rows.iter().enumerate() {
+        for &v in r {
+            let cx = x0 + x[v] - left;
+            vc[v] = (cx, MARGIN + li as f64 * (NODE_H + GAP_Y) + NODE_H / 2.0);
+            right = f64::max(right, cx + vwidth[v] / 2.0);
+        }
+    }
+    let part_w = right - x0;
+    for (i, &v) in part.iter().enumerate() {
+        center[v] = vc[i];
+    }
+    for (k, chain) in chains {
+        let mut pts: Vec<(f64, f64)> = chain[1..chain.len() - 1].iter().map(|&b| vc[b]).collect();
+        if reversed[k] {
+            pts.reverse();
+        }
+        bends[k] = pts;
+    }
+    x0 + part_w
+}
+
+/// A smooth path through points: vertical at both ends, Catmull-Rom through the bends.
+fn smooth_path(pts: &[(f64, f64)]) -> String {
+    let k = pts.len();
+    let tangent = |i: usize| -> (f64, f64) {
+        if i == 0 {
+            (0.0, 1.5 * (pts[1].1 - pts[0].1))
+        } else if i + 1 == k {
+            (0.0, 1.5 * (pts[k - 1].1 - pts[k - 2].1))
+        } else {
+            (
+                (pts[i + 1].0 - pts[i - 1].0) / 2.0,
+                (pts[i + 1].1 - pts[i - 1].1) / 2.0,
+            )
+        }
+    };
+    let mut d = format!("M{},{}", f(pts[0].0), f(pts[0].1));
+    for i in 0..k.saturating_sub(1) {
+        let (p, q) = (pts[i], pts[i + 1]);
+        let (tp, tq) = (tangent(i), tangent(i + 1));
+        let _ = write!(
+            d,
+            " C{},{} {},{} {},{}",
+            f(p.0 + tp.0 / 3.0),
+            f(p.1 + tp.1 / 3.0),
+            f(q.0 - tq.0 / 3.0),
+            f(q.1 - tq.1 / 3.0),
+            f(q.0),
+            f(q.1)
+        );
+    }
+    d
+}
+
+/// An SVG drawing of the graph.
+pub fn svg(m: &GraphModel) -> String {
+    let lay = layout(m);
+    // Where each edge leaves its source and enters its target: the edges at one side of a
+    // node are spread along it, in the order of where they head.
+    type Port = (f64, (usize, usize, bool), usize, bool);
+    let mut at: BTreeMap<(usize, bool), Vec<Port>> = BTreeMap::new();
+    for (k, e) in m.edges.iter().enumerate() {
+        let (a, b) = (e.from, e.to);
+        let (ca, cb) = (lay.center[a], lay.center[b]);
+        let first = lay.bends[k].first().copied().unwrap_or(cb);
+        let last = lay.bends[k].last().copied().unwrap_or(ca);
+        let key = (a.min(b), a.max(b), a < b);
+        at.entry((a, first.1 > ca.1))
+            .or_default()
+            .push((first.0, key, k, true));
+        at.entry((b, last.1 > cb.1))
+            .or_default()
+            .push((last.0, key, k, false));
+    }
+    let mut ports = vec![(0.0, 0.0); m.edges.len()];
+    for ((v, _), mut list) in at {
+        list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let cnt = list.len();
+        let spread = (lay.width[v] * 0.6).min(16.0 * cnt.saturating_sub(1) as f64);
+        for (i, &(_, _, k, is_source)) in list.iter().enumerate() {
+            let x = if cnt > 1 {
+                lay.center[v].0 - spread / 2.0 + spread * i as f64 / (cnt - 1) as f64
+            } else {
+                lay.center[v].0
+            };
+            if is_source {
+                ports[k].0 = x;
+            } else {
+                ports[k].1 = x;
+            }
+        }
+    }
+    let mut max_x: f64 = 0.0;
+    let mut max_y: f64 = 0.0;
+    let mut min_x: f64 = 0.0;
+    for (v, &(x, y)) in lay.center.iter().enumerate() {
+        max_x = max_x.max(x + lay.width[v] / 2.0);
+        max_y = max_y.max(y + NODE_H / 2.0);
+    }
+
+    let mut paths = String::new();
+    let mut labels = String::new();
+    // Rectangles (left, top, right, bottom) labels must not cover: nodes, then placed labels.
+    let mut taken: Vec<(f64, f64, f64, f64)> = lay
+        .center
+        .iter()
+        .zip(&lay.width)
+        .map(|(&(x, y), &w)| (x - w / 2.0, y - NODE_H / 2.0, x + w / 2.0, y + NODE_H / 2.0))
+        .collect();
+    for (k, e) in m.edges.iter().enumerate() {
+        let (a, b) = (e.from, e.to);
+        let (ca, cb) = (lay.center[a], lay.center[b]);
+        let bends = &lay.bends[k];
+        // Leave the source towards the first point, enter the target from the last one.
+        let first = bends.first().copied().unwrap_or(cb);
+        let last = bends.last().copied().unwrap_or(ca);
+        let out_dir = if first.1 > ca.1 { 1.0 } else { -1.0 };
+        let in_dir = if last.1 < cb.1 { -1.0 } else { 1.0 };
+        let mut pts = vec![(ports[k].0, ca.1 + out_dir * NODE_H / 2.0)];
+        pts.extend(bends.iter().copied());
+        pts.push((ports[k].1, cb.1 + in_dir * NODE_H / 2.0));
+        // Labels of an edge leaving a node left of its center go to the left.
+        let off = pts[0].0 - ca.0;
+        let d = smooth_path(&pts);
+        let (stroke, marker, sw) = if e.hot() {
+            (RED, "arrow-red", "2.5")
+        } else {
+            (GREY, "arrow", "1.4")
+        };
+        let dash = if e.try_only {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            paths,
+            "<path d=\"{d}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash} marker-end=\"url(#{marker})\"><title>{} → {}: {}</title></path>",
+            xml(&m.nodes[a].label),
+            xml(&m.nodes[b].label),
+            xml(&e.tooltip())
+        );
+        // Label beside the middle of a stretch, the first that overlaps nothing placed yet;
+        // by default beside the first stretch, on the outer side of a pair.
+        let tw = e.site.chars().count() as f64 * 6.1;
+        let mut cands = Vec::new();
+        let sides: [bool; 2] = if off < 0.0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for &t in &[0.5, 0.3, 0.7] {
+            for w in pts.windows(2) {
+                let lx = w[0].0 + (w[1].0 - w[0].0) * t;
+                let ly = w[0].1 + (w[1].1 - w[0].1) * t;
+                for &left_side in &sides {
+                    let x = if left_side { lx - 5.0 - tw } else { lx + 5.0 };
+                    cands.push((x, ly));
+                }
+            }
+        }
+        // Area of `taken` a label at (x, y) would cover.
+        let overlap = |x: f64, y: f64| -> f64 {
+            taken
+                .iter()
+                .map(|&(l, t, r, b)| {
+                    let w = (x + tw + 2.0).min(r) - (x - 2.0).max(l);
+                    let h = (y + 7.0).min(b) - (y - 7.0).max(t);
+                    w.max(0.0) * h.max(0.0)
+                })
+                .sum()
+        };
+        let (left, ly) = cands
+            .iter()
+            .copied()
+            .map(|(x, y)| (overlap(x, y), x, y))
+            .fold(None, |best: Option<(f64, f64, f64)>, c| match best {
+                Some(b) if b.0 <= c.0 => Some(b),
+                _ => Some(c),
+            })
+            .map_or((pts[0].0, pts[0].1), |(_, x, y)| (x, y));
+        taken.push((left - 2.0, ly - 7.0, left + tw + 2.0, ly + 7.0));
+        min_x = min_x.min(left - 4.0);
+        max_x = max_x.max(left + tw + 4.0);
+        let (anchor, tx) = ("start", left);
+        let color = if e.hot() { RED } else { "#555555" };
+        let _ = writeln!(
+            labels,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\" fill=\"white\" fill-opacity=\"0.85\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"10\" fill=\"{color}\">{}</text>",
+            f(left - 2.0),
+            f(ly - 7.0),
+            f(tw + 4.0),
+            f(tx),
+            f(ly + 3.5),
+            xml(&e.site)
+        );
+    }
+
+    let legend_y = max_y + 34.0;
+    let legend_w = 470.0;
+    let vx = min_x.min(0.0);
+    let width = (max_x + MARGIN).max(MARGIN + legend_w) - vx;
+    let height = legend_y + 12.0 + MARGIN;
+
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"{} 0 {} {}\" font-family=\"monospace\" font-size=\"{}\">",
+        f(width),
+        f(height),
+        f(vx),
+        f(width),
+        f(height),
+        f(FONT)
+    );
+    s.push_str("<title>lock order graph</title>\n<defs>\n");
+    for (id, color) in [("arrow", GREY), ("arrow-red", RED)] {
+        let _ = writeln!(
+            s,
+            "<marker id=\"{id}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{color}\"/></marker>"
+        );
+    }
+    s.push_str("</defs>\n");
+    let _ = writeln!(
+        s,
+        "<rect x=\"{}\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"white\"/>",
+        f(vx),
+        f(width),
+        f(height)
+    );
+    s.push_str("<g fill=\"none\">\n");
+    s.push_str(&paths);
+    s.push_str("</g>\n<g>\n");
+    for (v, nd) in m.nodes.iter().enumerate() {
+        let (x, y) = lay.center[v];
+        let w = lay.width[v];
+        let (stroke, sw) = if nd.in_cycle {
+            (RED, "2")
+        } else {
+            ("#333333", "1.2")
+        };
+        let _ = writeln!(
+            s,
+            "<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"6\" fill=\"#f4f6fb\" stroke=\"{stroke}\" stroke-width=\"{sw}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#111111\">{}</text></g>",
+            xml(&nd.class),
+            f(x - w / 2.0),
+            f(y - NODE_H / 2.0),
+            f(w),
+            f(NODE_H),
+            f(x),
+            f(y + FONT * 0.35),
+            xml(&nd.label)
+        );
+    }
+    s.push_str("</g>\n<g>\n");
+    s.push_str(&labels);
+    s.push_str("</g>\n");
+    let x0 = MARGIN;
+    let ly = legend_y;
+    let _ = writeln!(
+        s,
+        "<g font-size=\"11\" fill=\"#333333\"><path d=\"M{},{} h28\" stroke=\"{RED}\" stroke-width=\"2.5\"/><text x=\"{}\" y=\"{}\">on a cycle / against lock_order</text><path d=\"M{},{} h28\" stroke=\"{GREY}\" stroke-width=\"1.4\"/><text x=\"{}\" y=\"{}\">ordered</text><path d=\"M{},{} h28\" stroke=\"{GREY}\" stroke-width=\"1.4\" stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{}\">try-lock only</text></g>",
+        f(x0),
+        f(ly),
+        f(x0 + 34.0),
+        f(ly + 4.0),
+        f(x0 + 264.0),
+        f(ly),
+        f(x0 + 298.0),
+        f(ly + 4.0),
+        f(x0 + 362.0),
+        f(ly),
+        f(x0 + 396.0),
+        f(ly + 4.0)
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// `cargo lockstep graph`: analyze as the default command does, then write the graph.
+pub fn run(inv: &crate::cli::Invocation, format: GraphFormat) -> i32 {
+    use crate::config::{self, Levels};
+    use crate::driver::{EXIT_ERROR, EXIT_OK};
+    use std::io::IsTerminal;
+
+    let fail = |msg: &str| {
+        eprintln!("error: {msg}");
+        EXIT_ERROR
+    };
+    if let Err(e) = Levels::new(&[], &inv.level_flags) {
+        return fail(&e);
+    }
+    if inv.selection.manifest_path.is_some() && !inv.paths.is_empty() {
+        return fail("`--manifest-path` cannot be combined with PATHs");
+    }
+    let cwd = match std::env::current_dir() {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("cannot read the current directory: {e}")),
+    };
+    let mut plan = match crate::plan::plan_invocation(inv, &cwd) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    let settings = match config::load_settings(&plan.config_dirs) {
+        Ok(s) => s,
+        Err(e) => {
+            let color = inv.options.color.enabled(std::io::stderr().is_terminal());
+            eprint!("{}", e.render(color));
+            return EXIT_ERROR;
+        }
+    };
+    let levels = match Levels::new(&settings.levels, &inv.level_flags) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    let mut out: Box<dyn Write> = match &inv.options.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(io::BufWriter::new(f)),
+            Err(e) => return fail(&format!("cannot write `{}`: {e}", path.display())),
+        },
+        None => Box::new(io::BufWriter::new(io::stdout())),
+    };
+    let started = std::time::Instant::now();
+    plan.threads = inv.options.jobs;
+    let (report, timings) = crate::driver::analyze_plan(plan, &settings, &levels);
+    let m = match &report.analysis {
+        Some(a) => model(&report.db, a, &report.config),
+        None => GraphModel::default(),
+    };
+    if let Err(e) = render(&m, format, &mut out).and_then(|_| out.flush()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return fail(&format!("cannot write the graph: {e}"));
+        }
+    }
+    drop(out);
+    for e in &report.io_errors {
+        eprintln!("error: {e}");
+    }
+    let unparsed = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.lint == "parse_error")
+        .count();
+    if unparsed > 0 {
+        eprintln!(
+            "warning: {unparsed} file(s) or module(s) could not be analyzed (`cargo lockstep` shows \
+             the parse errors); the graph leaves them out"
+        );
+    }
+    if inv.options.stats {
+        crate::driver::print_stats(&report, &timings, started.elapsed());
+    }
+    if report.io_errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    }
+}

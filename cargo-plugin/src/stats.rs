@@ -1,0 +1,122 @@
+//! The coverage part of `--stats`: how much of the code the analysis could follow, so that a
+//! quiet run can be read for what it is.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::Report;
+
+/// Names listed per category.
+const TOP: usize = 10;
+
+/// `(name, count)` pairs, most frequent first, then by name.
+fn top<'a>(counts: impl IntoIterator<Item = (&'a str, usize)>) -> Vec<(&'a str, usize)> {
+    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v
+}
+
+fn list(items: &[(&str, usize)]) -> String {
+    let mut s = items
+        .iter()
+        .take(TOP)
+        .map(|(n, c)| format!("{n} ×{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > TOP {
+        let _ = write!(s, ", … ({} more)", items.len() - TOP);
+    }
+    s
+}
+
+fn pct(part: usize, total: usize) -> String {
+    if total == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / total as f64)
+    }
+}
+
+/// Coverage lines, each prefixed `lockstep: `; empty when there is no analysis.
+pub fn coverage(report: &Report) -> String {
+    let Some(a) = &report.analysis else {
+        return String::new();
+    };
+    let mut s = String::new();
+    let fns = a.index.fns.len();
+    let _ = writeln!(
+        s,
+        "lockstep: coverage: {} of {fns} functions analyzed (with a body)",
+        a.flows.len()
+    );
+    let ip = &a.interproc;
+    let calls = ip.resolved_calls + ip.unresolved_calls;
+    let _ = writeln!(
+        s,
+        "lockstep: calls: {} resolved ({}), {} unresolved ({})",
+        ip.resolved_calls,
+        pct(ip.resolved_calls, calls),
+        ip.unresolved_calls,
+        pct(ip.unresolved_calls, calls)
+    );
+    if !ip.unresolved_names.is_empty() {
+        let names = top(ip.unresolved_names.iter().map(|(k, v)| (k.as_str(), *v)));
+        let _ = writeln!(s, "lockstep: unresolved calls: {}", list(&names));
+    }
+    let mut macros: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &a.files {
+        for func in &f.items.fns {
+            for m in func.body.iter().flat_map(|b| &b.opaque_macros) {
+                *macros.entry(m.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let n_macros: usize = macros.values().sum();
+    if n_macros == 0 {
+        let _ = writeln!(s, "lockstep: opaque macros: none");
+    } else {
+        let _ = writeln!(
+            s,
+            "lockstep: opaque macros ({n_macros}, arguments not analyzed): {}",
+            list(&top(macros))
+        );
+    }
+    let mut budget: Vec<&str> = Vec::new();
+    let mut truncated: Vec<&str> = Vec::new();
+    for flow in &a.flows {
+        let name = a.func(flow.func).path.as_str();
+        if flow.budget_hit {
+            budget.push(name);
+        }
+        if flow.truncated {
+            truncated.push(name);
+        }
+    }
+    for (what, v) in [
+        ("hit the step budget", &mut budget),
+        ("truncated (too large or deep)", &mut truncated),
+    ] {
+        v.sort_unstable();
+        v.dedup();
+        if v.is_empty() {
+            let _ = writeln!(s, "lockstep: functions {what}: none");
+        } else {
+            let mut names = v.iter().take(TOP).copied().collect::<Vec<_>>().join(", ");
+            if v.len() > TOP {
+                let _ = write!(names, ", … ({} more)", v.len() - TOP);
+            }
+            let _ = writeln!(s, "lockstep: functions {what} ({}): {names}", v.len());
+        }
+    }
+    let g = crate::graph::model(&report.db, a, &report.config);
+    let try_only = g.edges.iter().filter(|e| e.try_only).count();
+    let cycle = g.edges.iter().filter(|e| e.in_cycle).count();
+    let against = g.edges.iter().filter(|e| e.against_order).count();
+    let _ = writeln!(
+        s,
+        "lockstep: lock graph: {} lock classes, {} edges ({try_only} try-only, {cycle} on cycles, {against} against lock_order)",
+        g.nodes.len(),
+        g.edges.len()
+    );
+    s
+}
