@@ -231,6 +231,24 @@ impl<'a> ItemCx<'a> {
                     }
                 }
             }
+            syn::Item::Macro(m)
+                if m.mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "lazy_static") =>
+            {
+                // `lazy_static! { [pub] static ref NAME: Type = init; ... }`
+                for (name, ty, span) in lazy_statics(&m.mac, self.map) {
+                    self.out.statics.push(StaticDef {
+                        path: format!("{module}::{name}"),
+                        name,
+                        ty,
+                        span,
+                        module: module.to_string(),
+                    });
+                }
+            }
             syn::Item::ForeignMod(fm) => {
                 for fi in &fm.items {
                     if let syn::ForeignItem::Fn(f) = fi {
@@ -450,4 +468,33 @@ fn accessor_field(block: &syn::Block) -> Option<Vec<Proj>> {
     }
     projs.reverse();
     Some(projs)
+}
+
+/// The statics a `lazy_static!` block declares.
+fn lazy_statics(mac: &syn::Macro, map: &SpanMap) -> Vec<(String, TypeRef, crate::source::Span)> {
+    use syn::parse::Parser;
+    let parser = |input: syn::parse::ParseStream<'_>| -> syn::Result<Vec<(syn::Ident, syn::Type)>> {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            let _attrs = input.call(syn::Attribute::parse_outer)?;
+            let _vis: syn::Visibility = input.parse()?;
+            let _: syn::Token![static] = input.parse()?;
+            let _: syn::Token![ref] = input.parse()?;
+            let name: syn::Ident = input.parse()?;
+            let _: syn::Token![:] = input.parse()?;
+            let ty: syn::Type = input.parse()?;
+            let _: syn::Token![=] = input.parse()?;
+            let _: syn::Expr = input.parse()?;
+            let _: syn::Token![;] = input.parse()?;
+            out.push((name, ty));
+        }
+        Ok(out)
+    };
+    match parser.parse2(mac.tokens.clone()) {
+        Ok(v) => v
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), type_ref(&t), map.of(&n)))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
