@@ -18,7 +18,7 @@ use crate::source::{Edition, Span};
 /// Most nodes one body may have; past it the body is truncated (and a note is reported).
 pub const MAX_NODES: usize = 50_000;
 /// Deepest expression recursion lowering follows.
-pub const MAX_DEPTH: u32 = 600;
+pub const MAX_DEPTH: u32 = 300;
 
 /// Methods that acquire a lock and return a guard (when the receiver is a lock).
 pub const GUARD_METHODS: &[&str] = &[
