@@ -71,6 +71,8 @@ pub struct Config {
     pub lock_order: Vec<String>,
     /// Interrupt handler entry points (function paths or bare names).
     pub irq_handlers: Vec<String>,
+    /// Soft-interrupt entry points: bottom halves, tasklets, NAPI polls, DPCs.
+    pub softirq_handlers: Vec<String>,
     /// Extra identifiers that name sequence numbers.
     pub seq_names: Vec<String>,
     /// Identifiers that must not be taken for sequence numbers.

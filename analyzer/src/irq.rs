@@ -14,9 +14,20 @@ use crate::interproc::Interproc;
 use crate::ir::{Callee, FnDef, Root};
 use crate::lower::LoweredFile;
 
+/// How far from process context a function runs: a hard interrupt preempts a soft one, which
+/// preempts process context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IrqLevel {
+    /// Bottom halves, tasklets, NAPI polls, Windows DPCs (`DISPATCH_LEVEL`).
+    Soft,
+    /// Interrupt handlers (ISRs, `DIRQL`).
+    Hard,
+}
+
 /// Why a function runs in interrupt context.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IrqOrigin {
+    pub level: IrqLevel,
     /// The handler (entry point) path.
     pub handler: String,
     /// Flow indices from the handler down to this function.
@@ -52,6 +63,30 @@ fn is_registrar(name: &str) -> bool {
         || n == "iocconnectinterrupt"
 }
 
+/// A soft-interrupt-shaped name: only the unambiguous ones. A `poll` or `*_dpc` may just as
+/// well run in process context (user-space and embedded drivers), so NAPI polls and DPC routines
+/// are declared in `softirq_handlers`.
+pub fn softirq_name(name: &str) -> bool {
+    matches!(name, "tasklet" | "bottom_half" | "softirq_handler")
+        || name.ends_with("_tasklet")
+        || name.ends_with("_softirq")
+        || name.ends_with("_bottom_half")
+}
+
+fn is_soft_entry(f: &FnDef, config: &Config) -> bool {
+    config
+        .softirq_handlers
+        .iter()
+        .any(|h| *h == f.path || *h == f.name || f.path.ends_with(&format!("::{h}")))
+        || f.attrs.iter().any(|a| {
+            matches!(
+                a.rsplit("::").next().unwrap_or(a),
+                "tasklet" | "softirq" | "dpc"
+            )
+        })
+        || softirq_name(&f.name)
+}
+
 fn is_entry(f: &FnDef, config: &Config) -> bool {
     if config
         .irq_handlers
@@ -83,15 +118,19 @@ pub fn compute(
     let mut ctx: Vec<Option<IrqOrigin>> = vec![None; flows.len()];
     let by_ref: std::collections::BTreeMap<FnRef, usize> =
         flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
-    let mut q = VecDeque::new();
+    let origin = |level, handler: &str, i| {
+        Some(IrqOrigin {
+            level,
+            handler: handler.to_string(),
+            path: vec![i],
+        })
+    };
     for (i, flow) in flows.iter().enumerate() {
         let f = ix.func(files, flow.func);
         if is_entry(f, config) {
-            ctx[i] = Some(IrqOrigin {
-                handler: f.path.clone(),
-                path: vec![i],
-            });
-            q.push_back(i);
+            ctx[i] = origin(IrqLevel::Hard, &f.path, i);
+        } else if is_soft_entry(f, config) {
+            ctx[i] = origin(IrqLevel::Soft, &f.path, i);
         }
     }
     // Functions handed to a registrar by name.
@@ -118,26 +157,28 @@ pub fn compute(
                     continue;
                 };
                 if let Some(&i) = by_ref.get(r) {
-                    if ctx[i].is_none() {
-                        ctx[i] = Some(IrqOrigin {
-                            handler: h.path.clone(),
-                            path: vec![i],
-                        });
-                        q.push_back(i);
+                    if ctx[i].as_ref().is_none_or(|o| o.level < IrqLevel::Hard) {
+                        ctx[i] = origin(IrqLevel::Hard, &h.path, i);
                     }
                 }
             }
         }
     }
+    // Propagate through calls, hard contexts first, so a function reached from both kinds of
+    // handler is known at the higher level.
+    let mut order: Vec<usize> = (0..flows.len()).filter(|&i| ctx[i].is_some()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(ctx[i].as_ref().map(|o| o.level)), i));
+    let mut q: VecDeque<usize> = order.into();
     while let Some(i) = q.pop_front() {
-        let origin = ctx[i].clone().expect("queued with a context");
+        let Some(from) = ctx[i].clone() else { continue };
         for targets in ip.targets.get(i).into_iter().flatten() {
             for t in targets {
-                if ctx[t.flow].is_none() {
-                    let mut path = origin.path.clone();
+                if ctx[t.flow].as_ref().is_none_or(|o| o.level < from.level) {
+                    let mut path = from.path.clone();
                     path.push(t.flow);
                     ctx[t.flow] = Some(IrqOrigin {
-                        handler: origin.handler.clone(),
+                        level: from.level,
+                        handler: from.handler.clone(),
                         path,
                     });
                     q.push_back(t.flow);

@@ -34,6 +34,8 @@ struct ConfigFile {
     #[serde(default)]
     irq_handlers: Vec<String>,
     #[serde(default)]
+    softirq_handlers: Vec<String>,
+    #[serde(default)]
     blocking_functions: Vec<String>,
     #[serde(default)]
     seq: SeqToml,
@@ -434,6 +436,7 @@ fn merge(
         }));
     cfg.lock_order.extend(c.lock_order);
     cfg.irq_handlers.extend(c.irq_handlers);
+    cfg.softirq_handlers.extend(c.softirq_handlers);
     cfg.blocking_functions.extend(c.blocking_functions);
     cfg.seq_names.extend(c.seq.names);
     cfg.seq_ignore.extend(c.seq.ignore);

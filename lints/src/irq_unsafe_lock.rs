@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use lockstep_analyzer::irq::IrqLevel;
 use lockstep_analyzer::{Diagnostic, Label, Span};
 
 use crate::util::{chain_labels, short_class};
@@ -41,6 +42,12 @@ pub struct IrqUnsafeLock;
 struct IrqUse {
     span: Span,
     handler: String,
+    level: IrqLevel,
+}
+
+/// Acquiring through a `_bh` method disables bottom halves (soft interrupts) only.
+fn bh_method(method: &str) -> bool {
+    method.ends_with("_bh") || method.contains("_bh_")
 }
 
 impl Lint for IrqUnsafeLock {
@@ -50,6 +57,7 @@ impl Lint for IrqUnsafeLock {
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let a = cx.analysis;
+        // The highest interrupt level each class is used at, with one site.
         let mut irq_uses: BTreeMap<String, IrqUse> = BTreeMap::new();
         for (i, flow) in a.flows.iter().enumerate() {
             let Some(origin) = &a.irq[i] else { continue };
@@ -57,27 +65,54 @@ impl Lint for IrqUnsafeLock {
                 if acq.is_try {
                     continue;
                 }
-                irq_uses.entry(acq.lock.class.clone()).or_insert(IrqUse {
+                let u = IrqUse {
                     span: acq.span,
                     handler: origin.handler.clone(),
-                });
+                    level: origin.level,
+                };
+                match irq_uses.get(&acq.lock.class) {
+                    Some(old) if old.level >= u.level => {}
+                    _ => {
+                        irq_uses.insert(acq.lock.class.clone(), u);
+                    }
+                }
             }
         }
         if irq_uses.is_empty() {
             return;
         }
+        // An acquisition at context `ctx` (None = process) protected up to `prot` is unsafe
+        // for a lock used at a higher level than both.
+        let exposed = |class: &str, ctx: Option<IrqLevel>, prot: Option<IrqLevel>| {
+            irq_uses
+                .get(class)
+                .is_some_and(|u| Some(u.level) > ctx && Some(u.level) > prot)
+        };
+        let protection = |irq: bool, method: &str, bh: bool| {
+            if irq {
+                Some(IrqLevel::Hard)
+            } else if bh || bh_method(method) {
+                Some(IrqLevel::Soft)
+            } else {
+                None
+            }
+        };
         // class → (primary site, chain labels)
         let mut unsafe_uses: BTreeMap<String, Vec<(Span, Vec<Label>)>> = BTreeMap::new();
         for (i, flow) in a.flows.iter().enumerate() {
-            if a.irq[i].is_some() {
+            let ctx = a.irq[i].as_ref().map(|o| o.level);
+            if ctx == Some(IrqLevel::Hard) {
                 continue;
             }
             for acq in &flow.acquisitions {
-                if acq.is_try
-                    || acq.irq_method
-                    || acq.irq_region
-                    || acq.held.iter().any(|h| h.irq_method)
-                {
+                let held_irq = acq.held.iter().any(|h| h.irq_method);
+                let held_bh = false;
+                let prot = protection(
+                    acq.irq_method || acq.irq_region || held_irq,
+                    &acq.method,
+                    held_bh,
+                );
+                if acq.is_try || !exposed(&acq.lock.class, ctx, prot) {
                     continue;
                 }
                 unsafe_uses
@@ -97,12 +132,13 @@ impl Lint for IrqUnsafeLock {
                     .into_iter()
                     .flatten()
                 {
-                    // Callees that run only in process context are reported at their own acquisitions.
-                    if a.irq[t.flow].is_none() {
+                    // Callees that run only in this context are reported at their own acquisitions.
+                    if a.irq[t.flow].as_ref().map(|o| o.level) <= ctx {
                         continue;
                     }
                     for s in &a.interproc.summaries[t.flow].acquires {
-                        if s.is_try || s.irq_method || !irq_uses.contains_key(&s.lock.class) {
+                        let prot = protection(s.irq_method, "", false);
+                        if s.is_try || !exposed(&s.lock.class, ctx, prot) {
                             continue;
                         }
                         let mut labels = Vec::new();
@@ -145,7 +181,12 @@ impl Lint for IrqUnsafeLock {
             let mut d = Diagnostic::new(
                 IRQ_UNSAFE_LOCK.name,
                 IRQ_UNSAFE_LOCK.default_level,
-                format!("`{name}` is used in interrupt context but acquired here with interrupts enabled"),
+                match iu.level {
+                    IrqLevel::Hard => format!("`{name}` is used in interrupt context but acquired here with interrupts enabled"),
+                    IrqLevel::Soft => format!(
+                        "`{name}` is used in soft-interrupt context (bottom half, DPC) but acquired here with bottom halves enabled"
+                    ),
+                },
                 Label::new(*span, "acquired with interrupts enabled"),
             );
             for l in labels.iter().skip(1) {
@@ -153,7 +194,14 @@ impl Lint for IrqUnsafeLock {
             }
             d = d.with_label(
                 iu.span,
-                format!("also acquired in interrupt context (handler `{handler}`)"),
+                match iu.level {
+                    IrqLevel::Hard => {
+                        format!("also acquired in interrupt context (handler `{handler}`)")
+                    }
+                    IrqLevel::Soft => {
+                        format!("also acquired in soft-interrupt context (`{handler}`)")
+                    }
+                },
             );
             if uses.len() > 1 {
                 d = d.with_note(format!(
