@@ -300,6 +300,10 @@ pub struct BodyLowerer<'a> {
     extra: Vec<FnDef>,
     closure_count: u32,
     inline_depth: u32,
+    /// Scope that temporaries extended by the `let` being lowered live in.
+    ext_scope: Option<usize>,
+    /// Extension context of the call being lowered (arguments of `Some(..)` extend like it).
+    ctor_ext: Ext,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -323,6 +327,8 @@ impl<'a> BodyLowerer<'a> {
             extra: Vec::new(),
             closure_count: 0,
             inline_depth: 0,
+            ext_scope: None,
+            ctor_ext: Ext::None,
         }
     }
 
@@ -543,7 +549,13 @@ impl<'a> BodyLowerer<'a> {
             return;
         }
         if ext {
-            if let Some(s) = self.scopes.last_mut() {
+            // Extended temporaries live as long as the `let`'s bindings, even when the `&`
+            // sits in a nested block, `if` or `match` arm of the initializer.
+            let at = self
+                .ext_scope
+                .filter(|&i| i < self.scopes.len())
+                .unwrap_or(self.scopes.len().saturating_sub(1));
+            if let Some(s) = self.scopes.get_mut(at) {
                 s.bindings.push(Binding {
                     name: String::new(),
                     guards: v.guards.clone(),
@@ -659,7 +671,39 @@ impl<'a> BodyLowerer<'a> {
             }
             return;
         };
+        if init.diverge.is_none() {
+            if let (syn::Pat::Tuple(pt), syn::Expr::Tuple(et)) = (pat, strip_parens(&init.expr)) {
+                if pt.elems.len() == et.elems.len()
+                    && !pt.elems.iter().any(|p| matches!(p, syn::Pat::Rest(_)))
+                {
+                    // `let (a, _) = (x, y);`: each element goes to its own sub-pattern; a
+                    // value matched by `_` is a temporary of the statement.
+                    let saved = self.ext_scope.replace(self.scopes.len().saturating_sub(1));
+                    let vals: Vec<Val> = et
+                        .elems
+                        .iter()
+                        .map(|e| {
+                            let v = self.expr(e, Ext::Value);
+                            Val { pending: None, ..v }
+                        })
+                        .collect();
+                    self.ext_scope = saved;
+                    for (p, v) in pt.elems.iter().zip(vals) {
+                        if matches!(p, syn::Pat::Wild(_)) {
+                            self.settle(&v, false);
+                        } else {
+                            self.bind_pattern(p, None, v, span);
+                        }
+                    }
+                    let t = self.temps.pop().unwrap_or_default();
+                    self.release_all(&t, span);
+                    return;
+                }
+            }
+        }
+        let saved = self.ext_scope.replace(self.scopes.len().saturating_sub(1));
         let mut v = self.expr(&init.expr, Ext::Value);
+        self.ext_scope = saved;
         if let Some((_, diverge)) = &init.diverge {
             // let-else: the else branch runs when the pattern does not match, and diverges.
             let before = self.cur;
@@ -675,8 +719,12 @@ impl<'a> BodyLowerer<'a> {
                 v = self.take_pending(v);
             }
         } else if v.pending.is_some() {
-            // `let r = m.try_lock();` keeps a Result; its acquisition is not followed.
-            v.pending = None;
+            // `let r = m.try_lock();` keeps a Result that may hold the guard: the binding owns
+            // it on the path where the try succeeded.
+            let before = self.cur;
+            v = self.take_pending(v);
+            let after = self.cur;
+            self.join(&[after, before]);
         }
         self.bind_pattern(pat, ty, v, span);
         let t = self.temps.pop().unwrap_or_default();
@@ -889,7 +937,10 @@ impl<'a> BodyLowerer<'a> {
                 Val { pending: None, ..v }
             }
             syn::Expr::MethodCall(m) => self.method_call(m),
-            syn::Expr::Call(c) => self.call(c),
+            syn::Expr::Call(c) => {
+                self.ctor_ext = sub_ext;
+                self.call(c)
+            }
             syn::Expr::Macro(m) => self.mac(&m.mac),
             syn::Expr::Block(b) => {
                 if b.label.is_some() {
@@ -1123,8 +1174,16 @@ impl<'a> BodyLowerer<'a> {
         let method_span = self.span(&m.method).to(span);
         let nargs = m.args.len();
         // Pass-through of guards (`.unwrap()`, poison recovery).
-        if PASS_THROUGH.contains(&name.as_str()) {
+        if PASS_THROUGH.contains(&name.as_str()) || name == "ok" {
             let recv = self.expr(&m.receiver, Ext::None);
+            if name == "ok" && (recv.pending.is_some() || !recv.guards.is_empty()) {
+                // `Result` to `Option`: the guard (or the pending try) passes through.
+                return Val {
+                    closure: None,
+                    place: None,
+                    ..recv
+                };
+            }
             if !recv.guards.is_empty() || recv.pending.is_some() {
                 for a in &m.args {
                     let _ = self.operand(a);
@@ -1450,7 +1509,16 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Val {
+        let ctor_ext = std::mem::replace(&mut self.ctor_ext, Ext::None);
         let span = self.span(c);
+        if let syn::Expr::Closure(cl) = strip_parens(&c.func) {
+            // `(|| ..)()`: the closure runs here.
+            for a in &c.args {
+                let _ = self.operand(a);
+            }
+            self.inline_closure(cl, span);
+            return Val::default();
+        }
         let syn::Expr::Path(fp) = &*c.func else {
             // Calling a value: a closure in a local (`f()`), or an expression.
             let _ = self.operand(&c.func);
@@ -1543,7 +1611,7 @@ impl<'a> BodyLowerer<'a> {
             let mut guards = Vec::new();
             let mut place = None;
             for a in &c.args {
-                let v = self.expr(a, Ext::None);
+                let v = self.expr(a, ctor_ext);
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
             }
@@ -2276,6 +2344,14 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         self.cur = None;
+    }
+}
+
+fn strip_parens(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip_parens(&p.expr),
+        syn::Expr::Group(g) => strip_parens(&g.expr),
+        _ => e,
     }
 }
 
