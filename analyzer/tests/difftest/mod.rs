@@ -255,6 +255,73 @@ pub const TEMPLATES: &[Tpl] = &[
         true,
         "let mut $GRD = std::mem::ManuallyDrop::new($ACQ); $I unsafe { std::mem::ManuallyDrop::drop(&mut $GRD) }; $P",
     ),
+    // More bindings through patterns and places.
+    t(
+        "match_binding",
+        true,
+        "match $ACQ { g$K => { $I drop(g$K); $P } } $P",
+    ),
+    t(
+        "match_ref_binding",
+        true,
+        "match $ACQ { ref g$K => { $I } } $P",
+    ),
+    t(
+        "if_let_guard_else",
+        false,
+        "if let Ok($GRD) = $LOCK.$MODE() { $I } else { $P } $P",
+    ),
+    t(
+        "while_let_guard",
+        false,
+        "let mut k$K = 0; while let Ok($GRD) = $LOCK.$MODE() { if k$K > 0 { break; } k$K += 1; $I } $P",
+    ),
+    t(
+        "field_drop",
+        true,
+        "let w$K = Wrap { g: $ACQ }; $I drop(w$K.g); $P",
+    ),
+    t("ext_paren", true, "{ let s$K = &($ACQ).f; $I } $P"),
+    t(
+        "ext_if_let_value",
+        false,
+        "{ let s$K = if let Some(_x) = Some(1) { &$ACQ.f } else { &0 }; $I } $P",
+    ),
+    t(
+        "closure_question",
+        false,
+        "(|| -> Option<()> { let $GRD = $ACQ; None::<i32>?; $P Some(()) })(); $I $P",
+    ),
+    t(
+        "closure_return",
+        false,
+        "(|| -> Option<()> { let $GRD = $ACQ; if true { $I return None; } Some(()) })(); $P",
+    ),
+    t(
+        "labeled_block_value",
+        false,
+        "let y$K = 'v$K: { let $GRD = $ACQ; if true { $I break 'v$K 1; } 2 }; $P",
+    ),
+    t(
+        "nested_closure",
+        true,
+        "call_it(|| -> Option<()> { (|| -> Option<()> { let $GRD = $ACQ; $I Some(()) })() }); $P",
+    ),
+    t(
+        "reassign_guard",
+        true,
+        "let mut o$K = Some($ACQ); $I o$K = None; $P",
+    ),
+    t(
+        "if_else_if_let",
+        false,
+        "if let Some(_x) = $ACQ.v.get(5).copied() { $P } else if let Some(_y) = Some(1) { $I } $P",
+    ),
+    t(
+        "match_in_let",
+        false,
+        "let y$K = match $ACQ.f { 0 => { $I 1 } _ => 2 }; $P",
+    ),
     // Try-locks.
     t("try_if_let", false, "if let Ok($GRD) = $TRY { $I } $P"),
     t("try_let", false, "let t$K = $TRY; $I drop(t$K); $P"),
@@ -406,9 +473,9 @@ fn build(index: usize, tpls: &[&Tpl]) -> Case {
     }
 }
 
-/// All cases, deterministically: every template alone, a fixed quarter of all ordered pairs
-/// (every template is an outer construct of about a quarter of the others and an inner one
-/// of as many), and one triple per template with it in the middle.
+/// All cases, deterministically: every template alone, a fixed fifth of all ordered pairs
+/// (every template is an outer construct of a fifth of the others and an inner one of as
+/// many), and one triple per template with it in the middle.
 pub fn generate() -> Vec<Case> {
     let n = TEMPLATES.len();
     let mut combos: Vec<Vec<&Tpl>> = Vec::new();
@@ -417,7 +484,7 @@ pub fn generate() -> Vec<Case> {
     }
     for (i, outer) in TEMPLATES.iter().enumerate() {
         for (j, inner) in TEMPLATES.iter().enumerate() {
-            if (i + 3 * j) % 4 == 0 {
+            if (i + 3 * j) % 5 == 0 {
                 combos.push(vec![outer, inner]);
             }
         }
