@@ -1581,6 +1581,20 @@ impl<'a> BodyLowerer<'a> {
         } else {
             None
         };
+        if two("ManuallyDrop", "drop") && c.args.len() == 1 {
+            // `ManuallyDrop::drop(&mut md)` releases the guard `ManuallyDrop::new` leaked.
+            let v = self.expr(&c.args[0], Ext::None);
+            for &g in &v.guards {
+                if let Some(place) = self.guard_place(g) {
+                    self.emit(Op::Unlock {
+                        place,
+                        method: "ManuallyDrop::drop".into(),
+                        span,
+                    });
+                }
+            }
+            return Val::default();
+        }
         if (is_drop || leak_how.is_some()) && c.args.len() == 1 {
             let v = self.expr(&c.args[0], Ext::None);
             if let Some(how) = leak_how {
@@ -1591,7 +1605,15 @@ impl<'a> BodyLowerer<'a> {
                         how: how.clone(),
                     });
                 }
-                // A leaked value keeps its guards: nothing releases them any more.
+                // A leaked value keeps its guards: nothing releases them any more. A
+                // `ManuallyDrop` still names them, for a later `ManuallyDrop::drop`.
+                if two("ManuallyDrop", "new") {
+                    return Val {
+                        guards: v.guards,
+                        fresh: v.fresh,
+                        ..Val::default()
+                    };
+                }
                 return Val::default();
             }
             for &g in &v.guards {
@@ -2064,6 +2086,28 @@ impl<'a> BodyLowerer<'a> {
             };
         }
         Val::default()
+    }
+
+    /// The place of the lock a guard holds: its acquisition, through the transfers since.
+    fn guard_place(&self, mut g: GuardId) -> Option<Place> {
+        for _ in 0..64 {
+            let mut from = None;
+            for n in &self.nodes {
+                match &n.op {
+                    Op::Acquire {
+                        place,
+                        guard: Some(a),
+                        ..
+                    } if *a == g => return Some(place.clone()),
+                    Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
+                        from = Some(*f)
+                    }
+                    _ => {}
+                }
+            }
+            g = from?;
+        }
+        None
     }
 
     fn new_guard_slot(&mut self) -> GuardId {

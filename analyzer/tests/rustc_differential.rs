@@ -61,19 +61,6 @@ const EXPECTED_DISAGREEMENTS: &[(&str, &[u32], Kind, &str)] = &[
         Kind::Imprecise,
         "same as above: the lock stays held after `drop(w.g)`",
     ),
-    (
-        "manually_drop_drop",
-        &[2021, 2024],
-        Kind::Unsound,
-        "`ManuallyDrop::drop(&mut g)` is not seen as releasing a guard that \
-         `ManuallyDrop::new` leaked",
-    ),
-    (
-        "manually_drop_drop",
-        &[2021, 2024],
-        Kind::Imprecise,
-        "same as above: the lock stays held after `ManuallyDrop::drop`",
-    ),
 ];
 
 fn rustc() -> String {
