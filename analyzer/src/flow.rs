@@ -414,6 +414,9 @@ pub fn analyze_fn(
                         h.leaked = Some(node);
                     }
                 }
+                // A loop leaking on every iteration would otherwise grow the state forever.
+                st.held.sort();
+                st.held.dedup();
             }
             Op::ReturnGuard { guard, .. } => {
                 let (ret, keep): (Vec<H>, Vec<H>) = st

@@ -302,6 +302,10 @@ pub struct BodyLowerer<'a> {
     inline_depth: u32,
     /// Closures being inlined (by span start), innermost last.
     inlining: Vec<u32>,
+    /// Scope that temporaries extended by the `let` being lowered live in.
+    ext_scope: Option<usize>,
+    /// Extension context of the call being lowered (arguments of `Some(..)` extend like it).
+    ctor_ext: Ext,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -326,6 +330,8 @@ impl<'a> BodyLowerer<'a> {
             closure_count: 0,
             inline_depth: 0,
             inlining: Vec::new(),
+            ext_scope: None,
+            ctor_ext: Ext::None,
         }
     }
 
@@ -546,7 +552,13 @@ impl<'a> BodyLowerer<'a> {
             return;
         }
         if ext {
-            if let Some(s) = self.scopes.last_mut() {
+            // Extended temporaries live as long as the `let`'s bindings, even when the `&`
+            // sits in a nested block, `if` or `match` arm of the initializer.
+            let at = self
+                .ext_scope
+                .filter(|&i| i < self.scopes.len())
+                .unwrap_or(self.scopes.len().saturating_sub(1));
+            if let Some(s) = self.scopes.get_mut(at) {
                 s.bindings.push(Binding {
                     name: String::new(),
                     guards: v.guards.clone(),
@@ -662,7 +674,39 @@ impl<'a> BodyLowerer<'a> {
             }
             return;
         };
+        if init.diverge.is_none() {
+            if let (syn::Pat::Tuple(pt), syn::Expr::Tuple(et)) = (pat, strip_parens(&init.expr)) {
+                if pt.elems.len() == et.elems.len()
+                    && !pt.elems.iter().any(|p| matches!(p, syn::Pat::Rest(_)))
+                {
+                    // `let (a, _) = (x, y);`: each element goes to its own sub-pattern; a
+                    // value matched by `_` is a temporary of the statement.
+                    let saved = self.ext_scope.replace(self.scopes.len().saturating_sub(1));
+                    let vals: Vec<Val> = et
+                        .elems
+                        .iter()
+                        .map(|e| {
+                            let v = self.expr(e, Ext::Value);
+                            Val { pending: None, ..v }
+                        })
+                        .collect();
+                    self.ext_scope = saved;
+                    for (p, v) in pt.elems.iter().zip(vals) {
+                        if matches!(p, syn::Pat::Wild(_)) {
+                            self.settle(&v, false);
+                        } else {
+                            self.bind_pattern(p, None, v, span);
+                        }
+                    }
+                    let t = self.temps.pop().unwrap_or_default();
+                    self.release_all(&t, span);
+                    return;
+                }
+            }
+        }
+        let saved = self.ext_scope.replace(self.scopes.len().saturating_sub(1));
         let mut v = self.expr(&init.expr, Ext::Value);
+        self.ext_scope = saved;
         if let Some((_, diverge)) = &init.diverge {
             // let-else: the else branch runs when the pattern does not match, and diverges.
             let before = self.cur;
@@ -678,8 +722,12 @@ impl<'a> BodyLowerer<'a> {
                 v = self.take_pending(v);
             }
         } else if v.pending.is_some() {
-            // `let r = m.try_lock();` keeps a Result; its acquisition is not followed.
-            v.pending = None;
+            // `let r = m.try_lock();` keeps a Result that may hold the guard: the binding owns
+            // it on the path where the try succeeded.
+            let before = self.cur;
+            v = self.take_pending(v);
+            let after = self.cur;
+            self.join(&[after, before]);
         }
         self.bind_pattern(pat, ty, v, span);
         let t = self.temps.pop().unwrap_or_default();
@@ -905,7 +953,10 @@ impl<'a> BodyLowerer<'a> {
                 Val { pending: None, ..v }
             }
             syn::Expr::MethodCall(m) => self.method_call(m),
-            syn::Expr::Call(c) => self.call(c),
+            syn::Expr::Call(c) => {
+                self.ctor_ext = sub_ext;
+                self.call(c)
+            }
             syn::Expr::Macro(m) => self.mac(&m.mac),
             syn::Expr::Block(b) => {
                 if b.label.is_some() {
@@ -1139,7 +1190,7 @@ impl<'a> BodyLowerer<'a> {
         let method_span = self.span(&m.method).to(span);
         let nargs = m.args.len();
         // Pass-through of guards (`.unwrap()`, poison recovery).
-        if PASS_THROUGH.contains(&name.as_str()) {
+        if PASS_THROUGH.contains(&name.as_str()) || name == "ok" {
             let recv = self.expr(&m.receiver, Ext::None);
             // `.lock().unwrap()`: std's poisoning signature, evidence of a lock.
             if let Some(c) = self.cur {
@@ -1153,6 +1204,13 @@ impl<'a> BodyLowerer<'a> {
                         *unwrapped = true;
                     }
                 }
+            }
+            if name == "ok" && (recv.pending.is_some() || !recv.guards.is_empty()) {
+                // `Result` to `Option`: the guard (or the pending try) passes through.
+                return Val {
+                    closure: None,
+                    ..recv
+                };
             }
             if !recv.guards.is_empty() || recv.pending.is_some() {
                 for a in &m.args {
@@ -1566,7 +1624,16 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Val {
+        let ctor_ext = std::mem::replace(&mut self.ctor_ext, Ext::None);
         let span = self.span(c);
+        if let syn::Expr::Closure(cl) = strip_parens(&c.func) {
+            // `(|| ..)()`: the closure runs here.
+            for a in &c.args {
+                let _ = self.operand(a);
+            }
+            self.inline_closure(cl, span);
+            return Val::default();
+        }
         let syn::Expr::Path(fp) = &*c.func else {
             // Calling a value: a closure in a local (`f()`), or an expression.
             let _ = self.operand(&c.func);
@@ -1631,6 +1698,24 @@ impl<'a> BodyLowerer<'a> {
         } else {
             None
         };
+        if two("ManuallyDrop", "drop") && c.args.len() == 1 {
+            // `ManuallyDrop::drop(&mut md)` releases the guard `ManuallyDrop::new` leaked.
+            let mut arg = strip_parens(&c.args[0]);
+            while let syn::Expr::Reference(r) = arg {
+                arg = strip_parens(&r.expr);
+            }
+            let v = self.expr(arg, Ext::None);
+            for &g in &v.guards {
+                if let Some(place) = self.guard_place(g) {
+                    self.emit(Op::Unlock {
+                        place,
+                        method: "ManuallyDrop::drop".into(),
+                        span,
+                    });
+                }
+            }
+            return Val::default();
+        }
         if (is_drop || leak_how.is_some()) && c.args.len() == 1 {
             let v = self.expr(&c.args[0], Ext::None);
             if let Some(how) = leak_how {
@@ -1641,7 +1726,15 @@ impl<'a> BodyLowerer<'a> {
                         how: how.clone(),
                     });
                 }
-                // A leaked value keeps its guards: nothing releases them any more.
+                // A leaked value keeps its guards: nothing releases them any more. A
+                // `ManuallyDrop` still names them, for a later `ManuallyDrop::drop`.
+                if two("ManuallyDrop", "new") {
+                    return Val {
+                        guards: v.guards,
+                        fresh: v.fresh,
+                        ..Val::default()
+                    };
+                }
                 return Val::default();
             }
             for &g in &v.guards {
@@ -1661,7 +1754,7 @@ impl<'a> BodyLowerer<'a> {
             let mut guards = Vec::new();
             let mut place = None;
             for a in &c.args {
-                let v = self.expr(a, Ext::None);
+                let v = self.expr(a, ctor_ext);
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
             }
@@ -2165,6 +2258,28 @@ impl<'a> BodyLowerer<'a> {
         Val::default()
     }
 
+    /// The place of the lock a guard holds: its acquisition, through the transfers since.
+    fn guard_place(&self, mut g: GuardId) -> Option<Place> {
+        for _ in 0..64 {
+            let mut from = None;
+            for n in &self.nodes {
+                match &n.op {
+                    Op::Acquire {
+                        place,
+                        guard: Some(a),
+                        ..
+                    } if *a == g => return Some(place.clone()),
+                    Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
+                        from = Some(*f)
+                    }
+                    _ => {}
+                }
+            }
+            g = from?;
+        }
+        None
+    }
+
     fn new_guard_slot(&mut self) -> GuardId {
         self.new_guard()
     }
@@ -2457,6 +2572,14 @@ fn is_irq_registrar(name: &str) -> bool {
             || l.starts_with("register")
             || l.starts_with("set")
             || l.contains("handler"))
+}
+
+fn strip_parens(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip_parens(&p.expr),
+        syn::Expr::Group(g) => strip_parens(&g.expr),
+        _ => e,
+    }
 }
 
 fn unreachable_stmt() -> ! {
