@@ -144,6 +144,61 @@ struct Resolved {
     at: BTreeMap<NodeId, u32>,
     keys: Vec<CondKey>,
     key_at: BTreeMap<NodeId, u32>,
+    /// Call node → (lock, result slot, mode) for calls to helpers that return a guard.
+    call_at: BTreeMap<NodeId, (u32, GuardId, Mode)>,
+}
+
+/// For every function that returns a guard it acquired (`fn inner(&self) -> MutexGuard<..>`):
+/// the place it locked, in its own terms, the acquiring method and the mode.
+pub type Returns = BTreeMap<FnRef, (Place, String, Mode)>;
+
+/// Find the lock behind each function's returned guard, following moves back to the
+/// acquisition.
+pub fn returned_guards(ix: &Index, files: &[LoweredFile]) -> Returns {
+    let mut out = Returns::new();
+    for &r in &ix.fns {
+        let Some(body) = &ix.func(files, r).body else {
+            continue;
+        };
+        let returned: Vec<GuardId> = body
+            .nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                Op::ReturnGuard { guard, .. } => Some(guard),
+                _ => None,
+            })
+            .collect();
+        'guards: for g0 in returned {
+            let mut g = g0;
+            for _ in 0..32 {
+                let mut from = None;
+                for n in &body.nodes {
+                    match &n.op {
+                        Op::Acquire {
+                            place,
+                            guard: Some(a),
+                            method,
+                            mode,
+                            is_try: false,
+                            ..
+                        } if *a == g => {
+                            out.insert(r, (place.clone(), method.clone(), *mode));
+                            break 'guards;
+                        }
+                        Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
+                            from = Some(*f)
+                        }
+                        _ => {}
+                    }
+                }
+                match from {
+                    Some(f) => g = f,
+                    None => continue 'guards,
+                }
+            }
+        }
+    }
+    out
 }
 
 fn resolve_body(
@@ -152,12 +207,15 @@ fn resolve_body(
     func: &FnDef,
     body: &Body,
     config: &Config,
+    returns: &Returns,
+    by_pos: &BTreeMap<FnRef, usize>,
 ) -> Resolved {
     let mut r = Resolved {
         locks: Vec::new(),
         at: BTreeMap::new(),
         keys: Vec::new(),
         key_at: BTreeMap::new(),
+        call_at: BTreeMap::new(),
     };
     for (i, n) in body.nodes.iter().enumerate() {
         let res = match &n.op {
@@ -226,6 +284,49 @@ fn resolve_body(
             r.at.insert(i as NodeId, idx);
         }
     }
+    // Calls to helpers that return a guard: the caller holds that lock.
+    if !returns.is_empty() {
+        for (i, n) in body.nodes.iter().enumerate() {
+            let Op::Call {
+                callee,
+                args,
+                result: Some(g),
+                ..
+            } = &n.op
+            else {
+                continue;
+            };
+            let targets = crate::interproc::resolve_call(ix, files, func, callee, by_pos);
+            let Some((callee_def, (place, method, mode))) = targets
+                .iter()
+                .filter_map(|t| {
+                    let fr = ix.fns[t.flow];
+                    returns.get(&fr).map(|x| (ix.func(files, fr), x))
+                })
+                .next()
+            else {
+                continue;
+            };
+            let Some(mut l) = ix.resolve_lock(files, callee_def, place, method, true, config)
+            else {
+                continue;
+            };
+            l.instance = crate::interproc::map_instance(callee_def, &l.instance, callee, args)
+                .unwrap_or_else(|| format!("{}#{i}", l.instance));
+            let idx = match r
+                .locks
+                .iter()
+                .position(|x| x.class == l.class && x.instance == l.instance)
+            {
+                Some(p) => p as u32,
+                None => {
+                    r.locks.push(l);
+                    r.locks.len() as u32 - 1
+                }
+            };
+            r.call_at.insert(i as NodeId, (idx, *g, *mode));
+        }
+    }
     r
 }
 
@@ -288,10 +389,12 @@ pub fn analyze_fn(
     files: &[LoweredFile],
     fref: FnRef,
     config: &Config,
+    returns: &Returns,
+    by_pos: &BTreeMap<FnRef, usize>,
 ) -> Option<FnFlow> {
     let func = ix.func(files, fref);
     let body = func.body.as_ref()?;
-    let res = resolve_body(ix, files, func, body, config);
+    let res = resolve_body(ix, files, func, body, config, returns, by_pos);
     let mut flow = FnFlow {
         func: fref,
         acquisitions: Vec::new(),
@@ -474,6 +577,25 @@ pub fn analyze_fn(
                         irq_region: region,
                         regions: st.regions.clone(),
                     });
+                }
+                if let Some(&(li, g, mode)) = res.call_at.get(&node) {
+                    let h = H {
+                        lock: li,
+                        guard: Some(g),
+                        node,
+                        mode,
+                        style: AcqStyle::Guard,
+                        is_try: false,
+                        irq_method: false,
+                        age: 0,
+                        leaked: None,
+                    };
+                    if !st.held.iter().any(|x| x.node == node && x.lock == li)
+                        && st.held.len() < MAX_HELD
+                    {
+                        st.held.push(h);
+                        st.held.sort();
+                    }
                 }
             }
             Op::Block { kind, span } => {

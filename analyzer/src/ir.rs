@@ -248,6 +248,9 @@ pub enum Op {
         args: Vec<Option<Place>>,
         /// Which arguments are passed by value (a plain path: the value moves into the call).
         by_value: Vec<bool>,
+        /// The guard slot that owns the call's result, when the result is used: if the callee
+        /// returns a guard, the caller holds that lock through this slot.
+        result: Option<GuardId>,
     },
     Block {
         kind: BlockKind,

@@ -53,10 +53,13 @@ impl Analysis {
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     files.sort_by_key(|f| f.file);
     let index = index::Index::build(&files);
+    let returns = flow::returned_guards(&index, &files);
+    let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
+        index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     let flows: Vec<flow::FnFlow> = index
         .fns
         .iter()
-        .filter_map(|&r| flow::analyze_fn(&index, &files, r, config))
+        .filter_map(|&r| flow::analyze_fn(&index, &files, r, config, &returns, &by_pos))
         .collect();
     let interproc = interproc::build(&index, &files, &flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);

@@ -302,6 +302,9 @@ pub struct BodyLowerer<'a> {
     inline_depth: u32,
     /// Closures being inlined (by span start), innermost last.
     inlining: Vec<u32>,
+    /// The span of the expression statement being lowered: a call there drops its result at
+    /// once, so it gets no result slot.
+    stmt_expr: Option<Span>,
     /// Scope that temporaries extended by the `let` being lowered live in.
     ext_scope: Option<usize>,
     /// Extension context of the call being lowered (arguments of `Some(..)` extend like it).
@@ -330,6 +333,7 @@ impl<'a> BodyLowerer<'a> {
             closure_count: 0,
             inline_depth: 0,
             inlining: Vec::new(),
+            stmt_expr: None,
             ext_scope: None,
             ctor_ext: Ext::None,
         }
@@ -640,7 +644,9 @@ impl<'a> BodyLowerer<'a> {
             syn::Stmt::Item(_) => {}
             syn::Stmt::Expr(e, _) => {
                 self.temps.push(Vec::new());
+                self.stmt_expr = Some(self.span(e));
                 let v = self.expr(e, Ext::None);
+                self.stmt_expr = None;
                 self.settle(&v, false);
                 let t = self.temps.pop().unwrap_or_default();
                 self.release_all(&t, self.span(e));
@@ -752,15 +758,7 @@ impl<'a> BodyLowerer<'a> {
             syn::Pat::Ident(pi) if pi.subpat.is_none() => {
                 let name = pi.ident.to_string();
                 let guards = self.take_ownership(&v, span);
-                let mut alias = if guards.is_empty()
-                    || v.place
-                        .as_ref()
-                        .is_some_and(|p| p.proj.last() == Some(&Proj::Guard))
-                {
-                    v.place.clone().filter(|p| !matches!(p.root, Root::Opaque))
-                } else {
-                    None
-                };
+                let mut alias = v.place.clone().filter(|p| !matches!(p.root, Root::Opaque));
                 // `let l = Type::new(..)`: a new value of `Type`, not an alias of the call.
                 let mut ty = ty;
                 if let Some(Place {
@@ -1427,7 +1425,11 @@ impl<'a> BodyLowerer<'a> {
                 self.spawn_closure_kind(&cl, "irq");
             }
         }
+        let mut result = None;
         if !recv_has_guard || !TRANSPARENT.contains(&name.as_str()) {
+            if self.stmt_expr != Some(span) {
+                result = Some(self.new_guard());
+            }
             self.emit(Op::Call {
                 callee: Callee::Method {
                     recv: recv_place.clone(),
@@ -1436,6 +1438,7 @@ impl<'a> BodyLowerer<'a> {
                 span,
                 args,
                 by_value,
+                result,
             });
         }
         self.run_closures(closures, spawner, span);
@@ -1465,6 +1468,8 @@ impl<'a> BodyLowerer<'a> {
         };
         Val {
             place,
+            guards: result.into_iter().collect(),
+            fresh: result.is_some(),
             ..Val::default()
         }
     }
@@ -1645,6 +1650,7 @@ impl<'a> BodyLowerer<'a> {
                 span,
                 args: Vec::new(),
                 by_value: Vec::new(),
+                result: None,
             });
             return Val::default();
         };
@@ -1679,6 +1685,7 @@ impl<'a> BodyLowerer<'a> {
                     span,
                     args: Vec::new(),
                     by_value: Vec::new(),
+                    result: None,
                 });
                 return Val::default();
             }
@@ -1717,7 +1724,21 @@ impl<'a> BodyLowerer<'a> {
             return Val::default();
         }
         if (is_drop || leak_how.is_some()) && c.args.len() == 1 {
-            let v = self.expr(&c.args[0], Ext::None);
+            let mut v = self.expr(&c.args[0], Ext::None);
+            // `drop(w.g)`: moving the only guard out of a local aggregate.
+            if v.guards.is_empty() {
+                if let syn::Expr::Field(f) = strip_parens(&c.args[0]) {
+                    if let syn::Expr::Path(p) = strip_parens(&f.base) {
+                        if let Some(b) =
+                            p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
+                        {
+                            if b.guards.len() == 1 {
+                                v.guards = b.guards.clone();
+                            }
+                        }
+                    }
+                }
+            }
             if let Some(how) = leak_how {
                 for &g in &v.guards {
                     self.emit(Op::Leak {
@@ -1876,11 +1897,17 @@ impl<'a> BodyLowerer<'a> {
                 span,
             });
         }
+        let result = if self.stmt_expr == Some(span) {
+            None
+        } else {
+            Some(self.new_guard())
+        };
         self.emit(Op::Call {
             callee: Callee::Path(segs.clone()),
             span,
             args,
             by_value,
+            result,
         });
         let irq_registrar = is_irq_registrar(&last);
         if irq_registrar {
@@ -1910,6 +1937,8 @@ impl<'a> BodyLowerer<'a> {
                 proj: Vec::new(),
                 text: format!("{}()", segs.join("::")),
             }),
+            guards: result.into_iter().collect(),
+            fresh: result.is_some(),
             ..Val::default()
         }
     }

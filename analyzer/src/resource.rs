@@ -229,6 +229,7 @@ fn follow(
                 span,
                 args,
                 by_value,
+                ..
             } if done.is_none() && hands_off(callee, args, by_value, f) => done = Some(*span),
             Op::Exit { span } => {
                 match done {
