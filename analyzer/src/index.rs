@@ -321,16 +321,18 @@ impl Index {
             return None;
         }
         // A user type implementing lock_api's raw traits is a raw lock.
-        // (Unless it also has an inherent guard-returning `lock`: inherent methods win.)
-        let inherent_guard = self
-            .methods
-            .get(&(real.to_string(), "lock".to_string()))
-            .is_some_and(|v| {
-                v.iter().any(|r| {
-                    let f = &files[r.file].items.fns[r.idx];
-                    f.trait_name.is_none() && f.ret.is_some()
+        // (Unless it also has an inherent guard-returning `lock`/`read`/`write`: inherent
+        // methods win over trait methods.)
+        let inherent_guard = ["lock", "read", "write"].iter().any(|m| {
+            self.methods
+                .get(&(real.to_string(), m.to_string()))
+                .is_some_and(|v| {
+                    v.iter().any(|r| {
+                        let f = &files[r.file].items.fns[r.idx];
+                        f.trait_name.is_none() && f.ret.is_some()
+                    })
                 })
-            });
+        });
         if let Some(traits) = self.impls_of.get(real).filter(|_| !inherent_guard) {
             if traits
                 .iter()

@@ -294,6 +294,20 @@ pub(crate) fn print_stats(report: &Report, t: &Timings, total: Duration) {
         ms(t.lints),
         ms(total)
     );
+    if let Some(a) = &report.analysis {
+        let ip = &a.interproc;
+        let budget = a
+            .flows
+            .iter()
+            .filter(|f| f.budget_hit || f.truncated)
+            .count();
+        eprintln!(
+            "lockstep: {} functions, calls resolved {}, unresolved {}, {budget} partial",
+            a.flows.len(),
+            ip.resolved_calls,
+            ip.unresolved_calls
+        );
+    }
     let mut by_lint: std::collections::BTreeMap<&str, usize> = Default::default();
     for d in &report.diagnostics {
         *by_lint.entry(d.lint).or_default() += 1;

@@ -324,7 +324,7 @@ impl State<'_> {
         // 3. parse and lower (parallel; syn trees stay on their thread)
         let db = &self.out.db;
         let config = self.config;
-        let lowered: Vec<LoweredFile> = pool.install(|| {
+        let mut lowered: Vec<LoweredFile> = pool.install(|| {
             added
                 .par_iter()
                 .map(|(id, _, _)| {
@@ -334,6 +334,19 @@ impl State<'_> {
                 })
                 .collect()
         });
+        // inline `#[cfg(test)]` code is left out like out-of-line test modules
+        for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
+            if !units[p.unit].follow_cfg_test {
+                // closures are lowered as functions of their own, named below their function
+                let tests: Vec<String> = (l.items.fns.iter())
+                    .filter(|f| f.test_only)
+                    .map(|f| format!("{}::{{", f.path))
+                    .collect();
+                l.items.fns.retain(|f| {
+                    !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str()))
+                });
+            }
+        }
         // 4. children (sequential)
         let mut next = Vec::new();
         for ((id, p, node), l) in added.iter().zip(&lowered) {

@@ -23,7 +23,14 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Guards whose lifetime depends on a `Drop` implementation of a user type wrapping them
-    /// are approximated by that type's binding scope.
+    /// are approximated by that type's binding scope. An async lock's `lock()`/`read()`/
+    /// `write()` is taken to acquire where it is called, not where its future is awaited: a
+    /// lock future created under a guard and only polled (tests of contention do this) is
+    /// reported. A guard moved into an `async move` block or a closure is still taken to be
+    /// held by the enclosing function. A guard received as a parameter, dropped and
+    /// re-acquired into the same binding in a loop (`drop(tail); …; tail = self.tail.lock();`)
+    /// is taken to be held across the back edge, and so is a guard in an `Option` local that
+    /// the loop only fills when it `is_none()`.
     ///
     /// ## Example
     /// ```rust,ignore

@@ -23,7 +23,9 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Only moves by one are tracked. A packet handed off through a field store rather than a
-    /// call is not recognised as a hand-off.
+    /// call is not recognised as a hand-off. A local tally (`count += 1` in one loop,
+    /// `count -= 1` in the next) is taken for a counted resource, and the `?` exits between
+    /// the two loops are reported.
     ///
     /// ## Example
     /// ```rust,ignore

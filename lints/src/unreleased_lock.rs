@@ -26,7 +26,11 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Paths that end in a panic are not exits. Release through a helper function in another
-    /// crate is not seen unless a contract in the configuration says so.
+    /// crate is not seen unless a contract in the configuration says so. Methods of an
+    /// implementation of lock_api's raw traits (`RawMutex`, `RawRwLock`…) are not checked:
+    /// their acquire methods return with the lock held by contract. A guard forgotten on
+    /// purpose and released later by an unchecked unlock in another function (async-lock's
+    /// upgradable read keeps its mutex this way) is reported as leaked.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -42,6 +46,15 @@ declare_lint! {
 
 pub struct UnreleasedLock;
 
+/// A method of an implementation of lock_api's raw lock traits (`RawMutex`, `RawRwLock`,
+/// `RawRwLockUpgrade`…).
+fn implements_raw_lock(trait_name: Option<&str>) -> bool {
+    trait_name.is_some_and(|t| {
+        let last = t.rsplit("::").next().unwrap_or(t);
+        last.starts_with("RawMutex") || last.starts_with("RawRwLock")
+    })
+}
+
 impl Lint for UnreleasedLock {
     fn meta(&self) -> &'static LintMeta {
         &UNRELEASED_LOCK
@@ -50,6 +63,11 @@ impl Lint for UnreleasedLock {
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
+            if implements_raw_lock(f.trait_name.as_deref()) {
+                // `RawMutex::lock`, `RawRwLock::lock_shared`…: returning with the lock held
+                // (a forgotten guard) is the trait's contract.
+                continue;
+            }
             // acquisition node → (acq span, lock, exits held, exits released, leak)
             let mut by_acq: BTreeMap<u32, Acq> = BTreeMap::new();
             for exit in &flow.exits {
