@@ -134,12 +134,12 @@ fn notes() -> BTreeMap<&'static str, String> {
     for (op, why) in FEW_SITES {
         n.entry(*op)
             .or_insert_with(String::new)
-            .push_str(&format!("few sites: {why}. "));
+            .push_str(&format!("\n  * fewer than {MIN_MUTANTS} sites: {why}."));
     }
     for (op, _, _, why) in EXPECTED_BELOW {
         n.entry(*op)
             .or_insert_with(String::new)
-            .push_str(&format!("below {BAR}%: {why}. "));
+            .push_str(&format!("\n  * below {BAR}%: {why}."));
     }
     n
 }
@@ -152,19 +152,46 @@ memory. A mutant is **caught** when a finding of the expected lint that the unmu
 not have points (primary span or a label) into the mutated function or within 3 lines of the\n\
 mutated site, and no finding of another lint appears that the unmutated tree does not have.\n\n";
 
-fn operators_doc() -> &'static str {
-    "## Operators\n\n\
-* `drop_release` — remove one release: a raw `unlock()` / `spin_unlock_irqrestore` (expects\n  `unreleased_lock`), or a `drop(guard)` when the same lock is taken again later in the function,\n  directly or through a method of the same type (expects `double_lock`). A `drop(guard)` with no\n  later acquisition injects no bug (the guard ends with its scope) and is listed below, not counted.\n\
-* `early_return` — `if black_box(true) { return Default::default(); }` after a raw acquisition and\n  after every later statement of its block while the lock is held (expects `unreleased_lock`).\n\
-* `swap_acquisitions` — two nested acquisitions of one block swapped (expects `lock_order_inversion`,\n  against the configured `lock_order`).\n\
-* `nest_inverted` — an acquisition of an outer lock of the same type inserted while an inner one is\n  held (generated sites for the inversion class; a sleeping lock is only inserted under a sleeping\n  one). Expects `lock_order_inversion`.\n\
-* `call_back` — right after `let g = self.l.lock()`, a call to a method of the same type that locks\n  `self.l` (up to two such methods per site; arguments `Default::default()`). Expects `double_lock`.\n\
-* `sleep_under_spin` — `std::thread::sleep(..)` after every spin-lock acquisition (expects\n  `blocking_under_spinlock`).\n\
-* `leak_credit` — remove a give-back (`return_credit()`, `x += 1` / `fetch_add(1)` on a counter the\n  file also takes), or return right after a take and after every later statement until the give-back\n  (expects `resource_leak`).\n\
-* `irq_plain_lock` — `lock_irqsave()` → `lock()` on a lock the interrupt handler takes, and a plain\n  `lock()` of that lock at the start of every other method of the handler's type not called from the\n  handler (expects `irq_unsafe_lock`).\n\
-* `raw_compare` — a comparison of two sequence values (`<`, `<=`, `>`, `>=`, `cmp`, `partial_cmp`,\n  `max`, `min`) made on the raw integers (`a.0 < b.0`), and `(a.wrapping_sub(b) as i32) < 0` made\n  `a < b` (expects `seq_compare`). Sequence values are recognized by declared type (fields, parameters,\n  typed locals).\n\
-* `raw_add` — `s + n` / `s - n` / `s += n` on a sequence value made on the raw integer\n  (`SeqNum(s.0 + n)`), and `x.0.wrapping_add(n)` made `x.0 + n` (expects `seq_arith`).\n\n"
-}
+const OPERATORS_DOC: &str = r#"## Operators
+
+* `drop_release` — remove one release: a raw `unlock()` / `spin_unlock_irqrestore` (expects
+  `unreleased_lock`), or a `drop(guard)` when the same lock is taken again later in the function,
+  directly or through a method of the same type (expects `double_lock`). A `drop(guard)` with no
+  later acquisition injects no bug (the guard ends with its scope) and is listed, not counted.
+* `early_return` — `if black_box(true) { return Default::default(); }` after a raw acquisition and
+  after every later statement of its block while the lock is held (expects `unreleased_lock`).
+* `swap_acquisitions` — two nested `let` acquisitions of one block swapped (expects
+  `lock_order_inversion`, against the configured `lock_order`).
+* `nest_inverted` — `drop(self.outer.lock())` inserted while an inner lock of the same type is held,
+  `outer` coming first in `lock_order` (generated sites for the inversion class; a sleeping lock is
+  only inserted under a sleeping one). Expects `lock_order_inversion`.
+* `call_back` — right after `let g = self.l.lock()`, a call to the first method of the same type
+  that locks `self.l` and no other lock, directly or through methods of its type (arguments
+  `Default::default()`). Expects `double_lock`.
+* `sleep_under_spin` — `std::thread::sleep(..)` after every spin-lock acquisition (expects
+  `blocking_under_spinlock`).
+* `leak_credit` — in a function that takes a counted resource (`x -= 1` / `fetch_sub(1)` on a
+  counter the file also gives back): remove a give-back (`return_credit()`, `x += 1`,
+  `fetch_add(1)`), or return right after the take, after every later statement of its block up to
+  the first one that gives back, and at the start of every later block that gives back (expects
+  `resource_leak`).
+* `irq_plain_lock` — `lock_irqsave()` → `lock()` on a lock the interrupt handler takes, and
+  `drop(self.l.lock())` of that lock at the start of every other method of the handler's type that
+  the handler does not call and that does not use the lock (expects `irq_unsafe_lock`).
+* `raw_compare` — a comparison of two sequence values (`<`, `<=`, `>`, `>=`, `cmp`, `partial_cmp`,
+  `max`, `min`) made on the raw integers (`a.0 < b.0`), `(a.wrapping_sub(b) as i32) < 0` made
+  `a < b`, and `a.in_window(s, n)` written out as raw compares (expects `seq_compare`). Sequence
+  values are recognized by declared type (fields, parameters, typed locals), locals initialized
+  from one (`let end = seq + len`), and `Some(x)` / closure parameters over an `Option` of one.
+* `raw_add` — `s + n` / `s - n` / `s += n` on a sequence value made on the raw integer
+  (`SeqNum(s.0 + n)`), the distance `a - b` of two sequence values made `(a.0 - b.0)`, and
+  `x.0.wrapping_add(n)` / `x.0.wrapping_sub(n)` made `x.0 + n` / `x.0 - n` (expects `seq_arith`).
+  An addition inside a mutated compare is not mutated on its own.
+
+Every edit keeps the file's line count, so findings of a mutant and of the unmutated tree compare
+by file, line, lint and message.
+
+"#;
 
 fn write_recall(section: &str, body: &str) {
     if std::env::var_os("LOCKSTEP_WRITE_RECALL").is_none() {
@@ -198,7 +225,7 @@ fn write_recall(section: &str, body: &str) {
     }
     sections.insert(section.to_string(), body.to_string());
     let mut out = String::from(HEADER);
-    out.push_str(operators_doc());
+    out.push_str(OPERATORS_DOC);
     for name in ["reference-stack", "smoltcp"] {
         if let Some(b) = sections.get(name) {
             out.push_str(&format!("<!-- section: {name} -->\n{b}<!-- end -->\n\n"));

@@ -247,18 +247,24 @@ pub fn run_mutant(ws: &Workspace, m: &Mutant) -> Outcome {
     }
 }
 
-/// Run mutants on `threads` threads (each with a large stack); outcomes in input order.
+/// Run mutants on `threads` threads (each with a large stack), each thread taking the next
+/// mutant as it is free; outcomes in input order.
 pub fn run_all(ws: &Workspace, mutants: &[Mutant], threads: usize) -> Vec<Outcome> {
-    let threads = threads.max(1);
-    let chunk = mutants.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = mutants
-            .chunks(chunk)
-            .map(|c| {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
                 std::thread::Builder::new()
                     .stack_size(64 << 20)
-                    .spawn_scoped(s, move || {
-                        c.iter().map(|m| run_mutant(ws, m)).collect::<Vec<_>>()
+                    .spawn_scoped(s, || {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(m) = mutants.get(i) else { break };
+                            out.push((i, run_mutant(ws, m)));
+                        }
+                        out
                     })
                     .expect("spawn a mutation thread")
             })
@@ -267,7 +273,9 @@ pub fn run_all(ws: &Workspace, mutants: &[Mutant], threads: usize) -> Vec<Outcom
             .into_iter()
             .flat_map(|h| h.join().expect("a mutation thread panicked"))
             .collect()
-    })
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, o)| o).collect()
 }
 
 /// Per-operator counts.
@@ -323,6 +331,10 @@ pub fn markdown(
     s.push_str("| operator | expected lint | mutants | caught | recall |\n");
     s.push_str("|---|---|---:|---:|---:|\n");
     for (op, t) in &by_op {
+        if t.total == 0 {
+            let _ = writeln!(s, "| `{op}` | — | 0 | 0 | — |");
+            continue;
+        }
         let _ = writeln!(
             s,
             "| `{op}` | {} | {} | {} | {:.1}% |",
@@ -349,7 +361,7 @@ pub fn markdown(
     if !notes.is_empty() {
         s.push('\n');
         for (op, n) in notes {
-            let _ = writeln!(s, "* `{op}`: {}", n.trim_end());
+            let _ = writeln!(s, "* `{op}`:{}", n.trim_end());
         }
     }
     let missed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.caught).collect();

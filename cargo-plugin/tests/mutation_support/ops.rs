@@ -1220,6 +1220,20 @@ impl<'ast> Visit<'ast> for SeqSites<'_> {
                 ));
             }
         }
+        // the distance between two sequence values taken on the raw integers
+        if let BinOp::Sub(_) = b.op {
+            if self.cx.is_seq(&b.left) && self.cx.is_seq(&b.right) {
+                let (bs, be) = range_of(b);
+                let new = format!("({} - {})", self.cx.raw(&b.left), self.cx.raw(&b.right));
+                self.out.push((
+                    RAW_ADD,
+                    bs,
+                    vec![(bs, be, new)],
+                    "seq_arith",
+                    format!("`{}` on the raw integers", text_of(t, b)),
+                ));
+            }
+        }
         if let BinOp::AddAssign(_) | BinOp::SubAssign(_) = b.op {
             if self.cx.is_seq(&b.left) && !self.cx.is_seq(&b.right) {
                 self.out.push((
