@@ -396,7 +396,7 @@ impl Model {
                             }
                         }
                     }
-                    Expr::MethodCall(m) if m.method == "unlock" => {
+                    Expr::MethodCall(m) if is_release_name(&m.method.to_string()) => {
                         info.release = Some(Release::Raw(text_of(text, &*m.receiver)));
                     }
                     Expr::Call(c) => {
@@ -409,9 +409,14 @@ impl Model {
                                 .unwrap_or_default(),
                             _ => String::new(),
                         };
-                        if name == "spin_unlock_irqrestore" {
-                            if let Some(Expr::Reference(r)) = c.args.first() {
-                                info.release = Some(Release::Raw(text_of(text, &*r.expr)));
+                        if is_release_name(&name) {
+                            let recv = match c.args.first() {
+                                Some(Expr::Reference(r)) => Some(text_of(text, &*r.expr)),
+                                Some(e) => Some(text_of(text, e)),
+                                None => None,
+                            };
+                            if let Some(r) = recv {
+                                info.release = Some(Release::Raw(r));
                             }
                         } else if name == "drop" && c.args.len() == 1 {
                             if let Some(Expr::Path(p)) = c.args.first() {
@@ -965,6 +970,11 @@ impl Model {
             }
         }
     }
+}
+
+/// A raw release by name: `unlock`, `spin_unlock_irqrestore`, `raw_unlock_*`, `ReleaseSpinLock`.
+fn is_release_name(name: &str) -> bool {
+    name.contains("unlock") || name.starts_with("Release") || name.starts_with("release_lock")
 }
 
 /// What a removed statement leaves: its line breaks, so lines keep their numbers.
