@@ -126,7 +126,31 @@ impl Lint for UnreleasedLock {
                     )
                 } else {
                     if a.released_at.is_empty() {
-                        // Held on every exit: an acquire wrapper whose callers release.
+                        // Held on every exit: an acquire wrapper when something else releases
+                        // this lock (a caller, or a matching release wrapper); otherwise
+                        // nothing ever releases it.
+                        if released_elsewhere(cx, &a.class, flow.func) {
+                            continue;
+                        }
+                        let mut held = a.held_at.clone();
+                        held.sort();
+                        let mut d = Diagnostic::new(
+                            UNRELEASED_LOCK.name,
+                            UNRELEASED_LOCK.default_level,
+                            format!("{name} is acquired in `{}` and never released", f.name),
+                            Label::new(a.span, "lock acquired here"),
+                        );
+                        for s in &held {
+                            d = d.with_label(*s, "leaves with the lock still held");
+                        }
+                        out.push(
+                            d.with_note("no function in the analyzed code releases this lock either")
+                                .with_help(
+                                    "release the lock before returning; if callers release it, say so with a \
+                                     `returns_held` contract",
+                                )
+                                .with_key(format!("unreleased_lock:{}:{}", f.path, a.class)),
+                        );
                         continue;
                     }
                     let mut d = Diagnostic::new(
@@ -178,4 +202,18 @@ impl Acq {
             leak: None,
         }
     }
+}
+
+/// Whether some other function releases `class` explicitly (a caller after an acquire wrapper,
+/// or a release wrapper).
+fn released_elsewhere(
+    cx: &LintContext<'_>,
+    class: &str,
+    here: lockstep_analyzer::index::FnRef,
+) -> bool {
+    cx.analysis
+        .flows
+        .iter()
+        .filter(|f| f.func != here)
+        .any(|f| f.foreign_releases.iter().any(|r| r.lock.class == class))
 }
