@@ -678,7 +678,7 @@ pub fn analyze_fn(
                 }
                 continue;
             }
-            Op::Nop | Op::Count { .. } => {}
+            Op::Nop | Op::Count { .. } | Op::CallOutcome { .. } => {}
         }
         for &s in n.succs.iter().rev() {
             let mut next = st.clone();

@@ -275,6 +275,12 @@ pub enum Op {
         call: NodeId,
     },
     ClosureExit,
+    /// The result of the call at `call` was matched as a success (`Ok`/`Some`) or a failure
+    /// (`Err`/`None`, the error path of `?`) on this path.
+    CallOutcome {
+        call: NodeId,
+        ok: bool,
+    },
     /// A `break` leaves a loop here: exits reached after it name it as their way out.
     Leave {
         span: Span,

@@ -1020,7 +1020,11 @@ impl<'a> BodyLowerer<'a> {
                 let span = self.span(e);
                 let v = self.take_pending(v);
                 // The error path leaves the function (or closure).
+                let call = self.last_call();
                 let before = self.cur;
+                if let Some(call) = call {
+                    self.emit(Op::CallOutcome { call, ok: false });
+                }
                 if v.fresh {
                     self.release_all(&v.guards, span);
                 }
@@ -2135,92 +2139,125 @@ impl<'a> BodyLowerer<'a> {
                 self.join(&[f1, f2]);
                 (t2, self.cur, binds)
             }
-            syn::Expr::Let(l) => {
-                let v = self.expr(&l.expr, Ext::None);
-                let before = self.cur;
-                // Success path: a try-lock acquires; the pattern may take the guard.
-                let refutable = !matches!(&*l.pat, syn::Pat::Ident(_) | syn::Pat::Wild(_));
-                let takes_guard = pattern_takes_value(&l.pat);
-                let v_ok = if v.pending.is_some() && pattern_is_success(&l.pat) {
-                    self.take_pending(v.clone())
-                } else {
-                    Val {
-                        pending: None,
-                        ..v.clone()
-                    }
-                };
-                let mut binds = Vec::new();
-                let names = pat_idents(&l.pat);
-                let mut owned = Vec::new();
-                if takes_guard && !v_ok.guards.is_empty() {
-                    owned = self.take_ownership(&v_ok, self.span(&*l.expr));
-                } else {
-                    self.settle(&v_ok, false);
-                }
-                for (i, name) in names.into_iter().enumerate() {
-                    // A new value each time the condition matches (a `while let` iteration).
-                    self.emit(Op::Assign { root: name.clone() });
-                    binds.push(Binding {
-                        name,
-                        guards: if i == 0 { owned.clone() } else { Vec::new() },
-                        alias: None,
-                        ty: None,
-                        tag: self.span(&*l.pat).start,
-                        closure: None,
-                    });
-                }
-                let t = self.cur;
-                if !refutable {
-                    return (t, None, binds);
-                }
-                self.cur = before;
-                // Failure path: no pending acquisition; a fresh guard of the scrutinee (e.g. the
-                // `Err` of a poisoned lock) is still a temporary of the scrutinee.
-                if v.pending.is_none() {
-                    self.settle(&v, false);
-                }
-                (t, self.cur, binds)
+            syn::Expr::Let(l) => self.cond_let(l),
+            _ => self.cond_plain(c),
+        }
+    }
+
+    /// `let PAT = scrutinee` in a condition: the success path (bindings, a try-lock's
+    /// acquisition) and the failure path. When the scrutinee is a call and the pattern names its
+    /// outcome (`Ok`/`Some` vs `Err`/`None`), each path is marked with a `CallOutcome`.
+    fn cond_let(&mut self, l: &syn::ExprLet) -> (Option<NodeId>, Option<NodeId>, Vec<Binding>) {
+        let v = self.expr(&l.expr, Ext::None);
+        let call = self.last_call();
+        let outcome = call.zip(pattern_outcome(&l.pat));
+        let before = self.cur;
+        if let Some((call, ok)) = outcome {
+            self.emit(Op::CallOutcome { call, ok });
+        }
+        // Success path: a try-lock acquires; the pattern may take the guard.
+        let refutable = !matches!(&*l.pat, syn::Pat::Ident(_) | syn::Pat::Wild(_));
+        let takes_guard = pattern_takes_value(&l.pat);
+        let v_ok = if v.pending.is_some() && pattern_is_success(&l.pat) {
+            self.take_pending(v.clone())
+        } else {
+            Val {
+                pending: None,
+                ..v.clone()
             }
-            _ => {
-                let (key, neg) = cond_key(c);
-                // `if raw.try_lock() { .. }`: the true path acquires.
-                let v = self.expr(strip_not(c), Ext::None);
-                self.settle(
-                    &Val {
-                        pending: None,
-                        ..v.clone()
-                    },
-                    false,
-                );
-                let before = self.cur;
-                let (tv, fv) = if neg { (false, true) } else { (true, false) };
-                if let Some(k) = &key {
-                    self.emit(Op::Assume {
-                        key: k.clone(),
-                        value: tv,
-                    });
-                }
-                if let Some(p) = &v.pending {
-                    if !neg {
-                        self.emit_raw_try(p);
-                    }
-                }
-                let t = self.cur;
-                self.cur = before;
-                if let Some(k) = &key {
-                    self.emit(Op::Assume {
-                        key: k.clone(),
-                        value: fv,
-                    });
-                }
-                if let Some(p) = &v.pending {
-                    if neg {
-                        self.emit_raw_try(p);
-                    }
-                }
-                (t, self.cur, Vec::new())
+        };
+        let mut binds = Vec::new();
+        let names = pat_idents(&l.pat);
+        let mut owned = Vec::new();
+        if takes_guard && !v_ok.guards.is_empty() {
+            owned = self.take_ownership(&v_ok, self.span(&*l.expr));
+        } else {
+            self.settle(&v_ok, false);
+        }
+        for (i, name) in names.into_iter().enumerate() {
+            // A new value each time the condition matches (a `while let` iteration).
+            self.emit(Op::Assign { root: name.clone() });
+            binds.push(Binding {
+                name,
+                guards: if i == 0 { owned.clone() } else { Vec::new() },
+                alias: None,
+                ty: None,
+                tag: self.span(&*l.pat).start,
+                closure: None,
+            });
+        }
+        let t = self.cur;
+        if !refutable {
+            return (t, None, binds);
+        }
+        self.cur = before;
+        if let Some((call, ok)) = outcome {
+            self.emit(Op::CallOutcome { call, ok: !ok });
+        }
+        // Failure path: no pending acquisition; a fresh guard of the scrutinee (e.g. the
+        // `Err` of a poisoned lock) is still a temporary of the scrutinee.
+        if v.pending.is_none() {
+            self.settle(&v, false);
+        }
+        (t, self.cur, binds)
+    }
+
+    fn cond_plain(&mut self, c: &syn::Expr) -> (Option<NodeId>, Option<NodeId>, Vec<Binding>) {
+        let (key, neg) = cond_key(c);
+        // `if raw.try_lock() { .. }`: the true path acquires.
+        let v = self.expr(strip_not(c), Ext::None);
+        self.settle(
+            &Val {
+                pending: None,
+                ..v.clone()
+            },
+            false,
+        );
+        let before = self.cur;
+        let (tv, fv) = if neg { (false, true) } else { (true, false) };
+        if let Some(k) = &key {
+            self.emit(Op::Assume {
+                key: k.clone(),
+                value: tv,
+            });
+        }
+        if let Some(p) = &v.pending {
+            if !neg {
+                self.emit_raw_try(p);
             }
         }
+        let t = self.cur;
+        self.cur = before;
+        if let Some(k) = &key {
+            self.emit(Op::Assume {
+                key: k.clone(),
+                value: fv,
+            });
+        }
+        if let Some(p) = &v.pending {
+            if neg {
+                self.emit_raw_try(p);
+            }
+        }
+        (t, self.cur, Vec::new())
+    }
+
+    /// The call node just emitted (looking back over the releases of arguments it consumed).
+    fn last_call(&self) -> Option<NodeId> {
+        let mut c = self.cur?;
+        for _ in 0..8 {
+            match self.nodes[c as usize].op {
+                Op::Call { .. } => return Some(c),
+                Op::Release { .. } | Op::Transfer { .. } => {
+                    let pred = (0..c)
+                        .rev()
+                        .find(|&p| self.nodes[p as usize].succs == [c])?;
+                    c = pred;
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     fn emit_raw_try(&mut self, p: &Pending) {
@@ -2332,6 +2369,7 @@ impl<'a> BodyLowerer<'a> {
         let scrut = self.expr(&m.expr, Ext::None);
         let span = self.span(&*m.expr);
         // Scrutinee temporaries live through every arm, to the end of the enclosing statement.
+        let call = self.last_call();
         let before = self.cur;
         let result = self.new_guard_slot();
         let mut ends = Vec::new();
@@ -2339,6 +2377,9 @@ impl<'a> BodyLowerer<'a> {
         let mut settled = false;
         for arm in &m.arms {
             self.cur = before;
+            if let Some((call, ok)) = call.zip(pattern_outcome(&arm.pat)) {
+                self.emit(Op::CallOutcome { call, ok });
+            }
             let v = if scrut.pending.is_some() && pattern_is_success(&arm.pat) {
                 self.take_pending(scrut.clone())
             } else {
@@ -2892,4 +2933,21 @@ fn constructor_type(segs: &[String]) -> Option<TypeRef> {
         segs: segs[..segs.len() - 1].to_vec(),
         args: Vec::new(),
     })
+}
+
+/// What matching a call's result with this pattern says about the call: `Some(true)` for
+/// `Ok(..)`/`Some(..)`, `Some(false)` for `Err(..)`/`None`.
+fn pattern_outcome(p: &syn::Pat) -> Option<bool> {
+    let name = match p {
+        syn::Pat::TupleStruct(t) => t.path.segments.last()?.ident.to_string(),
+        syn::Pat::Path(pp) => pp.path.segments.last()?.ident.to_string(),
+        syn::Pat::Ident(i) if i.ident == "None" => "None".to_string(),
+        syn::Pat::Paren(x) => return pattern_outcome(&x.pat),
+        _ => return None,
+    };
+    match name.as_str() {
+        "Ok" | "Some" => Some(true),
+        "Err" | "None" => Some(false),
+        _ => None,
+    }
 }

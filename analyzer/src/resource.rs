@@ -196,8 +196,11 @@ fn follow(
 ) -> (Vec<Span>, Vec<(Span, Span)>) {
     let mut leaking = Vec::new();
     let mut ok = Vec::new();
-    let mut seen: BTreeSet<(NodeId, Option<Span>)> = BTreeSet::new();
-    let mut stack: Vec<(NodeId, Option<Span>)> = body.nodes[take as usize]
+    // (node, how the resource was given back or handed off so far: the site and, for a
+    // hand-off, the call whose failure would undo it)
+    type Done = Option<(Span, Option<NodeId>)>;
+    let mut seen: BTreeSet<(NodeId, Done)> = BTreeSet::new();
+    let mut stack: Vec<(NodeId, Done)> = body.nodes[take as usize]
         .succs
         .iter()
         .map(|&s| (s, None))
@@ -214,7 +217,7 @@ fn follow(
             Op::Count { delta: d, span, .. }
                 if keys.get(&n).is_some_and(|k| k == key) && *d == -delta =>
             {
-                done = done.or(Some(*span));
+                done = done.or(Some((*span, None)));
             }
             Op::Call { span, .. }
                 if done.is_none()
@@ -222,7 +225,7 @@ fn follow(
                         .get(&n)
                         .is_some_and(|m| m.contains(&(key.to_string(), -delta))) =>
             {
-                done = Some(*span)
+                done = Some((*span, None))
             }
             Op::Call {
                 callee,
@@ -230,10 +233,17 @@ fn follow(
                 args,
                 by_value,
                 ..
-            } if done.is_none() && hands_off(callee, args, by_value, f) => done = Some(*span),
+            } if done.is_none() && hands_off(callee, args, by_value, f) => {
+                done = Some((*span, Some(n)))
+            }
+            // The hand-off call failed (`Err(..)`, `None`, the error path of `?`): the packet
+            // came back and nothing will complete it.
+            Op::CallOutcome { call, ok: false } if done.is_some_and(|(_, c)| c == Some(*call)) => {
+                done = None
+            }
             Op::Exit { span } => {
                 match done {
-                    Some(site) => {
+                    Some((site, _)) => {
                         if !ok.iter().any(|(e, _)| e == span) {
                             ok.push((*span, site));
                         }
