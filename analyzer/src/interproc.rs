@@ -191,7 +191,6 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         ip.targets.push(per_call);
     }
     ip.summaries = vec![Summary::default(); flows.len()];
-    let _ = config;
     // Callees before callers; iterate inside each component to a fixed point.
     for scc in petgraph::algo::tarjan_scc(&graph) {
         let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
@@ -199,7 +198,7 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         for _round in 0..8 {
             let mut changed = false;
             for &m in &members {
-                let s = summarize(ix, files, flows, &ip, m);
+                let s = summarize(ix, files, flows, &ip, m, config);
                 if s != ip.summaries[m] {
                     ip.summaries[m] = s;
                     changed = true;
@@ -219,6 +218,7 @@ fn summarize(
     flows: &[FnFlow],
     ip: &Interproc,
     fi: usize,
+    config: &Config,
 ) -> Summary {
     let flow = &flows[fi];
     let func = ix.func(files, flow.func);
@@ -254,6 +254,34 @@ fn summarize(
                     chain: Vec::new(),
                 },
             );
+        }
+    }
+    for c in &flow.calls {
+        let Some(k) = contract_for(config, &c.callee) else {
+            continue;
+        };
+        let step = ChainStep {
+            call: c.span,
+            callee: k.function.clone(),
+            via_trait: None,
+        };
+        for class in &k.acquires {
+            put(SumAcq {
+                lock: contract_lock(class),
+                instance: None,
+                mode: Mode::Exclusive,
+                is_try: false,
+                irq_method: false,
+                site: c.span,
+                chain: vec![step.clone()],
+            });
+        }
+        if k.may_block {
+            blocks.entry((c.span, 1)).or_insert(SumBlock {
+                kind: BlockKind::Sleep(k.function.clone()),
+                site: c.span,
+                chain: vec![step],
+            });
         }
     }
     for (ci, c) in flow.calls.iter().enumerate() {
@@ -555,4 +583,40 @@ fn dispatch(ix: &Index, tr: &str, name: &str, push: &mut impl FnMut(FnRef, Optio
 /// Whether an acquisition through a summary masks interrupts.
 pub fn masks_irq(a: &SumAcq) -> bool {
     a.irq_method || irq_method(&a.lock.class)
+}
+
+/// The configuration contract describing what a call does, if one names its callee
+/// (`function = "ndis::NdisMSendComplete"`, `"Driver::send_complete"` or a bare name).
+pub fn contract_for<'c>(
+    config: &'c crate::config::Config,
+    callee: &Callee,
+) -> Option<&'c crate::config::Contract> {
+    let (path, name) = match callee {
+        Callee::Path(s) => (s.join("::"), s.last().cloned().unwrap_or_default()),
+        Callee::Method { name, .. } => (name.clone(), name.clone()),
+        Callee::Value(v) => (v.clone(), v.clone()),
+    };
+    config.contracts.iter().find(|c| {
+        c.function == path
+            || c.function == name
+            || path.ends_with(&format!("::{}", c.function))
+            || c.function.ends_with(&format!("::{name}")) && matches!(callee, Callee::Method { .. })
+    })
+}
+
+/// A lock named by class in a contract.
+pub fn contract_lock(class: &str) -> ResolvedLock {
+    ResolvedLock {
+        class: class.to_string(),
+        instance: String::new(),
+        kind: crate::index::LockKind {
+            type_name: "contract".into(),
+            spin: false,
+            rw: false,
+            reentrant: false,
+            raw: false,
+            irq_safe: false,
+        },
+        assumed: true,
+    }
 }

@@ -88,6 +88,14 @@ fn is_soft_entry(f: &FnDef, config: &Config) -> bool {
 }
 
 fn is_entry(f: &FnDef, config: &Config) -> bool {
+    if config.contracts.iter().any(|c| {
+        c.irq_context
+            && (c.function == f.path
+                || c.function == f.name
+                || f.path.ends_with(&format!("::{}", c.function)))
+    }) {
+        return true;
+    }
     if config
         .irq_handlers
         .iter()

@@ -62,7 +62,7 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         .filter_map(|&r| flow::analyze_fn(&index, &files, r, config, &returns, &by_pos))
         .collect();
     let interproc = interproc::build(&index, &files, &flows, config);
-    let lock_graph = lock_graph::build(&index, &files, &flows, &interproc);
+    let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
     let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
     let seq = seq::resolve(db, &files, config);

@@ -137,7 +137,13 @@ fn conflicts(a: Mode, b: Mode) -> bool {
     )
 }
 
-pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], ip: &Interproc) -> LockGraph {
+pub fn build(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &[FnFlow],
+    ip: &Interproc,
+    config: &crate::config::Config,
+) -> LockGraph {
     let mut g = LockGraph::default();
     for (fi, flow) in flows.iter().enumerate() {
         let func = ix.func(files, flow.func);
@@ -210,6 +216,71 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], ip: &Interproc
                         is_try: a.is_try,
                         to_irq_safe: a.irq_method || a.irq_region,
                         from_irq_safe: h.irq_method,
+                    });
+                }
+            }
+        }
+        // Calls a configuration contract describes (FFI, code outside the workspace).
+        for c in &flow.calls {
+            if c.held.is_empty() {
+                continue;
+            }
+            let Some(k) = crate::interproc::contract_for(config, &c.callee) else {
+                continue;
+            };
+            let step = ChainStep {
+                call: c.span,
+                callee: k.function.clone(),
+                via_trait: None,
+            };
+            for class in &k.acquires {
+                for h in &c.held {
+                    if h.lock.class == *class {
+                        g.call_doubles.push(CallDouble {
+                            flow: fi,
+                            call: c.span,
+                            held: h.clone(),
+                            acq: SumAcq {
+                                lock: crate::interproc::contract_lock(class),
+                                instance: Some(h.lock.instance.clone()),
+                                mode: Mode::Exclusive,
+                                is_try: false,
+                                irq_method: false,
+                                site: c.span,
+                                chain: vec![step.clone()],
+                            },
+                        });
+                        continue;
+                    }
+                    g.add(Witness {
+                        from: h.lock.clone(),
+                        to: crate::interproc::contract_lock(class),
+                        from_span: h.acq_span,
+                        to_span: c.span,
+                        chain: vec![step.clone()],
+                        func: func.path.clone(),
+                        is_try: false,
+                        to_irq_safe: c.irq_region,
+                        from_irq_safe: h.irq_method,
+                    });
+                }
+            }
+            if k.may_block {
+                if let Some(spin) = c
+                    .held
+                    .iter()
+                    .find(|h| h.lock.kind.spin && h.leaked.is_none())
+                {
+                    g.call_blocks.push(CallBlock {
+                        flow: fi,
+                        call: c.span,
+                        held: spin.clone(),
+                        block: SumBlock {
+                            kind: crate::ir::BlockKind::Sleep(k.function.clone()),
+                            site: c.span,
+                            chain: vec![step],
+                        },
+                        callee: k.function.clone(),
                     });
                 }
             }
