@@ -148,6 +148,9 @@ pub struct RunArgs {
     /// Run `cargo check` first and report its errors too
     #[arg(long)]
     pub with_cargo_check: bool,
+    /// Do not read or write the per-file cache under `target/lockstep/`
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 fn parse_edition(s: &str) -> Result<Edition, String> {
@@ -220,6 +223,8 @@ pub struct RunOptions {
     pub with_cargo_check: bool,
     /// Analysis threads; all cores when unset.
     pub jobs: Option<usize>,
+    /// Skip the per-file cache.
+    pub no_cache: bool,
 }
 
 /// Which packages and targets to analyze.
@@ -297,6 +302,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             stats: r.stats,
             with_cargo_check: r.with_cargo_check,
             jobs: r.jobs.map(usize::from),
+            no_cache: r.no_cache,
         },
     })
 }

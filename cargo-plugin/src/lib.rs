@@ -1,12 +1,14 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
 pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod fix;
 pub mod load;
 pub mod plan;
+pub mod progress;
 pub mod render;
 
 use std::path::Path;
