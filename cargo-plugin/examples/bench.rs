@@ -192,7 +192,7 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
         .lines()
         .filter(|l| {
             let l = l.trim_start();
-            l.starts_with("load") || l.starts_with("analysis") || l.starts_with("lints")
+            l.starts_with("lockstep: load")
         })
         .collect();
 

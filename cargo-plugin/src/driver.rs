@@ -272,6 +272,8 @@ fn check(inv: &Invocation) -> i32 {
         print_stats(&report, &timings, started.elapsed());
     }
     let status = exit_status(&report);
+    // the process ends after this: freeing a large analysis would only cost time
+    std::mem::forget(report);
     if !cargo_ok && status == EXIT_OK {
         return EXIT_FINDINGS;
     }
