@@ -3,7 +3,9 @@
 use crate::source::Span;
 
 /// How serious a finding is. `Allow` findings are dropped before rendering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Level {
     Allow,
     Note,
@@ -42,7 +44,9 @@ impl Level {
 }
 
 /// A labelled site. The message may be empty for the primary site.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Label {
     pub span: Span,
     pub message: String,
@@ -58,7 +62,9 @@ impl Label {
 }
 
 /// rustc's applicability levels for suggestions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Applicability {
     MachineApplicable,
     MaybeIncorrect,
@@ -78,14 +84,18 @@ impl Applicability {
 }
 
 /// One text replacement.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Edit {
     pub span: Span,
     pub replacement: String,
 }
 
 /// A fix: one or more edits applied together.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Suggestion {
     pub message: String,
     pub edits: Vec<Edit>,
@@ -93,7 +103,7 @@ pub struct Suggestion {
 }
 
 /// A finding. `lint` is the bare lint name (`double_lock`); renderers prefix `lockstep::`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Diagnostic {
     pub lint: &'static str,
     pub level: Level,
@@ -170,4 +180,58 @@ pub fn sort_diagnostics(diags: &mut Vec<Diagnostic>) {
             .then_with(|| a.key.cmp(&b.key))
     });
     diags.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.key == b.key);
+}
+
+/// [`Diagnostic`] as read back (a cache): the lint name is owned, then interned.
+#[derive(serde::Deserialize)]
+#[serde(rename = "Diagnostic")]
+struct DiagnosticData {
+    lint: String,
+    level: Level,
+    message: String,
+    primary: Label,
+    labels: Vec<Label>,
+    notes: Vec<String>,
+    help: Option<String>,
+    suggestions: Vec<Suggestion>,
+    key: String,
+}
+
+impl From<DiagnosticData> for Diagnostic {
+    fn from(d: DiagnosticData) -> Diagnostic {
+        Diagnostic {
+            lint: intern_lint_name(d.lint),
+            level: d.level,
+            message: d.message,
+            primary: d.primary,
+            labels: d.labels,
+            notes: d.notes,
+            help: d.help,
+            suggestions: d.suggestions,
+            key: d.key,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Diagnostic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Diagnostic, D::Error> {
+        DiagnosticData::deserialize(d).map(Diagnostic::from)
+    }
+}
+
+/// Lint names read back are interned: each distinct name is leaked once.
+fn intern_lint_name(name: String) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = names.get(name.as_str()) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(n);
+    n
 }

@@ -428,6 +428,20 @@ pub fn map_instance(
 }
 
 /// The functions a call may run.
+/// The reference of a function found in `files` (by address: a scan over files, not over
+/// every function of the workspace).
+fn fn_ref_of(files: &[LoweredFile], f: &FnDef) -> Option<FnRef> {
+    files.iter().enumerate().find_map(|(file, lf)| {
+        let fns = &lf.items.fns;
+        if fns.as_ptr_range().contains(&(f as *const FnDef)) {
+            let idx = fns.iter().position(|g| std::ptr::eq(g, f))?;
+            Some(FnRef { file, idx })
+        } else {
+            None
+        }
+    })
+}
+
 pub fn resolve_call(
     ix: &Index,
     files: &[LoweredFile],
@@ -479,8 +493,8 @@ pub fn resolve_call(
             }
             let module = func.module.clone();
             if let Some(f) = ix.find_fn(files, &module, func, segs) {
-                if let Some(r) = ix.fns.iter().find(|r| std::ptr::eq(ix.func(files, **r), f)) {
-                    push(*r, None);
+                if let Some(r) = fn_ref_of(files, f) {
+                    push(r, None);
                 }
             }
         }

@@ -8,7 +8,9 @@
 use crate::source::Span;
 
 /// A type as written, simplified: paths with generic arguments, references, tuples, slices.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum TypeRef {
     /// `a::b::C<T, U>`: segments and the last segment's type arguments.
     Path {
@@ -38,7 +40,7 @@ impl TypeRef {
 }
 
 /// A struct (or union) and its fields; tuple fields are named `0`, `1`, ….
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StructDef {
     /// Canonical path `crate::module::Name` (crate spelled by its name).
     pub path: String,
@@ -50,7 +52,7 @@ pub struct StructDef {
     pub module: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StaticDef {
     pub path: String,
     pub name: String,
@@ -59,7 +61,7 @@ pub struct StaticDef {
     pub module: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AliasDef {
     pub path: String,
     pub name: String,
@@ -68,7 +70,7 @@ pub struct AliasDef {
 }
 
 /// `use` entries of one module: the local name and the path it stands for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UseDef {
     pub module: String,
     pub alias: String,
@@ -78,7 +80,9 @@ pub struct UseDef {
 }
 
 /// Where a place starts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Root {
     SelfValue,
     /// A parameter, with its declared type.
@@ -101,7 +105,9 @@ pub enum Root {
 }
 
 /// One step from a place to a sub-place.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Proj {
     Field(String),
     /// `[i]`, with the index expression's text for identity (`[0]` vs `[i]`).
@@ -117,7 +123,9 @@ pub enum Proj {
 
 /// A place expression: a root and projections. `text` is its normalized spelling, used for
 /// identity inside one function (`self.state`, `self.queues[i]`, `q`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Place {
     pub root: Root,
     pub proj: Vec<Proj>,
@@ -135,7 +143,9 @@ impl Place {
 }
 
 /// How an acquisition was spelled, which decides whether it needs an explicit release.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum AcqStyle {
     /// Returns a guard that releases on drop (`m.lock()`).
     Guard,
@@ -144,7 +154,9 @@ pub enum AcqStyle {
 }
 
 /// Shared or exclusive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Mode {
     Exclusive,
     Read,
@@ -158,7 +170,9 @@ pub type GuardId = u32;
 pub type NodeId = u32;
 
 /// What a call names.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Callee {
     /// `a::b::f(..)`, `Type::f(..)`, `Self::f(..)`, `f(..)`: the path as written.
     Path(Vec<String>),
@@ -169,7 +183,9 @@ pub enum Callee {
 }
 
 /// What may block, for `blocking_under_spinlock`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum BlockKind {
     Sleep(String),
     Await,
@@ -183,7 +199,9 @@ pub enum BlockKind {
 }
 
 /// A branch condition that later branches can correlate with (`if flag {..} … if flag {..}`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CondKey {
     /// Normalized text of the condition (negations stripped).
     pub text: String,
@@ -192,7 +210,7 @@ pub struct CondKey {
 }
 
 /// One operation of a body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Nop,
     /// A candidate acquisition: `place.method()` or an acquire function applied to `place`.
@@ -299,14 +317,14 @@ pub enum Op {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub op: Op,
     pub succs: Vec<NodeId>,
 }
 
 /// A function body as a control-flow graph. Node 0 is the entry.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Body {
     pub nodes: Vec<Node>,
     pub guard_count: u32,
@@ -317,7 +335,7 @@ pub struct Body {
 }
 
 /// A function, method, or closure.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FnDef {
     /// Canonical path: `crate::module::name`, `crate::module::Type::name`, or for a trait
     /// impl `crate::module::Type::name` too (with `trait_name` set).
@@ -344,7 +362,7 @@ pub struct FnDef {
 }
 
 /// The items of one file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileItems {
     pub structs: Vec<StructDef>,
     pub statics: Vec<StaticDef>,

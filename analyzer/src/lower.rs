@@ -8,7 +8,7 @@ use crate::parse::{parse_file, SpanMap};
 use crate::source::{SourceFile, Span};
 
 /// An out-of-line `mod name;` declaration the loader must resolve to a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModDecl {
     pub name: String,
     /// `#[path = "..."]` on the declaration.
@@ -21,7 +21,7 @@ pub struct ModDecl {
 }
 
 /// `#[cfg_attr(lockstep, allow(lockstep::lint, reason = "…"))]` on an item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttrAllow {
     pub lints: Vec<String>,
     pub reason: Option<String>,
@@ -32,7 +32,7 @@ pub struct AttrAllow {
 }
 
 /// Everything the analyses need from one file, as plain data (no syn types).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LoweredFile {
     pub file: crate::source::FileId,
     pub mod_decls: Vec<ModDecl>,

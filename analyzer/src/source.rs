@@ -9,6 +9,34 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
 
+thread_local! {
+    static FILE_ID_OVERRIDE: std::cell::Cell<Option<FileId>> = const { std::cell::Cell::new(None) };
+}
+
+impl FileId {
+    /// Run `f` with every `FileId` deserialized on this thread read as `id`: data saved for
+    /// one file is read back under the id the file has now.
+    pub fn deserialize_as<R>(id: FileId, f: impl FnOnce() -> R) -> R {
+        let old = FILE_ID_OVERRIDE.with(|c| c.replace(Some(id)));
+        let r = f();
+        FILE_ID_OVERRIDE.with(|c| c.set(old));
+        r
+    }
+}
+
+impl serde::Serialize for FileId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FileId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileId, D::Error> {
+        let raw = <u32 as serde::Deserialize>::deserialize(d)?;
+        Ok(FILE_ID_OVERRIDE.with(|c| c.get()).unwrap_or(FileId(raw)))
+    }
+}
+
 /// A Rust edition. The lock analysis depends on it (`if let` scrutinee and tail temporaries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Edition {
@@ -53,7 +81,19 @@ impl fmt::Display for Edition {
 }
 
 /// A byte range in one file. Offsets index the file's full text (BOM and shebang included).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Span {
     pub file: FileId,
     pub start: u32,

@@ -159,6 +159,9 @@ pub struct RunArgs {
     /// Run `cargo check` first and report its errors too
     #[arg(long)]
     pub with_cargo_check: bool,
+    /// Do not read or write the per-file cache under `target/lockstep/`
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 fn parse_edition(s: &str) -> Result<Edition, String> {
@@ -231,6 +234,8 @@ pub struct RunOptions {
     pub with_cargo_check: bool,
     /// Analysis threads; all cores when unset.
     pub jobs: Option<usize>,
+    /// Skip the per-file cache.
+    pub no_cache: bool,
 }
 
 /// Which packages and targets to analyze.
@@ -314,6 +319,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             stats: r.stats,
             with_cargo_check: r.with_cargo_check,
             jobs: r.jobs.map(usize::from),
+            no_cache: r.no_cache,
         },
     })
 }
@@ -349,6 +355,7 @@ fn merge_run(a: RunArgs, b: RunArgs) -> RunArgs {
         stats: a.stats || b.stats,
         jobs: b.jobs.or(a.jobs),
         with_cargo_check: a.with_cargo_check || b.with_cargo_check,
+        no_cache: a.no_cache || b.no_cache,
     }
 }
 

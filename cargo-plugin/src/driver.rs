@@ -54,17 +54,30 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
     };
     let mut config = settings.config.clone();
     config.levels = levels.resolved();
+    let cache = plan
+        .cache_dir
+        .as_ref()
+        .map(|d| crate::cache::Cache::new(d.clone(), &settings.config));
+    let progress = plan.progress.then(crate::progress::Progress::new);
     pool.install(|| {
         let mut t = Timings::default();
         let start = Instant::now();
-        let loaded = load::load(
+        let extras = load::LoadExtras {
+            cache: cache.as_ref(),
+            progress: progress.as_ref(),
+        };
+        let loaded = load::load_with(
             &plan.root,
             &plan.units,
             &settings.skip,
             &pool,
             &settings.config,
+            &extras,
         );
         t.load = start.elapsed();
+        if let Some(p) = &progress {
+            p.phase("analyzing");
+        }
         let start = Instant::now();
         let analysis = analyze(&loaded.db, loaded.lowered, &config);
         t.analysis = start.elapsed();
@@ -76,6 +89,9 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
         };
         let mut diagnostics = lockstep_lints::run_all(&cx);
         t.lints = start.elapsed();
+        if let Some(p) = &progress {
+            p.finish();
+        }
         diagnostics.extend(loaded.diagnostics);
         for d in &mut diagnostics {
             let base = levels.level(d.lint);
@@ -209,6 +225,11 @@ fn check(inv: &Invocation) -> i32 {
     };
     let started = Instant::now();
     plan.threads = opts.jobs;
+    if !opts.no_cache {
+        plan.cache_dir = Some(crate::cache::Cache::default_dir(&plan.root));
+    }
+    plan.progress = std::io::stderr().is_terminal()
+        && matches!(opts.message_format, crate::cli::MessageFormatArg::Human);
     let manifest = plan.root.join("Cargo.toml");
     let (mut report, timings) = analyze_plan(plan, &settings, &levels);
     if let Some(path) = &opts.write_baseline {
@@ -260,6 +281,8 @@ fn check(inv: &Invocation) -> i32 {
         print_stats(&report, &timings, started.elapsed());
     }
     let status = exit_status(&report);
+    // the process ends after this: freeing a large analysis would only cost time
+    std::mem::forget(report);
     if !cargo_ok && status == EXIT_OK {
         return EXIT_FINDINGS;
     }

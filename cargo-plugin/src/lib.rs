@@ -1,6 +1,7 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
 
 pub mod baseline;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod driver;
@@ -8,6 +9,7 @@ pub mod fix;
 pub mod graph;
 pub mod load;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod stats;
 

@@ -180,6 +180,26 @@ pub fn load(
     pool: &rayon::ThreadPool,
     config: &Config,
 ) -> Loaded {
+    load_with(root, units, skip, pool, config, &LoadExtras::default())
+}
+
+/// What a load may use besides its inputs.
+#[derive(Default)]
+pub struct LoadExtras<'a> {
+    /// Per-file results by content ([`crate::cache`]).
+    pub cache: Option<&'a crate::cache::Cache>,
+    pub progress: Option<&'a crate::progress::Progress>,
+}
+
+/// [`load`] with a cache and a progress bar.
+pub fn load_with(
+    root: &Path,
+    units: &[UnitPlan],
+    skip: &SkipSet,
+    pool: &rayon::ThreadPool,
+    config: &Config,
+    extras: &LoadExtras,
+) -> Loaded {
     let mut st = State {
         root: normalize(root),
         out: Loaded::default(),
@@ -187,6 +207,8 @@ pub fn load(
         nodes: Vec::new(),
         skip,
         config,
+        cache: extras.cache,
+        progress: extras.progress,
     };
     for test_phase in [false, true] {
         let mut wave = Vec::new();
@@ -247,6 +269,8 @@ struct State<'a> {
     nodes: Vec<Node>,
     skip: &'a SkipSet,
     config: &'a Config,
+    cache: Option<&'a crate::cache::Cache>,
+    progress: Option<&'a crate::progress::Progress>,
 }
 
 type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
@@ -321,15 +345,31 @@ impl State<'_> {
             });
             added.push((id, p, self.nodes.len() - 1));
         }
-        // 3. parse and lower (parallel; syn trees stay on their thread)
+        // 3. parse and lower (parallel; syn trees stay on their thread), or read back
         let db = &self.out.db;
         let config = self.config;
+        let (cache, progress) = (self.cache, self.progress);
+        if let Some(p) = progress {
+            p.add_files(added.len());
+        }
         let mut lowered: Vec<LoweredFile> = pool.install(|| {
             added
                 .par_iter()
                 .map(|(id, _, _)| {
-                    let l = lower_file_with(db.get(*id), config);
-                    proc_macro2::extra::invalidate_current_thread_spans();
+                    let file = db.get(*id);
+                    let key = cache.map(|c| c.key(file));
+                    let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
+                    let l = hit.unwrap_or_else(|| {
+                        let l = lower_file_with(file, config);
+                        proc_macro2::extra::invalidate_current_thread_spans();
+                        if let Some((c, k)) = cache.zip(key) {
+                            c.put(k, &l);
+                        }
+                        l
+                    });
+                    if let Some(p) = progress {
+                        p.file_done();
+                    }
                     l
                 })
                 .collect()

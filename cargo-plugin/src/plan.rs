@@ -50,6 +50,10 @@ pub struct Plan {
     pub io_errors: Vec<String>,
     /// Analysis threads (`--jobs`); all cores when unset.
     pub threads: Option<usize>,
+    /// Directory of the per-file cache; none disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
 }
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.

@@ -21,7 +21,18 @@ use crate::source::Span;
 /// A type as written, reduced to its last path segment and generic arguments
 /// (`&'a std::num::Wrapping<u32>` → `Wrapping<u32>`). References are stripped; tuples, arrays
 /// and slices are named `()`, `[]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TypeRef {
     pub name: String,
     pub args: Vec<TypeRef>,
@@ -47,7 +58,7 @@ impl TypeRef {
 }
 
 /// A struct field (named, or `0`, `1` for tuple structs).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldDecl {
     pub name: String,
     pub ty: TypeRef,
@@ -55,14 +66,14 @@ pub struct FieldDecl {
 }
 
 /// `#[derive(PartialOrd / Ord)]` on a struct, with the fix that replaces it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeriveOrd {
     /// The `derive(..)` attribute.
     pub span: Span,
     pub fix: Vec<Edit>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StructDecl {
     pub name: String,
     pub fields: Vec<FieldDecl>,
@@ -75,7 +86,7 @@ pub struct StructDecl {
 }
 
 /// `type Name = Target;` or `use path::Target as Name;`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AliasDecl {
     pub name: String,
     pub target: TypeRef,
@@ -83,7 +94,7 @@ pub struct AliasDecl {
 }
 
 /// A hand-written `PartialOrd` / `Ord` impl.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrdImpl {
     pub self_ty: String,
     pub trait_name: String,
@@ -94,7 +105,7 @@ pub struct OrdImpl {
 }
 
 /// An operator impl (`impl Add<usize> for SeqNumber`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpImpl {
     pub self_ty: String,
     pub trait_name: String,
@@ -103,7 +114,7 @@ pub struct OpImpl {
 }
 
 /// A function or method signature: what a call returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FnSig {
     pub self_ty: Option<String>,
     pub name: String,
@@ -112,7 +123,9 @@ pub struct FnSig {
 }
 
 /// Binary operators the analysis distinguishes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum BinOp {
     Add,
     Sub,
@@ -148,7 +161,7 @@ impl BinOp {
 }
 
 /// An expression reduced to what decides whether it is a sequence number.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Val {
     Lit,
     /// An upper-case path (`MAX_SEQ`, `u32::MAX`).
@@ -195,7 +208,7 @@ pub enum Val {
 }
 
 /// What kind of site a candidate is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SiteKind {
     /// `a < b`, `a <= b`, `a > b`, `a >= b`.
     Compare(BinOp),
@@ -220,7 +233,7 @@ pub enum SiteKind {
 }
 
 /// The impl a site sits in.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImplCtx {
     pub self_ty: Option<String>,
     pub trait_name: Option<String>,
@@ -228,7 +241,7 @@ pub struct ImplCtx {
 
 /// A candidate site. Its fix is built when it turns out to be a finding, from the operands'
 /// source text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Site {
     pub kind: SiteKind,
     /// The whole expression.
@@ -246,7 +259,7 @@ pub struct Site {
 }
 
 /// A source an initial sequence number is computed from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum IsnSource {
     Random(String),
     Clock(String),
@@ -257,7 +270,7 @@ pub enum IsnSource {
 
 /// An initial sequence number: an assignment to `isn`/`iss`/`initial_seq*` or the value a
 /// `*isn*` / `gen_iss` function returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IsnSite {
     pub target: String,
     /// The value expression.
@@ -278,7 +291,7 @@ pub struct IsnSite {
 }
 
 /// A write that moves a counter backwards: `c -= n`, `c = c.wrapping_sub(n)`, `c = 0`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BackwardWrite {
     pub name: String,
     pub span: Span,
@@ -286,7 +299,7 @@ pub struct BackwardWrite {
 }
 
 /// Per-file facts the sequence analysis resolves across files.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SeqFileFacts {
     pub structs: Vec<StructDecl>,
     pub aliases: Vec<AliasDecl>,

@@ -1,0 +1,497 @@
+//! Benchmarks of cargo-lockstep: the parse floor, the whole analysis and `cargo check`, each
+//! run as a child process under `/usr/bin/time -v` so peak memory is per phase.
+//!
+//! ```text
+//! cargo build --release -p cargo-lockstep --examples
+//! target/release/examples/bench gen <dir> <lines>        # generated driver-shaped workspace
+//! target/release/examples/bench floor <dir>              # (a) read + syn-parse every .rs
+//! target/release/examples/bench run <name> <Cargo.toml> [--check] [--no-cache]
+//! ```
+//!
+//! `run` prints one Markdown table row per phase; BENCHMARKS.md has the commands and results.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("gen") if args.len() == 3 => match args[2].parse::<usize>() {
+            Ok(lines) => generate(Path::new(&args[1]), lines),
+            Err(_) => usage(),
+        },
+        Some("floor") if args.len() == 2 => floor(Path::new(&args[1])),
+        Some("run") if args.len() >= 3 => run(&args[1], Path::new(&args[2]), &args[3..]),
+        _ => usage(),
+    };
+    std::process::exit(code);
+}
+
+fn usage() -> i32 {
+    eprintln!(
+        "usage: bench gen <dir> <lines> | bench floor <dir> | \
+         bench run <name> <Cargo.toml> [--check] [--no-cache]"
+    );
+    2
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) the floor: read and parse every file
+
+fn rs_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != "target" && e.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
+        .map(|e| e.into_path())
+        .collect();
+    out.sort();
+    out
+}
+
+fn floor(dir: &Path) -> i32 {
+    let start = Instant::now();
+    let files = rs_files(dir);
+    let (mut lines, mut bytes, mut errors) = (0usize, 0usize, 0usize);
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            errors += 1;
+            continue;
+        };
+        lines += text.lines().count();
+        bytes += text.len();
+        if syn::parse_file(&text).is_err() {
+            errors += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "floor: {} files, {lines} lines, {bytes} bytes, {errors} errors, {secs:.3} s",
+        files.len()
+    );
+    0
+}
+
+// ---------------------------------------------------------------------------------------
+// phases as child processes
+
+struct Phase {
+    wall: f64,
+    user: f64,
+    sys: f64,
+    max_rss_kib: u64,
+    ok: bool,
+    stderr: String,
+}
+
+fn timed(cmd: &mut Command) -> Phase {
+    let mut full = Command::new("/usr/bin/time");
+    full.arg("-v").arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(d) = cmd.get_current_dir() {
+        full.current_dir(d);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => full.env(k, v),
+            None => full.env_remove(k),
+        };
+    }
+    let start = Instant::now();
+    let out = full.output().expect("cannot run /usr/bin/time");
+    let wall = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let field = |name: &str| -> Option<String> {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    let num = |name: &str| {
+        field(name)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Phase {
+        wall,
+        user: num("User time (seconds):"),
+        sys: num("System time (seconds):"),
+        max_rss_kib: num("Maximum resident set size (kbytes):") as u64,
+        // `cargo lockstep` exits 1 when it has findings: that is a finished run
+        ok: matches!(out.status.code(), Some(0) | Some(1)),
+        stderr,
+    }
+}
+
+fn count_lines(dir: &Path) -> (usize, usize) {
+    let files = rs_files(dir);
+    let lines = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .map(|t| t.lines().count())
+        .sum();
+    (files.len(), lines)
+}
+
+fn release_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/release/examples/bench -> target/release
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("bench lives in target/<profile>/examples")
+}
+
+fn row(out: &mut String, name: &str, phase: &str, lines: usize, p: &Phase) {
+    let lps = if p.wall > 0.0 {
+        lines as f64 / p.wall
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        out,
+        "| {name} | {phase} | {lines} | {:.3} | {:.3} | {:.0} | {:.1} |{}",
+        p.wall,
+        p.user + p.sys,
+        lps,
+        p.max_rss_kib as f64 / 1024.0,
+        if p.ok { "" } else { " FAILED" }
+    );
+}
+
+fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
+    let check = flags.iter().any(|f| f == "--check");
+    let no_cache = flags.iter().any(|f| f == "--no-cache");
+    let Some(dir) = manifest.parent().map(Path::to_path_buf) else {
+        return usage();
+    };
+    let (files, lines) = count_lines(&dir);
+    eprintln!("{name}: {files} files, {lines} lines");
+    let rel = release_dir();
+    let bench = std::env::current_exe().expect("current exe");
+    let mut table = String::new();
+
+    let a = timed(Command::new(&bench).arg("floor").arg(&dir));
+    row(&mut table, name, "(a) read+parse", lines, &a);
+
+    let mut cmd = Command::new(rel.join("cargo-lockstep"));
+    cmd.arg("lockstep")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--stats")
+        .arg("--message-format")
+        .arg("short");
+    if no_cache {
+        cmd.arg("--no-cache");
+    }
+    let b = timed(&mut cmd);
+    row(&mut table, name, "(b) lockstep", lines, &b);
+    let stats: Vec<&str> = b
+        .stderr
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("lockstep: load")
+        })
+        .collect();
+
+    let mut c_cold = None;
+    let mut c_touch = None;
+    if check {
+        let target = std::env::temp_dir().join(format!("lockstep-bench-target-{name}"));
+        let _ = std::fs::remove_dir_all(&target);
+        let mut cmd = Command::new("cargo");
+        cmd.arg("check")
+            .arg("--quiet")
+            .arg("--manifest-path")
+            .arg(manifest)
+            .env("CARGO_TARGET_DIR", &target);
+        let cold = timed(&mut cmd);
+        row(
+            &mut table,
+            name,
+            "(c) cargo check, cold with deps",
+            lines,
+            &cold,
+        );
+        // touch every crate root of the workspace: a re-check of the workspace crates only
+        for f in rs_files(&dir) {
+            if f.file_name()
+                .is_some_and(|n| n == "lib.rs" || n == "main.rs")
+            {
+                if let Ok(file) = std::fs::File::options().append(true).open(&f) {
+                    let _ = file.set_modified(std::time::SystemTime::now());
+                }
+            }
+        }
+        let touch = timed(&mut cmd);
+        row(
+            &mut table,
+            name,
+            "(c) cargo check, crates only",
+            lines,
+            &touch,
+        );
+        c_cold = Some(cold);
+        c_touch = Some(touch);
+    }
+
+    println!("| target | phase | lines | wall s | cpu s | lines/s (wall) | peak RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    print!("{table}");
+    println!();
+    println!("- b/a (wall) = {:.2}", b.wall / a.wall.max(1e-9));
+    if let (Some(cold), Some(touch)) = (&c_cold, &c_touch) {
+        println!(
+            "- c/b (wall): cold with deps {:.1}x, crates only {:.1}x",
+            cold.wall / b.wall.max(1e-9),
+            touch.wall / b.wall.max(1e-9)
+        );
+    }
+    for s in stats {
+        println!("- `--stats` {}", s.trim());
+    }
+    if !b.ok {
+        eprintln!("{}", b.stderr);
+    }
+    0
+}
+
+// ---------------------------------------------------------------------------------------
+// the generated workspace
+
+/// Lines of one generated module (roughly).
+const MODULE_LINES: usize = 500;
+/// Modules of one generated crate.
+const MODULES_PER_CRATE: usize = 40;
+
+fn generate(out: &Path, lines: usize) -> i32 {
+    let modules = lines.div_ceil(MODULE_LINES).max(1);
+    let crates = modules.div_ceil(MODULES_PER_CRATE);
+    if let Err(e) = write_workspace(out, crates, modules) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let (files, lines) = count_lines(out);
+    println!("generated {crates} crates, {files} files, {lines} lines");
+    0
+}
+
+fn write_workspace(out: &Path, crates: usize, modules: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let members: Vec<String> = (0..crates).map(|c| format!("\"drv{c}\"")).collect();
+    std::fs::write(
+        out.join("Cargo.toml"),
+        format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            members.join(", ")
+        ),
+    )?;
+    let mut left = modules;
+    for c in 0..crates {
+        let n = left.min(MODULES_PER_CRATE);
+        left -= n;
+        let dir = out.join(format!("drv{c}"));
+        std::fs::create_dir_all(dir.join("src"))?;
+        let dep = if c > 0 {
+            format!("drv{} = {{ path = \"../drv{}\" }}\n", c - 1, c - 1)
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"drv{c}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\n{dep}"
+            ),
+        )?;
+        let mut lib = String::from("//! Generated driver crate.\n#![allow(dead_code)]\n\n");
+        lib.push_str("pub mod sync;\n");
+        for m in 0..n {
+            let _ = writeln!(lib, "pub mod m{m};");
+        }
+        std::fs::write(dir.join("src/lib.rs"), lib)?;
+        std::fs::write(dir.join("src/sync.rs"), SYNC)?;
+        for m in 0..n {
+            std::fs::write(
+                dir.join(format!("src/m{m}.rs")),
+                module(c, m, n, crates > 1 && c > 0),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+const SYNC: &str = r#"//! A small spinlock.
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+pub struct SpinLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+pub struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> SpinLock<T> {
+    pub const fn new(value: T) -> Self {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    pub fn lock(&self) -> SpinGuard<'_, T> {
+        while self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        SpinGuard { lock: self }
+    }
+}
+
+impl<T> Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.locked.store(false, Ordering::Release);
+    }
+}
+"#;
+
+/// Methods per generated device type (each about 20 lines).
+const METHODS: usize = 10;
+/// Device types per module.
+const DEVICES: usize = 2;
+
+fn module(c: usize, m: usize, n: usize, extern_dep: bool) -> String {
+    let mut s = String::with_capacity(MODULE_LINES * 40);
+    let next = (m + 1) % n;
+    let _ = writeln!(s, "//! Generated module {m} of crate drv{c}.");
+    s.push_str("use std::sync::{Arc, Mutex};\n\nuse crate::sync::SpinLock;\n\n");
+    for d in 0..DEVICES {
+        let _ = write!(
+            s,
+            "\
+/// Connection state of device {d}.
+#[derive(Debug, Default)]
+pub struct State{d} {{
+    pub snd_nxt: u32,
+    pub snd_una: u32,
+    pub rcv_nxt: u32,
+    pub packets: u64,
+    pub errors: u64,
+}}
+
+/// Device {d}: a state lock taken before the queue lock, always.
+pub struct Dev{d} {{
+    pub state: Mutex<State{d}>,
+    pub queue: SpinLock<Vec<u32>>,
+    pub stats: Arc<Mutex<u64>>,
+}}
+
+impl Dev{d} {{
+    pub fn new() -> Self {{
+        Dev{d} {{
+            state: Mutex::new(State{d}::default()),
+            queue: SpinLock::new(Vec::new()),
+            stats: Arc::new(Mutex::new(0)),
+        }}
+    }}
+"
+        );
+        for k in 0..METHODS {
+            let _ = write!(
+                s,
+                "
+    pub fn op{k}(&self, len: u32) -> u32 {{
+        let mut st = self.state.lock().unwrap();
+        let mut q = self.queue.lock();
+        q.push(len + {k});
+        let sent = st.snd_nxt.wrapping_sub(st.snd_una);
+        if (st.snd_nxt.wrapping_sub(st.rcv_nxt) as i32) > 0 {{
+            st.packets += 1;
+        }} else {{
+            st.errors += 1;
+        }}
+        st.snd_nxt = st.snd_nxt.wrapping_add(len);
+        drop(q);
+        drop(st);
+        self.count(sent);
+        crate::m{next}::helper{k}(len)
+    }}
+"
+            );
+        }
+        let _ = write!(
+            s,
+            "
+    fn count(&self, n: u32) {{
+        let mut s = self.stats.lock().unwrap();
+        *s += u64::from(n);
+    }}
+}}
+"
+        );
+    }
+    for k in 0..METHODS {
+        let _ = write!(
+            s,
+            "
+/// Free helper {k}: takes the shared table lock.
+pub fn helper{k}(x: u32) -> u32 {{
+    let t = TABLE.lock();
+    let v = t.get({k}).copied().unwrap_or(0);
+    drop(t);
+    x.wrapping_add(v)
+}}
+"
+        );
+    }
+    s.push_str("\npub static TABLE: SpinLock<Vec<u32>> = SpinLock::new(Vec::new());\n");
+    if extern_dep {
+        let _ = write!(
+            s,
+            "\npub fn cross(len: u32) -> u32 {{\n    drv{}::m0::helper0(len)\n}}\n",
+            c - 1
+        );
+    }
+    // filler: plain sequence helpers to reach the module size
+    let mut k = 0;
+    while s.lines().count() < MODULE_LINES {
+        let _ = write!(
+            s,
+            "
+pub fn seq_window{k}(una: u32, nxt: u32, wnd: u32) -> bool {{
+    let inflight = nxt.wrapping_sub(una);
+    if inflight > wnd {{
+        return false;
+    }}
+    (nxt.wrapping_add(wnd).wrapping_sub(una) as i32) >= 0
+}}
+"
+        );
+        k += 1;
+    }
+    s
+}
