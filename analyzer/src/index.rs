@@ -69,6 +69,10 @@ pub struct Index {
     pub trait_impls: BTreeMap<String, Vec<String>>,
     /// type name → traits it implements.
     pub impls_of: BTreeMap<String, Vec<String>>,
+    /// Method → the canonical path of the struct its impl is for.
+    pub self_struct: BTreeMap<FnRef, String>,
+    /// method name → every method of that name, whatever its type.
+    pub methods_by_name: BTreeMap<String, Vec<FnRef>>,
     crate_names: Vec<String>,
 }
 
@@ -169,6 +173,23 @@ impl Index {
         for v in ix.trait_impls.values_mut() {
             v.sort();
             v.dedup();
+        }
+        // The struct each method's impl is for, resolved once.
+        let mut self_struct = BTreeMap::new();
+        for &r in &ix.fns {
+            let f = &files[r.file].items.fns[r.idx];
+            if let Some(TypeRef::Path { segs, .. }) = &f.self_ty {
+                if let Some(d) = ix.find_struct(files, &f.module, segs) {
+                    self_struct.insert(r, d.path.clone());
+                }
+            }
+        }
+        ix.self_struct = self_struct;
+        for ((_, m), v) in &ix.methods {
+            ix.methods_by_name
+                .entry(m.clone())
+                .or_default()
+                .extend(v.iter().copied());
         }
         ix
     }

@@ -484,9 +484,17 @@ pub fn resolve_call(
                         }
                     }
                 }
-                if let Some(v) = ix.methods.get(&(ty, name.clone())) {
-                    for r in v {
-                        push(*r, None);
+                if let Some(v) = ix.methods.get(&(ty.clone(), name.clone())) {
+                    let ty_segs: Vec<String> = if segs[segs.len() - 2] == "Self" {
+                        vec![ty.clone()]
+                    } else {
+                        segs[..segs.len() - 1].to_vec()
+                    };
+                    let target = ix
+                        .find_struct(files, &func.module, &ty_segs)
+                        .map(|d| d.path.clone());
+                    for r in same_type(ix, v, target.as_deref()) {
+                        push(r, None);
                     }
                     return out;
                 }
@@ -533,8 +541,20 @@ pub fn resolve_call(
                                 tn
                             };
                             if let Some(v) = ix.methods.get(&(tn.clone(), name.clone())) {
-                                for r in v {
-                                    push(*r, None);
+                                // Types of one name in several modules: only the impls of the
+                                // struct the receiver's type resolves to.
+                                let target = if segs.len() == 1 && segs[0] == "Self" {
+                                    func.self_ty.as_ref().and_then(|t| match t {
+                                        TypeRef::Path { segs, .. } => ix
+                                            .find_struct(files, &func.module, segs)
+                                            .map(|d| d.path.clone()),
+                                        _ => None,
+                                    })
+                                } else {
+                                    ix.find_struct(files, &module, segs).map(|d| d.path.clone())
+                                };
+                                for r in same_type(ix, v, target.as_deref()) {
+                                    push(r, None);
                                 }
                             } else if ix.trait_impls.contains_key(&tn) {
                                 dispatch(ix, &tn, name, &mut push);
@@ -555,14 +575,8 @@ pub fn resolve_call(
                 None => {
                     // Receiver type unknown: a method name unique in the workspace.
                     if !COMMON.contains(&name.as_str()) {
-                        let cands: Vec<FnRef> = ix
-                            .methods
-                            .iter()
-                            .filter(|((_, m), _)| m == name)
-                            .flat_map(|(_, v)| v.iter().copied())
-                            .collect();
-                        if cands.len() == 1 {
-                            push(cands[0], None);
+                        if let Some([only]) = ix.methods_by_name.get(name).map(Vec::as_slice) {
+                            push(*only, None);
                         }
                     }
                 }
@@ -632,5 +646,26 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
             irq_safe: false,
         },
         assumed: true,
+    }
+}
+
+/// The methods among `cands` whose impl is for the struct at `target` (all of them when the
+/// target is unknown or none matches).
+fn same_type(ix: &Index, cands: &[FnRef], target: Option<&str>) -> Vec<FnRef> {
+    let Some(target) = target else {
+        return cands.to_vec();
+    };
+    if cands.len() == 1 {
+        return cands.to_vec();
+    }
+    let matching: Vec<FnRef> = cands
+        .iter()
+        .copied()
+        .filter(|r| ix.self_struct.get(r).is_some_and(|p| p == target))
+        .collect();
+    if matching.is_empty() {
+        cands.to_vec()
+    } else {
+        matching
     }
 }
