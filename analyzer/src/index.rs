@@ -269,35 +269,9 @@ impl Index {
             .iter()
             .map(|&(f, i)| &files[f].items.statics[i])
             .collect();
-        if segs.len() > 1 {
-            let tail = segs
-                .iter()
-                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("::");
-            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
-                return Some(d);
-            }
-        }
-        if let Some(d) = defs.iter().find(|d| d.module == module) {
-            return Some(d);
-        }
-        if let Some(full) = self.resolve_use(module, name) {
-            let tail = full
-                .iter()
-                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("::");
-            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
-                return Some(d);
-            }
-        }
-        if defs.len() == 1 {
-            return Some(defs[0]);
-        }
-        None
+        self.pick(&defs, segs, module, |d| {
+            (d.path.as_str(), d.module.as_str())
+        })
     }
 
     /// Classify a type as a lock, looking through wrappers (`Arc<Mutex<T>>`, `&SpinLock<T>`).
@@ -701,35 +675,46 @@ impl Index {
         }
         let cands = self.free_fns.get(name)?;
         let defs: Vec<&FnDef> = cands.iter().map(|r| self.func(files, *r)).collect();
-        if segs.len() >= 2 {
-            let tail = segs
-                .iter()
+        self.pick(&defs, segs, module, |d| {
+            (d.path.as_str(), d.module.as_str())
+        })
+    }
+
+    /// Choose among same-named definitions the one a path written in `module` names: by the
+    /// path's own segments, then the same module, then the module's `use`, then the only one.
+    fn pick<'f, T>(
+        &self,
+        defs: &[&'f T],
+        segs: &[String],
+        module: &str,
+        key: impl Fn(&T) -> (&str, &str),
+    ) -> Option<&'f T> {
+        let tail_of = |p: &[String]| {
+            p.iter()
                 .filter(|s| *s != "crate" && *s != "self" && *s != "super")
                 .cloned()
                 .collect::<Vec<_>>()
-                .join("::");
-            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
+                .join("::")
+        };
+        let by_tail = |tail: &str| {
+            defs.iter()
+                .copied()
+                .find(|d| path_ends_with(key(d).0, tail))
+        };
+        if segs.len() > 1 {
+            if let Some(d) = by_tail(&tail_of(segs)) {
                 return Some(d);
             }
         }
-        if let Some(d) = defs.iter().find(|d| d.module == module) {
+        if let Some(d) = defs.iter().copied().find(|d| key(d).1 == module) {
             return Some(d);
         }
-        if let Some(full) = self.resolve_use(module, name) {
-            let tail = full
-                .iter()
-                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("::");
-            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
+        if let Some(full) = segs.last().and_then(|name| self.resolve_use(module, name)) {
+            if let Some(d) = by_tail(&tail_of(full)) {
                 return Some(d);
             }
         }
-        if defs.len() == 1 {
-            return Some(defs[0]);
-        }
-        None
+        (defs.len() == 1).then(|| defs[0])
     }
 }
 
