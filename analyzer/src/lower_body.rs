@@ -232,6 +232,14 @@ struct Val {
     closure: Option<Box<syn::ExprClosure>>,
 }
 
+#[derive(Default)]
+struct CallArgs {
+    args: Vec<Option<Place>>,
+    by_value: Vec<bool>,
+    closures: Vec<syn::ExprClosure>,
+    moved: Vec<GuardId>,
+}
+
 #[derive(Clone, Debug)]
 struct Pending {
     place: Place,
@@ -1381,23 +1389,12 @@ impl<'a> BodyLowerer<'a> {
         let recv_place = recv.place.clone();
         let recv_has_guard = !recv.guards.is_empty();
         self.settle(&recv, false);
-        let mut args = Vec::new();
-        let mut by_value = Vec::new();
-        let mut closures = Vec::new();
-        let mut moved = Vec::new();
-        for a in &m.args {
-            let v = self.expr(a, Ext::None);
-            if let Some(c) = v.closure.clone() {
-                closures.push(*c);
-            }
-            if matches!(a, syn::Expr::Path(_)) && !v.fresh && !v.guards.is_empty() {
-                moved.extend(v.guards.iter().copied());
-            } else {
-                self.settle(&v, false);
-            }
-            by_value.push(matches!(a, syn::Expr::Path(_)));
-            args.push(v.place);
-        }
+        let CallArgs {
+            args,
+            by_value,
+            mut closures,
+            moved,
+        } = self.call_args(m.args.iter());
         // Blocking methods.
         let block = match name.as_str() {
             "join" if nargs == 0 => Some(BlockKind::Join),
@@ -1476,6 +1473,28 @@ impl<'a> BodyLowerer<'a> {
             fresh: result.is_some(),
             ..Val::default()
         }
+    }
+
+    /// Lower a call's arguments: their places, which move by value, the closures among them,
+    /// and the guards the callee takes (a binding's guard passed by name, or a fresh guard:
+    /// the callee drops it).
+    fn call_args<'e>(&mut self, exprs: impl Iterator<Item = &'e syn::Expr>) -> CallArgs {
+        let mut out = CallArgs::default();
+        for a in exprs {
+            let v = self.expr(a, Ext::None);
+            if let Some(c) = v.closure.clone() {
+                out.closures.push(*c);
+            }
+            let by_name = matches!(a, syn::Expr::Path(_));
+            if !v.guards.is_empty() && (v.fresh || by_name) {
+                out.moved.extend(v.guards.iter().copied());
+            } else {
+                self.settle(&v, false);
+            }
+            out.by_value.push(by_name);
+            out.args.push(v.place);
+        }
+        out
     }
 
     fn run_closures(&mut self, closures: Vec<syn::ExprClosure>, spawner: bool, span: Span) {
@@ -1843,26 +1862,12 @@ impl<'a> BodyLowerer<'a> {
             || last == "interrupt_free"
             || last == "free")
             && c.args.len() == 1;
-        let mut args = Vec::new();
-        let mut by_value = Vec::new();
-        let mut closures = Vec::new();
-        let mut moved = Vec::new();
-        for a in &c.args {
-            let v = self.expr(a, Ext::None);
-            if let Some(cl) = v.closure.clone() {
-                closures.push(*cl);
-            }
-            if matches!(a, syn::Expr::Path(_)) && !v.fresh && !v.guards.is_empty() {
-                moved.extend(v.guards.iter().copied());
-            } else if v.fresh && !v.guards.is_empty() {
-                // A fresh guard passed by value is dropped by the callee.
-                moved.extend(v.guards.iter().copied());
-            } else {
-                self.settle(&v, false);
-            }
-            by_value.push(matches!(a, syn::Expr::Path(_)));
-            args.push(v.place);
-        }
+        let CallArgs {
+            args,
+            by_value,
+            mut closures,
+            moved,
+        } = self.call_args(c.args.iter());
         if SLEEP_FNS.contains(&last.as_str())
             || self
                 .config
