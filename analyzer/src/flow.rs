@@ -269,6 +269,21 @@ fn resolve_body(
             }
             _ => None,
         };
+        // An async lock (`tokio::sync::Mutex`, async-lock, futures) is acquired when its
+        // `lock()` future is awaited: a future created and not awaited right there holds nothing.
+        let res = res.filter(|l| {
+            !matches!(n.op, Op::Acquire { .. })
+                || !is_async_lock(&l.kind.type_name)
+                || n.succs.iter().any(|&s| {
+                    matches!(
+                        body.nodes[s as usize].op,
+                        Op::Block {
+                            kind: BlockKind::Await,
+                            ..
+                        }
+                    )
+                })
+        });
         if let Some(l) = res {
             let idx = match r
                 .locks
@@ -710,4 +725,20 @@ pub fn op_span(op: &Op) -> Span {
         | Op::Exit { span } => *span,
         _ => Span::default(),
     }
+}
+
+/// A lock whose acquisition is a future (`lock().await`).
+fn is_async_lock(type_name: &str) -> bool {
+    [
+        "tokio::",
+        "async_lock::",
+        "futures::",
+        "futures_util::",
+        "async_std::",
+        "smol::",
+        "async_mutex::",
+    ]
+    .iter()
+    .any(|p| type_name.starts_with(p))
+        || type_name.starts_with("embassy_sync::mutex::")
 }
