@@ -2163,14 +2163,7 @@ impl<'a> BodyLowerer<'a> {
         // Success path: a try-lock acquires; the pattern may take the guard.
         let refutable = !matches!(&*l.pat, syn::Pat::Ident(_) | syn::Pat::Wild(_));
         let takes_guard = pattern_takes_value(&l.pat);
-        let v_ok = if v.pending.is_some() && pattern_is_success(&l.pat) {
-            self.take_pending(v.clone())
-        } else {
-            Val {
-                pending: None,
-                ..v.clone()
-            }
-        };
+        let v_ok = self.matched_value(&v, &l.pat);
         let mut binds = Vec::new();
         let names = pat_idents(&l.pat);
         let mut owned = Vec::new();
@@ -2245,6 +2238,19 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         (t, self.cur, Vec::new())
+    }
+
+    /// The scrutinee's value on the path where `pat` matched: a pending try-lock acquires
+    /// there when the pattern is its success (`Ok(..)`/`Some(..)`), and is dropped otherwise.
+    fn matched_value(&mut self, v: &Val, pat: &syn::Pat) -> Val {
+        if v.pending.is_some() && pattern_is_success(pat) {
+            self.take_pending(v.clone())
+        } else {
+            Val {
+                pending: None,
+                ..v.clone()
+            }
+        }
     }
 
     /// The call node just emitted (looking back over the releases of arguments it consumed).
@@ -2385,14 +2391,7 @@ impl<'a> BodyLowerer<'a> {
             if let Some((call, ok)) = call.zip(pattern_outcome(&arm.pat)) {
                 self.emit(Op::CallOutcome { call, ok });
             }
-            let v = if scrut.pending.is_some() && pattern_is_success(&arm.pat) {
-                self.take_pending(scrut.clone())
-            } else {
-                Val {
-                    pending: None,
-                    ..scrut.clone()
-                }
-            };
+            let v = self.matched_value(&scrut, &arm.pat);
             let mut scope = Scope::default();
             let names = pat_idents(&arm.pat);
             if pattern_takes_value(&arm.pat) && !v.guards.is_empty() && !names.is_empty() {
