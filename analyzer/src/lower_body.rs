@@ -481,7 +481,7 @@ impl<'a> BodyLowerer<'a> {
         self.guard_count - 1
     }
 
-    fn span<T: Spanned + ?Sized>(&self, t: &T) -> Span {
+    fn span<T: Spanned + 'static>(&self, t: &T) -> Span {
         self.map.of(t)
     }
 

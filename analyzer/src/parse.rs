@@ -31,8 +31,14 @@ impl SpanMap {
         )
     }
 
-    pub fn of<T: syn::spanned::Spanned + ?Sized>(&self, node: &T) -> Span {
-        self.span(node.span())
+    /// The span of a syn node (see [`crate::fast_span`]: the common node kinds are not printed).
+    pub fn of<T: syn::spanned::Spanned + 'static>(&self, node: &T) -> Span {
+        let (first, last) = crate::fast_span::of(node);
+        Span::new(
+            self.file,
+            first.byte_range().start as u32 + self.base,
+            last.byte_range().end as u32 + self.base,
+        )
     }
 }
 

@@ -317,11 +317,11 @@ fn classify_source_word(word: &str) -> Option<IsnSource> {
 }
 
 impl<'a> Collector<'a> {
-    fn span(&self, node: &impl Spanned) -> Span {
+    fn span(&self, node: &(impl Spanned + 'static)) -> Span {
         self.map.of(node)
     }
 
-    fn text(&self, node: &impl Spanned) -> String {
+    fn text(&self, node: &(impl Spanned + 'static)) -> String {
         self.file.snippet(self.span(node)).to_string()
     }
 
