@@ -1,7 +1,7 @@
 //! The crate-wide index: structs, statics, aliases, `use`s and functions of every file, and
 //! the resolution of a [`Place`] to a lock class.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::config::Config;
 use crate::ir::{FnDef, Place, Proj, Root, StructDef, TypeRef};
@@ -73,6 +73,18 @@ pub struct Index {
     pub self_struct: BTreeMap<FnRef, String>,
     /// method name → every method of that name, whatever its type.
     pub methods_by_name: BTreeMap<String, Vec<FnRef>>,
+    /// struct path → method name → the methods of its impls (file order).
+    struct_methods: HashMap<String, HashMap<String, Vec<FnRef>>>,
+    /// Lookup tables for resolving a written path without scanning every same-named item:
+    /// full path → first definition, module → name → first definition, and for structs the
+    /// fallback (shortest path) per name.
+    struct_by_path: HashMap<String, (usize, usize)>,
+    struct_in_module: HashMap<String, HashMap<String, (usize, usize)>>,
+    struct_default: HashMap<String, (usize, usize)>,
+    static_by_path: HashMap<String, (usize, usize)>,
+    static_in_module: HashMap<String, HashMap<String, (usize, usize)>>,
+    fn_by_path: HashMap<String, FnRef>,
+    fn_in_module: HashMap<String, HashMap<String, FnRef>>,
     crate_names: Vec<String>,
 }
 
@@ -128,9 +140,21 @@ impl Index {
         for (fi, f) in files.iter().enumerate() {
             for (i, s) in f.items.structs.iter().enumerate() {
                 ix.structs.entry(s.name.clone()).or_default().push((fi, i));
+                ix.struct_by_path.entry(s.path.clone()).or_insert((fi, i));
+                ix.struct_in_module
+                    .entry(s.module.clone())
+                    .or_default()
+                    .entry(s.name.clone())
+                    .or_insert((fi, i));
             }
             for (i, s) in f.items.statics.iter().enumerate() {
                 ix.statics.entry(s.name.clone()).or_default().push((fi, i));
+                ix.static_by_path.entry(s.path.clone()).or_insert((fi, i));
+                ix.static_in_module
+                    .entry(s.module.clone())
+                    .or_default()
+                    .entry(s.name.clone())
+                    .or_insert((fi, i));
             }
             for (i, a) in f.items.aliases.iter().enumerate() {
                 ix.aliases.entry(a.name.clone()).or_default().push((fi, i));
@@ -154,7 +178,15 @@ impl Index {
                             .or_default()
                             .push(r);
                     }
-                    None => ix.free_fns.entry(func.name.clone()).or_default().push(r),
+                    None => {
+                        ix.free_fns.entry(func.name.clone()).or_default().push(r);
+                        ix.fn_by_path.entry(func.path.clone()).or_insert(r);
+                        ix.fn_in_module
+                            .entry(func.module.clone())
+                            .or_default()
+                            .entry(func.name.clone())
+                            .or_insert(r);
+                    }
                 }
             }
             for (tr, ty, _) in &f.items.trait_impls {
@@ -174,6 +206,15 @@ impl Index {
             v.sort();
             v.dedup();
         }
+        for (name, cands) in &ix.structs {
+            let best = cands.iter().min_by(|&&(af, ai), &&(bf, bi)| {
+                let (a, b) = (&files[af].items.structs[ai], &files[bf].items.structs[bi]);
+                (a.path.len(), &a.path).cmp(&(b.path.len(), &b.path))
+            });
+            if let Some(&b) = best {
+                ix.struct_default.insert(name.clone(), b);
+            }
+        }
         // The struct each method's impl is for, resolved once.
         let mut self_struct = BTreeMap::new();
         for &r in &ix.fns {
@@ -181,6 +222,12 @@ impl Index {
             if let Some(TypeRef::Path { segs, .. }) = &f.self_ty {
                 if let Some(d) = ix.find_struct(files, &f.module, segs) {
                     self_struct.insert(r, d.path.clone());
+                    ix.struct_methods
+                        .entry(d.path.clone())
+                        .or_default()
+                        .entry(f.name.clone())
+                        .or_default()
+                        .push(r);
                 }
             }
         }
@@ -203,6 +250,49 @@ impl Index {
         self.uses.get(module).and_then(|u| u.get(name))
     }
 
+    /// The methods named `name` of the impls of the struct at `path`, in file order.
+    pub fn methods_of_struct(&self, path: &str, name: &str) -> Option<&[FnRef]> {
+        self.struct_methods
+            .get(path)
+            .and_then(|m| m.get(name))
+            .map(Vec::as_slice)
+    }
+
+    /// The full paths a path written in `module` may stand for, most likely first: `crate::`,
+    /// `self::` and `super::` made absolute; a path starting with a crate's name as written;
+    /// anything else relative to the module first, then as written.
+    fn absolute(&self, module: &str, segs: &[String]) -> Vec<String> {
+        let join = |head: &str, rest: &[String]| {
+            let mut out = head.to_string();
+            for s in rest {
+                if !out.is_empty() {
+                    out.push_str("::");
+                }
+                out.push_str(s);
+            }
+            out
+        };
+        match segs.first().map(String::as_str) {
+            Some("crate") => vec![join(module.split("::").next().unwrap_or(""), &segs[1..])],
+            Some("self") => vec![join(module, &segs[1..])],
+            Some("super") => {
+                let mut m: Vec<&str> = module.split("::").collect();
+                let mut i = 0;
+                while segs.get(i).is_some_and(|s| s == "super") {
+                    if m.len() > 1 {
+                        m.pop();
+                    }
+                    i += 1;
+                }
+                vec![join(&m.join("::"), &segs[i..])]
+            }
+            Some(first) if self.crate_names.iter().any(|c| c == first) => {
+                vec![segs.join("::"), join(module, segs)]
+            }
+            _ => vec![join(module, segs), segs.join("::")],
+        }
+    }
+
     /// Find the struct a type path names, from a module.
     pub fn find_struct<'f>(
         &self,
@@ -212,18 +302,25 @@ impl Index {
     ) -> Option<&'f StructDef> {
         let name = segs.last()?;
         let cands = self.structs.get(name)?;
-        let defs: Vec<&StructDef> = cands
-            .iter()
-            .map(|&(f, i)| &files[f].items.structs[i])
-            .collect();
-        if defs.len() == 1 {
-            return Some(defs[0]);
+        let def = |&(f, i): &(usize, usize)| &files[f].items.structs[i];
+        if cands.len() == 1 {
+            return Some(def(&cands[0]));
         }
+        let exact = |p: &[String]| {
+            self.absolute(module, p)
+                .iter()
+                .find_map(|c| self.struct_by_path.get(c))
+                .map(def)
+        };
+        let defs = || cands.iter().map(def);
         // Prefer the one the `use` names, then the same module, then the shortest path.
         if segs.len() == 1 {
             if let Some(full) = self.resolve_use(module, name) {
+                if let Some(d) = exact(full) {
+                    return Some(d);
+                }
                 let tail = full.join("::");
-                if let Some(d) = defs.iter().find(|d| {
+                if let Some(d) = defs().find(|d| {
                     path_ends_with(&d.path, &tail)
                         || tail.ends_with(&format!("::{}", d.name))
                             && d.path
@@ -232,17 +329,19 @@ impl Index {
                     return Some(d);
                 }
             }
-            if let Some(d) = defs.iter().find(|d| d.module == module) {
-                return Some(d);
+            if let Some(x) = self.struct_in_module.get(module).and_then(|m| m.get(name)) {
+                return Some(def(x));
             }
         } else {
+            if let Some(d) = exact(segs) {
+                return Some(d);
+            }
             let tail = segs.join("::");
-            if let Some(d) = defs.iter().find(|d| path_ends_with(&d.path, &tail)) {
+            if let Some(d) = defs().find(|d| path_ends_with(&d.path, &tail)) {
                 return Some(d);
             }
         }
-        defs.into_iter()
-            .min_by_key(|d| (d.path.len(), d.path.clone()))
+        self.struct_default.get(name).map(def)
     }
 
     fn find_alias(&self, files: &[LoweredFile], module: &str, name: &str) -> Option<TypeRef> {
@@ -265,13 +364,19 @@ impl Index {
     ) -> Option<&'f crate::ir::StaticDef> {
         let name = segs.last()?;
         let cands = self.statics.get(name)?;
-        let defs: Vec<_> = cands
-            .iter()
-            .map(|&(f, i)| &files[f].items.statics[i])
-            .collect();
-        self.pick(&defs, segs, module, |d| {
-            (d.path.as_str(), d.module.as_str())
-        })
+        let def = |&(f, i): &(usize, usize)| &files[f].items.statics[i];
+        self.pick(
+            cands.len(),
+            || cands.iter().map(def),
+            |p| self.static_by_path.get(p).map(def),
+            self.static_in_module
+                .get(module)
+                .and_then(|m| m.get(name))
+                .map(def),
+            segs,
+            module,
+            |d| d.path.as_str(),
+        )
     }
 
     /// Classify a type as a lock, looking through wrappers (`Arc<Mutex<T>>`, `&SpinLock<T>`).
@@ -674,21 +779,38 @@ impl Index {
             }
         }
         let cands = self.free_fns.get(name)?;
-        let defs: Vec<&FnDef> = cands.iter().map(|r| self.func(files, *r)).collect();
-        self.pick(&defs, segs, module, |d| {
-            (d.path.as_str(), d.module.as_str())
-        })
+        let def = |r: &FnRef| self.func(files, *r);
+        self.pick(
+            cands.len(),
+            || cands.iter().map(def),
+            |p| self.fn_by_path.get(p).map(def),
+            self.fn_in_module
+                .get(module)
+                .and_then(|m| m.get(name))
+                .map(def),
+            segs,
+            module,
+            |d| d.path.as_str(),
+        )
     }
 
     /// Choose among same-named definitions the one a path written in `module` names: by the
     /// path's own segments, then the same module, then the module's `use`, then the only one.
-    fn pick<'f, T>(
+    /// `by_path` finds a definition by its full path and `in_module` is the first definition of
+    /// the name in `module`: both answer without scanning the candidates; `defs` scans them for
+    /// paths that only match by their tail (re-exports, `#[path]` modules).
+    #[allow(clippy::too_many_arguments)]
+    fn pick<'f, T: 'f, I: Iterator<Item = &'f T>>(
         &self,
-        defs: &[&'f T],
+        count: usize,
+        defs: impl Fn() -> I,
+        by_path: impl Fn(&str) -> Option<&'f T>,
+        in_module: Option<&'f T>,
         segs: &[String],
         module: &str,
-        key: impl Fn(&T) -> (&str, &str),
+        key: impl Fn(&T) -> &str,
     ) -> Option<&'f T> {
+        let exact = |p: &[String]| self.absolute(module, p).iter().find_map(|c| by_path(c));
         let tail_of = |p: &[String]| {
             p.iter()
                 .filter(|s| *s != "crate" && *s != "self" && *s != "super")
@@ -696,25 +818,25 @@ impl Index {
                 .collect::<Vec<_>>()
                 .join("::")
         };
-        let by_tail = |tail: &str| {
-            defs.iter()
-                .copied()
-                .find(|d| path_ends_with(key(d).0, tail))
-        };
+        let by_tail = |tail: &str| defs().find(|d| path_ends_with(key(d), tail));
         if segs.len() > 1 {
-            if let Some(d) = by_tail(&tail_of(segs)) {
+            if let Some(d) = exact(segs).or_else(|| by_tail(&tail_of(segs))) {
                 return Some(d);
             }
         }
-        if let Some(d) = defs.iter().copied().find(|d| key(d).1 == module) {
+        if let Some(d) = in_module {
             return Some(d);
         }
         if let Some(full) = segs.last().and_then(|name| self.resolve_use(module, name)) {
-            if let Some(d) = by_tail(&tail_of(full)) {
+            if let Some(d) = exact(full).or_else(|| by_tail(&tail_of(full))) {
                 return Some(d);
             }
         }
-        (defs.len() == 1).then(|| defs[0])
+        if count == 1 {
+            defs().next()
+        } else {
+            None
+        }
     }
 }
 

@@ -493,7 +493,7 @@ pub fn resolve_call(
                     let target = ix
                         .find_struct(files, &func.module, &ty_segs)
                         .map(|d| d.path.clone());
-                    for r in same_type(ix, v, target.as_deref()) {
+                    for r in same_type(ix, v, target.as_deref(), name) {
                         push(r, None);
                     }
                     return out;
@@ -553,7 +553,7 @@ pub fn resolve_call(
                                 } else {
                                     ix.find_struct(files, &module, segs).map(|d| d.path.clone())
                                 };
-                                for r in same_type(ix, v, target.as_deref()) {
+                                for r in same_type(ix, v, target.as_deref(), name) {
                                     push(r, None);
                                 }
                             } else if ix.trait_impls.contains_key(&tn) {
@@ -651,21 +651,15 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
 
 /// The methods among `cands` whose impl is for the struct at `target` (all of them when the
 /// target is unknown or none matches).
-fn same_type(ix: &Index, cands: &[FnRef], target: Option<&str>) -> Vec<FnRef> {
+fn same_type(ix: &Index, cands: &[FnRef], target: Option<&str>, name: &str) -> Vec<FnRef> {
     let Some(target) = target else {
         return cands.to_vec();
     };
     if cands.len() == 1 {
         return cands.to_vec();
     }
-    let matching: Vec<FnRef> = cands
-        .iter()
-        .copied()
-        .filter(|r| ix.self_struct.get(r).is_some_and(|p| p == target))
-        .collect();
-    if matching.is_empty() {
-        cands.to_vec()
-    } else {
-        matching
+    match ix.methods_of_struct(target, name) {
+        Some(m) if !m.is_empty() => m.to_vec(),
+        _ => cands.to_vec(),
     }
 }
