@@ -50,7 +50,7 @@ fn describe(kind: &BlockKind) -> String {
         BlockKind::ChannelRecv(s) => format!("`{s}` blocks until a message arrives"),
         BlockKind::Join => "`join` blocks until the thread ends".into(),
         BlockKind::Alloc(s) => format!("`{s}` may sleep to allocate"),
-        BlockKind::Spin => "this loop never exits".into(),
+        BlockKind::Spin { .. } => "this loop never exits".into(),
     }
 }
 
@@ -60,9 +60,21 @@ impl Lint for BlockingUnderSpinlock {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let alloc_blocks = cx.config.alloc_blocks.unwrap_or(false);
+        // Crates whose root says `#![no_std]` (also through `cfg_attr`): allocation there is
+        // taken to block unless the configuration says otherwise.
+        let no_std: BTreeSet<&str> = cx
+            .analysis
+            .files
+            .iter()
+            .filter(|f| f.no_std)
+            .map(|f| cx.db.get(f.file).crate_name.as_str())
+            .collect();
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
+            let alloc_blocks = cx
+                .config
+                .alloc_blocks
+                .unwrap_or_else(|| no_std.contains(cx.db.get(f.span.file).crate_name.as_str()));
             let mut done = BTreeSet::new();
             for b in &flow.blocks {
                 if let BlockKind::Alloc(name) = &b.kind {
@@ -76,22 +88,31 @@ impl Lint for BlockingUnderSpinlock {
                     continue;
                 }
                 let name = lock_name(&first.lock.class, &first.lock.instance);
+                let spin = matches!(b.kind, BlockKind::Spin { .. });
+                let (label, help) = if spin {
+                    (
+                        "spins here forever without releasing it",
+                        "release the spinlock before the loop, or give the loop a way out",
+                    )
+                } else {
+                    (
+                        "blocks here",
+                        "release the spinlock before blocking, or use a sleeping lock",
+                    )
+                };
                 let mut d = Diagnostic::new(
                     BLOCKING_UNDER_SPINLOCK.name,
                     BLOCKING_UNDER_SPINLOCK.default_level,
                     format!("{} while spinlock {name} is held", describe(&b.kind)),
-                    Label::new(b.span, "blocks here"),
+                    Label::new(b.span, label),
                 );
                 for s in &spins {
                     d = d.with_label(s.acq_span, "spinlock acquired here");
                 }
-                out.push(
-                    d.with_help("release the spinlock before blocking, or use a sleeping lock")
-                        .with_key(format!(
-                            "blocking_under_spinlock:{}:{}",
-                            f.path, first.lock.class
-                        )),
-                );
+                out.push(d.with_help(help).with_key(format!(
+                    "blocking_under_spinlock:{}:{}",
+                    f.path, first.lock.class
+                )));
             }
             for cb in cx
                 .analysis
