@@ -289,3 +289,27 @@ fn declares_no_std(a: &syn::Attribute) -> bool {
     });
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_std(text: &str) -> bool {
+        lower_file(&SourceFile::new(crate::source::FileId(0), "lib.rs", text)).no_std
+    }
+
+    #[test]
+    fn no_std_attributes() {
+        assert!(no_std("#![no_std]\nfn f() {}\n"));
+        assert!(no_std("#![cfg_attr(not(test), no_std)]\n"));
+        assert!(no_std(
+            "#![cfg_attr(all(not(feature = \"std\"), target_os = \"none\"), no_std)]\n"
+        ));
+        assert!(no_std(
+            "#![cfg_attr(feature = \"kernel\", allow(unused), no_std)]\n"
+        ));
+        assert!(!no_std("#![cfg_attr(feature = \"std\", allow(unused))]\n"));
+        assert!(!no_std("#![allow(unused)]\nfn no_std() {}\n"));
+        assert!(!no_std("#[no_std]\nfn f() {}\n"));
+    }
+}

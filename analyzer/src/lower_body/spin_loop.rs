@@ -1,7 +1,8 @@
 //! Loops with no exit. A `loop` that nothing leaves — no `break` out of it or an outer loop, no
 //! `continue` of an outer loop, no `return`, no `?` — and that does not block inside (blocking is
 //! reported where it happens) spins forever: a spinlock held when it is entered and not released
-//! by its body is never released again. A panic is not counted as an exit.
+//! by its body is never released again. A panic is not counted as an exit; a loop with a macro
+//! whose meaning is unknown is given the benefit of the doubt.
 
 use super::{strip_parens, BodyLowerer};
 use crate::ir::{BlockKind, GuardId, NodeId, Op};
@@ -15,6 +16,7 @@ pub(super) struct SpinStart {
     guard_base: GuardId,
     frame_exits: usize,
     outer_breaks: usize,
+    opaque_macros: usize,
 }
 
 impl BodyLowerer<'_> {
@@ -24,13 +26,16 @@ impl BodyLowerer<'_> {
             guard_base: self.guard_count,
             frame_exits: self.frames.last().map_or(0, |f| f.exits.len()),
             outer_breaks: self.loops.iter().map(|l| l.breaks.len()).sum(),
+            opaque_macros: self.opaque_macros.len(),
         }
     }
 
     /// The loop whose head is `head` has been lowered and has no `break` of its own: mark its
     /// entry when nothing else leaves it either and it does come back to its head.
     pub(super) fn spin_finish(&mut self, s: SpinStart, head: NodeId, span: Span) {
+        // A macro whose meaning is unknown may hide the way out (`select! { .. => break }`).
         if self.truncated
+            || self.opaque_macros.len() > s.opaque_macros
             || self.frames.last().map_or(0, |f| f.exits.len()) > s.frame_exits
             || self.loops.iter().map(|l| l.breaks.len()).sum::<usize>() > s.outer_breaks
         {
