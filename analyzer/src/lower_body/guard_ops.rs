@@ -85,7 +85,8 @@ impl BodyLowerer<'_> {
         }
         let v = self.expr(arg, Ext::None);
         let rest: Vec<&syn::Expr> = c.args.iter().skip(1).collect();
-        Some(self.apply_guard_op(op, v, &rest, span))
+        let at = self.span(&*c.func);
+        Some(self.apply_guard_op(op, v, &rest, span, at))
     }
 
     /// `g.upgrade()`, `g.downgrade()`, `g.try_upgrade()`: methods of spin's and tokio's guards.
@@ -127,10 +128,20 @@ impl BodyLowerer<'_> {
         if !fits {
             return None;
         }
-        Some(self.apply_guard_op(op, recv.clone(), &[], span))
+        let at = self.span(&m.method);
+        Some(self.apply_guard_op(op, recv.clone(), &[], span, at))
     }
 
-    fn apply_guard_op(&mut self, op: GuardOp, v: Val, rest: &[&syn::Expr], span: Span) -> Val {
+    /// `span` is the whole call, `at` the function or method name: where the lock is taken
+    /// again or changes mode.
+    fn apply_guard_op(
+        &mut self,
+        op: GuardOp,
+        v: Val,
+        rest: &[&syn::Expr],
+        span: Span,
+        at: Span,
+    ) -> Val {
         match op {
             GuardOp::Unlocked => {
                 let origins: Vec<(GuardId, Origin)> = v
@@ -155,7 +166,7 @@ impl BodyLowerer<'_> {
                         is_try: false,
                         guard: Some(g),
                         unwrapped: o.unwrapped,
-                        span,
+                        span: at,
                     });
                 }
                 self.settle(&v, false);
@@ -169,7 +180,7 @@ impl BodyLowerer<'_> {
                             guard: g,
                             mode,
                             waits,
-                            span,
+                            span: at,
                         });
                     }
                 }
@@ -188,7 +199,7 @@ impl BodyLowerer<'_> {
                         guard: g,
                         mode: Mode::Exclusive,
                         waits: true,
-                        span,
+                        span: at,
                     });
                 }
                 self.guard_op_closures(rest, span);
