@@ -82,7 +82,8 @@ fn describe(kind: &BlockKind) -> String {
         BlockKind::CondWait(_) => "waiting on a condition variable blocks".into(),
         BlockKind::ChannelRecv(s) => format!("`{s}` blocks until a message arrives"),
         BlockKind::Join => "`join` blocks until the thread ends".into(),
-        BlockKind::Alloc(s) => format!("`{s}` may sleep to allocate"),
+        BlockKind::Alloc(s) if s.contains("GFP_KERNEL") => format!("`{s}` may sleep to allocate"),
+        BlockKind::Alloc(s) => format!("`{s}` may block in the allocator"),
         BlockKind::Spin { .. } => "this loop never exits".into(),
     }
 }
