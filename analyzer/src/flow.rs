@@ -146,6 +146,9 @@ struct Resolved {
     key_at: BTreeMap<NodeId, u32>,
     /// Call node → (lock, result slot, mode) for calls to helpers that return a guard.
     call_at: BTreeMap<NodeId, (u32, GuardId, Mode)>,
+    /// Call node → what it allocates, for methods that grow a heap collection (`v.push(x)` on
+    /// a `Vec`, not on a `heapless::Vec`).
+    alloc_at: BTreeMap<NodeId, String>,
 }
 
 /// For every function that returns a guard it acquired (`fn inner(&self) -> MutexGuard<..>`):
@@ -216,8 +219,22 @@ fn resolve_body(
         keys: Vec::new(),
         key_at: BTreeMap::new(),
         call_at: BTreeMap::new(),
+        alloc_at: BTreeMap::new(),
     };
     for (i, n) in body.nodes.iter().enumerate() {
+        if let Op::Call {
+            callee:
+                Callee::Method {
+                    recv: Some(recv),
+                    name,
+                },
+            ..
+        } = &n.op
+        {
+            if let Some(what) = heap_growth(ix, files, func, recv, name) {
+                r.alloc_at.insert(i as NodeId, what);
+            }
+        }
         let res = match &n.op {
             Op::Acquire {
                 place,
@@ -343,6 +360,72 @@ fn resolve_body(
         }
     }
     r
+}
+
+/// Methods that may grow a heap collection.
+const GROW_METHODS: &[&str] = &[
+    "push",
+    "push_back",
+    "push_front",
+    "push_str",
+    "insert",
+    "extend",
+    "extend_from_slice",
+    "append",
+    "reserve",
+    "resize",
+];
+
+/// Heap collections (std / `alloc`), by their last path segment.
+const HEAP_COLLECTIONS: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "String",
+    "BTreeMap",
+    "BTreeSet",
+    "BinaryHeap",
+    "LinkedList",
+    "HashMap",
+    "HashSet",
+];
+
+/// `v.push(x)` where `v` is a heap collection: `Vec::push`. Fixed-capacity collections of the
+/// same name (`heapless::Vec`, `arrayvec`) do not allocate.
+fn heap_growth(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    recv: &Place,
+    method: &str,
+) -> Option<String> {
+    if !GROW_METHODS.contains(&method) {
+        return None;
+    }
+    let walk = ix.walk_place(files, func, recv)?;
+    let ty = ix.strip(files, &walk.module, walk.ty.as_ref()?, 0);
+    let crate::ir::TypeRef::Path { segs, .. } = &ty else {
+        return None;
+    };
+    let name = segs.last()?;
+    let full = match segs.len() {
+        1 => ix
+            .resolve_use(&walk.module, name)
+            .or_else(|| ix.resolve_use(&func.module, name))
+            .cloned()
+            .unwrap_or_else(|| segs.clone()),
+        _ => segs.clone(),
+    };
+    let real = full.last()?;
+    let first = full.first().map(String::as_str).unwrap_or("");
+    if !HEAP_COLLECTIONS.contains(&real.as_str())
+        || matches!(
+            first,
+            "heapless" | "arrayvec" | "tinyvec" | "staticvec" | "fixedvec" | "smallvec"
+        )
+    {
+        return None;
+    }
+    Some(format!("{real}::{method}"))
 }
 
 /// The lock an acquire/release function pair works on, when its argument's type is unknown.
@@ -536,6 +619,52 @@ pub fn analyze_fn(
                 st.held.sort();
                 st.held.dedup();
             }
+            Op::SetMode {
+                guard,
+                mode,
+                waits,
+                span,
+            } => {
+                let mut raised = Vec::new();
+                for h in st.held.iter_mut() {
+                    if h.guard == Some(*guard) && h.leaked.is_none() {
+                        if *waits && *mode == Mode::Exclusive && h.mode != Mode::Exclusive {
+                            raised.push(h.lock);
+                        }
+                        h.mode = *mode;
+                    }
+                }
+                st.held.sort();
+                // An upgrade waits until every other holder is gone: one that is this very
+                // path (a read guard of the same lock still alive) never goes.
+                for li in raised {
+                    let others: Vec<H> = st
+                        .held
+                        .iter()
+                        .filter(|h| h.lock == li && h.guard != Some(*guard) && h.age == 0)
+                        .cloned()
+                        .collect();
+                    if others.is_empty() {
+                        continue;
+                    }
+                    let region = st.irq_off > 0;
+                    if acq_keys.insert((node, others.clone(), region)) {
+                        flow.acquisitions.push(AcqEvent {
+                            node,
+                            span: *span,
+                            method: "upgrade".into(),
+                            lock: res.locks[li as usize].clone(),
+                            style: AcqStyle::Guard,
+                            mode: Mode::Exclusive,
+                            is_try: false,
+                            irq_method: others.iter().any(|h| h.irq_method),
+                            irq_region: region,
+                            held: materialize(&others),
+                            regions: st.regions.clone(),
+                        });
+                    }
+                }
+            }
             Op::ReturnGuard { guard, .. } => {
                 let (ret, keep): (Vec<H>, Vec<H>) = st
                     .held
@@ -593,6 +722,15 @@ pub fn analyze_fn(
                         regions: st.regions.clone(),
                     });
                 }
+                if let Some(what) = res.alloc_at.get(&node) {
+                    if block_keys.insert((node, st.held.clone())) {
+                        flow.blocks.push(BlockEvent {
+                            span: *span,
+                            kind: BlockKind::Alloc(what.clone()),
+                            held: materialize(&st.held),
+                        });
+                    }
+                }
                 if let Some(&(li, g, mode)) = res.call_at.get(&node) {
                     let h = H {
                         lock: li,
@@ -619,9 +757,26 @@ pub fn analyze_fn(
                     if let BlockKind::CondWait(Some(g)) = kind {
                         held.retain(|h| h.guard != Some(*g));
                     }
+                    let mut kind = kind.clone();
+                    if let BlockKind::Spin { releases, unlocks } = &kind {
+                        // Only what the loop never gives back spins with it.
+                        let classes: Vec<&str> = unlocks
+                            .iter()
+                            .filter_map(|n| res.at.get(n))
+                            .map(|&li| res.locks[li as usize].class.as_str())
+                            .collect();
+                        held.retain(|h| {
+                            !h.guard.is_some_and(|g| releases.contains(&g))
+                                && !classes.contains(&res.locks[h.lock as usize].class.as_str())
+                        });
+                        kind = BlockKind::Spin {
+                            releases: Vec::new(),
+                            unlocks: Vec::new(),
+                        };
+                    }
                     flow.blocks.push(BlockEvent {
                         span: *span,
-                        kind: kind.clone(),
+                        kind,
                         held: materialize(&held),
                     });
                 }
@@ -719,6 +874,7 @@ pub fn op_span(op: &Op) -> Span {
         | Op::Leak { span, .. }
         | Op::Transfer { span, .. }
         | Op::ReturnGuard { span, .. }
+        | Op::SetMode { span, .. }
         | Op::Call { span, .. }
         | Op::Block { span, .. }
         | Op::IrqOff { span }

@@ -194,8 +194,13 @@ pub enum BlockKind {
     ChannelRecv(String),
     Join,
     Alloc(String),
-    /// A loop with no exit.
-    Spin,
+    /// A loop with no exit (no `break` out of it, no `return`, no `?`), entered here. The
+    /// guards created before the loop that its body releases (or moves), and its explicit
+    /// releases (`Unlock` nodes): a lock released inside the loop does not spin with it.
+    Spin {
+        releases: Vec<GuardId>,
+        unlocks: Vec<NodeId>,
+    },
 }
 
 /// A branch condition that later branches can correlate with (`if flag {..} … if flag {..}`).
@@ -253,6 +258,15 @@ pub enum Op {
     Transfer {
         from: GuardId,
         to: GuardId,
+        span: Span,
+    },
+    /// The lock a guard holds is now held in `mode` (an upgradable read upgraded to a write,
+    /// a write downgraded to a read): the guard and the lock stay the same. `waits` when the
+    /// change waits for other holders (an upgrade, not a `try_upgrade` or a downgrade).
+    SetMode {
+        guard: GuardId,
+        mode: Mode,
+        waits: bool,
         span: Span,
     },
     /// A guard moved out as the function's return value.

@@ -44,6 +44,10 @@ pub struct LoweredFile {
     pub items: crate::ir::FileItems,
     /// Sequence-number facts of this file.
     pub seq: crate::seq::SeqFileFacts,
+    /// The file declares `#![no_std]`, directly or under any `#![cfg_attr(.., no_std)]`
+    /// condition (the build that matters for the lock lints is the `no_std` one): its crate is
+    /// `no_std`.
+    pub no_std: bool,
 }
 
 /// Lower one file with the default configuration.
@@ -68,6 +72,7 @@ pub fn lower_file_with(file: &SourceFile, config: &crate::config::Config) -> Low
         file: file.id,
         base: parsed.base,
     };
+    out.no_std = parsed.ast.attrs.iter().any(declares_no_std);
     collect_items(&parsed.ast.items, &map, &mut Vec::new(), false, &mut out);
     let mut icx = crate::lower_items::ItemCx::new(&map, file, config);
     icx.items(&parsed.ast.items, &file.module_name(), false);
@@ -253,5 +258,58 @@ fn record_allows(attrs: &[syn::Attribute], item_span: Span, map: &SpanMap, out: 
                 });
             }
         }
+    }
+}
+
+/// `#![no_std]`, or `#![cfg_attr(cond, .., no_std, ..)]` whatever the condition.
+fn declares_no_std(a: &syn::Attribute) -> bool {
+    if !matches!(a.style, syn::AttrStyle::Inner(_)) {
+        return false;
+    }
+    if a.path().is_ident("no_std") {
+        return true;
+    }
+    if !a.path().is_ident("cfg_attr") {
+        return false;
+    }
+    let mut found = false;
+    let _ = a.parse_nested_meta(|m| {
+        if m.path.is_ident("no_std") {
+            found = true;
+        }
+        if m.input.peek(syn::token::Paren) {
+            // The condition (`not(test)`, `all(..)`): skip its contents.
+            let content;
+            syn::parenthesized!(content in m.input);
+            let _: proc_macro2::TokenStream = content.parse()?;
+        } else if m.input.peek(syn::Token![=]) {
+            let _ = m.value()?.parse::<syn::Expr>()?;
+        }
+        Ok(())
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_std(text: &str) -> bool {
+        lower_file(&SourceFile::new(crate::source::FileId(0), "lib.rs", text)).no_std
+    }
+
+    #[test]
+    fn no_std_attributes() {
+        assert!(no_std("#![no_std]\nfn f() {}\n"));
+        assert!(no_std("#![cfg_attr(not(test), no_std)]\n"));
+        assert!(no_std(
+            "#![cfg_attr(all(not(feature = \"std\"), target_os = \"none\"), no_std)]\n"
+        ));
+        assert!(no_std(
+            "#![cfg_attr(feature = \"kernel\", allow(unused), no_std)]\n"
+        ));
+        assert!(!no_std("#![cfg_attr(feature = \"std\", allow(unused))]\n"));
+        assert!(!no_std("#![allow(unused)]\nfn no_std() {}\n"));
+        assert!(!no_std("#[no_std]\nfn f() {}\n"));
     }
 }

@@ -15,6 +15,9 @@ use crate::lower_items::{path_segs, type_ref};
 use crate::parse::SpanMap;
 use crate::source::{Edition, Span};
 
+mod guard_ops;
+mod spin_loop;
+
 /// Most nodes one body may have; past it the body is truncated (and a note is reported).
 pub const MAX_NODES: usize = 50_000;
 /// Deepest expression recursion lowering follows.
@@ -26,6 +29,7 @@ pub const GUARD_METHODS: &[&str] = &[
     "read",
     "write",
     "upgradable_read",
+    "upgradeable_read",
     "lock_irqsave",
     "lock_irq",
     "lock_irq_disabled",
@@ -48,6 +52,7 @@ pub const TRY_METHODS: &[&str] = &[
     "try_read",
     "try_write",
     "try_upgradable_read",
+    "try_upgradeable_read",
     "try_lock_irqsave",
     "try_lock_for",
     "try_lock_until",
@@ -983,7 +988,12 @@ impl<'a> BodyLowerer<'a> {
             syn::Expr::If(i) => self.if_expr(i, sub_ext),
             syn::Expr::Match(m) => self.match_expr(m, sub_ext),
             syn::Expr::Loop(l) => {
-                self.loop_expr(None, &l.body, l.label.as_ref(), self.span(e));
+                self.loop_expr(None, &l.body, l.label.as_ref(), self.span(&l.loop_token));
+                Val::default()
+            }
+            syn::Expr::While(w) if spin_loop::is_true(&w.cond) => {
+                // `while true` is a `loop`.
+                self.loop_expr(None, &w.body, w.label.as_ref(), self.span(&w.while_token));
                 Val::default()
             }
             syn::Expr::While(w) => {
@@ -1302,7 +1312,11 @@ impl<'a> BodyLowerer<'a> {
             let mode = match name.as_str() {
                 "read" | "try_read" | "read_arc" | "try_read_arc" | "blocking_read"
                 | "lock_shared" | "try_lock_shared" => Mode::Read,
-                "upgradable_read" | "try_upgradable_read" | "lock_upgradable" => Mode::Upgradable,
+                "upgradable_read"
+                | "try_upgradable_read"
+                | "upgradeable_read"
+                | "try_upgradeable_read"
+                | "lock_upgradable" => Mode::Upgradable,
                 _ => Mode::Exclusive,
             };
             if is_unlock_m {
@@ -1386,6 +1400,9 @@ impl<'a> BodyLowerer<'a> {
             };
         }
         let recv = self.expr(&m.receiver, Ext::None);
+        if let Some(v) = self.guard_method(&name, &recv, m, span) {
+            return v;
+        }
         let recv_place = recv.place.clone();
         let recv_has_guard = !recv.guards.is_empty();
         self.settle(&recv, false);
@@ -1680,6 +1697,9 @@ impl<'a> BodyLowerer<'a> {
         let segs = path_segs(&fp.path);
         let last = segs.last().cloned().unwrap_or_default();
         let two = |a: &str, b: &str| segs.len() >= 2 && segs[segs.len() - 2] == a && last == b;
+        if let Some(v) = self.guard_fn_call(&segs, c, span) {
+            return v;
+        }
         // A closure bound to a local, called here.
         if segs.len() == 1 {
             if let Some(b) = self.lookup(&last) {
@@ -1801,6 +1821,12 @@ impl<'a> BodyLowerer<'a> {
                 let v = self.expr(a, ctor_ext);
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
+            }
+            if two("Box", "new") {
+                self.emit(Op::Block {
+                    kind: BlockKind::Alloc(segs.join("::")),
+                    span,
+                });
             }
             return Val {
                 guards: guards.clone(),
@@ -2456,6 +2482,12 @@ impl<'a> BodyLowerer<'a> {
         label: Option<&syn::Label>,
         span: Span,
     ) {
+        // A `loop` may turn out to have no exit: its entry is marked once the body is known.
+        let spin = if cond.is_none() {
+            self.emit(Op::Nop).map(|pre| self.spin_start(pre))
+        } else {
+            None
+        };
         let Some(head) = self.new_node() else {
             self.cur = None;
             return;
@@ -2505,6 +2537,11 @@ impl<'a> BodyLowerer<'a> {
             self.link(c, head);
         }
         let lp = self.loops.pop().expect("loop pushed above");
+        if let Some(spin) = spin {
+            if lp.breaks.is_empty() {
+                self.spin_finish(spin, head, span);
+            }
+        }
         let mut preds: Vec<Option<NodeId>> = lp.breaks.into_iter().map(Some).collect();
         preds.push(exit_path);
         if cond.is_none() && preds.iter().all(|p| p.is_none()) {

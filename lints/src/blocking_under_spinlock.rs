@@ -11,26 +11,59 @@ declare_lint! {
     /// ## What it does
     /// Finds a blocking operation while a spinlock is held: sleeping (`thread::sleep`,
     /// `msleep`, `schedule`, `KeDelayExecutionThread`), `.await`, a blocking channel receive or
-    /// thread join, waiting on a condition variable, acquiring a sleeping mutex, or allocation
-    /// that may sleep (`GFP_KERNEL`, or any heap allocation when `alloc_blocks = true`).
+    /// thread join, waiting on a condition variable, acquiring a sleeping mutex, allocation
+    /// that may sleep, or a loop with no exit that does not release the spinlock.
     ///
     /// Spinlocks are `spin` crate locks, Rust-for-Linux `SpinLock`, the irq-saving variants,
-    /// WDK/NDIS spin locks and types declared `spin = true` in the configuration.
+    /// WDK/NDIS spin locks and types declared `spin = true` in the configuration. A guard
+    /// made from a spinlock guard (`SpinlockGuard::map`, an upgrade or downgrade) still holds
+    /// the spinlock; inside `MutexGuard::unlocked(&mut g, || ..)` it is not held.
+    ///
+    /// Allocation: a call with `GFP_KERNEL` always counts. Heap allocation (`Box::new`,
+    /// `Arc::new`, `vec!`, `Vec::with_capacity`, and growing a heap collection: `push`,
+    /// `insert`, `extend`, `reserve`, … on a `Vec`, `VecDeque`, `String`, `BTreeMap`, …, but not
+    /// on `heapless`/`arrayvec` collections) counts in a crate whose root declares
+    /// `#![no_std]` — also through `#![cfg_attr(<any condition>, no_std)]`, since the build
+    /// that matters is the `no_std` one — and nowhere else. `alloc_blocks = true` in the
+    /// configuration makes it count in every crate, `alloc_blocks = false` in none.
+    ///
+    /// A loop with no exit is a `loop` (or `while true`) that nothing leaves — no `break` out
+    /// of it, no `return`, no `?`, no `continue` of an outer loop — that comes back to its
+    /// head and does not block inside (a sleep or `.await` in it is reported itself). A
+    /// spinlock held when it is entered and not released in its body (a guard dropped, a
+    /// `spin_unlock`) is never released again. A call to a function with such a loop
+    /// (`fn halt() -> ! { loop { wfi() } }`) counts at the call.
     ///
     /// ## Why is this bad?
     /// Every other CPU that wants the lock spins for as long as the holder sleeps; in interrupt
-    /// or DPC context sleeping is not allowed at all. On one CPU it never wakes up.
+    /// or DPC context sleeping is not allowed at all. On one CPU it never wakes up. A kernel
+    /// allocator may sleep to reclaim memory (Linux `GFP_KERNEL`). A halt loop after a fatal
+    /// error with the console lock held makes every other CPU that reports its own error spin
+    /// forever on that lock.
     ///
     /// ## Known problems
     /// Blocking inside a callee is only seen through the call graph; calls into code outside the
-    /// workspace are assumed not to block unless the configuration says so.
+    /// workspace are assumed not to block unless the configuration says so. Many embedded
+    /// `no_std` heaps (`linked_list_allocator`, `embedded-alloc`) never sleep: they only take
+    /// their own lock or mask interrupts; for such crates set `alloc_blocks = false`. Growing a
+    /// collection is seen only where the receiver's type is written (a field, a typed local or
+    /// parameter). A panic is not an exit of a loop (the lock stays held while it unwinds or
+    /// halts), and neither is a call to a function that never returns: a loop whose only way
+    /// out is such a call is reported. A loop whose body releases the lock only through a
+    /// callee (a helper that unlocks) is reported. A deliberate halt loop with a lock held is
+    /// reported: release the lock first, or allow the finding there with a reason.
     ///
     /// ## Example
     /// ```rust,ignore
     /// let table = self.table.lock(); // spin::Mutex
     /// std::thread::sleep(BACKOFF);
+    ///
+    /// let console = CONSOLE.lock();  // spin::Mutex
+    /// console.write(msg);
+    /// loop { core::hint::spin_loop() } // halts with the console locked
     /// ```
-    /// Use instead: drop the guard before sleeping, or use a sleeping lock.
+    /// Use instead: drop the guard before sleeping, looping forever or allocating, or use a
+    /// sleeping lock.
     pub BLOCKING_UNDER_SPINLOCK, "blocking_under_spinlock", Warn, "a blocking operation runs while a spinlock is held"
 }
 
@@ -49,8 +82,9 @@ fn describe(kind: &BlockKind) -> String {
         BlockKind::CondWait(_) => "waiting on a condition variable blocks".into(),
         BlockKind::ChannelRecv(s) => format!("`{s}` blocks until a message arrives"),
         BlockKind::Join => "`join` blocks until the thread ends".into(),
-        BlockKind::Alloc(s) => format!("`{s}` may sleep to allocate"),
-        BlockKind::Spin => "this loop never exits".into(),
+        BlockKind::Alloc(s) if s.contains("GFP_KERNEL") => format!("`{s}` may sleep to allocate"),
+        BlockKind::Alloc(s) => format!("`{s}` may block in the allocator"),
+        BlockKind::Spin { .. } => "this loop never exits".into(),
     }
 }
 
@@ -60,9 +94,21 @@ impl Lint for BlockingUnderSpinlock {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let alloc_blocks = cx.config.alloc_blocks.unwrap_or(false);
+        // Crates whose root says `#![no_std]` (also through `cfg_attr`): allocation there is
+        // taken to block unless the configuration says otherwise.
+        let no_std: BTreeSet<&str> = cx
+            .analysis
+            .files
+            .iter()
+            .filter(|f| f.no_std)
+            .map(|f| cx.db.get(f.file).crate_name.as_str())
+            .collect();
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
+            let alloc_blocks = cx
+                .config
+                .alloc_blocks
+                .unwrap_or_else(|| no_std.contains(cx.db.get(f.span.file).crate_name.as_str()));
             let mut done = BTreeSet::new();
             for b in &flow.blocks {
                 if let BlockKind::Alloc(name) = &b.kind {
@@ -76,22 +122,31 @@ impl Lint for BlockingUnderSpinlock {
                     continue;
                 }
                 let name = lock_name(&first.lock.class, &first.lock.instance);
+                let spin = matches!(b.kind, BlockKind::Spin { .. });
+                let (label, help) = if spin {
+                    (
+                        "spins here forever without releasing it",
+                        "release the spinlock before the loop, or give the loop a way out",
+                    )
+                } else {
+                    (
+                        "blocks here",
+                        "release the spinlock before blocking, or use a sleeping lock",
+                    )
+                };
                 let mut d = Diagnostic::new(
                     BLOCKING_UNDER_SPINLOCK.name,
                     BLOCKING_UNDER_SPINLOCK.default_level,
                     format!("{} while spinlock {name} is held", describe(&b.kind)),
-                    Label::new(b.span, "blocks here"),
+                    Label::new(b.span, label),
                 );
                 for s in &spins {
                     d = d.with_label(s.acq_span, "spinlock acquired here");
                 }
-                out.push(
-                    d.with_help("release the spinlock before blocking, or use a sleeping lock")
-                        .with_key(format!(
-                            "blocking_under_spinlock:{}:{}",
-                            f.path, first.lock.class
-                        )),
-                );
+                out.push(d.with_help(help).with_key(format!(
+                    "blocking_under_spinlock:{}:{}",
+                    f.path, first.lock.class
+                )));
             }
             for cb in cx
                 .analysis
@@ -109,14 +164,27 @@ impl Lint for BlockingUnderSpinlock {
                     continue;
                 }
                 let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
+                let (message, label) = match cb.block.kind {
+                    BlockKind::Spin { .. } => (
+                        format!(
+                            "this call never returns (a loop in it never exits) while spinlock \
+                             {name} is held"
+                        ),
+                        "calls a function that never returns",
+                    ),
+                    _ => (
+                        format!(
+                            "this call may block ({}) while spinlock {name} is held",
+                            describe(&cb.block.kind)
+                        ),
+                        "calls a function that blocks",
+                    ),
+                };
                 let mut d = Diagnostic::new(
                     BLOCKING_UNDER_SPINLOCK.name,
                     BLOCKING_UNDER_SPINLOCK.default_level,
-                    format!(
-                        "this call may block ({}) while spinlock {name} is held",
-                        describe(&cb.block.kind)
-                    ),
-                    Label::new(cb.call, "calls a function that blocks"),
+                    message,
+                    Label::new(cb.call, label),
                 )
                 .with_label(cb.held.acq_span, "spinlock acquired here");
                 for l in crate::util::chain_labels(&cb.block.chain)
@@ -126,12 +194,19 @@ impl Lint for BlockingUnderSpinlock {
                     d.labels.push(l);
                 }
                 out.push(
-                    d.with_label(cb.block.site, "blocks here")
-                        .with_help("release the spinlock before the call")
-                        .with_key(format!(
-                            "blocking_under_spinlock:{}:{}:call",
-                            f.path, cb.held.lock.class
-                        )),
+                    d.with_label(
+                        cb.block.site,
+                        if matches!(cb.block.kind, BlockKind::Spin { .. }) {
+                            "never exits"
+                        } else {
+                            "blocks here"
+                        },
+                    )
+                    .with_help("release the spinlock before the call")
+                    .with_key(format!(
+                        "blocking_under_spinlock:{}:{}:call",
+                        f.path, cb.held.lock.class
+                    )),
                 );
             }
             for a in &flow.acquisitions {

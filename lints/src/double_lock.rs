@@ -11,7 +11,10 @@ declare_lint! {
     /// Finds a non-reentrant lock acquired while the *same* lock — the same place, such as
     /// `self.state` twice or one static — is already held on the same path: a second guard
     /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm,
-    /// two temporaries in one statement, `read` then `write` on one `RwLock`.
+    /// two temporaries in one statement, `read` then `write` on one `RwLock`, an upgradable
+    /// read with a write or another upgradable read, a guard still alive after
+    /// `MutexGuard::unlocked` took the lock back or through a mapped guard, an `upgrade` while
+    /// a read guard of the same lock is alive.
     ///
     /// Two different instances of one lock class (hand-over-hand over list nodes, two entries of
     /// a `Vec<Mutex<_>>`) are not the same lock and are not reported.
@@ -30,7 +33,11 @@ declare_lint! {
     /// held by the enclosing function. A guard received as a parameter, dropped and
     /// re-acquired into the same binding in a loop (`drop(tail); …; tail = self.tail.lock();`)
     /// is taken to be held across the back edge, and so is a guard in an `Option` local that
-    /// the loop only fills when it `is_none()`.
+    /// the loop only fills when it `is_none()`. `unlocked`/`bump` and the method forms
+    /// `g.upgrade()`/`g.downgrade()` are understood only for a guard whose acquisition is in
+    /// the same function (not a guard parameter or one returned by a helper: such a guard
+    /// stays held through `unlocked`'s closure). The `Err` of `try_upgrade` is taken to hold
+    /// the lock for writing, like its `Ok`.
     ///
     /// ## Example
     /// ```rust,ignore
