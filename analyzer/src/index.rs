@@ -85,6 +85,8 @@ pub struct Index {
     static_in_module: HashMap<String, HashMap<String, (usize, usize)>>,
     fn_by_path: HashMap<String, FnRef>,
     fn_in_module: HashMap<String, HashMap<String, FnRef>>,
+    /// Traits declared in the analyzed code (by name) → the supertraits they require.
+    pub traits: BTreeMap<String, Vec<String>>,
     crate_names: Vec<String>,
 }
 
@@ -189,6 +191,16 @@ impl Index {
                     }
                 }
             }
+            for t in &f.items.traits {
+                let sup = ix.traits.entry(t.name.clone()).or_default();
+                for st in &t.supertraits {
+                    if let Some(n) = st.last() {
+                        if !sup.contains(n) {
+                            sup.push(n.clone());
+                        }
+                    }
+                }
+            }
             for (tr, ty, _) in &f.items.trait_impls {
                 let t = tr.rsplit("::").next().unwrap_or(tr).to_string();
                 let tn = crate::lower_items::type_name(ty);
@@ -239,6 +251,30 @@ impl Index {
                 .extend(v.iter().copied());
         }
         ix
+    }
+
+    /// The traits a type parameter of `func` is bounded by, with their supertraits (by name,
+    /// deduplicated, in order), or `None` when `name` is not a type parameter in scope.
+    pub fn param_traits(&self, func: &FnDef, name: &str) -> Option<Vec<String>> {
+        let g = func.generics.iter().find(|g| g.name == name)?;
+        Some(self.with_supertraits(g.bounds.iter().filter_map(|b| b.last().cloned())))
+    }
+
+    /// Traits and, transitively, the supertraits the analyzed code declares for them.
+    pub fn with_supertraits(&self, traits: impl IntoIterator<Item = String>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut todo: Vec<String> = traits.into_iter().collect();
+        todo.reverse();
+        while let Some(t) = todo.pop() {
+            if out.contains(&t) || out.len() >= 64 {
+                continue;
+            }
+            if let Some(sup) = self.traits.get(&t) {
+                todo.extend(sup.iter().rev().cloned());
+            }
+            out.push(t);
+        }
+        out
     }
 
     pub fn func<'f>(&self, files: &'f [LoweredFile], r: FnRef) -> &'f FnDef {
@@ -603,18 +639,22 @@ impl Index {
                     let st =
                         cur.as_ref()
                             .and_then(|t| match self.strip(files, &owner_module, t, 0) {
-                                TypeRef::Path { segs, .. } => {
-                                    self.find_struct(files, &owner_module, &segs)
-                                }
+                                TypeRef::Path { segs, args } => self
+                                    .find_struct(files, &owner_module, &segs)
+                                    .map(|s| (s, args)),
                                 _ => None,
                             });
                     match st {
-                        Some(s) => {
-                            let fty = s
-                                .fields
-                                .iter()
-                                .find(|(n, _, _)| *n == f)
-                                .map(|(_, t, _)| t.clone());
+                        Some((s, args)) => {
+                            // A field of the struct's type parameter has the type argument
+                            // the place's type gives it (`Driver<D>`'s `dev: T` is a `D`).
+                            let fty = s.fields.iter().find(|(n, _, _)| *n == f).map(|(_, t, _)| {
+                                if !args.is_empty() && args.len() == s.generics.len() {
+                                    subst(t, &s.generics, &args)
+                                } else {
+                                    t.clone()
+                                }
+                            });
                             class = format!("{}.{f}", s.path);
                             owner_module = s.module.clone();
                             ty = fty;
@@ -854,9 +894,38 @@ fn args_mention_spin(args: &[TypeRef]) -> bool {
     })
 }
 
-fn is_generic_param(ty: Option<&TypeRef>, _func: &FnDef) -> bool {
-    // A single uppercase letter type (`T`) is a generic parameter whose type is not known.
-    matches!(ty, Some(TypeRef::Path { segs, args }) if segs.len() == 1 && args.is_empty() && segs[0].len() == 1)
+fn is_generic_param(ty: Option<&TypeRef>, func: &FnDef) -> bool {
+    // A type parameter in scope, or any single uppercase letter type (`T`): a type that is not
+    // known.
+    matches!(ty, Some(TypeRef::Path { segs, args }) if segs.len() == 1 && args.is_empty()
+        && (segs[0].len() == 1 || func.generics.iter().any(|g| g.name == segs[0])))
+}
+
+/// Replace the type parameters `names` by `args` in a type.
+fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef {
+    let go = |t: &TypeRef| subst(t, names, args);
+    match ty {
+        TypeRef::Path { segs, args: a } => {
+            if segs.len() == 1 && a.is_empty() {
+                if let Some(i) = names.iter().position(|n| *n == segs[0]) {
+                    return args[i].clone();
+                }
+            }
+            TypeRef::Path {
+                segs: segs.clone(),
+                args: a.iter().map(go).collect(),
+            }
+        }
+        TypeRef::Ref { mutable, inner } => TypeRef::Ref {
+            mutable: *mutable,
+            inner: Box::new(go(inner)),
+        },
+        TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(go(t))),
+        TypeRef::Slice(t) => TypeRef::Slice(Box::new(go(t))),
+        TypeRef::Array(t) => TypeRef::Array(Box::new(go(t))),
+        TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(go).collect()),
+        TypeRef::Trait(_) | TypeRef::Unknown => ty.clone(),
+    }
 }
 
 /// `a::b::C` ends with `b::C` (or `C`) on a segment boundary.

@@ -466,6 +466,13 @@ pub fn resolve_call(
             if segs.len() >= 2 {
                 let ty = &segs[segs.len() - 2];
                 let name = &segs[segs.len() - 1];
+                // `T::f(..)` with `T` a type parameter (or `Self` in a trait): through its bounds.
+                if segs.len() == 2 {
+                    if let Some(traits) = ix.param_traits(func, ty) {
+                        dispatch(ix, files, &traits, name, true, &mut push);
+                        return out;
+                    }
+                }
                 let ty = if ty == "Self" {
                     func.self_ty
                         .as_ref()
@@ -474,15 +481,15 @@ pub fn resolve_call(
                 } else {
                     ty.clone()
                 };
-                // `Trait::method(x)`: every impl.
-                if let Some(impls) = ix.trait_impls.get(&ty) {
-                    for it in impls {
-                        if let Some(v) = ix.methods.get(&(it.clone(), name.clone())) {
-                            for r in v {
-                                push(*r, Some(ty.clone()));
-                            }
-                        }
-                    }
+                // `Trait::method(x)`, `<T as Trait>::method(x)`: every impl.
+                // A type of the same name (in another module) is looked up when no impl is.
+                if (ix.traits.contains_key(&ty) || ix.trait_impls.contains_key(&ty))
+                    && (dispatch(ix, files, std::slice::from_ref(&ty), name, false, &mut push)
+                        || ix
+                            .find_struct(files, &func.module, std::slice::from_ref(&ty))
+                            .is_none())
+                {
+                    return out;
                 }
                 if let Some(v) = ix.methods.get(&(ty.clone(), name.clone())) {
                     let ty_segs: Vec<String> = if segs[segs.len() - 2] == "Self" {
@@ -496,6 +503,10 @@ pub fn resolve_call(
                     for r in same_type(ix, v, target.as_deref(), name) {
                         push(r, None);
                     }
+                    return out;
+                }
+                // `Type::f` where `f` is a trait's default method the type does not override.
+                if inherited_default(ix, files, &ty, name, &mut push) {
                     return out;
                 }
             }
@@ -517,20 +528,40 @@ pub fn resolve_call(
                     .is_some_and(|p| matches!(p.root, Root::SelfValue) && p.proj.is_empty());
             match ty {
                 _ if self_in_trait => {
-                    let tr = func.trait_name.clone().unwrap_or_default();
-                    dispatch(ix, &tr, name, &mut push);
+                    let traits = ix
+                        .param_traits(func, "Self")
+                        .unwrap_or_else(|| func.trait_name.iter().cloned().collect());
+                    dispatch(ix, files, &traits, name, true, &mut push);
                 }
                 Some((t, module)) => {
                     let stripped = ix.strip(files, &module, &t, 0);
                     match &stripped {
                         TypeRef::Trait(bounds) => {
-                            for b in bounds {
-                                if let Some(tr) = b.last() {
-                                    dispatch(ix, tr, name, &mut push);
-                                }
-                            }
+                            let traits: Vec<String> =
+                                bounds.iter().filter_map(|b| b.last().cloned()).collect();
+                            dispatch(ix, files, &traits, name, false, &mut push);
                         }
                         TypeRef::Path { segs, .. } => {
+                            // A type parameter: through the traits it is bounded by, else only
+                            // blanket impls (`impl<T> Ext for T`) can have the method.
+                            if let Some(traits) = segs
+                                .first()
+                                .filter(|_| segs.len() == 1)
+                                .and_then(|p| ix.param_traits(func, p))
+                            {
+                                if !dispatch(ix, files, &traits, name, true, &mut push) {
+                                    if let Some(v) =
+                                        ix.methods.get(&(segs[0].clone(), name.clone()))
+                                    {
+                                        for r in v {
+                                            if !ix.self_struct.contains_key(r) {
+                                                push(*r, None);
+                                            }
+                                        }
+                                    }
+                                }
+                                return out;
+                            }
                             let tn = segs.last().cloned().unwrap_or_default();
                             let tn = if tn == "Self" {
                                 func.self_ty
@@ -556,17 +587,20 @@ pub fn resolve_call(
                                 for r in same_type(ix, v, target.as_deref(), name) {
                                     push(r, None);
                                 }
-                            } else if ix.trait_impls.contains_key(&tn) {
-                                dispatch(ix, &tn, name, &mut push);
-                            } else if let Some(traits) = ix.impls_of.get(&tn) {
-                                // A trait default method the type does not override.
-                                for tr in traits {
-                                    if let Some(v) = ix.methods.get(&(tr.clone(), name.clone())) {
-                                        for r in v {
-                                            push(*r, None);
-                                        }
-                                    }
-                                }
+                            } else if ix.traits.contains_key(&tn)
+                                || ix.trait_impls.contains_key(&tn)
+                            {
+                                // A bare trait object (`Box<Trait>`, 2015 style).
+                                dispatch(
+                                    ix,
+                                    files,
+                                    std::slice::from_ref(&tn),
+                                    name,
+                                    false,
+                                    &mut push,
+                                );
+                            } else {
+                                inherited_default(ix, files, &tn, name, &mut push);
                             }
                         }
                         _ => {}
@@ -587,25 +621,136 @@ pub fn resolve_call(
     out
 }
 
-fn dispatch(ix: &Index, tr: &str, name: &str, push: &mut impl FnMut(FnRef, Option<String>)) {
+/// Standard traits whose implementors are everywhere (std's own types, derives): a receiver
+/// bounded only by one of them is not dispatched to the workspace's few explicit impls.
+const OPEN_TRAITS: &[&str] = &[
+    "Any",
+    "AsMut",
+    "AsRef",
+    "Borrow",
+    "BorrowMut",
+    "Clone",
+    "Copy",
+    "Debug",
+    "Default",
+    "Deref",
+    "DerefMut",
+    "Display",
+    "Drop",
+    "Eq",
+    "Error",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "From",
+    "Future",
+    "Hash",
+    "Into",
+    "IntoIterator",
+    "Iterator",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "Send",
+    "Sized",
+    "Sync",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+];
+
+/// A call of `name` on a receiver known only by the traits it implements (a `dyn`/`impl`
+/// trait, a bounded type parameter, `Self` in a trait): every impl of the method in the
+/// analyzed code, and the trait's default body for impls that do not override it. Supertraits
+/// count; a trait the analyzed code declares is only searched when it declares the method.
+///
+/// With `declared_only` (a type parameter's bounds) only traits the analyzed code declares are
+/// followed: a bound on a trait from outside (serde's `Serialize`, `Iterator`) admits types the
+/// analysis cannot see, so the workspace's own impls of it are no better than a guess.
+fn dispatch(
+    ix: &Index,
+    files: &[LoweredFile],
+    traits: &[String],
+    name: &str,
+    declared_only: bool,
+    push: &mut impl FnMut(FnRef, Option<String>),
+) -> bool {
     let mut any = false;
-    if let Some(impls) = ix.trait_impls.get(tr) {
+    for tr in ix.with_supertraits(traits.iter().cloned()) {
+        let declared = ix.traits.contains_key(&tr);
+        if !declared && (declared_only || OPEN_TRAITS.contains(&tr.as_str())) {
+            continue;
+        }
+        let decl: Vec<FnRef> = ix
+            .methods
+            .get(&(tr.clone(), name.to_string()))
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|r| ix.func(files, *r).in_trait)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if declared && decl.is_empty() {
+            continue;
+        }
+        let Some(impls) = ix.trait_impls.get(&tr) else {
+            continue;
+        };
         for it in impls {
-            if let Some(v) = ix.methods.get(&(it.clone(), name.to_string())) {
-                for r in v {
-                    push(*r, Some(tr.to_string()));
+            let own: Vec<FnRef> = ix
+                .methods
+                .get(&(it.clone(), name.to_string()))
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|r| {
+                            let f = ix.func(files, *r);
+                            !f.in_trait
+                                && f.trait_name
+                                    .as_deref()
+                                    .is_some_and(|t| t.rsplit("::").next() == Some(tr.as_str()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let chosen = if own.is_empty() { &decl } else { &own };
+            for r in chosen {
+                if ix.func(files, *r).body.is_some() {
+                    push(*r, Some(tr.clone()));
                     any = true;
                 }
             }
         }
     }
-    if !any {
-        if let Some(v) = ix.methods.get(&(tr.to_string(), name.to_string())) {
-            for r in v {
-                push(*r, Some(tr.to_string()));
+    any
+}
+
+/// `name` on the type named `tn` when only a trait it implements provides it (a default method
+/// the impl does not override): the call certainly runs that body. Returns whether one was found.
+fn inherited_default(
+    ix: &Index,
+    files: &[LoweredFile],
+    tn: &str,
+    name: &str,
+    push: &mut impl FnMut(FnRef, Option<String>),
+) -> bool {
+    let mut any = false;
+    if let Some(traits) = ix.impls_of.get(tn) {
+        for tr in traits {
+            if let Some(v) = ix.methods.get(&(tr.clone(), name.to_string())) {
+                for r in v {
+                    if ix.func(files, *r).body.is_some() {
+                        push(*r, None);
+                        any = true;
+                    }
+                }
             }
         }
     }
+    any
 }
 
 /// Whether an acquisition through a summary masks interrupts.

@@ -373,6 +373,27 @@ pub struct FnDef {
     /// For a method whose body only returns (a reference to / clone of) a field of `self`: the
     /// field path, so `self.sockets()` resolves like `self.sockets`.
     pub accessor_of: Option<Vec<Proj>>,
+    /// The type parameters in scope (the function's own, then its impl's; `Self` in a trait)
+    /// with the traits they are bounded by, inline and in `where` clauses.
+    pub generics: Vec<GenericParam>,
+}
+
+/// A type parameter and its trait bounds as written (`D: NicOps + Send` → `[["NicOps"],
+/// ["Send"]]`); lifetimes and `?Sized` are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GenericParam {
+    pub name: String,
+    pub bounds: Vec<Vec<String>>,
+}
+
+/// A trait declared in the analyzed code and the traits it requires of its implementors
+/// (`trait Sub: NicOps`, `where Self: NicOps`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct TraitDef {
+    pub path: String,
+    pub name: String,
+    pub supertraits: Vec<Vec<String>>,
+    pub module: String,
 }
 
 /// The items of one file.
@@ -385,4 +406,5 @@ pub struct FileItems {
     pub fns: Vec<FnDef>,
     /// `(trait path as written, self type as written, module)` of every `impl Trait for T`.
     pub trait_impls: Vec<(String, TypeRef, String)>,
+    pub traits: Vec<TraitDef>,
 }

@@ -1641,6 +1641,7 @@ impl<'a> BodyLowerer<'a> {
             body: None,
             test_only: false,
             accessor_of: None,
+            generics: Vec::new(),
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
         sub.fn_path = path;

@@ -3,7 +3,9 @@
 use quote::ToTokens;
 
 use crate::config::Config;
-use crate::ir::{AliasDef, FileItems, FnDef, Proj, StaticDef, StructDef, TypeRef, UseDef};
+use crate::ir::{
+    AliasDef, FileItems, FnDef, GenericParam, Proj, StaticDef, StructDef, TraitDef, TypeRef, UseDef,
+};
 use crate::lower_body::BodyLowerer;
 use crate::parse::SpanMap;
 use crate::source::{Edition, SourceFile};
@@ -15,6 +17,8 @@ pub struct ItemCx<'a> {
     pub config: &'a Config,
     pub test_only: bool,
     pub out: FileItems,
+    /// Type parameters of the impl or trait whose methods are being lowered.
+    outer_generics: Vec<GenericParam>,
 }
 
 /// Convert a syn type into a [`TypeRef`].
@@ -76,6 +80,7 @@ impl<'a> ItemCx<'a> {
             config,
             test_only: file.test_only,
             out: FileItems::default(),
+            outer_generics: Vec::new(),
         }
     }
 
@@ -195,6 +200,8 @@ impl<'a> ItemCx<'a> {
                         .push((tn.clone(), self_ty.clone(), module.to_string()));
                 }
                 let t = test || crate::lower::has_cfg_test(&i.attrs);
+                let saved =
+                    std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
                 for ii in &i.items {
                     if let syn::ImplItem::Fn(f) = ii {
                         let t = t || crate::lower::has_cfg_test(&f.attrs);
@@ -210,12 +217,37 @@ impl<'a> ItemCx<'a> {
                         );
                     }
                 }
+                self.outer_generics = saved;
             }
             syn::Item::Trait(tr) => {
                 let self_ty = TypeRef::Path {
                     segs: vec![tr.ident.to_string()],
                     args: Vec::new(),
                 };
+                // `Self` in a trait is any implementor: bounded by the trait and its supertraits.
+                let mut generics = generic_params(&tr.generics);
+                let supertraits = trait_bounds(&tr.supertraits);
+                let mut own = vec![vec![tr.ident.to_string()]];
+                own.extend(supertraits.iter().cloned());
+                add_bounds(&mut generics, "Self", own);
+                let supertraits = generics
+                    .iter()
+                    .find(|g| g.name == "Self")
+                    .map(|g| {
+                        g.bounds
+                            .iter()
+                            .filter(|b| b.last() != Some(&tr.ident.to_string()))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.out.traits.push(TraitDef {
+                    path: format!("{module}::{}", tr.ident),
+                    name: tr.ident.to_string(),
+                    supertraits,
+                    module: module.to_string(),
+                });
+                let saved = std::mem::replace(&mut self.outer_generics, generics);
                 for ti in &tr.items {
                     if let syn::TraitItem::Fn(f) = ti {
                         self.function(
@@ -230,6 +262,7 @@ impl<'a> ItemCx<'a> {
                         );
                     }
                 }
+                self.outer_generics = saved;
             }
             syn::Item::Macro(m)
                 if m.mac
@@ -377,15 +410,28 @@ impl<'a> ItemCx<'a> {
             body: None,
             test_only: test || self.test_only,
             accessor_of: None,
+            generics: Vec::new(),
         };
+        let mut generics = generic_params(&sig.generics);
+        for g in &self.outer_generics {
+            add_bounds(&mut generics, &g.name, g.bounds.clone());
+        }
+        if !in_trait {
+            // `where Self: Sized` on an impl's method: `Self` is the impl's type, not a parameter.
+            generics.retain(|g| g.name != "Self");
+        }
+        def.generics = generics;
         if let Some(block) = block {
             def.accessor_of = accessor_field(block);
             let mut bl = BodyLowerer::new(self.map, self.edition, self.config, &def);
             let body = bl.lower_fn_body(block);
             let extra = bl.take_extra_fns(module, self_ty.as_ref());
             def.body = Some(body);
+            let generics = def.generics.clone();
             self.out.fns.push(def);
-            for f in extra {
+            for mut f in extra {
+                // Closures lowered as functions of their own see the same type parameters.
+                f.generics = generics.clone();
                 self.out.fns.push(f);
             }
             // Items nested in the body (fns inside fns).
@@ -397,13 +443,76 @@ impl<'a> ItemCx<'a> {
                     _ => None,
                 })
                 .collect();
+            // Items nested in a body do not see the outer type parameters.
+            let saved = std::mem::take(&mut self.outer_generics);
             for i in nested {
                 self.item(i, module, test);
             }
+            self.outer_generics = saved;
         } else {
             self.out.fns.push(def);
         }
     }
+}
+
+/// Trait bounds as paths, without `?Sized`-style relaxations.
+fn trait_bounds(
+    b: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Vec<Vec<String>> {
+    b.iter()
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t)
+                if matches!(t.modifier, syn::TraitBoundModifier::None) =>
+            {
+                Some(path_segs(&t.path))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Add bounds to the parameter `name`, creating it when it is not there yet.
+fn add_bounds(gs: &mut Vec<GenericParam>, name: &str, bounds: Vec<Vec<String>>) {
+    let g = match gs.iter().position(|g| g.name == name) {
+        Some(i) => &mut gs[i],
+        None => {
+            gs.push(GenericParam {
+                name: name.to_string(),
+                bounds: Vec::new(),
+            });
+            gs.last_mut().expect("pushed above")
+        }
+    };
+    for b in bounds {
+        if !g.bounds.contains(&b) {
+            g.bounds.push(b);
+        }
+    }
+}
+
+/// The type parameters of a generics list with their bounds, inline and from the `where`
+/// clause (`where D: NicOps`, `where Self: Sized`).
+fn generic_params(g: &syn::Generics) -> Vec<GenericParam> {
+    let mut out = Vec::new();
+    for p in g.type_params() {
+        add_bounds(&mut out, &p.ident.to_string(), trait_bounds(&p.bounds));
+    }
+    if let Some(w) = &g.where_clause {
+        for pred in &w.predicates {
+            let syn::WherePredicate::Type(pt) = pred else {
+                continue;
+            };
+            let syn::Type::Path(tp) = &pt.bounded_ty else {
+                continue;
+            };
+            if tp.qself.is_none() {
+                if let Some(id) = tp.path.get_ident() {
+                    add_bounds(&mut out, &id.to_string(), trait_bounds(&pt.bounds));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The last segment of a self type (`Nic<D>` → `Nic`).
