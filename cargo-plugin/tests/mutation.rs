@@ -28,7 +28,7 @@ const FEW_SITES: &[(&str, &str)] = &[
         "drop_release",
         "the stack releases by hand only in `driver/src/wan.rs` (7 raw releases); most of its \
          `drop(guard)` calls end a critical section before a call out or the end of a path, and \
-         only two are followed on a path from them by another acquisition of the same lock \
+         only three are followed on a path from them by another acquisition of the same lock \
          with no call into another object in between (the rest are listed below)",
     ),
     (
