@@ -1405,6 +1405,8 @@ impl<'a> BodyLowerer<'a> {
         }
         let recv_place = recv.place.clone();
         let recv_has_guard = !recv.guards.is_empty();
+        // `self.recv()` is the type's own method, analyzed through its body, not a channel's.
+        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
         self.settle(&recv, false);
         let CallArgs {
             args,
@@ -1415,7 +1417,7 @@ impl<'a> BodyLowerer<'a> {
         // Blocking methods.
         let block = match name.as_str() {
             "join" if nargs == 0 => Some(BlockKind::Join),
-            "recv" | "recv_timeout" | "blocking_recv" if !recv_has_guard => {
+            "recv" | "recv_timeout" | "blocking_recv" if !recv_has_guard && !on_self => {
                 Some(BlockKind::ChannelRecv(name.clone()))
             }
             "sleep" => Some(BlockKind::Sleep(name.clone())),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::flow::FnFlow;
 use crate::index::Index;
-use crate::ir::{Body, Callee, FnDef, NodeId, Op, Place, Root};
+use crate::ir::{Body, Callee, FnDef, NodeId, Op, Place, Root, TypeRef};
 use crate::lower::LoweredFile;
 use crate::source::Span;
 
@@ -268,7 +268,8 @@ fn follow(
 }
 
 /// A call that passes one of the function's own (non-`self`) parameters on: the packet the
-/// credit was taken for goes to someone who will complete it.
+/// credit was taken for goes to someone who will complete it. A parameter of a scalar type (a
+/// flow hash, a length, a flag) is no packet: passing it on hands nothing off.
 fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnDef) -> bool {
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
@@ -282,9 +283,24 @@ fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnD
     }
     let _ = f;
     let param_arg = args.iter().zip(by_value).any(|(p, &v)| {
-        v && p
-            .as_ref()
-            .is_some_and(|p| matches!(p.root, Root::Param { .. }) && p.proj.is_empty())
+        v && p.as_ref().is_some_and(|p| {
+            matches!(&p.root, Root::Param { ty, .. } if !is_scalar(ty)) && p.proj.is_empty()
+        })
     });
     param_arg
+}
+
+/// An integer, float, `bool` or `char`, or a reference to one.
+fn is_scalar(ty: &TypeRef) -> bool {
+    const SCALARS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool", "char",
+    ];
+    match ty {
+        TypeRef::Path { segs, args } => {
+            args.is_empty() && segs.len() == 1 && SCALARS.contains(&segs[0].as_str())
+        }
+        TypeRef::Ref { inner, .. } => is_scalar(inner),
+        _ => false,
+    }
 }

@@ -9,8 +9,9 @@ declare_lint! {
     /// nor handed off: a send credit (`credits -= 1`, `fetch_sub(1)`), an in-flight count
     /// (`pending.fetch_add(1)`), or a take/give pair from the configuration
     /// (`[[resource_pair]]`). Handing off means the path passes the packet (a parameter of the
-    /// function) to a call — the miniport, a queue, a completion — so the completion routine can
-    /// give the credit back later, as a correct NDIS send path does.
+    /// function, not of a scalar type such as a flow hash or a length) to a call — the miniport,
+    /// a queue, a completion — so the completion routine can give the credit back later, as a
+    /// correct NDIS send path does.
     ///
     /// Only counters the analyzed code moves in both directions are resources: a statistics
     /// counter that only grows is not. A function that takes on every path (a `take_credit`

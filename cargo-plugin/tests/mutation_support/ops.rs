@@ -511,7 +511,7 @@ impl Model {
                 self.sleep_and_return(fm, f, &mut out);
                 self.drop_release(fm, f, &mut out, &mut skipped);
                 self.swap(fm, f, &mut out);
-                self.nest_inverted(fm, f, &mut out);
+                self.nest_inverted(fm, f, &mut out, &mut skipped);
                 self.call_back(fm, f, &mut out);
                 self.leak(fm, f, &mut out);
                 self.irq(fm, f, &mut out);
@@ -607,20 +607,43 @@ impl Model {
                     else {
                         continue;
                     };
-                    // the same lock taken again later in the function, directly or in a
-                    // method of the same type called from here
-                    let rest = &fm.text[s.end..f.range.1];
+                    // the same lock taken again later on a path from here, directly or in a
+                    // method of the same type called from there
+                    let rest = &path_rest(fm, f, s.end);
                     let needle = format!("{}.{}(", a.recv, a.method);
-                    let mut again = rest.contains(&needle);
-                    if !again {
-                        if let Some(field) = a.recv.strip_prefix("self.") {
-                            let own = format!("self.{field}.");
-                            again = self.sibling_fns(fm, f).iter().any(|g| {
-                                rest.contains(&format!("self.{}(", g.name))
-                                    && fm.text[g.body.0..g.body.1].contains(&own)
-                            });
+                    let mut again = rest.find(&needle);
+                    if let Some(field) = a.recv.strip_prefix("self.") {
+                        let own = format!("self.{field}.");
+                        for g in self.sibling_fns(fm, f) {
+                            if !fm.text[g.body.0..g.body.1].contains(&own) {
+                                continue;
+                            }
+                            if let Some(k) = rest.find(&format!("self.{}(", g.name)) {
+                                again = Some(again.map_or(k, |a| a.min(k)));
+                            }
                         }
                     }
+                    // the guard released across a call into another object of the tree (a
+                    // parameter of a type declared there): removing the release may also
+                    // hold the lock across whatever that call takes or waits for
+                    let across = again.and_then(|k| {
+                        f.params.iter().find(|(p, ty)| {
+                            !p.is_empty()
+                                && self.is_tree_type(ty)
+                                && rest[..k].contains(&format!("{p}."))
+                        })
+                    });
+                    if let Some((p, ty)) = across {
+                        skipped.push(format!(
+                            "`{DROP_RELEASE}` {}:{}: `{}` — `{}` is released across a call on `{p}: {ty}` before it is taken again: held there too, the mutant could inject a second bug",
+                            fm.path,
+                            line_of(&fm.text, s.start),
+                            s.text.trim(),
+                            a.recv,
+                        ));
+                        continue;
+                    }
+                    let again = again.is_some();
                     if again {
                         out.push(self.mutant(
                             fm,
@@ -688,6 +711,20 @@ impl Model {
         }
     }
 
+    /// A type declared in the analyzed tree, or a trait object (`&Ipv4Layer`, `&dyn NicOps`).
+    fn is_tree_type(&self, ty: &str) -> bool {
+        let t = ty.trim_start_matches('&').trim_start_matches("mut");
+        if t.starts_with("dyn") || t.starts_with("impl") {
+            return true;
+        }
+        let last = t.rsplit("::").next().unwrap_or(t);
+        let name: String = last
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        self.structs.contains_key(&name)
+    }
+
     /// Position of `Type.field` in the configured lock order.
     fn order_of(&self, ty: &str, field: &str) -> Option<usize> {
         let suffix = format!("::{ty}.{field}");
@@ -708,7 +745,57 @@ impl Model {
         found.unwrap_or_else(|| "lock".into())
     }
 
-    fn nest_inverted(&self, fm: &FileModel, f: &FnInfo, out: &mut Vec<Mutant>) {
+    /// Whether `recv` is held at byte `at` of `f` by a `let` guard of an enclosing block
+    /// taken earlier and not yet dropped (or a raw acquisition not yet released).
+    fn held_at(&self, f: &FnInfo, recv: &str, at: usize) -> bool {
+        f.blocks.iter().any(|b| {
+            let Some(last) = b.last() else { return false };
+            b.iter().enumerate().any(|(i, s)| {
+                let Some(a) = &s.acq else { return false };
+                if a.recv != recv || s.end > at || at > last.end {
+                    return false;
+                }
+                !b[i + 1..].iter().any(|t| {
+                    t.start < at
+                        && match &t.release {
+                            Some(Release::Raw(r)) => *r == a.recv,
+                            Some(Release::Drop(g)) => a.binding.as_deref() == Some(g.as_str()),
+                            None => false,
+                        }
+                })
+            })
+        })
+    }
+
+    /// Methods of `f`'s type that call `f`, directly or through other methods of the type.
+    fn callers<'a>(&self, fm: &'a FileModel, f: &FnInfo) -> Vec<&'a FnInfo> {
+        let mut names: BTreeSet<String> = BTreeSet::from([f.name.clone()]);
+        loop {
+            let before = names.len();
+            for g in fm.fns.iter().filter(|g| g.self_ty == f.self_ty) {
+                let body = &fm.text[g.body.0..g.body.1];
+                if names.iter().any(|n| body.contains(&format!("self.{n}("))) {
+                    names.insert(g.name.clone());
+                }
+            }
+            if names.len() == before {
+                break;
+            }
+        }
+        names.remove(&f.name);
+        fm.fns
+            .iter()
+            .filter(|g| g.self_ty == f.self_ty && names.contains(&g.name))
+            .collect()
+    }
+
+    fn nest_inverted(
+        &self,
+        fm: &FileModel,
+        f: &FnInfo,
+        out: &mut Vec<Mutant>,
+        skipped: &mut Vec<String>,
+    ) {
         let Some(ty) = &f.self_ty else { return };
         let Some(fields) = self.structs.get(ty) else {
             return;
@@ -738,6 +825,35 @@ impl Model {
                 }
                 // a lock the interrupt handler takes would add an interrupt hazard too
                 if self.irq_locks(fm).contains(&format!("self.{g}")) {
+                    continue;
+                }
+                // a lock already held there would make the inserted acquisition a
+                // self-deadlock as well: the mutant would inject two bugs
+                let outer = format!("self.{g}");
+                let held = if self.held_at(f, &outer, s.end) {
+                    Some(format!("`{outer}` is held there already"))
+                } else {
+                    let takers: Vec<String> = self
+                        .callers(fm, f)
+                        .into_iter()
+                        .filter(|c| fm.text[c.body.0..c.body.1].contains(&format!("{outer}.")))
+                        .map(|c| format!("`{}`", c.name))
+                        .collect();
+                    (!takers.is_empty()).then(|| {
+                        format!(
+                            "`{}` is called, directly or through other methods, from {} which take `{outer}`",
+                            f.name,
+                            takers.join(", ")
+                        )
+                    })
+                };
+                if let Some(why) = held {
+                    skipped.push(format!(
+                        "`{NEST_INVERTED}` {}:{}: take `{outer}` while `{}` is held — {why}: the acquisition would also be a self-deadlock",
+                        fm.path,
+                        line_of(&fm.text, s.end),
+                        a.recv
+                    ));
                     continue;
                 }
                 let method = self.method_for(fm, g);
@@ -970,6 +1086,41 @@ impl Model {
             }
         }
     }
+}
+
+/// The text a path from byte `at` of `f` runs through, as far as the source shows it: the
+/// rest of the block, then the rest of each enclosing block after the statement that holds it
+/// (other arms and branches of that statement are not on the path), until a `return`.
+fn path_rest(fm: &FileModel, f: &FnInfo, at: usize) -> String {
+    let mut out = String::new();
+    let mut pos = at;
+    let innermost = |pos: usize| {
+        f.blocks
+            .iter()
+            .filter(|b| {
+                b.first().is_some_and(|s| s.start <= pos) && b.last().is_some_and(|s| pos <= s.end)
+            })
+            .min_by_key(|b| b.last().map_or(0, |s| s.end) - b[0].start)
+    };
+    while let Some(b) = innermost(pos) {
+        let (start, end) = (b[0].start, b.last().map_or(pos, |s| s.end));
+        let part = &fm.text[pos..end];
+        out.push_str(part);
+        if part.contains("return") {
+            break;
+        }
+        let Some(parent) = f
+            .blocks
+            .iter()
+            .flatten()
+            .filter(|s| s.start < start && s.end >= end)
+            .min_by_key(|s| s.end - s.start)
+        else {
+            break;
+        };
+        pos = parent.end;
+    }
+    out
 }
 
 /// A raw release by name: `unlock`, `spin_unlock_irqrestore`, `raw_unlock_*`, `ReleaseSpinLock`.
