@@ -295,6 +295,41 @@ pub fn signature(s: &Signature) -> Ends {
     (sig_first(s), last)
 }
 
+/// First and last token of a pattern; kinds not modelled are printed.
+pub fn pat(p: &syn::Pat) -> Ends {
+    use syn::Pat;
+    let (attrs, ends): (&[Attribute], Ends) = match p {
+        Pat::Ident(x) if x.subpat.is_none() => (
+            &x.attrs,
+            (
+                x.by_ref
+                    .map(|t| t.span)
+                    .or(x.mutability.map(|t| t.span))
+                    .unwrap_or(x.ident.span()),
+                x.ident.span(),
+            ),
+        ),
+        Pat::Wild(x) => (&x.attrs, (x.underscore_token.span, x.underscore_token.span)),
+        Pat::Path(x) if x.qself.is_none() => (&x.attrs, (path_first(&x.path), path_last(&x.path))),
+        Pat::TupleStruct(x) if x.qself.is_none() => {
+            (&x.attrs, (path_first(&x.path), x.paren_token.span.close()))
+        }
+        Pat::Struct(x) if x.qself.is_none() => {
+            (&x.attrs, (path_first(&x.path), x.brace_token.span.close()))
+        }
+        Pat::Tuple(x) => (
+            &x.attrs,
+            (x.paren_token.span.open(), x.paren_token.span.close()),
+        ),
+        Pat::Reference(x) => (&x.attrs, (x.and_token.span, pat(&x.pat).1)),
+        _ => return whole(p),
+    };
+    match attr_first(attrs) {
+        Some(a) => (a, ends.1),
+        None => ends,
+    }
+}
+
 /// First and last token of an item; kinds not modelled are printed.
 pub fn item(i: &Item) -> Ends {
     match i {
@@ -403,6 +438,21 @@ pub fn of<T: Spanned + 'static>(node: &T) -> Ends {
     if let Some(s) = any.downcast_ref::<Signature>() {
         return signature(s);
     }
+    if let Some(i) = any.downcast_ref::<proc_macro2::Ident>() {
+        return (i.span(), i.span());
+    }
+    if let Some(p) = any.downcast_ref::<syn::Pat>() {
+        return pat(p);
+    }
+    if let Some(p) = any.downcast_ref::<Box<syn::Pat>>() {
+        return pat(p);
+    }
+    if let Some(m) = any.downcast_ref::<syn::Macro>() {
+        return (path_first(&m.path), macro_last(m));
+    }
+    if let Some(t) = any.downcast_ref::<syn::token::Await>() {
+        return (t.span, t.span);
+    }
     whole(node)
 }
 
@@ -458,6 +508,10 @@ mod tests {
         fn visit_signature(&mut self, s: &'ast Signature) {
             self.check(signature(s), s.span(), "signature");
             syn::visit::visit_signature(self, s);
+        }
+        fn visit_pat(&mut self, p: &'ast syn::Pat) {
+            self.check(pat(p), p.span(), "pat");
+            syn::visit::visit_pat(self, p);
         }
         fn visit_block(&mut self, b: &'ast Block) {
             self.check(block(b), b.span(), "block");

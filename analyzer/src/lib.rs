@@ -57,16 +57,26 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let returns = flow::returned_guards(&index, &files);
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-    let flows: Vec<flow::FnFlow> = index
-        .fns
-        .iter()
-        .filter_map(|&r| flow::analyze_fn(&index, &files, r, config, &returns, &by_pos))
-        .collect();
-    let interproc = interproc::build(&index, &files, &flows, config);
-    let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
-    let irq = irq::compute(&index, &files, &flows, &interproc, config);
-    let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
-    let seq = seq::resolve(db, &files, config);
+    // Functions are analyzed independently, and the sequence analysis shares nothing with the
+    // lock analyses: both run on the caller's rayon pool (the driver sizes it with `-j`).
+    // `collect` keeps the order of `index.fns`, so the output does not depend on scheduling.
+    let (locks, seq) = rayon::join(
+        || {
+            use rayon::prelude::*;
+            let flows: Vec<flow::FnFlow> = index
+                .fns
+                .par_iter()
+                .filter_map(|&r| flow::analyze_fn(&index, &files, r, config, &returns, &by_pos))
+                .collect();
+            let interproc = interproc::build(&index, &files, &flows, config);
+            let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
+            let irq = irq::compute(&index, &files, &flows, &interproc, config);
+            let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
+            (flows, interproc, lock_graph, irq, resource_leaks)
+        },
+        || seq::resolve(db, &files, config),
+    );
+    let (flows, interproc, lock_graph, irq, resource_leaks) = locks;
     Analysis {
         files,
         index,
