@@ -195,21 +195,7 @@ impl<'a> ItemCx<'a> {
                         .push((tn.clone(), self_ty.clone(), module.to_string()));
                 }
                 let t = test || crate::lower::has_cfg_test(&i.attrs);
-                for ii in &i.items {
-                    if let syn::ImplItem::Fn(f) = ii {
-                        let t = t || crate::lower::has_cfg_test(&f.attrs);
-                        self.function(
-                            &f.sig,
-                            Some(&f.block),
-                            &f.attrs,
-                            module,
-                            Some(self_ty.clone()),
-                            trait_name.clone(),
-                            false,
-                            t,
-                        );
-                    }
-                }
+                self.impl_items(&i.items, module, &self_ty, &trait_name, t);
             }
             syn::Item::Trait(tr) => {
                 let self_ty = TypeRef::Path {
@@ -249,6 +235,11 @@ impl<'a> ItemCx<'a> {
                     });
                 }
             }
+            syn::Item::Macro(m) if m.ident.is_none() => {
+                // a crate-local `macro_rules!` generating items
+                let t = test || crate::lower::has_cfg_test(&m.attrs);
+                crate::macros::with_items(&m.mac, |items| self.items(items, module, t));
+            }
             syn::Item::ForeignMod(fm) => {
                 for fi in &fm.items {
                     if let syn::ForeignItem::Fn(f) = fi {
@@ -257,6 +248,40 @@ impl<'a> ItemCx<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn impl_items(
+        &mut self,
+        items: &[syn::ImplItem],
+        module: &str,
+        self_ty: &TypeRef,
+        trait_name: &Option<String>,
+        test: bool,
+    ) {
+        for ii in items {
+            match ii {
+                syn::ImplItem::Fn(f) => {
+                    let t = test || crate::lower::has_cfg_test(&f.attrs);
+                    self.function(
+                        &f.sig,
+                        Some(&f.block),
+                        &f.attrs,
+                        module,
+                        Some(self_ty.clone()),
+                        trait_name.clone(),
+                        false,
+                        t,
+                    );
+                }
+                syn::ImplItem::Macro(m) => {
+                    let t = test || crate::lower::has_cfg_test(&m.attrs);
+                    crate::macros::with_impl_items(&m.mac, |items| {
+                        self.impl_items(items, module, self_ty, trait_name, t)
+                    });
+                }
+                _ => {}
+            }
         }
     }
 
