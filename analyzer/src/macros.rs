@@ -17,8 +17,8 @@
 //! other files and none in the calling file make the invocation opaque. No hygiene: names bound
 //! by the expansion are seen as if written at the call site.
 //!
-//! Expansion is bounded: nesting depth [`MAX_DEPTH`], expansions per file
-//! [`MAX_EXPANSIONS`], tokens per expansion [`MAX_TOKENS`]. A call past a bound, or one that no
+//! Expansion is bounded: nesting depth [`MAX_DEPTH`], expansions under one invocation written
+//! in the source [`MAX_EXPANSIONS`], tokens per expansion [`MAX_TOKENS`]. A call past a bound, or one that no
 //! arm matches, is treated as an opaque macro (and counted).
 
 use std::cell::RefCell;
@@ -35,8 +35,9 @@ use crate::source::FileId;
 
 /// Deepest nesting of expansions (a macro expanding to a call of a macro …).
 pub const MAX_DEPTH: u32 = 64;
-/// Expansions per file, so that a macro calling itself twice cannot blow up exponentially.
-pub const MAX_EXPANSIONS: u32 = 4096;
+/// Expansions under one invocation written in the source, so that a macro calling itself
+/// twice cannot blow up exponentially.
+pub const MAX_EXPANSIONS: u32 = 1024;
 /// Tokens one expansion may produce.
 pub const MAX_TOKENS: usize = 50_000;
 
@@ -204,6 +205,20 @@ impl MacroTable {
 
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// A hash of every definition (stable across runs: names in order, definitions in the
+    /// order they were added).
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        for (name, defs) in &self.by_name {
+            name.hash(&mut h);
+            for d in defs {
+                d.hash(&mut h);
+            }
+        }
+        h.finish().max(1)
     }
 }
 
@@ -780,6 +795,8 @@ struct Env {
     table: MacroTable,
     file: FileId,
     depth: u32,
+    /// Expansions under the current outermost invocation.
+    tree: u32,
     stats: FileMacros,
 }
 
@@ -795,6 +812,7 @@ pub fn with_table<R>(table: MacroTable, file: FileId, f: impl FnOnce() -> R) -> 
             table,
             file,
             depth: 0,
+            tree: 0,
             stats: FileMacros::default(),
         })
     });
@@ -868,7 +886,10 @@ pub fn expand(m: &syn::Macro, pos: Position, known_std: bool) -> Lookup {
             }
             return Lookup::Unknown;
         };
-        if env.depth >= MAX_DEPTH || env.stats.expanded >= MAX_EXPANSIONS {
+        if env.depth == 0 {
+            env.tree = 0;
+        }
+        if env.depth >= MAX_DEPTH || env.tree >= MAX_EXPANSIONS {
             env.stats.failed += 1;
             return Lookup::Failed;
         }
@@ -882,6 +903,7 @@ pub fn expand(m: &syn::Macro, pos: Position, known_std: bool) -> Lookup {
             return Lookup::Failed;
         };
         env.depth += 1;
+        env.tree += 1;
         env.stats.expanded += 1;
         Lookup::Expanded(x)
     })

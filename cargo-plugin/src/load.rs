@@ -19,8 +19,10 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use lockstep_analyzer::lower::ModDecl;
+use lockstep_analyzer::macros::MacroTable;
 use lockstep_analyzer::{
-    lower_file_with, Config, Diagnostic, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
+    lower_file_in, lower_file_with, Config, Diagnostic, FileId, Label, Level, LoweredFile,
+    SourceDb, SourceFile,
 };
 use rayon::prelude::*;
 
@@ -148,6 +150,18 @@ pub fn display_path(root: &Path, p: &Path) -> String {
     }
 }
 
+/// Leave out the functions of inline `#[cfg(test)]` code.
+fn drop_cfg_test(l: &mut LoweredFile) {
+    // closures are lowered as functions of their own, named below their function
+    let tests: Vec<String> = (l.items.fns.iter())
+        .filter(|f| f.test_only)
+        .map(|f| format!("{}::{{", f.path))
+        .collect();
+    l.items
+        .fns
+        .retain(|f| !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str())));
+}
+
 /// A file waiting to be read.
 struct Pending {
     /// Path as joined (read through the OS, symlinks and `..` as the OS sees them).
@@ -258,6 +272,7 @@ pub fn load_with(
             wave = st.run_wave(wave, units, pool);
         }
     }
+    st.expand_crate_macros(units, pool);
     st.out
 }
 
@@ -377,14 +392,7 @@ impl State<'_> {
         // inline `#[cfg(test)]` code is left out like out-of-line test modules
         for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
             if !units[p.unit].follow_cfg_test {
-                // closures are lowered as functions of their own, named below their function
-                let tests: Vec<String> = (l.items.fns.iter())
-                    .filter(|f| f.test_only)
-                    .map(|f| format!("{}::{{", f.path))
-                    .collect();
-                l.items.fns.retain(|f| {
-                    !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str()))
-                });
+                drop_cfg_test(l);
             }
         }
         // 4. children (sequential)
@@ -413,6 +421,69 @@ impl State<'_> {
         }
         self.out.lowered.extend(lowered);
         next
+    }
+
+    /// Lower again, with the `macro_rules!` of their whole crate, the files that invoke a
+    /// macro defined in another file of the crate (`#[macro_use] mod macros;`,
+    /// `#[macro_export]`, `pub(crate) use`). Files that use only their own macros, or none,
+    /// keep their first lowering, so the common case costs one table lookup per file.
+    fn expand_crate_macros(&mut self, units: &[UnitPlan], pool: &rayon::ThreadPool) {
+        let db = &self.out.db;
+        let mut tables: BTreeMap<&str, MacroTable> = BTreeMap::new();
+        for l in &self.out.lowered {
+            let krate = db.get(l.file).crate_name.as_str();
+            for d in &l.macros.defs {
+                tables
+                    .entry(krate)
+                    .or_default()
+                    .add(std::sync::Arc::new(d.clone()));
+            }
+        }
+        let tables: BTreeMap<&str, (MacroTable, u64)> = tables
+            .into_iter()
+            .map(|(k, t)| {
+                let fp = t.fingerprint();
+                (k, (t, fp))
+            })
+            .collect();
+        let redo: Vec<(usize, &(MacroTable, u64))> = (self.out.lowered.iter().enumerate())
+            .filter_map(|(i, l)| {
+                let entry = tables.get(db.get(l.file).crate_name.as_str())?;
+                (l.macros.foreign.iter())
+                    .any(|n| entry.0.defined_elsewhere(n, l.file))
+                    .then_some((i, entry))
+            })
+            .collect();
+        if redo.is_empty() {
+            return;
+        }
+        let (config, cache, lowered) = (self.config, self.cache, &self.out.lowered);
+        let again: Vec<(usize, LoweredFile)> = pool.install(|| {
+            redo.par_iter()
+                .map(|&(i, (table, fp))| {
+                    let id = lowered[i].file;
+                    let file = db.get(id);
+                    let key = cache.map(|c| c.key_with(file, *fp));
+                    let hit = cache.zip(key).and_then(|(c, k)| c.get(k, id));
+                    let l = hit.unwrap_or_else(|| {
+                        let l = lower_file_in(file, config, table);
+                        proc_macro2::extra::invalidate_current_thread_spans();
+                        if let Some((c, k)) = cache.zip(key) {
+                            c.put(k, &l);
+                        }
+                        l
+                    });
+                    (i, l)
+                })
+                .collect()
+        });
+        for (i, mut l) in again {
+            let unit = self.out.file_units[l.file.0 as usize];
+            if !units[unit].follow_cfg_test {
+                drop_cfg_test(&mut l);
+            }
+            self.out.lowered[i] = l;
+        }
     }
 
     fn is_ancestor(&self, mut at: Option<usize>, canon: &Path) -> bool {
