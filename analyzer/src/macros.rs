@@ -898,7 +898,7 @@ pub fn expand(m: &syn::Macro, pos: Position, known_std: bool) -> Lookup {
             env.stats.failed += 1;
             return Lookup::Failed;
         };
-        let Some(x) = parse_expansion(ts, pos) else {
+        let Some(x) = parse_expansion(ts, pos, span) else {
             env.stats.failed += 1;
             return Lookup::Failed;
         };
@@ -919,7 +919,7 @@ pub fn leave() {
 }
 
 /// Parse transcribed tokens for a call position.
-pub fn parse_expansion(ts: TokenStream, pos: Position) -> Option<Expansion> {
+pub fn parse_expansion(ts: TokenStream, pos: Position, call_span: Span) -> Option<Expansion> {
     let stmts = |ts: TokenStream| {
         let p = |i: ParseStream<'_>| syn::Block::parse_within(i);
         p.parse2(ts).ok()
@@ -941,7 +941,7 @@ pub fn parse_expansion(ts: TokenStream, pos: Position) -> Option<Expansion> {
                     attrs: Vec::new(),
                     label: None,
                     block: syn::Block {
-                        brace_token: Default::default(),
+                        brace_token: syn::token::Brace(call_span),
                         stmts: s,
                     },
                 },
@@ -1095,6 +1095,65 @@ mod tests {
         let d = def("macro_rules! m { ($($t:tt)*) => { $($t $t $t $t)* } }");
         let input = "x ".repeat(MAX_TOKENS / 2);
         assert_eq!(exp(&d, &input), None);
+    }
+
+    fn lower(text: &str) -> crate::LoweredFile {
+        let f = crate::SourceFile::new(FileId(0), "a.rs", text);
+        crate::lower_file(&f)
+    }
+
+    fn acquire_spans(l: &crate::LoweredFile, text: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        for f in &l.items.fns {
+            for n in f.body.iter().flat_map(|b| &b.nodes) {
+                if let crate::ir::Op::Acquire { span, .. } = &n.op {
+                    v.push(text[span.start as usize..span.end as usize].to_string());
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn definition_tokens_are_placed_at_the_call() {
+        let text = "macro_rules! grab { ($m:expr) => { $m.lock().unwrap() }; }\n\
+                    fn f(s: &S) { let _g = grab!(s.m); }\n";
+        let l = lower(text);
+        assert_eq!(l.macros.expanded, 1);
+        assert_eq!(l.macros.defs.len(), 1);
+        let spans = acquire_spans(&l, text);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        // `.lock()` comes from the definition: it is reported from the macro's path to its
+        // argument
+        assert!(spans[0].starts_with("grab"), "{spans:?}");
+    }
+
+    #[test]
+    fn runaway_macros_are_bounded_and_counted() {
+        let text = "macro_rules! deep { ($($t:tt)*) => { deep!($($t)* x) }; }\n\
+                    macro_rules! wide { () => { wide!(); wide!(); }; }\n\
+                    macro_rules! nomatch { (a) => {}; }\n\
+                    fn f() { deep!(); wide!(); nomatch!(b); }\n";
+        let l = lower(text);
+        assert!(l.macros.failed >= 3, "{:?}", l.macros);
+        assert!(l.macros.expanded <= MAX_DEPTH + MAX_EXPANSIONS + 1);
+        let opaque: Vec<&String> = (l.items.fns.iter())
+            .flat_map(|f| f.body.iter().flat_map(|b| &b.opaque_macros))
+            .collect();
+        assert!(opaque.iter().any(|m| *m == "deep") && opaque.iter().any(|m| *m == "nomatch"));
+    }
+
+    #[test]
+    fn item_macros_generate_functions() {
+        let text = "macro_rules! getter { ($n:ident, $f:ident) => { fn $n(&self) -> u32 { *self.$f.lock().unwrap() } }; }\n\
+                    macro_rules! device { ($t:ident) => { impl $t { getter!(get, m); } }; }\n\
+                    struct D { m: std::sync::Mutex<u32> }\n\
+                    device!(D);\n";
+        let l = lower(text);
+        let names: Vec<&str> = l.items.fns.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, ["crate::D::get"]);
+        assert_eq!(acquire_spans(&l, text).len(), 1);
+        assert!(l.macros.foreign.is_empty());
     }
 
     #[test]

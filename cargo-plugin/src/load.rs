@@ -423,23 +423,23 @@ impl State<'_> {
         next
     }
 
-    /// Lower again, with the `macro_rules!` of their whole crate, the files that invoke a
-    /// macro defined in another file of the crate (`#[macro_use] mod macros;`,
+    /// Lower again, with the `macro_rules!` of their whole unit (crate target), the files that
+    /// invoke a macro defined in another file of the unit (`#[macro_use] mod macros;`,
     /// `#[macro_export]`, `pub(crate) use`). Files that use only their own macros, or none,
     /// keep their first lowering, so the common case costs one table lookup per file.
     fn expand_crate_macros(&mut self, units: &[UnitPlan], pool: &rayon::ThreadPool) {
         let db = &self.out.db;
-        let mut tables: BTreeMap<&str, MacroTable> = BTreeMap::new();
+        let unit_of = |id: FileId| self.out.file_units[id.0 as usize];
+        let mut tables: BTreeMap<usize, MacroTable> = BTreeMap::new();
         for l in &self.out.lowered {
-            let krate = db.get(l.file).crate_name.as_str();
             for d in &l.macros.defs {
                 tables
-                    .entry(krate)
+                    .entry(unit_of(l.file))
                     .or_default()
                     .add(std::sync::Arc::new(d.clone()));
             }
         }
-        let tables: BTreeMap<&str, (MacroTable, u64)> = tables
+        let tables: BTreeMap<usize, (MacroTable, u64)> = tables
             .into_iter()
             .map(|(k, t)| {
                 let fp = t.fingerprint();
@@ -448,7 +448,7 @@ impl State<'_> {
             .collect();
         let redo: Vec<(usize, &(MacroTable, u64))> = (self.out.lowered.iter().enumerate())
             .filter_map(|(i, l)| {
-                let entry = tables.get(db.get(l.file).crate_name.as_str())?;
+                let entry = tables.get(&unit_of(l.file))?;
                 (l.macros.foreign.iter())
                     .any(|n| entry.0.defined_elsewhere(n, l.file))
                     .then_some((i, entry))
