@@ -1966,7 +1966,7 @@ impl<'a> BodyLowerer<'a> {
             .last()
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
-        match expand(m, Position::Stmts, is_std_macro(&name)) {
+        match expand(m, Position::Stmts) {
             Lookup::Expanded(Expansion::Stmts(stmts)) => {
                 for s in &stmts {
                     if self.cur.is_none() {
@@ -2010,7 +2010,7 @@ impl<'a> BodyLowerer<'a> {
             name.as_str(),
             "panic" | "unreachable" | "todo" | "unimplemented"
         );
-        match crate::macros::expand(m, crate::macros::Position::Expr, is_std_macro(&name)) {
+        match crate::macros::expand(m, crate::macros::Position::Expr) {
             crate::macros::Lookup::Expanded(crate::macros::Expansion::Expr(e)) => {
                 let v = self.expr(&e, Ext::None);
                 crate::macros::leave();

@@ -153,14 +153,41 @@ pub struct MacroDef {
 pub struct FileMacros {
     /// The `macro_rules!` definitions written in the file.
     pub defs: Vec<MacroDef>,
-    /// Names of invoked macros that are not defined in the file and are not known std macros
+    /// Names of invoked macros with no definition in the crate when the file was lowered
     /// (sorted, unique): the file must be lowered again when the crate defines one of them.
     pub foreign: Vec<String>,
+    /// Macros of other files this lowering depended on: name and the hash of the definition
+    /// used (0: ambiguous, several definitions). With `foreign`, what decides whether a
+    /// stored lowering is still valid under another table ([`FileMacros::valid_under`]).
+    pub used: Vec<(String, u64)>,
     /// Invocations expanded.
     pub expanded: u32,
     /// Invocations of a known definition that could not be expanded (no arm matched, a bound
     /// was hit, the expansion did not parse).
     pub failed: u32,
+}
+
+impl FileMacros {
+    /// Whether a lowering that recorded these dependencies would come out the same with
+    /// `table` (plus the file's own definitions).
+    pub fn valid_under(&self, table: &MacroTable, file: FileId) -> bool {
+        let own = |n: &str| self.defs.iter().any(|d| d.name == n);
+        self.used
+            .iter()
+            .all(|(n, h)| own(n) || table.resolve_hash(n, file) == Some(*h))
+            && self
+                .foreign
+                .iter()
+                .all(|n| own(n) || table.resolve_hash(n, file).is_none())
+    }
+}
+
+fn def_hash(d: &MacroDef) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    d.name.hash(&mut h);
+    d.rules.hash(&mut h);
+    h.finish().max(1)
 }
 
 /// The definitions visible to one file, by name.
@@ -185,13 +212,6 @@ impl MacroTable {
         self.by_name.contains_key(name)
     }
 
-    /// Definitions of `name` in files other than `file`.
-    pub fn defined_elsewhere(&self, name: &str, file: FileId) -> bool {
-        self.by_name
-            .get(name)
-            .is_some_and(|v| v.iter().any(|d| d.file != file))
-    }
-
     /// The definition an invocation in `file` uses: the calling file's own, else the only one.
     fn pick(&self, name: &str, file: FileId) -> Option<Arc<MacroDef>> {
         let v = self.by_name.get(name)?;
@@ -207,18 +227,20 @@ impl MacroTable {
         self.by_name.is_empty()
     }
 
-    /// A hash of every definition (stable across runs: names in order, definitions in the
-    /// order they were added).
-    pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        for (name, defs) in &self.by_name {
-            name.hash(&mut h);
-            for d in defs {
-                d.hash(&mut h);
-            }
+    /// What an invocation of `name` in `file` resolves to: the hash of the definition picked,
+    /// 0 when ambiguous, `None` when there is no definition.
+    pub fn resolve_hash(&self, name: &str, file: FileId) -> Option<u64> {
+        if !self.by_name.contains_key(name) {
+            return None;
         }
-        h.finish().max(1)
+        Some(self.pick(name, file).map(|d| def_hash(&d)).unwrap_or(0))
+    }
+
+    /// Definitions of other files, for the next files of the same unit.
+    pub fn add_all(&mut self, defs: &[MacroDef]) {
+        for d in defs {
+            self.add(Arc::new(d.clone()));
+        }
     }
 }
 
@@ -821,6 +843,8 @@ pub fn with_table<R>(table: MacroTable, file: FileId, f: impl FnOnce() -> R) -> 
     let mut stats = env.map(|e| e.stats).unwrap_or_default();
     stats.foreign.sort();
     stats.foreign.dedup();
+    stats.used.sort();
+    stats.used.dedup();
     (r, stats)
 }
 
@@ -863,7 +887,7 @@ pub enum Lookup {
 
 /// Expand a macro invocation at `pos` with the current file's table. After lowering an
 /// `Expanded` result, the caller must call [`leave`].
-pub fn expand(m: &syn::Macro, pos: Position, known_std: bool) -> Lookup {
+pub fn expand(m: &syn::Macro, pos: Position) -> Lookup {
     ENV.with(|e| {
         let mut guard = e.borrow_mut();
         let Some(env) = guard.as_mut() else {
@@ -875,15 +899,23 @@ pub fn expand(m: &syn::Macro, pos: Position, known_std: bool) -> Lookup {
         if name == "macro_rules" {
             return Lookup::Unknown;
         }
-        let Some(def) = env.table.pick(&name, env.file) else {
+        let picked = env.table.pick(&name, env.file);
+        match &picked {
+            Some(d) if d.file == env.file => {}
+            Some(d) => {
+                let h = def_hash(d);
+                env.stats.used.push((name.clone(), h));
+            }
+            None if env.table.contains(&name) => env.stats.used.push((name.clone(), 0)),
+            None => {}
+        }
+        let Some(def) = picked else {
             if env.table.contains(&name) {
                 // several definitions elsewhere, none here: ambiguous
                 env.stats.failed += 1;
                 return Lookup::Failed;
             }
-            if !known_std {
-                env.stats.foreign.push(name);
-            }
+            env.stats.foreign.push(name);
             return Lookup::Unknown;
         };
         if env.depth == 0 {
@@ -974,7 +1006,7 @@ pub fn parse_expansion(ts: TokenStream, pos: Position, call_span: Span) -> Optio
 /// Expand an item-position invocation, returning its items (already past [`leave`]): items
 /// are lowered by walking them, and the walk itself expands nested invocations.
 pub fn with_items<R>(m: &syn::Macro, f: impl FnOnce(&[syn::Item]) -> R) -> Option<R> {
-    match expand(m, Position::Items, false) {
+    match expand(m, Position::Items) {
         Lookup::Expanded(Expansion::Items(items)) => {
             let r = f(&items);
             leave();
@@ -990,7 +1022,7 @@ pub fn with_items<R>(m: &syn::Macro, f: impl FnOnce(&[syn::Item]) -> R) -> Optio
 
 /// Like [`with_items`] for invocations inside an `impl` block.
 pub fn with_impl_items<R>(m: &syn::Macro, f: impl FnOnce(&[syn::ImplItem]) -> R) -> Option<R> {
-    match expand(m, Position::ImplItems, false) {
+    match expand(m, Position::ImplItems) {
         Lookup::Expanded(Expansion::ImplItems(items)) => {
             let r = f(&items);
             leave();

@@ -1,8 +1,9 @@
 //! The per-file cache: a lowered file ([`LoweredFile`]) stored under `target/lockstep/cache`,
 //! keyed by everything lowering reads — the file's text, display path, crate, module path,
-//! edition and test-only flag, the configuration, and the tool's version. A file lowered
-//! again with its crate's `macro_rules!` (it calls a macro defined in another file) is stored
-//! under a key that also holds the fingerprint of those definitions. A re-run after an
+//! edition and test-only flag, the configuration, and the tool's version. Macros defined in
+//! other files are not in the key: an entry records the definitions it expanded (by hash) and
+//! the names it found undefined, and the loader uses it only when the crate's definitions
+//! still resolve the same way (`FileMacros::valid_under`). A re-run after an
 //! edit only lowers the files that changed; the cross-file analyses always run.
 //!
 //! An entry that cannot be read or decoded is a miss, never an error; writes go through a
@@ -69,18 +70,9 @@ impl Cache {
     }
 
     pub fn key(&self, file: &SourceFile) -> Key {
-        self.key_with(file, 0)
-    }
-
-    /// The key of a lowering that also read something else, identified by `extra` (the
-    /// fingerprint of the crate's `macro_rules!` table; 0 for none).
-    pub fn key_with(&self, file: &SourceFile, extra: u64) -> Key {
         let half = |seed: u8| {
             let mut h = hasher(seed);
             self.salt.hash(&mut h);
-            if extra != 0 {
-                extra.hash(&mut h);
-            }
             file.text.hash(&mut h);
             file.path.hash(&mut h);
             file.crate_name.hash(&mut h);

@@ -21,8 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use lockstep_analyzer::lower::ModDecl;
 use lockstep_analyzer::macros::MacroTable;
 use lockstep_analyzer::{
-    lower_file_in, lower_file_with, Config, Diagnostic, FileId, Label, Level, LoweredFile,
-    SourceDb, SourceFile,
+    lower_file_in, Config, Diagnostic, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
 };
 use rayon::prelude::*;
 
@@ -178,6 +177,9 @@ struct Pending {
     from: Option<(FileId, lockstep_analyzer::Span, String)>,
     /// Index in the node arena of the declaring file (for cycle detection).
     parent: Option<usize>,
+    /// Declared `#[macro_use]`: loaded before its sibling modules, whose lowering then sees
+    /// its macros.
+    macro_use: bool,
 }
 
 struct Node {
@@ -223,6 +225,7 @@ pub fn load_with(
         config,
         cache: extras.cache,
         progress: extras.progress,
+        macros: BTreeMap::new(),
     };
     for test_phase in [false, true] {
         let mut wave = Vec::new();
@@ -249,6 +252,7 @@ pub fn load_with(
                         follow_mods: true,
                         from: None,
                         parent: None,
+                        macro_use: false,
                     });
                 }
                 UnitSource::Files(files) => {
@@ -263,13 +267,23 @@ pub fn load_with(
                             follow_mods: false,
                             from: None,
                             parent: None,
+                            macro_use: false,
                         });
                     }
                 }
             }
         }
         while !wave.is_empty() {
-            wave = st.run_wave(wave, units, pool);
+            // `#[macro_use]` modules first: the files of the rest of the wave see their macros
+            let (first, rest): (Vec<Pending>, Vec<Pending>) =
+                wave.into_iter().partition(|p| p.macro_use);
+            let mut next = Vec::new();
+            for part in [first, rest] {
+                if !part.is_empty() {
+                    next.extend(st.run_wave(part, units, pool));
+                }
+            }
+            wave = next;
         }
     }
     st.expand_crate_macros(units, pool);
@@ -286,6 +300,8 @@ struct State<'a> {
     config: &'a Config,
     cache: Option<&'a crate::cache::Cache>,
     progress: Option<&'a crate::progress::Progress>,
+    /// Per unit, the `macro_rules!` of the files lowered so far.
+    macros: BTreeMap<usize, MacroTable>,
 }
 
 type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
@@ -367,15 +383,19 @@ impl State<'_> {
         if let Some(p) = progress {
             p.add_files(added.len());
         }
+        let empty = MacroTable::new();
+        let tables = &self.macros;
         let mut lowered: Vec<LoweredFile> = pool.install(|| {
             added
                 .par_iter()
-                .map(|(id, _, _)| {
+                .map(|(id, p, _)| {
                     let file = db.get(*id);
+                    let table = tables.get(&p.unit).unwrap_or(&empty);
                     let key = cache.map(|c| c.key(file));
+                    // a stored lowering is checked against the unit's macros at the end
                     let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
                     let l = hit.unwrap_or_else(|| {
-                        let l = lower_file_with(file, config);
+                        let l = lower_file_in(file, config, table);
                         proc_macro2::extra::invalidate_current_thread_spans();
                         if let Some((c, k)) = cache.zip(key) {
                             c.put(k, &l);
@@ -389,6 +409,14 @@ impl State<'_> {
                 })
                 .collect()
         });
+        for ((_, p, _), l) in added.iter().zip(&lowered) {
+            if !l.macros.defs.is_empty() {
+                self.macros
+                    .entry(p.unit)
+                    .or_default()
+                    .add_all(&l.macros.defs);
+            }
+        }
         // inline `#[cfg(test)]` code is left out like out-of-line test modules
         for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
             if !units[p.unit].follow_cfg_test {
@@ -423,35 +451,19 @@ impl State<'_> {
         next
     }
 
-    /// Lower again, with the `macro_rules!` of their whole unit (crate target), the files that
-    /// invoke a macro defined in another file of the unit (`#[macro_use] mod macros;`,
-    /// `#[macro_export]`, `pub(crate) use`). Files that use only their own macros, or none,
-    /// keep their first lowering, so the common case costs one table lookup per file.
+    /// Lower again, with the `macro_rules!` of their whole unit (crate target), the files whose
+    /// lowering would differ under it: a file that invokes a macro defined in a file of the
+    /// unit lowered after it (in the same wave, or a `#[macro_use]` module it declares
+    /// itself), or a stored lowering whose macros changed since. Files that use only their own
+    /// macros, or macros of files loaded before them, keep their first lowering.
     fn expand_crate_macros(&mut self, units: &[UnitPlan], pool: &rayon::ThreadPool) {
         let db = &self.out.db;
         let unit_of = |id: FileId| self.out.file_units[id.0 as usize];
-        let mut tables: BTreeMap<usize, MacroTable> = BTreeMap::new();
-        for l in &self.out.lowered {
-            for d in &l.macros.defs {
-                tables
-                    .entry(unit_of(l.file))
-                    .or_default()
-                    .add(std::sync::Arc::new(d.clone()));
-            }
-        }
-        let tables: BTreeMap<usize, (MacroTable, u64)> = tables
-            .into_iter()
-            .map(|(k, t)| {
-                let fp = t.fingerprint();
-                (k, (t, fp))
-            })
-            .collect();
-        let redo: Vec<(usize, &(MacroTable, u64))> = (self.out.lowered.iter().enumerate())
+        let tables = &self.macros;
+        let redo: Vec<(usize, &MacroTable)> = (self.out.lowered.iter().enumerate())
             .filter_map(|(i, l)| {
-                let entry = tables.get(&unit_of(l.file))?;
-                (l.macros.foreign.iter())
-                    .any(|n| entry.0.defined_elsewhere(n, l.file))
-                    .then_some((i, entry))
+                let table = tables.get(&unit_of(l.file))?;
+                (!l.macros.valid_under(table, l.file)).then_some((i, table))
             })
             .collect();
         if redo.is_empty() {
@@ -460,19 +472,14 @@ impl State<'_> {
         let (config, cache, lowered) = (self.config, self.cache, &self.out.lowered);
         let again: Vec<(usize, LoweredFile)> = pool.install(|| {
             redo.par_iter()
-                .map(|&(i, (table, fp))| {
+                .map(|&(i, table)| {
                     let id = lowered[i].file;
                     let file = db.get(id);
-                    let key = cache.map(|c| c.key_with(file, *fp));
-                    let hit = cache.zip(key).and_then(|(c, k)| c.get(k, id));
-                    let l = hit.unwrap_or_else(|| {
-                        let l = lower_file_in(file, config, table);
-                        proc_macro2::extra::invalidate_current_thread_spans();
-                        if let Some((c, k)) = cache.zip(key) {
-                            c.put(k, &l);
-                        }
-                        l
-                    });
+                    let l = lower_file_in(file, config, table);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    if let Some(c) = cache {
+                        c.put(c.key(file), &l);
+                    }
                     (i, l)
                 })
                 .collect()
@@ -627,6 +634,7 @@ impl State<'_> {
             follow_mods: true,
             from: Some((id, decl.span, decl.name.clone())),
             parent: Some(node),
+            macro_use: decl.macro_use,
         })
     }
 }
@@ -714,6 +722,7 @@ pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
                 path_attr,
                 inline_parents: Vec::new(),
                 cfg_test,
+                macro_use: attrs.iter().any(|a| a.contains("macro_use")),
                 span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
             });
         }
