@@ -17,8 +17,6 @@ pub struct ModDecl {
     pub inline_parents: Vec<(String, Option<String>)>,
     /// Declared under `#[cfg(test)]` (directly or through an inline parent).
     pub cfg_test: bool,
-    /// `#[macro_use]`: its macros are visible to the modules declared after it.
-    pub macro_use: bool,
     pub span: Span,
 }
 
@@ -128,7 +126,6 @@ fn collect_items(
                         path_attr,
                         inline_parents: parents.clone(),
                         cfg_test: test,
-                        macro_use: m.attrs.iter().any(|a| a.path().is_ident("macro_use")),
                         span: map.of(&m.ident),
                     }),
                 }

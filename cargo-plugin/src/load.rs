@@ -177,9 +177,6 @@ struct Pending {
     from: Option<(FileId, lockstep_analyzer::Span, String)>,
     /// Index in the node arena of the declaring file (for cycle detection).
     parent: Option<usize>,
-    /// Declared `#[macro_use]`: loaded before its sibling modules, whose lowering then sees
-    /// its macros.
-    macro_use: bool,
 }
 
 struct Node {
@@ -252,7 +249,6 @@ pub fn load_with(
                         follow_mods: true,
                         from: None,
                         parent: None,
-                        macro_use: false,
                     });
                 }
                 UnitSource::Files(files) => {
@@ -267,23 +263,13 @@ pub fn load_with(
                             follow_mods: false,
                             from: None,
                             parent: None,
-                            macro_use: false,
                         });
                     }
                 }
             }
         }
         while !wave.is_empty() {
-            // `#[macro_use]` modules first: the files of the rest of the wave see their macros
-            let (first, rest): (Vec<Pending>, Vec<Pending>) =
-                wave.into_iter().partition(|p| p.macro_use);
-            let mut next = Vec::new();
-            for part in [first, rest] {
-                if !part.is_empty() {
-                    next.extend(st.run_wave(part, units, pool));
-                }
-            }
-            wave = next;
+            wave = st.run_wave(wave, units, pool);
         }
     }
     st.expand_crate_macros(units, pool);
@@ -383,40 +369,50 @@ impl State<'_> {
         if let Some(p) = progress {
             p.add_files(added.len());
         }
+        // Files that define macros are lowered first, so that the rest of the wave sees them.
         let empty = MacroTable::new();
-        let tables = &self.macros;
-        let mut lowered: Vec<LoweredFile> = pool.install(|| {
-            added
-                .par_iter()
-                .map(|(id, p, _)| {
-                    let file = db.get(*id);
-                    let table = tables.get(&p.unit).unwrap_or(&empty);
-                    let key = cache.map(|c| c.key(file));
-                    // a stored lowering is checked against the unit's macros at the end
-                    let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
-                    let l = hit.unwrap_or_else(|| {
-                        let l = lower_file_in(file, config, table);
-                        proc_macro2::extra::invalidate_current_thread_spans();
-                        if let Some((c, k)) = cache.zip(key) {
-                            c.put(k, &l);
+        let defines = |id: FileId| db.get(id).text.contains("macro_rules!");
+        let mut slots: Vec<Option<LoweredFile>> = added.iter().map(|_| None).collect();
+        for first in [true, false] {
+            let part: Vec<usize> = (0..added.len())
+                .filter(|&i| defines(added[i].0) == first)
+                .collect();
+            if part.is_empty() {
+                continue;
+            }
+            let tables = &self.macros;
+            let done: Vec<(usize, LoweredFile)> = pool.install(|| {
+                part.par_iter()
+                    .map(|&i| {
+                        let (id, p, _) = &added[i];
+                        let file = db.get(*id);
+                        let table = tables.get(&p.unit).unwrap_or(&empty);
+                        let key = cache.map(|c| c.key(file));
+                        // a stored lowering is checked against the unit's macros at the end
+                        let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
+                        let l = hit.unwrap_or_else(|| {
+                            let l = lower_file_in(file, config, table);
+                            proc_macro2::extra::invalidate_current_thread_spans();
+                            if let Some((c, k)) = cache.zip(key) {
+                                c.put(k, &l);
+                            }
+                            l
+                        });
+                        if let Some(p) = progress {
+                            p.file_done();
                         }
-                        l
-                    });
-                    if let Some(p) = progress {
-                        p.file_done();
-                    }
-                    l
-                })
-                .collect()
-        });
-        for ((_, p, _), l) in added.iter().zip(&lowered) {
-            if !l.macros.defs.is_empty() {
-                self.macros
-                    .entry(p.unit)
-                    .or_default()
-                    .add_all(&l.macros.defs);
+                        (i, l)
+                    })
+                    .collect()
+            });
+            for (i, l) in done {
+                if !l.macros.defs.is_empty() {
+                    (self.macros.entry(added[i].1.unit).or_default()).add_all(&l.macros.defs);
+                }
+                slots[i] = Some(l);
             }
         }
+        let mut lowered: Vec<LoweredFile> = slots.into_iter().flatten().collect();
         // inline `#[cfg(test)]` code is left out like out-of-line test modules
         for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
             if !units[p.unit].follow_cfg_test {
@@ -453,9 +449,10 @@ impl State<'_> {
 
     /// Lower again, with the `macro_rules!` of their whole unit (crate target), the files whose
     /// lowering would differ under it: a file that invokes a macro defined in a file of the
-    /// unit lowered after it (in the same wave, or a `#[macro_use]` module it declares
-    /// itself), or a stored lowering whose macros changed since. Files that use only their own
-    /// macros, or macros of files loaded before them, keep their first lowering.
+    /// unit lowered after it (in a later wave: a crate root calling the macros of its
+    /// `#[macro_use] mod macros;`), or a stored lowering whose macros changed since. Files
+    /// that use only their own macros, or macros of files lowered before them, keep their
+    /// first lowering.
     fn expand_crate_macros(&mut self, units: &[UnitPlan], pool: &rayon::ThreadPool) {
         let db = &self.out.db;
         let unit_of = |id: FileId| self.out.file_units[id.0 as usize];
@@ -634,7 +631,6 @@ impl State<'_> {
             follow_mods: true,
             from: Some((id, decl.span, decl.name.clone())),
             parent: Some(node),
-            macro_use: decl.macro_use,
         })
     }
 }
@@ -722,7 +718,6 @@ pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
                 path_attr,
                 inline_parents: Vec::new(),
                 cfg_test,
-                macro_use: attrs.iter().any(|a| a.contains("macro_use")),
                 span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
             });
         }
