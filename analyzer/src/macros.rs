@@ -13,8 +13,9 @@
 //! the expansion does is reported at the call site.
 //!
 //! Scope is approximated: every `macro_rules!` of the crate is visible everywhere in it, by
-//! name. When several definitions share a name, the one in the calling file wins; several in
-//! other files and none in the calling file make the invocation opaque. No hygiene: names bound
+//! name. When several definitions share a name, the first one in the calling file wins, else
+//! the first one when they are all in one file (variants under different `cfg`s); definitions
+//! in several other files and none in the calling file make the invocation opaque. No hygiene: names bound
 //! by the expansion are seen as if written at the call site.
 //!
 //! Expansion is bounded: nesting depth [`MAX_DEPTH`], expansions under one invocation written
@@ -219,6 +220,8 @@ impl MacroTable {
         match (local.as_slice(), v.as_slice()) {
             ([d, ..], _) => Some(Arc::clone(d)),
             (_, [d]) => Some(Arc::clone(d)),
+            // variants of one macro under different `cfg`s, in one file: the first
+            (_, [d, rest @ ..]) if rest.iter().all(|r| r.file == d.file) => Some(Arc::clone(d)),
             _ => None,
         }
     }
@@ -1199,5 +1202,13 @@ mod tests {
         t.add(Arc::new(b));
         assert_eq!(t.pick("m", FileId(2)).map(|d| d.file), Some(FileId(2)));
         assert!(t.pick("m", FileId(3)).is_none());
+        // `cfg` variants in one file: the first
+        let mut c = def("macro_rules! n { () => { 1 } }");
+        c.file = FileId(1);
+        let mut d = def("macro_rules! n { () => { 2 } }");
+        d.file = FileId(1);
+        t.add(Arc::new(c.clone()));
+        t.add(Arc::new(d));
+        assert_eq!(t.pick("n", FileId(3)).as_deref(), Some(&c));
     }
 }
