@@ -15,6 +15,7 @@ pub mod lock_graph;
 pub mod lower;
 pub mod lower_body;
 pub mod lower_items;
+pub mod macros;
 pub mod parse;
 pub mod resource;
 pub mod seq;
@@ -23,7 +24,7 @@ pub mod suppress;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Label, Level};
-pub use lower::{lower_file, lower_file_with, LoweredFile};
+pub use lower::{lower_file, lower_file_in, lower_file_with, LoweredFile};
 pub use source::{Edition, FileId, SourceDb, SourceFile, Span};
 
 /// The result of analysing a set of lowered files: what the lints read.

@@ -48,6 +48,8 @@ pub struct LoweredFile {
     /// condition (the build that matters for the lock lints is the `no_std` one): its crate is
     /// `no_std`.
     pub no_std: bool,
+    /// `macro_rules!` written here, and what expansion did.
+    pub macros: crate::macros::FileMacros,
 }
 
 /// Lower one file with the default configuration.
@@ -56,7 +58,18 @@ pub fn lower_file(file: &SourceFile) -> LoweredFile {
 }
 
 /// Lower one file. Never panics on user input; a parse failure is reported in `parse_error`.
+/// Only the file's own `macro_rules!` are expanded (see [`lower_file_in`]).
 pub fn lower_file_with(file: &SourceFile, config: &crate::config::Config) -> LoweredFile {
+    lower_file_in(file, config, &crate::macros::MacroTable::new())
+}
+
+/// Lower one file with the crate's `macro_rules!` definitions in `crate_macros` (the file's
+/// own are added to them).
+pub fn lower_file_in(
+    file: &SourceFile,
+    config: &crate::config::Config,
+    crate_macros: &crate::macros::MacroTable,
+) -> LoweredFile {
     let mut out = LoweredFile {
         file: file.id,
         ..Default::default()
@@ -74,9 +87,20 @@ pub fn lower_file_with(file: &SourceFile, config: &crate::config::Config) -> Low
     };
     out.no_std = parsed.ast.attrs.iter().any(declares_no_std);
     collect_items(&parsed.ast.items, &map, &mut Vec::new(), false, &mut out);
-    let mut icx = crate::lower_items::ItemCx::new(&map, file, config);
-    icx.items(&parsed.ast.items, &file.module_name(), false);
-    out.items = icx.out;
+    let mut defs = Vec::new();
+    crate::macros::collect_defs(&parsed.ast.items, file.id, &mut defs);
+    let mut table = crate_macros.clone();
+    for d in &defs {
+        table.add(std::sync::Arc::new(d.clone()));
+    }
+    let (items, mut stats) = crate::macros::with_table(table, file.id, || {
+        let mut icx = crate::lower_items::ItemCx::new(&map, file, config);
+        icx.items(&parsed.ast.items, &file.module_name(), false);
+        icx.out
+    });
+    out.items = items;
+    stats.defs = defs;
+    out.macros = stats;
     out.seq = crate::seq::collect_file(file, &parsed.ast, &map);
     out
 }
@@ -133,9 +157,33 @@ fn collect_items(
                     }
                 }
             }
+            syn::Item::Macro(m) if m.ident.is_none() => {
+                // `cfg_net! { mod tcp; pub mod udp; }`: modules declared in an item macro
+                // whose input reads as items are followed like any other
+                let test = cfg_test || has_cfg_test(&m.attrs);
+                if let Some(inner) = macro_items(&m.mac) {
+                    collect_items(&inner, map, parents, test, out);
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// The input of a brace-delimited item macro, when it reads as items.
+fn macro_items(m: &syn::Macro) -> Option<Vec<syn::Item>> {
+    use syn::parse::Parser;
+    if !matches!(m.delimiter, syn::MacroDelimiter::Brace(_)) {
+        return None;
+    }
+    let p = |i: syn::parse::ParseStream<'_>| {
+        let mut v = Vec::new();
+        while !i.is_empty() {
+            v.push(i.parse::<syn::Item>()?);
+        }
+        Ok(v)
+    };
+    p.parse2(m.tokens.clone()).ok()
 }
 
 /// The attributes of any item kind.

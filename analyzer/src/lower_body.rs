@@ -665,6 +665,9 @@ impl<'a> BodyLowerer<'a> {
                 self.release_all(&t, self.span(e));
             }
             syn::Stmt::Macro(m) => {
+                if self.stmt_macro(&m.mac) {
+                    return;
+                }
                 self.temps.push(Vec::new());
                 let v = self.mac(&m.mac);
                 self.settle(&v, false);
@@ -1981,6 +1984,49 @@ impl<'a> BodyLowerer<'a> {
         }
     }
 
+    /// A statement-position invocation of a crate-local `macro_rules!`: its statements are
+    /// lowered in place, in the enclosing block's scope (as rustc splices them). `false` when
+    /// it was not expanded.
+    fn stmt_macro(&mut self, m: &syn::Macro) -> bool {
+        use crate::macros::{expand, leave, Expansion, Lookup, Position};
+        let name = m
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        match expand(m, Position::Stmts) {
+            Lookup::Expanded(Expansion::Stmts(stmts)) => {
+                for s in &stmts {
+                    if self.cur.is_none() {
+                        break;
+                    }
+                    self.stmt(s);
+                }
+                leave();
+                true
+            }
+            Lookup::Expanded(_) => {
+                leave();
+                false
+            }
+            Lookup::Failed => {
+                self.opaque_macros.push(name);
+                // the arguments are still lowered, without counting the macro twice
+                self.temps.push(Vec::new());
+                let args = parse_macro_args(m);
+                for a in &args {
+                    let v = self.expr(a, Ext::None);
+                    self.settle(&v, false);
+                }
+                let t = self.temps.pop().unwrap_or_default();
+                self.release_all(&t, self.span(m));
+                true
+            }
+            Lookup::Unknown => false,
+        }
+    }
+
     fn mac(&mut self, m: &syn::Macro) -> Val {
         let name = m
             .path
@@ -1993,18 +2039,20 @@ impl<'a> BodyLowerer<'a> {
             name.as_str(),
             "panic" | "unreachable" | "todo" | "unimplemented"
         );
-        let args = parse_macro_args(m);
-        match name.as_str() {
-            "println" | "print" | "eprintln" | "eprint" | "format" | "write" | "writeln"
-            | "format_args" | "assert" | "assert_eq" | "assert_ne" | "debug_assert"
-            | "debug_assert_eq" | "debug_assert_ne" | "vec" | "panic" | "unreachable" | "todo"
-            | "unimplemented" | "dbg" | "info" | "debug" | "warn" | "error" | "trace" | "log"
-            | "pr_info" | "pr_debug" | "pr_warn" | "pr_err" | "dev_info" | "dev_warn"
-            | "dev_err" | "dev_dbg" | "matches" | "addr_of" | "addr_of_mut" | "ready" | "cfg"
-            | "concat" | "stringify" | "include_str" | "env" | "line" | "file" | "column"
-            | "module_path" | "compile_error" | "option_env" | "include_bytes" => {}
-            _ => self.opaque_macros.push(name.clone()),
+        match crate::macros::expand(m, crate::macros::Position::Expr) {
+            crate::macros::Lookup::Expanded(crate::macros::Expansion::Expr(e)) => {
+                let v = self.expr(&e, Ext::None);
+                crate::macros::leave();
+                return v;
+            }
+            crate::macros::Lookup::Expanded(_) => crate::macros::leave(),
+            crate::macros::Lookup::Failed => self.opaque_macros.push(name.clone()),
+            crate::macros::Lookup::Unknown if !is_std_macro(&name) => {
+                self.opaque_macros.push(name.clone())
+            }
+            crate::macros::Lookup::Unknown => {}
         }
+        let args = parse_macro_args(m);
         let mut last_place = None;
         for a in args.iter() {
             let v = self.expr(a, Ext::None);
@@ -2891,6 +2939,63 @@ fn cond_key(e: &syn::Expr) -> (Option<CondKey>, bool) {
             roots,
         }),
         neg,
+    )
+}
+
+/// Macros whose meaning the lowering knows (their arguments are lowered as expressions).
+fn is_std_macro(name: &str) -> bool {
+    matches!(
+        name,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "write"
+            | "writeln"
+            | "format_args"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "vec"
+            | "panic"
+            | "unreachable"
+            | "todo"
+            | "unimplemented"
+            | "dbg"
+            | "info"
+            | "debug"
+            | "warn"
+            | "error"
+            | "trace"
+            | "log"
+            | "pr_info"
+            | "pr_debug"
+            | "pr_warn"
+            | "pr_err"
+            | "dev_info"
+            | "dev_warn"
+            | "dev_err"
+            | "dev_dbg"
+            | "matches"
+            | "addr_of"
+            | "addr_of_mut"
+            | "ready"
+            | "cfg"
+            | "concat"
+            | "stringify"
+            | "include_str"
+            | "env"
+            | "line"
+            | "file"
+            | "column"
+            | "module_path"
+            | "compile_error"
+            | "option_env"
+            | "include_bytes"
     )
 }
 

@@ -202,21 +202,7 @@ impl<'a> ItemCx<'a> {
                 let t = test || crate::lower::has_cfg_test(&i.attrs);
                 let saved =
                     std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
-                for ii in &i.items {
-                    if let syn::ImplItem::Fn(f) = ii {
-                        let t = t || crate::lower::has_cfg_test(&f.attrs);
-                        self.function(
-                            &f.sig,
-                            Some(&f.block),
-                            &f.attrs,
-                            module,
-                            Some(self_ty.clone()),
-                            trait_name.clone(),
-                            false,
-                            t,
-                        );
-                    }
-                }
+                self.impl_items(&i.items, module, &self_ty, &trait_name, t);
                 self.outer_generics = saved;
             }
             syn::Item::Trait(tr) => {
@@ -282,6 +268,11 @@ impl<'a> ItemCx<'a> {
                     });
                 }
             }
+            syn::Item::Macro(m) if m.ident.is_none() => {
+                // a crate-local `macro_rules!` generating items
+                let t = test || crate::lower::has_cfg_test(&m.attrs);
+                crate::macros::with_items(&m.mac, |items| self.items(items, module, t));
+            }
             syn::Item::ForeignMod(fm) => {
                 for fi in &fm.items {
                     if let syn::ForeignItem::Fn(f) = fi {
@@ -290,6 +281,40 @@ impl<'a> ItemCx<'a> {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn impl_items(
+        &mut self,
+        items: &[syn::ImplItem],
+        module: &str,
+        self_ty: &TypeRef,
+        trait_name: &Option<String>,
+        test: bool,
+    ) {
+        for ii in items {
+            match ii {
+                syn::ImplItem::Fn(f) => {
+                    let t = test || crate::lower::has_cfg_test(&f.attrs);
+                    self.function(
+                        &f.sig,
+                        Some(&f.block),
+                        &f.attrs,
+                        module,
+                        Some(self_ty.clone()),
+                        trait_name.clone(),
+                        false,
+                        t,
+                    );
+                }
+                syn::ImplItem::Macro(m) => {
+                    let t = test || crate::lower::has_cfg_test(&m.attrs);
+                    crate::macros::with_impl_items(&m.mac, |items| {
+                        self.impl_items(items, module, self_ty, trait_name, t)
+                    });
+                }
+                _ => {}
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 //! The per-file cache: a lowered file ([`LoweredFile`]) stored under `target/lockstep/cache`,
 //! keyed by everything lowering reads — the file's text, display path, crate, module path,
-//! edition and test-only flag, the configuration, and the tool's version. A re-run after an
+//! edition and test-only flag, the configuration, and the tool's version. Macros defined in
+//! other files are not in the key: an entry records the definitions it expanded (by hash) and
+//! the names it found undefined, and the loader uses it only when the crate's definitions
+//! still resolve the same way (`FileMacros::valid_under`). A re-run after an
 //! edit only lowers the files that changed; the cross-file analyses always run.
 //!
 //! An entry that cannot be read or decoded is a miss, never an error; writes go through a

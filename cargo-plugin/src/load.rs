@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use lockstep_analyzer::lower::ModDecl;
+use lockstep_analyzer::macros::MacroTable;
 use lockstep_analyzer::{
-    lower_file_with, Config, Diagnostic, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
+    lower_file_in, Config, Diagnostic, FileId, Label, Level, LoweredFile, SourceDb, SourceFile,
 };
 use rayon::prelude::*;
 
@@ -148,6 +149,18 @@ pub fn display_path(root: &Path, p: &Path) -> String {
     }
 }
 
+/// Leave out the functions of inline `#[cfg(test)]` code.
+fn drop_cfg_test(l: &mut LoweredFile) {
+    // closures are lowered as functions of their own, named below their function
+    let tests: Vec<String> = (l.items.fns.iter())
+        .filter(|f| f.test_only)
+        .map(|f| format!("{}::{{", f.path))
+        .collect();
+    l.items
+        .fns
+        .retain(|f| !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str())));
+}
+
 /// A file waiting to be read.
 struct Pending {
     /// Path as joined (read through the OS, symlinks and `..` as the OS sees them).
@@ -209,6 +222,7 @@ pub fn load_with(
         config,
         cache: extras.cache,
         progress: extras.progress,
+        macros: BTreeMap::new(),
     };
     for test_phase in [false, true] {
         let mut wave = Vec::new();
@@ -258,6 +272,7 @@ pub fn load_with(
             wave = st.run_wave(wave, units, pool);
         }
     }
+    st.expand_crate_macros(units, pool);
     st.out
 }
 
@@ -271,6 +286,8 @@ struct State<'a> {
     config: &'a Config,
     cache: Option<&'a crate::cache::Cache>,
     progress: Option<&'a crate::progress::Progress>,
+    /// Per unit, the `macro_rules!` of the files lowered so far.
+    macros: BTreeMap<usize, MacroTable>,
 }
 
 type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
@@ -352,39 +369,54 @@ impl State<'_> {
         if let Some(p) = progress {
             p.add_files(added.len());
         }
-        let mut lowered: Vec<LoweredFile> = pool.install(|| {
-            added
-                .par_iter()
-                .map(|(id, _, _)| {
-                    let file = db.get(*id);
-                    let key = cache.map(|c| c.key(file));
-                    let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
-                    let l = hit.unwrap_or_else(|| {
-                        let l = lower_file_with(file, config);
-                        proc_macro2::extra::invalidate_current_thread_spans();
-                        if let Some((c, k)) = cache.zip(key) {
-                            c.put(k, &l);
+        // Files that define macros are lowered first, so that the rest of the wave sees them.
+        let empty = MacroTable::new();
+        let defines = |id: FileId| db.get(id).text.contains("macro_rules!");
+        let mut slots: Vec<Option<LoweredFile>> = added.iter().map(|_| None).collect();
+        for first in [true, false] {
+            let part: Vec<usize> = (0..added.len())
+                .filter(|&i| defines(added[i].0) == first)
+                .collect();
+            if part.is_empty() {
+                continue;
+            }
+            let tables = &self.macros;
+            let done: Vec<(usize, LoweredFile)> = pool.install(|| {
+                part.par_iter()
+                    .map(|&i| {
+                        let (id, p, _) = &added[i];
+                        let file = db.get(*id);
+                        let table = tables.get(&p.unit).unwrap_or(&empty);
+                        let key = cache.map(|c| c.key(file));
+                        // a stored lowering is checked against the unit's macros at the end
+                        let hit = cache.zip(key).and_then(|(c, k)| c.get(k, *id));
+                        let l = hit.unwrap_or_else(|| {
+                            let l = lower_file_in(file, config, table);
+                            proc_macro2::extra::invalidate_current_thread_spans();
+                            if let Some((c, k)) = cache.zip(key) {
+                                c.put(k, &l);
+                            }
+                            l
+                        });
+                        if let Some(p) = progress {
+                            p.file_done();
                         }
-                        l
-                    });
-                    if let Some(p) = progress {
-                        p.file_done();
-                    }
-                    l
-                })
-                .collect()
-        });
+                        (i, l)
+                    })
+                    .collect()
+            });
+            for (i, l) in done {
+                if !l.macros.defs.is_empty() {
+                    (self.macros.entry(added[i].1.unit).or_default()).add_all(&l.macros.defs);
+                }
+                slots[i] = Some(l);
+            }
+        }
+        let mut lowered: Vec<LoweredFile> = slots.into_iter().flatten().collect();
         // inline `#[cfg(test)]` code is left out like out-of-line test modules
         for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
             if !units[p.unit].follow_cfg_test {
-                // closures are lowered as functions of their own, named below their function
-                let tests: Vec<String> = (l.items.fns.iter())
-                    .filter(|f| f.test_only)
-                    .map(|f| format!("{}::{{", f.path))
-                    .collect();
-                l.items.fns.retain(|f| {
-                    !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str()))
-                });
+                drop_cfg_test(l);
             }
         }
         // 4. children (sequential)
@@ -413,6 +445,49 @@ impl State<'_> {
         }
         self.out.lowered.extend(lowered);
         next
+    }
+
+    /// Lower again, with the `macro_rules!` of their whole unit (crate target), the files whose
+    /// lowering would differ under it: a file that invokes a macro defined in a file of the
+    /// unit lowered after it (in a later wave: a crate root calling the macros of its
+    /// `#[macro_use] mod macros;`), or a stored lowering whose macros changed since. Files
+    /// that use only their own macros, or macros of files lowered before them, keep their
+    /// first lowering.
+    fn expand_crate_macros(&mut self, units: &[UnitPlan], pool: &rayon::ThreadPool) {
+        let db = &self.out.db;
+        let unit_of = |id: FileId| self.out.file_units[id.0 as usize];
+        let tables = &self.macros;
+        let redo: Vec<(usize, &MacroTable)> = (self.out.lowered.iter().enumerate())
+            .filter_map(|(i, l)| {
+                let table = tables.get(&unit_of(l.file))?;
+                (!l.macros.valid_under(table, l.file)).then_some((i, table))
+            })
+            .collect();
+        if redo.is_empty() {
+            return;
+        }
+        let (config, cache, lowered) = (self.config, self.cache, &self.out.lowered);
+        let again: Vec<(usize, LoweredFile)> = pool.install(|| {
+            redo.par_iter()
+                .map(|&(i, table)| {
+                    let id = lowered[i].file;
+                    let file = db.get(id);
+                    let l = lower_file_in(file, config, table);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    if let Some(c) = cache {
+                        c.put(c.key(file), &l);
+                    }
+                    (i, l)
+                })
+                .collect()
+        });
+        for (i, mut l) in again {
+            let unit = self.out.file_units[l.file.0 as usize];
+            if !units[unit].follow_cfg_test {
+                drop_cfg_test(&mut l);
+            }
+            self.out.lowered[i] = l;
+        }
     }
 
     fn is_ancestor(&self, mut at: Option<usize>, canon: &Path) -> bool {

@@ -81,6 +81,12 @@ pub fn coverage(report: &Report) -> String {
             list(&top(macros))
         );
     }
+    let expanded: u64 = a.files.iter().map(|f| u64::from(f.macros.expanded)).sum();
+    let failed: u64 = a.files.iter().map(|f| u64::from(f.macros.failed)).sum();
+    let _ = writeln!(
+        s,
+        "lockstep: local macros: {expanded} expansions, {failed} calls not expanded (no arm matched or a bound was hit; counted opaque)"
+    );
     let mut budget: Vec<&str> = Vec::new();
     let mut truncated: Vec<&str> = Vec::new();
     for flow in &a.flows {
