@@ -1289,7 +1289,20 @@ impl<'a> BodyLowerer<'a> {
                 return Val::default();
             }
         }
+        // `addr_of!(x).read()`, `(&raw const x).write(v)`: raw-pointer reads and writes, never a
+        // lock (a lock behind a raw pointer is locked through `(*p).lock()`).
+        let on_raw_pointer = match strip_parens(&m.receiver) {
+            syn::Expr::RawAddr(_) => true,
+            syn::Expr::Macro(mm) => mm
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "addr_of" || s.ident == "addr_of_mut"),
+            _ => false,
+        };
         let is_guard_m = nargs == 0
+            && !on_raw_pointer
             && (GUARD_METHODS.contains(&name.as_str())
                 || RAW_ACQUIRE_METHODS.contains(&name.as_str())
                 || self
@@ -1298,6 +1311,7 @@ impl<'a> BodyLowerer<'a> {
                     .iter()
                     .any(|t| t.acquire.contains(&name) || t.irq_acquire.contains(&name)));
         let is_try_m = nargs == 0
+            && !on_raw_pointer
             && (TRY_METHODS.contains(&name.as_str())
                 || self
                     .config
