@@ -297,6 +297,12 @@ pub enum Op {
     Assign {
         root: String,
     },
+    /// Parameters moved into a place that outlives the function (`self.slot = Some(pkt)`):
+    /// whoever reads that place later owns them.
+    Store {
+        params: Vec<String>,
+        span: Span,
+    },
     /// `critical_section::with`, `without_interrupts`, `local_irq_save`: interrupts masked
     /// from here until the matching exit.
     IrqOff {

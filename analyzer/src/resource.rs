@@ -236,6 +236,8 @@ fn follow(
             } if done.is_none() && hands_off(callee, args, by_value, f) => {
                 done = Some((*span, Some(n)))
             }
+            // Stored where a completion routine will find it (`self.slot = Some(pkt)`).
+            Op::Store { span, .. } if done.is_none() => done = Some((*span, None)),
             // The hand-off call failed (`Err(..)`, `None`, the error path of `?`): the packet
             // came back and nothing will complete it.
             Op::CallOutcome { call, ok: false } if done.is_some_and(|(_, c)| c == Some(*call)) => {

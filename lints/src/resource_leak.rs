@@ -22,8 +22,9 @@ declare_lint! {
     /// resources and stopped sending its packets.
     ///
     /// ## Known problems
-    /// Only moves by one are tracked. A packet handed off through a field store rather than a
-    /// call is not recognised as a hand-off. A local tally (`count += 1` in one loop,
+    /// Only moves by one are tracked. A packet stored into a field or static
+    /// (`self.slot = Some(pkt)`) is a hand-off, but not one first moved into a local that is
+    /// then stored (`let s = Some(pkt); self.slot = s;`). A local tally (`count += 1` in one loop,
     /// `count -= 1` in the next) is taken for a counted resource, and the `?` exits between
     /// the two loops are reported.
     ///
