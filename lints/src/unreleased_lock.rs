@@ -35,7 +35,8 @@ declare_lint! {
     /// .. }) }`) is reported: the release in that struct's `Drop` is not connected to it. A
     /// raw lock received as a parameter, unlocked while waiting and locked again before
     /// returning (parking_lot's `Condvar::wait_until_internal`) is reported: being held on
-    /// entry is not inferred. A guard forgotten on
+    /// entry is not inferred. Calling `with_upgraded` twice on one upgradable read guard
+    /// (parking_lot's `tests/issue_392.rs`) is reported as never released. A guard forgotten on
     /// purpose and released later by an unchecked unlock in another function (async-lock's
     /// upgradable read keeps its mutex this way) is reported as leaked.
     ///
