@@ -1242,19 +1242,21 @@ impl<'a> BodyLowerer<'a> {
         let nargs = m.args.len();
         // `g.take()` on an `Option` holding a guard moves the guard out: the option's drop
         // then releases nothing, and the result is a new owner (a temporary or a binding).
-        if name == "take" && nargs == 0 {
+        // Any other `take()` (a user method, a pool) stays a call.
+        let binding_guards = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|b| !b.guards.is_empty() && b.closure.is_none()),
+            _ => false,
+        };
+        if name == "take" && nargs == 0 && binding_guards {
             let recv = self.expr(&m.receiver, Ext::None);
-            if !recv.guards.is_empty() && !recv.fresh {
-                let out = self.take_ownership(&recv, span);
-                return Val {
-                    guards: out,
-                    fresh: true,
-                    ..Val::default()
-                };
-            }
-            self.settle(&recv, false);
+            let out = self.take_ownership(&recv, span);
             return Val {
-                place: recv.place,
+                guards: out,
+                fresh: true,
                 ..Val::default()
             };
         }
