@@ -152,8 +152,10 @@ struct Resolved {
 }
 
 /// For every function that returns a guard it acquired (`fn inner(&self) -> MutexGuard<..>`):
-/// the place it locked, in its own terms, the acquiring method and the mode.
-pub type Returns = BTreeMap<FnRef, (Place, String, Mode)>;
+/// the place it locked, in its own terms, the acquiring method, the mode and whether the
+/// acquisition was unwrapped (`m.lock().unwrap()`), which the callee's own flow resolved it
+/// with: a tail `self.regs.read()` on an untyped register is no lock there, nor for callers.
+pub type Returns = BTreeMap<FnRef, (Place, String, Mode, bool)>;
 
 /// Find the lock behind each function's returned guard, following moves back to the
 /// acquisition.
@@ -182,10 +184,11 @@ pub fn returned_guards(ix: &Index, files: &[LoweredFile]) -> Returns {
                             guard: Some(a),
                             method,
                             mode,
+                            unwrapped,
                             is_try: false,
                             ..
                         } if *a == g => {
-                            out.insert(r, (place.clone(), method.clone(), *mode));
+                            out.insert(r, (place.clone(), method.clone(), *mode, *unwrapped));
                             break 'guards;
                         }
                         Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
@@ -329,7 +332,7 @@ fn resolve_body(
                 continue;
             };
             let targets = crate::interproc::resolve_call(ix, files, func, callee, by_pos);
-            let Some((callee_def, (place, method, mode))) = targets
+            let Some((callee_def, (place, method, mode, unwrapped))) = targets
                 .iter()
                 .filter_map(|t| {
                     let fr = ix.fns[t.flow];
@@ -339,7 +342,7 @@ fn resolve_body(
             else {
                 continue;
             };
-            let Some(mut l) = ix.resolve_lock(files, callee_def, place, method, true, config)
+            let Some(mut l) = ix.resolve_lock(files, callee_def, place, method, *unwrapped, config)
             else {
                 continue;
             };
@@ -848,7 +851,7 @@ pub fn analyze_fn(
                 }
                 continue;
             }
-            Op::Nop | Op::Count { .. } | Op::CallOutcome { .. } => {}
+            Op::Nop | Op::Count { .. } | Op::CallOutcome { .. } | Op::Store { .. } => {}
         }
         for &s in n.succs.iter().rev() {
             let mut next = st.clone();

@@ -514,7 +514,9 @@ impl Index {
             }
             "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
             | "RawTicketLock" => {
-                k.raw = true;
+                // A type of that name with an inherent `lock`/`read`/`write` returning a value
+                // (async-lock's own `RawRwLock`, whose `read()` is a future) is not lock_api's.
+                k.raw = !inherent_guard;
                 k.rw = real.contains("Rw");
                 k.spin = real.contains("Spin") || real.contains("Ticket") || spin_crate;
             }

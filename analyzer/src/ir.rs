@@ -297,6 +297,15 @@ pub enum Op {
     Assign {
         root: String,
     },
+    /// An assignment to a place that outlives the function (`self.slot = Some(pkt)`): the
+    /// parameters moved into it are owned by whoever reads that place later; assigning the
+    /// place again (`self.slot = None`) drops what an earlier store put there.
+    Store {
+        params: Vec<String>,
+        /// The assigned place as written.
+        place: String,
+        span: Span,
+    },
     /// `critical_section::with`, `without_interrupts`, `local_irq_save`: interrupts masked
     /// from here until the matching exit.
     IrqOff {

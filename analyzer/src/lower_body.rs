@@ -367,8 +367,39 @@ impl<'a> BodyLowerer<'a> {
         });
         self.scopes.push(Scope::default());
         self.temps.push(Vec::new());
+        self.bind_guard_params();
         let v = self.block_inner(block, Ext::None);
         self.finish_fn(v, self.map.span(block.brace_token.span.close()))
+    }
+
+    /// A guard received by value (`mut tail: MutexGuard<'_, T>`) is a binding with a guard
+    /// slot that holds nothing on entry (the caller's lock is the caller's business): a guard
+    /// assigned to the parameter later moves into that slot, so a `drop(tail)` that runs again
+    /// (a loop body) releases it, and the function's end drops it.
+    fn bind_guard_params(&mut self) {
+        let params = self.params.clone();
+        for (name, ty) in params {
+            if !ty.last().is_some_and(|l| l.ends_with("Guard")) {
+                continue;
+            }
+            let slot = self.new_guard();
+            let alias = Place {
+                root: Root::Param {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                },
+                proj: Vec::new(),
+                text: name.clone(),
+            };
+            self.bind(Binding {
+                name,
+                guards: vec![slot],
+                alias: Some(alias),
+                ty: Some(ty),
+                tag: 0,
+                closure: None,
+            });
+        }
     }
 
     fn lower_closure_as_fn(
@@ -1212,6 +1243,26 @@ impl<'a> BodyLowerer<'a> {
         let span = self.span(m);
         let method_span = self.span(&m.method).to(span);
         let nargs = m.args.len();
+        // `g.take()` on an `Option` holding a guard moves the guard out: the option's drop
+        // then releases nothing, and the result is a new owner (a temporary or a binding).
+        // Any other `take()` (a user method, a pool) stays a call.
+        let binding_guards = match &*m.receiver {
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|b| !b.guards.is_empty() && b.closure.is_none()),
+            _ => false,
+        };
+        if name == "take" && nargs == 0 && binding_guards {
+            let recv = self.expr(&m.receiver, Ext::None);
+            let out = self.take_ownership(&recv, span);
+            return Val {
+                guards: out,
+                fresh: true,
+                ..Val::default()
+            };
+        }
         // Pass-through of guards (`.unwrap()`, poison recovery).
         if PASS_THROUGH.contains(&name.as_str()) || name == "ok" {
             let recv = self.expr(&m.receiver, Ext::None);
@@ -2140,11 +2191,20 @@ impl<'a> BodyLowerer<'a> {
                 return;
             }
         }
+        let outlives = target.as_ref().is_some_and(|p| {
+            matches!(p.root, Root::SelfValue | Root::Param { .. } | Root::Path(_))
+        });
+        if outlives {
+            let mut params = Vec::new();
+            self.moved_params(right, &mut params);
+            self.emit(Op::Store {
+                params,
+                place: text.clone(),
+                span,
+            });
+        }
         // A guard stored into something that outlives the function leaks from its view.
         if !v.guards.is_empty() {
-            let outlives = target.as_ref().is_some_and(|p| {
-                matches!(p.root, Root::SelfValue | Root::Param { .. } | Root::Path(_))
-            });
             if outlives {
                 for &g in &v.guards {
                     self.emit(Op::Leak {
@@ -2159,6 +2219,46 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         self.emit(Op::Assign { root: text });
+    }
+
+    /// Parameters an expression moves as a whole into its value: `pkt`, `Some(pkt)`,
+    /// `Box::new(pkt)`, `Slot { pkt, .. }`, `(pkt, n)`.
+    fn moved_params(&self, e: &syn::Expr, out: &mut Vec<String>) {
+        match e {
+            syn::Expr::Path(p) => {
+                if let Some(id) = p.path.get_ident().map(|i| i.to_string()) {
+                    if self.lookup(&id).is_none() && self.params.iter().any(|(n, _)| *n == id) {
+                        out.push(id);
+                    }
+                }
+            }
+            syn::Expr::Call(c) => {
+                let ctor = match &*c.func {
+                    syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                        let n = s.ident.to_string();
+                        n.starts_with(|ch: char| ch.is_uppercase()) || n == "new" || n == "from"
+                    }),
+                    _ => false,
+                };
+                if ctor {
+                    for a in &c.args {
+                        self.moved_params(a, out);
+                    }
+                }
+            }
+            syn::Expr::Struct(s) => {
+                for f in &s.fields {
+                    self.moved_params(&f.expr, out);
+                }
+            }
+            syn::Expr::Tuple(t) => {
+                for a in &t.elems {
+                    self.moved_params(a, out);
+                }
+            }
+            syn::Expr::Paren(p) => self.moved_params(&p.expr, out),
+            _ => {}
+        }
     }
 
     fn operand_place_only(&mut self, e: &syn::Expr) -> Option<Place> {

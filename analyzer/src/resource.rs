@@ -183,6 +183,41 @@ fn reached_after_same(
     false
 }
 
+/// A store into a place the function itself clears on another path (`ring.tokens[slot] =
+/// None` when the device refuses), followed by a call that hands the packet off: the place is
+/// a staging slot and the hand-off is the call; a path that returns between the two leaks.
+fn staging(body: &Body, store: NodeId, place: &str, f: &FnDef) -> bool {
+    let cleared = body.nodes.iter().any(
+        |n| matches!(&n.op, Op::Store { params, place: p, .. } if params.is_empty() && p == place),
+    );
+    if !cleared {
+        return false;
+    }
+    let mut seen = vec![false; body.nodes.len()];
+    let mut stack = vec![store];
+    while let Some(n) = stack.pop() {
+        for &s in &body.nodes[n as usize].succs {
+            if seen[s as usize] {
+                continue;
+            }
+            seen[s as usize] = true;
+            if let Op::Call {
+                callee,
+                args,
+                by_value,
+                ..
+            } = &body.nodes[s as usize].op
+            {
+                if hands_off(callee, args, by_value, f) {
+                    return true;
+                }
+            }
+            stack.push(s);
+        }
+    }
+    false
+}
+
 /// Explore from a take: exits reached without a give-back or hand-off, and exits reached with
 /// one (with the site).
 fn follow(
@@ -235,6 +270,23 @@ fn follow(
                 ..
             } if done.is_none() && hands_off(callee, args, by_value, f) => {
                 done = Some((*span, Some(n)))
+            }
+            // Stored where a completion routine will find it (`self.slot = Some(pkt)`); the
+            // same place assigned again (`self.slot = None`) drops the packet it held.
+            Op::Store {
+                params,
+                place,
+                span,
+            } => {
+                let overwritten = done.and_then(|(_, c)| c).is_some_and(|c| {
+                    matches!(&body.nodes[c as usize].op, Op::Store { place: p, .. } if p == place)
+                });
+                if overwritten {
+                    done = None;
+                }
+                if done.is_none() && !params.is_empty() && !staging(body, n, place, f) {
+                    done = Some((*span, Some(n)));
+                }
             }
             // The hand-off call failed (`Err(..)`, `None`, the error path of `?`): the packet
             // came back and nothing will complete it.

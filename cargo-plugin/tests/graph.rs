@@ -333,3 +333,10 @@ fn graph_mentions_files_it_could_not_read() {
         "{o:?}"
     );
 }
+
+#[test]
+fn register_read_returned_by_a_helper_is_no_lock_for_callers() {
+    let o = lockstep(&fixture("locks/precision/returned-read"), &["graph"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!o.stdout.contains("Dev.regs"), "{}", o.stdout);
+}

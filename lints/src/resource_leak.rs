@@ -23,8 +23,14 @@ declare_lint! {
     /// resources and stopped sending its packets.
     ///
     /// ## Known problems
-    /// Only moves by one are tracked. A packet handed off through a field store rather than a
-    /// call is not recognised as a hand-off. A local tally (`count += 1` in one loop,
+    /// Only moves by one are tracked. A packet stored into a field or static
+    /// (`self.slot = Some(pkt)`) is a hand-off, but not one first moved into a local that is
+    /// then stored (`let s = Some(pkt); self.slot = s;`). Assigning the place again
+    /// (`self.slot = None`) drops what was stored. A place the function itself clears on
+    /// another path and that is followed by a hand-off call (a descriptor ring's token slot,
+    /// then the post) is staging, not a hand-off: only the call hands the packet off, so a
+    /// slot that is both cleared on one path and kept as the final hand-off on another, with a
+    /// hand-off call after the store, is reported. A local tally (`count += 1` in one loop,
     /// `count -= 1` in the next) is taken for a counted resource, and the `?` exits between
     /// the two loops are reported.
     ///

@@ -28,7 +28,15 @@ declare_lint! {
     /// Paths that end in a panic are not exits. Release through a helper function in another
     /// crate is not seen unless a contract in the configuration says so. Methods of an
     /// implementation of lock_api's raw traits (`RawMutex`, `RawRwLock`…) are not checked:
-    /// their acquire methods return with the lock held by contract. A guard forgotten on
+    /// their acquire methods return with the lock held by contract, and neither are the
+    /// inherent methods of a type implementing them (its slow paths). A raw try-lock whose
+    /// success path returns a guard struct that refers to the lock (async-lock's
+    /// `RwLock::try_read`: `if self.raw.try_read() { Some(RwLockReadGuard { lock: &self.raw,
+    /// .. }) }`) is reported: the release in that struct's `Drop` is not connected to it. A
+    /// raw lock received as a parameter, unlocked while waiting and locked again before
+    /// returning (parking_lot's `Condvar::wait_until_internal`) is reported: being held on
+    /// entry is not inferred. Calling `with_upgraded` twice on one upgradable read guard
+    /// (parking_lot's `tests/issue_392.rs`) is reported as never released. A guard forgotten on
     /// purpose and released later by an unchecked unlock in another function (async-lock's
     /// upgradable read keeps its mutex this way) is reported as leaked.
     ///
@@ -63,9 +71,16 @@ impl Lint for UnreleasedLock {
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
-            if implements_raw_lock(f.trait_name.as_deref()) {
+            let raw_type = f
+                .self_ty
+                .as_ref()
+                .and_then(|t| t.last())
+                .and_then(|t| cx.analysis.index.impls_of.get(t))
+                .is_some_and(|ts| ts.iter().any(|t| implements_raw_lock(Some(t))));
+            if implements_raw_lock(f.trait_name.as_deref()) || raw_type {
                 // `RawMutex::lock`, `RawRwLock::lock_shared`…: returning with the lock held
-                // (a forgotten guard) is the trait's contract.
+                // (a forgotten guard) is the trait's contract; the lock type's own helpers
+                // (parking_lot's `bump_slow`: unlock, then lock again) serve those methods.
                 continue;
             }
             // acquisition node → (acq span, lock, exits held, exits released, leak)

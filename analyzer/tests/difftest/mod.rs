@@ -313,6 +313,21 @@ pub const TEMPLATES: &[Tpl] = &[
         "let mut o$K = Some($ACQ); $I o$K = None; $P",
     ),
     t(
+        "option_take_temp",
+        true,
+        "let mut o$K = Some($ACQ); $P o$K.take(); $I $P drop(o$K);",
+    ),
+    t(
+        "option_take_bind",
+        true,
+        "let mut o$K = Some($ACQ); let t$K = o$K.take(); drop(o$K); $P $I drop(t$K); $P",
+    ),
+    t(
+        "reassign_after_drop",
+        true,
+        "let mut $GRD = $ACQ; drop($GRD); $P $GRD = $ACQ; $I drop($GRD); $P",
+    ),
+    t(
         "if_else_if_let",
         false,
         "if let Some(_x) = $ACQ.v.get(5).copied() { $P } else if let Some(_y) = Some(1) { $I } $P",
