@@ -241,6 +241,8 @@ fn follow(
         .map(|&s| (s, None))
         .collect();
     let mut steps = 0usize;
+    // Whether a store is staging depends on the store alone: decided once per store node.
+    let mut staging_at: BTreeMap<NodeId, bool> = BTreeMap::new();
     while let Some((n, done)) = stack.pop() {
         steps += 1;
         if steps > 100_000 || !seen.insert((n, done)) {
@@ -284,7 +286,12 @@ fn follow(
                 if overwritten {
                     done = None;
                 }
-                if done.is_none() && !params.is_empty() && !staging(body, n, place, f) {
+                if done.is_none()
+                    && !params.is_empty()
+                    && !*staging_at
+                        .entry(n)
+                        .or_insert_with(|| staging(body, n, place, f))
+                {
                     done = Some((*span, Some(n)));
                 }
             }
