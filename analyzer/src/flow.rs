@@ -55,6 +55,8 @@ pub struct AcqEvent {
     pub held: Vec<HeldLock>,
     /// Call nodes whose closure argument this acquisition runs in, innermost last.
     pub regions: Vec<NodeId>,
+    /// Guards received by value that may still be held here (indices into `FnDef::params`).
+    pub held_params: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +64,8 @@ pub struct BlockEvent {
     pub span: Span,
     pub kind: BlockKind,
     pub held: Vec<HeldLock>,
+    /// Guards received by value that may still be held here (indices into `FnDef::params`).
+    pub held_params: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +78,13 @@ pub struct CallEvent {
     pub irq_region: bool,
     /// Call nodes whose closure argument this call runs in, innermost last.
     pub regions: Vec<NodeId>,
+    /// Entries of `held` whose guard is moved into the call, with the argument index: the
+    /// callee holds them only until it drops them (see `Summary` `held_params`).
+    pub passed: Vec<(u32, usize)>,
+    /// Guards received by value that stay held through the call (not passed on).
+    pub held_params: Vec<u8>,
+    /// Guards received by value and passed on: argument index, parameter index.
+    pub passed_params: Vec<(u32, u8)>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +136,7 @@ struct H {
 }
 
 type ExitKey = (NodeId, Vec<H>, Vec<H>, Vec<NodeId>, Option<Span>);
+type CallKey = (NodeId, Vec<H>, bool, Vec<(GuardId, u8)>);
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 struct State {
@@ -135,6 +147,18 @@ struct State {
     irq_off: u8,
     regions: Vec<NodeId>,
     via: Option<Span>,
+    /// Guards received by value still held: slot, parameter index.
+    pg: Vec<(GuardId, u8)>,
+}
+
+impl State {
+    /// Parameters whose received guard is still held, sorted.
+    fn held_params(&self) -> Vec<u8> {
+        let mut v: Vec<u8> = self.pg.iter().map(|&(_, p)| p).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// Resolution of every lock operation of a body, done once before exploring paths.
@@ -508,10 +532,16 @@ pub fn analyze_fn(
     };
     let mut seen: HashSet<(NodeId, State)> = HashSet::new();
     let mut per_node: Vec<usize> = vec![0; body.nodes.len()];
-    let mut stack: Vec<(NodeId, State)> = vec![(0, State::default())];
-    let mut acq_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
-    let mut call_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
-    let mut block_keys: BTreeSet<(NodeId, Vec<H>)> = BTreeSet::new();
+    let mut pg: Vec<(GuardId, u8)> = body.param_guards.iter().map(|&(p, g)| (g, p)).collect();
+    pg.sort_unstable();
+    let start = State {
+        pg,
+        ..State::default()
+    };
+    let mut stack: Vec<(NodeId, State)> = vec![(0, start)];
+    let mut acq_keys: BTreeSet<(NodeId, Vec<H>, bool, Vec<u8>)> = BTreeSet::new();
+    let mut call_keys: BTreeSet<CallKey> = BTreeSet::new();
+    let mut block_keys: BTreeSet<(NodeId, Vec<H>, Vec<u8>)> = BTreeSet::new();
     let mut exit_keys: BTreeSet<ExitKey> = BTreeSet::new();
     let mut foreign_keys: BTreeSet<NodeId> = BTreeSet::new();
     let mut steps = 0usize;
@@ -558,7 +588,8 @@ pub fn analyze_fn(
                     let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
                     let irqm = irq_method(method) || lock.kind.irq_safe;
                     let region = st.irq_off > 0;
-                    if acq_keys.insert((node, st.held.clone(), region)) {
+                    let hp = st.held_params();
+                    if acq_keys.insert((node, st.held.clone(), region, hp.clone())) {
                         flow.acquisitions.push(AcqEvent {
                             node,
                             span: *span,
@@ -571,6 +602,7 @@ pub fn analyze_fn(
                             irq_region: region,
                             held: materialize(&st.held),
                             regions: st.regions.clone(),
+                            held_params: hp,
                         });
                     }
                     let h = H {
@@ -584,6 +616,12 @@ pub fn analyze_fn(
                         age: 0,
                         leaked: None,
                     };
+                    // A guard received by value and overwritten by this acquisition's guard is
+                    // gone (`tail = self.tail.lock()`, the old guard dropped after the new one is
+                    // taken).
+                    if let Some(g) = guard {
+                        st.pg.retain(|(pg, _)| pg != g);
+                    }
                     if style == AcqStyle::Raw && !st.seen.contains(&node) {
                         st.seen.push(node);
                         st.seen.sort_unstable();
@@ -603,6 +641,7 @@ pub fn analyze_fn(
             Op::Release { guard, .. } => {
                 st.held
                     .retain(|h| !(h.guard == Some(*guard) && h.leaked.is_none()));
+                st.pg.retain(|(g, _)| g != guard);
             }
             Op::Transfer { from, to, .. } => {
                 for h in st.held.iter_mut() {
@@ -611,6 +650,15 @@ pub fn analyze_fn(
                     }
                 }
                 st.held.sort();
+                if st.pg.iter().any(|(g, _)| g == from) {
+                    st.pg.retain(|(g, _)| g != to);
+                    for e in st.pg.iter_mut() {
+                        if e.0 == *from {
+                            e.0 = *to;
+                        }
+                    }
+                    st.pg.sort_unstable();
+                }
             }
             Op::Leak { guard, .. } => {
                 for h in st.held.iter_mut() {
@@ -651,7 +699,8 @@ pub fn analyze_fn(
                         continue;
                     }
                     let region = st.irq_off > 0;
-                    if acq_keys.insert((node, others.clone(), region)) {
+                    let hp = st.held_params();
+                    if acq_keys.insert((node, others.clone(), region, hp.clone())) {
                         flow.acquisitions.push(AcqEvent {
                             node,
                             span: *span,
@@ -664,11 +713,13 @@ pub fn analyze_fn(
                             irq_region: region,
                             held: materialize(&others),
                             regions: st.regions.clone(),
+                            held_params: hp,
                         });
                     }
                 }
             }
             Op::ReturnGuard { guard, .. } => {
+                st.pg.retain(|(g, _)| g != guard);
                 let (ret, keep): (Vec<H>, Vec<H>) = st
                     .held
                     .drain(..)
@@ -711,10 +762,34 @@ pub fn analyze_fn(
                 }
             }
             Op::Call {
-                callee, span, args, ..
+                callee,
+                span,
+                args,
+                moved,
+                ..
             } => {
                 let region = st.irq_off > 0;
-                if call_keys.insert((node, st.held.clone(), region)) {
+                if call_keys.insert((node, st.held.clone(), region, st.pg.clone())) {
+                    let passed = moved
+                        .iter()
+                        .flat_map(|&(a, g)| {
+                            st.held
+                                .iter()
+                                .enumerate()
+                                .filter(move |(_, h)| h.guard == Some(g) && h.leaked.is_none())
+                                .map(move |(i, _)| (a, i))
+                        })
+                        .collect();
+                    let mut passed_params = Vec::new();
+                    let mut held_params = Vec::new();
+                    for &(g, p) in &st.pg {
+                        match moved.iter().find(|(_, mg)| *mg == g) {
+                            Some(&(a, _)) => passed_params.push((a, p)),
+                            None => held_params.push(p),
+                        }
+                    }
+                    held_params.sort_unstable();
+                    held_params.dedup();
                     flow.calls.push(CallEvent {
                         node,
                         span: *span,
@@ -723,14 +798,19 @@ pub fn analyze_fn(
                         held: materialize(&st.held),
                         irq_region: region,
                         regions: st.regions.clone(),
+                        passed,
+                        held_params,
+                        passed_params,
                     });
                 }
                 if let Some(what) = res.alloc_at.get(&node) {
-                    if block_keys.insert((node, st.held.clone())) {
+                    let hp = st.held_params();
+                    if block_keys.insert((node, st.held.clone(), hp.clone())) {
                         flow.blocks.push(BlockEvent {
                             span: *span,
                             kind: BlockKind::Alloc(what.clone()),
                             held: materialize(&st.held),
+                            held_params: hp,
                         });
                     }
                 }
@@ -755,7 +835,8 @@ pub fn analyze_fn(
                 }
             }
             Op::Block { kind, span } => {
-                if block_keys.insert((node, st.held.clone())) {
+                let hp = st.held_params();
+                if block_keys.insert((node, st.held.clone(), hp.clone())) {
                     let mut held = st.held.clone();
                     if let BlockKind::CondWait(Some(g)) = kind {
                         held.retain(|h| h.guard != Some(*g));
@@ -781,6 +862,7 @@ pub fn analyze_fn(
                         span: *span,
                         kind,
                         held: materialize(&held),
+                        held_params: hp,
                     });
                 }
             }
@@ -794,6 +876,15 @@ pub fn analyze_fn(
                             st.assume.sort_unstable();
                         }
                     }
+                }
+            }
+            Op::AssumeEmpty { guards } => {
+                if st
+                    .held
+                    .iter()
+                    .any(|h| h.guard.is_some_and(|g| guards.contains(&g)) && h.leaked.is_none())
+                {
+                    continue;
                 }
             }
             Op::Assign { root } => {

@@ -2,7 +2,7 @@
 //! function what it may acquire and whether it may block, bottom-up over the strongly
 //! connected components of the call graph (recursion reaches a fixed point).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -47,6 +47,9 @@ pub struct SumAcq {
     pub site: Span,
     /// Calls from this function down to the acquisition.
     pub chain: Vec<ChainStep>,
+    /// Guards this function received by value that may still be held at the acquisition
+    /// (indices into `FnDef::params`): a caller's lock moved in here is held at it only then.
+    pub held_params: Vec<u8>,
 }
 
 /// A blocking point reachable from a function.
@@ -55,6 +58,8 @@ pub struct SumBlock {
     pub kind: BlockKind,
     pub site: Span,
     pub chain: Vec<ChainStep>,
+    /// As for `SumAcq`.
+    pub held_params: Vec<u8>,
 }
 
 /// A closure parameter called while locks are held (`fn with_table(&self, f: impl FnOnce(..))`).
@@ -223,11 +228,17 @@ fn summarize(
     let flow = &flows[fi];
     let func = ix.func(files, flow.func);
     let mut acq: BTreeMap<(String, Option<String>, bool), SumAcq> = BTreeMap::new();
-    let mut put = |a: SumAcq| {
+    let mut put = |mut a: SumAcq| {
         let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
-        match acq.get(&k) {
-            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {}
-            _ => {
+        match acq.get_mut(&k) {
+            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {
+                union_into(&mut old.held_params, &a.held_params);
+            }
+            Some(old) => {
+                union_into(&mut a.held_params, &old.held_params);
+                *old = a;
+            }
+            None => {
                 acq.insert(k, a);
             }
         }
@@ -241,6 +252,7 @@ fn summarize(
             irq_method: a.irq_method || a.irq_region,
             site: a.span,
             chain: Vec::new(),
+            held_params: a.held_params.clone(),
         });
     }
     let mut blocks: BTreeMap<(Span, usize), SumBlock> = BTreeMap::new();
@@ -252,6 +264,7 @@ fn summarize(
                     kind: b.kind.clone(),
                     site: b.span,
                     chain: Vec::new(),
+                    held_params: b.held_params.clone(),
                 },
             );
         }
@@ -274,6 +287,7 @@ fn summarize(
                 irq_method: false,
                 site: c.span,
                 chain: vec![step.clone()],
+                held_params: c.held_params.clone(),
             });
         }
         if k.may_block {
@@ -281,6 +295,7 @@ fn summarize(
                 kind: BlockKind::Sleep(k.function.clone()),
                 site: c.span,
                 chain: vec![step],
+                held_params: c.held_params.clone(),
             });
         }
     }
@@ -309,6 +324,7 @@ fn summarize(
                 put(SumAcq {
                     instance: inst,
                     chain,
+                    held_params: params_through(c, callee, &s.held_params),
                     ..s.clone()
                 });
             }
@@ -319,20 +335,39 @@ fn summarize(
                 let mut chain = vec![step.clone()];
                 chain.extend(b.chain.iter().cloned());
                 let k = (b.site, chain.len());
-                blocks.entry(k).or_insert(SumBlock {
-                    kind: b.kind.clone(),
-                    site: b.site,
-                    chain,
-                });
+                let hp = params_through(c, callee, &b.held_params);
+                union_into(
+                    &mut blocks
+                        .entry(k)
+                        .or_insert(SumBlock {
+                            kind: b.kind.clone(),
+                            site: b.site,
+                            chain,
+                            held_params: Vec::new(),
+                        })
+                        .held_params,
+                    &hp,
+                );
             }
         }
     }
-    // Keep summaries small: one blocking witness per site.
-    let mut seen = BTreeSet::new();
-    let blocks = blocks
-        .into_values()
-        .filter(|b| seen.insert(b.site))
+    // Keep summaries small: one blocking witness per site (the shortest chain), which may
+    // hold what any of the site's witnesses holds.
+    let mut per_site: BTreeMap<Span, SumBlock> = BTreeMap::new();
+    let mut order = Vec::new();
+    for b in blocks.into_values() {
+        match per_site.get_mut(&b.site) {
+            Some(kept) => union_into(&mut kept.held_params, &b.held_params),
+            None => {
+                order.push(b.site);
+                per_site.insert(b.site, b);
+            }
+        }
+    }
+    let blocks = order
+        .into_iter()
         .take(16)
+        .filter_map(|site| per_site.remove(&site))
         .collect();
     let mut closure_calls = Vec::new();
     for c in &flow.calls {
@@ -358,6 +393,40 @@ fn summarize(
         blocks,
         closure_calls,
     }
+}
+
+/// Add `more` to the sorted set `set`.
+fn union_into(set: &mut Vec<u8>, more: &[u8]) {
+    if more.iter().all(|p| set.contains(p)) {
+        return;
+    }
+    set.extend_from_slice(more);
+    set.sort_unstable();
+    set.dedup();
+}
+
+/// The argument index of a callee's parameter at a call: `Type::method(x, ..)` passes
+/// `self` as the first argument.
+pub fn arg_of_param(call: &Callee, callee: &FnDef, param: u8) -> u32 {
+    u32::from(param) + u32::from(matches!(call, Callee::Path(_)) && callee.has_self)
+}
+
+/// A callee's by-value guard parameters held at one of its acquisitions or blocking points,
+/// in the caller's terms: the caller's own received guards held through the call, and those
+/// it passed on that the callee still holds there.
+fn params_through(c: &crate::flow::CallEvent, callee: &FnDef, callee_held: &[u8]) -> Vec<u8> {
+    let mut out = c.held_params.clone();
+    for &(a, p) in &c.passed_params {
+        if callee_held
+            .iter()
+            .any(|&q| arg_of_param(&c.callee, callee, q) == a)
+        {
+            out.push(p);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 trait SiteKey {

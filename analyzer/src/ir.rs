@@ -283,6 +283,9 @@ pub enum Op {
         /// The guard slot that owns the call's result, when the result is used: if the callee
         /// returns a guard, the caller holds that lock through this slot.
         result: Option<GuardId>,
+        /// Guards moved into the call, with the argument they are passed as: the callee owns
+        /// them from here and may drop them before it locks anything.
+        moved: Vec<(u32, GuardId)>,
     },
     Block {
         kind: BlockKind,
@@ -292,6 +295,11 @@ pub enum Op {
     Assume {
         key: CondKey,
         value: bool,
+    },
+    /// Only paths on which none of `guards` holds a lock continue: `opt.is_none()` on an
+    /// `Option` that keeps a guard in these slots.
+    AssumeEmpty {
+        guards: Vec<GuardId>,
     },
     /// A local or place is assigned: assumptions that read `root` are forgotten.
     Assign {
@@ -355,6 +363,9 @@ pub struct Body {
     pub truncated: bool,
     /// Macros whose meaning is unknown (their arguments are not analyzed).
     pub opaque_macros: Vec<String>,
+    /// Guards received by value (`tail: MutexGuard<'_, T>`): the parameter's index in
+    /// `FnDef::params` and the slot that holds the caller's guard on entry.
+    pub param_guards: Vec<(u8, GuardId)>,
 }
 
 /// A function, method, or closure.

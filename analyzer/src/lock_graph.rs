@@ -201,6 +201,7 @@ pub fn build(
                                     irq_method: a.irq_method,
                                     site: a.span,
                                     chain,
+                                    held_params: Vec::new(),
                                 },
                             });
                         }
@@ -248,6 +249,7 @@ pub fn build(
                                 irq_method: false,
                                 site: c.span,
                                 chain: vec![step.clone()],
+                                held_params: Vec::new(),
                             },
                         });
                         continue;
@@ -279,6 +281,7 @@ pub fn build(
                             kind: crate::ir::BlockKind::Sleep(k.function.clone()),
                             site: c.span,
                             chain: vec![step],
+                            held_params: Vec::new(),
                         },
                         callee: k.function.clone(),
                     });
@@ -302,7 +305,7 @@ pub fn build(
                 for s in &ip.summaries[t.flow].acquires {
                     let mut chain = vec![step.clone()];
                     chain.extend(s.chain.iter().cloned());
-                    for h in &c.held {
+                    for h in held_at_callee(c, callee, &s.held_params) {
                         if h.lock.class == s.lock.class {
                             let mapped = s
                                 .instance
@@ -339,12 +342,10 @@ pub fn build(
                         });
                     }
                 }
-                if let Some(spin) = c
-                    .held
-                    .iter()
-                    .find(|h| h.lock.kind.spin && h.leaked.is_none())
-                {
-                    for b in &ip.summaries[t.flow].blocks {
+                for b in &ip.summaries[t.flow].blocks {
+                    if let Some(spin) = held_at_callee(c, callee, &b.held_params)
+                        .find(|h| h.lock.kind.spin && h.leaked.is_none())
+                    {
                         let mut chain = vec![step.clone()];
                         chain.extend(b.chain.iter().cloned());
                         g.call_blocks.push(CallBlock {
@@ -360,6 +361,25 @@ pub fn build(
         }
     }
     g
+}
+
+/// The locks held at a call that are still held where the callee acquires or blocks: a guard
+/// moved into the call counts only while the callee still holds the parameter it received it
+/// as (`held_params`), not after the callee dropped it.
+fn held_at_callee<'c>(
+    c: &'c crate::flow::CallEvent,
+    callee: &'c crate::ir::FnDef,
+    held_params: &'c [u8],
+) -> impl Iterator<Item = &'c crate::flow::HeldLock> + 'c {
+    c.held.iter().enumerate().filter_map(move |(i, h)| {
+        let Some(&(arg, _)) = c.passed.iter().find(|(_, k)| *k == i) else {
+            return Some(h);
+        };
+        held_params
+            .iter()
+            .any(|&p| crate::interproc::arg_of_param(&c.callee, callee, p) == arg)
+            .then_some(h)
+    })
 }
 
 /// The helpers whose closure argument the code at `regions` runs in, with the call and what

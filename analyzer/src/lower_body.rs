@@ -242,7 +242,8 @@ struct CallArgs {
     args: Vec<Option<Place>>,
     by_value: Vec<bool>,
     closures: Vec<syn::ExprClosure>,
-    moved: Vec<GuardId>,
+    /// Guards moved into the call: the argument's index and the guard.
+    moved: Vec<(u32, GuardId)>,
 }
 
 #[derive(Clone, Debug)]
@@ -300,6 +301,8 @@ pub struct BodyLowerer<'a> {
     config: &'a Config,
     fn_path: String,
     params: Vec<(String, TypeRef)>,
+    /// Guards received by value, by parameter index (see `Body::param_guards`).
+    param_guards: Vec<(u8, GuardId)>,
     nodes: Vec<Node>,
     cur: Option<NodeId>,
     guard_count: u32,
@@ -332,6 +335,7 @@ impl<'a> BodyLowerer<'a> {
             config,
             fn_path: def.path.clone(),
             params: def.params.clone(),
+            param_guards: Vec::new(),
             nodes: Vec::new(),
             cur: None,
             guard_count: 0,
@@ -378,11 +382,14 @@ impl<'a> BodyLowerer<'a> {
     /// (a loop body) releases it, and the function's end drops it.
     fn bind_guard_params(&mut self) {
         let params = self.params.clone();
-        for (name, ty) in params {
+        for (i, (name, ty)) in params.into_iter().enumerate() {
             if !ty.last().is_some_and(|l| l.ends_with("Guard")) {
                 continue;
             }
             let slot = self.new_guard();
+            if let Ok(i) = u8::try_from(i) {
+                self.param_guards.push((i, slot));
+            }
             let alias = Place {
                 root: Root::Param {
                     name: name.clone(),
@@ -452,6 +459,7 @@ impl<'a> BodyLowerer<'a> {
             guard_count: self.guard_count,
             truncated: self.truncated,
             opaque_macros: std::mem::take(&mut self.opaque_macros),
+            param_guards: std::mem::take(&mut self.param_guards),
         }
     }
 
@@ -783,6 +791,20 @@ impl<'a> BodyLowerer<'a> {
             self.join(&[after, before]);
         }
         self.bind_pattern(pat, ty, v, span);
+        // `let mut held = None;` may be given a guard later (`held = Some(m.lock())`): the
+        // binding has its slot from the start, so a test of `held.is_none()` before that
+        // assignment (a loop's next iteration) reads the same slot.
+        if let (syn::Pat::Ident(pi), syn::Expr::Path(p)) = (pat, strip_parens(&init.expr)) {
+            if p.path.is_ident("None") && pi.subpat.is_none() {
+                let name = pi.ident.to_string();
+                if self.lookup(&name).is_some_and(|b| b.guards.is_empty()) {
+                    let slot = self.new_guard();
+                    if let Some(b) = self.lookup_mut(&name) {
+                        b.guards.push(slot);
+                    }
+                }
+            }
+        }
         let t = self.temps.pop().unwrap_or_default();
         self.release_all(&t, span);
     }
@@ -1527,10 +1549,11 @@ impl<'a> BodyLowerer<'a> {
                 args,
                 by_value,
                 result,
+                moved: moved.clone(),
             });
         }
         self.run_closures(closures, spawner, span);
-        for g in moved {
+        for (_, g) in moved {
             self.emit(Op::Release {
                 guard: g,
                 span,
@@ -1574,7 +1597,8 @@ impl<'a> BodyLowerer<'a> {
             }
             let by_name = matches!(a, syn::Expr::Path(_));
             if !v.guards.is_empty() && (v.fresh || by_name) {
-                out.moved.extend(v.guards.iter().copied());
+                let at = out.args.len() as u32;
+                out.moved.extend(v.guards.iter().map(|&g| (at, g)));
             } else {
                 self.settle(&v, false);
             }
@@ -1762,6 +1786,7 @@ impl<'a> BodyLowerer<'a> {
                 args: Vec::new(),
                 by_value: Vec::new(),
                 result: None,
+                moved: Vec::new(),
             });
             return Val::default();
         };
@@ -1800,6 +1825,7 @@ impl<'a> BodyLowerer<'a> {
                     args: Vec::new(),
                     by_value: Vec::new(),
                     result: None,
+                    moved: Vec::new(),
                 });
                 return Val::default();
             }
@@ -2014,6 +2040,7 @@ impl<'a> BodyLowerer<'a> {
             args,
             by_value,
             result,
+            moved: moved.clone(),
         });
         let irq_registrar = is_irq_registrar(&last);
         if irq_registrar {
@@ -2030,7 +2057,7 @@ impl<'a> BodyLowerer<'a> {
         } else {
             self.run_closures(closures, spawner, span);
         }
-        for g in moved {
+        for (_, g) in moved {
             self.emit(Op::Release {
                 guard: g,
                 span,
@@ -2404,11 +2431,21 @@ impl<'a> BodyLowerer<'a> {
         );
         let before = self.cur;
         let (tv, fv) = if neg { (false, true) } else { (true, false) };
+        // `opt.is_none()` / `opt.is_some()` on a local that keeps a guard in an `Option`: on
+        // the path where it is `None`, it holds no lock.
+        let empty = self.option_test(strip_not(c));
         if let Some(k) = &key {
             self.emit(Op::Assume {
                 key: k.clone(),
                 value: tv,
             });
+        }
+        if let Some((slots, none_when)) = &empty {
+            if *none_when == tv {
+                self.emit(Op::AssumeEmpty {
+                    guards: slots.clone(),
+                });
+            }
         }
         if let Some(p) = &v.pending {
             if !neg {
@@ -2423,12 +2460,39 @@ impl<'a> BodyLowerer<'a> {
                 value: fv,
             });
         }
+        if let Some((slots, none_when)) = empty {
+            if none_when == fv {
+                self.emit(Op::AssumeEmpty { guards: slots });
+            }
+        }
         if let Some(p) = &v.pending {
             if neg {
                 self.emit_raw_try(p);
             }
         }
         (t, self.cur, Vec::new())
+    }
+
+    /// `x.is_none()` / `x.is_some()` on a local with guard slots: the slots, and the value of
+    /// the test when `x` is `None`.
+    fn option_test(&self, e: &syn::Expr) -> Option<(Vec<GuardId>, bool)> {
+        let syn::Expr::MethodCall(m) = strip_parens(e) else {
+            return None;
+        };
+        let none_when = match m.method.to_string().as_str() {
+            "is_none" => true,
+            "is_some" => false,
+            _ => return None,
+        };
+        if !m.args.is_empty() {
+            return None;
+        }
+        let syn::Expr::Path(p) = strip_parens(&m.receiver) else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        let slots = self.lookup(&name)?.guards.clone();
+        (!slots.is_empty()).then_some((slots, none_when))
     }
 
     /// The scrutinee's value on the path where `pat` matched: a pending try-lock acquires

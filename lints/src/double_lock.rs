@@ -30,12 +30,13 @@ declare_lint! {
     /// `write()` is taken to acquire where it is called, not where its future is awaited: a
     /// lock future created under a guard and only polled (tests of contention do this) is
     /// reported. A guard moved into an `async move` block or a closure is still taken to be
-    /// held by the enclosing function. A guard passed by value to a helper that drops it
-    /// before locking again (`self.notify_rx(tail)`, where `notify_rx` does `drop(tail); …;
-    /// tail = self.tail.lock()`) is reported at the call: the callee's summary does not say
-    /// that the re-acquisition comes after the drop of the guard it received. A guard in an
-    /// `Option` local that a loop only fills when it `is_none()` is taken to be held across
-    /// the back edge. `unlocked`/`bump` and the method forms
+    /// held by the enclosing function. A guard passed by value to a helper is held by the
+    /// caller for what the helper does before it drops the guard, and not after; a helper
+    /// that receives a guard does not know which lock it came from, so its own re-locking
+    /// is reported at the callers that pass the guard, not in the helper. An `Option` that
+    /// keeps a guard is known to be empty only where `opt.is_none()` / `opt.is_some()` on the
+    /// local itself says so (not through `if let None = opt`, `matches!` or a copy of the
+    /// test in another variable). `unlocked`/`bump` and the method forms
     /// `g.upgrade()`/`g.downgrade()` are understood only for a guard whose acquisition is in
     /// the same function (not a guard parameter or one returned by a helper: such a guard
     /// stays held through `unlocked`'s closure). The `Err` of `try_upgrade` is taken to hold

@@ -323,6 +323,21 @@ pub const TEMPLATES: &[Tpl] = &[
         "let mut o$K = Some($ACQ); let t$K = o$K.take(); drop(o$K); $P $I drop(t$K); $P",
     ),
     t(
+        "option_fill_if_none",
+        false,
+        "let mut o$K = None; for i$K in 0..2 { if o$K.is_none() { $P o$K = Some($ACQ); } if i$K == 1 { $I } } drop(o$K); $P",
+    ),
+    t(
+        "option_is_some",
+        false,
+        "let mut o$K = Some($ACQ); if o$K.is_some() { $I } else { $P } drop(o$K); $P",
+    ),
+    t(
+        "option_is_none_after_take",
+        false,
+        "let mut o$K = Some($ACQ); drop(o$K.take()); if !o$K.is_none() { $P } else { $I } $P",
+    ),
+    t(
         "reassign_after_drop",
         true,
         "let mut $GRD = $ACQ; drop($GRD); $P $GRD = $ACQ; $I drop($GRD); $P",
