@@ -161,6 +161,25 @@ impl State {
     }
 }
 
+/// Whether the struct a literal names (`Guard`, `Self`) has a `Drop` impl in the analyzed code.
+fn has_drop(ix: &Index, files: &[LoweredFile], func: &FnDef, ty: &[String]) -> bool {
+    let segs: Vec<String> = if ty.len() == 1 && ty[0] == "Self" {
+        match &func.self_ty {
+            Some(crate::ir::TypeRef::Path { segs, .. }) => segs.clone(),
+            _ => return false,
+        }
+    } else {
+        ty.to_vec()
+    };
+    let Some(sd) = ix.find_struct(files, &func.module, &segs) else {
+        return false;
+    };
+    ix.methods_of_struct(&sd.path, "drop").is_some_and(|ms| {
+        ms.iter()
+            .any(|&m| ix.func(files, m).trait_name.as_deref() == Some("Drop"))
+    })
+}
+
 /// Resolution of every lock operation of a body, done once before exploring paths.
 struct Resolved {
     locks: Vec<ResolvedLock>,
@@ -173,6 +192,8 @@ struct Resolved {
     /// Call node → what it allocates, for methods that grow a heap collection (`v.push(x)` on
     /// a `Vec`, not on a `heapless::Vec`).
     alloc_at: BTreeMap<NodeId, String>,
+    /// `HandOff` nodes whose struct has a `Drop` impl.
+    handoff_at: BTreeSet<NodeId>,
 }
 
 /// For every function that returns a guard it acquired (`fn inner(&self) -> MutexGuard<..>`):
@@ -247,6 +268,7 @@ fn resolve_body(
         key_at: BTreeMap::new(),
         call_at: BTreeMap::new(),
         alloc_at: BTreeMap::new(),
+        handoff_at: BTreeSet::new(),
     };
     for (i, n) in body.nodes.iter().enumerate() {
         if let Op::Call {
@@ -260,6 +282,11 @@ fn resolve_body(
         {
             if let Some(what) = heap_growth(ix, files, func, recv, name) {
                 r.alloc_at.insert(i as NodeId, what);
+            }
+        }
+        if let Op::HandOff { ty, .. } = &n.op {
+            if has_drop(ix, files, func, ty) {
+                r.handoff_at.insert(i as NodeId);
             }
         }
         let res = match &n.op {
@@ -941,6 +968,20 @@ pub fn analyze_fn(
                     });
                 }
                 continue;
+            }
+            Op::HandOff { places, .. } => {
+                if res.handoff_at.contains(&node) {
+                    let inside = |inst: &str| {
+                        places.iter().any(|p| {
+                            inst.strip_prefix(p.as_str())
+                                .is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']))
+                        })
+                    };
+                    st.held.retain(|h| {
+                        !((h.style == AcqStyle::Raw || h.leaked.is_some())
+                            && inside(&res.locks[h.lock as usize].instance))
+                    });
+                }
             }
             Op::Nop | Op::Count { .. } | Op::CallOutcome { .. } | Op::Store { .. } => {}
         }

@@ -301,6 +301,14 @@ pub enum Op {
     AssumeEmpty {
         guards: Vec<GuardId>,
     },
+    /// A value of the struct `ty` (as written) is built with references to `places`
+    /// (`Guard { lock: self }`, `Guard { raw: &self.raw }`): when the struct has a `Drop`
+    /// impl, a raw or leaked hold of those places (or of places inside them) passes to it.
+    HandOff {
+        ty: Vec<String>,
+        places: Vec<String>,
+        span: Span,
+    },
     /// A local or place is assigned: assumptions that read `root` are forgotten.
     Assign {
         root: String,

@@ -1124,9 +1124,20 @@ impl<'a> BodyLowerer<'a> {
             }
             syn::Expr::Struct(s) => {
                 let mut guards = Vec::new();
+                let mut places = Vec::new();
                 for f in &s.fields {
                     let v = self.expr(&f.expr, sub_ext);
+                    if let Some(p) = v.place.as_ref().filter(|p| !matches!(p.root, Root::Opaque)) {
+                        places.push(p.text.clone());
+                    }
                     guards.extend(self.take_ownership(&v, self.span(&f.expr)));
+                }
+                if !places.is_empty() {
+                    self.emit(Op::HandOff {
+                        ty: path_segs(&s.path),
+                        places,
+                        span: self.span(e),
+                    });
                 }
                 if let Some(rest) = &s.rest {
                     let _ = self.operand(rest);

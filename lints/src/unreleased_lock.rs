@@ -29,10 +29,12 @@ declare_lint! {
     /// crate is not seen unless a contract in the configuration says so. Methods of an
     /// implementation of lock_api's raw traits (`RawMutex`, `RawRwLock`…) are not checked:
     /// their acquire methods return with the lock held by contract, and neither are the
-    /// inherent methods of a type implementing them (its slow paths). A raw try-lock whose
-    /// success path returns a guard struct that refers to the lock (async-lock's
-    /// `RwLock::try_read`: `if self.raw.try_read() { Some(RwLockReadGuard { lock: &self.raw,
-    /// .. }) }`) is reported: the release in that struct's `Drop` is not connected to it. A
+    /// inherent methods of a type implementing them (its slow paths). A raw hold passes to a
+    /// value built with a struct literal that refers to the lock or its owner (`Guard { lock:
+    /// self }`, `RwLockReadGuard { lock: &self.raw, .. }`) when that struct has a `Drop` impl
+    /// in the analyzed code; the drop is assumed to release it. A guard built by a constructor
+    /// function instead (`RwLockReadGuardArc::from_arc(self.clone())`) is not followed and the
+    /// acquisition is reported. A
     /// raw lock received as a parameter, unlocked while waiting and locked again before
     /// returning (parking_lot's `Condvar::wait_until_internal`) is reported: being held on
     /// entry is not inferred. Calling `with_upgraded` twice on one upgradable read guard
