@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::config::Config;
-use crate::index::{FnRef, Index, ResolvedLock};
+use crate::index::{AcqCall, FnRef, Index, ResolvedLock};
 use crate::ir::{
     AcqStyle, BlockKind, Body, Callee, CondKey, FnDef, GuardId, Mode, NodeId, Op, Place,
 };
@@ -303,7 +303,17 @@ fn resolve_body(
                         .iter()
                         .any(|(n, _, _)| n == &m)
                     || config.lock_pairs.iter().any(|p| p.acquire == *method);
-                let mut l = ix.resolve_lock(files, func, place, m, *unwrapped, config);
+                let mut l = ix.resolve_lock(
+                    files,
+                    func,
+                    place,
+                    m,
+                    AcqCall {
+                        unwrapped: *unwrapped,
+                        fn_call: *style == AcqStyle::Raw,
+                    },
+                    config,
+                );
                 if l.is_none() && raw_fn {
                     l = Some(fn_pair_lock(func, place, method, config));
                 }
@@ -320,7 +330,17 @@ fn resolve_body(
             Op::Unlock { place, method, .. } => {
                 let raw_fn = crate::lower_body::RELEASE_FNS.contains(&method.as_str())
                     || config.lock_pairs.iter().any(|p| p.release == *method);
-                let l = ix.resolve_lock(files, func, place, "lock", true, config);
+                let l = ix.resolve_lock(
+                    files,
+                    func,
+                    place,
+                    "lock",
+                    AcqCall {
+                        unwrapped: true,
+                        fn_call: false,
+                    },
+                    config,
+                );
                 match l {
                     Some(l) => Some(l),
                     None if raw_fn => Some(fn_pair_lock(func, place, method, config)),
@@ -393,8 +413,17 @@ fn resolve_body(
             else {
                 continue;
             };
-            let Some(mut l) = ix.resolve_lock(files, callee_def, place, method, *unwrapped, config)
-            else {
+            let Some(mut l) = ix.resolve_lock(
+                files,
+                callee_def,
+                place,
+                method,
+                AcqCall {
+                    unwrapped: *unwrapped,
+                    fn_call: false,
+                },
+                config,
+            ) else {
                 continue;
             };
             l.instance = crate::interproc::map_instance(callee_def, &l.instance, callee, args)

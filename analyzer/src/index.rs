@@ -732,9 +732,10 @@ impl Index {
         func: &FnDef,
         place: &Place,
         method: &str,
-        unwrapped: bool,
+        how: AcqCall,
         config: &Config,
     ) -> Option<ResolvedLock> {
+        let AcqCall { unwrapped, fn_call } = how;
         let PlaceWalk {
             ty,
             mut class,
@@ -755,11 +756,14 @@ impl Index {
                     // A written type that is not a lock (`File::lock`, a user type's `lock`).
                     return None;
                 }
-                // Type not written: a `.lock().unwrap()` is std's poisoning lock in practice.
-                let raw_call = method.starts_with(|c: char| c.is_uppercase())
-                    || method.contains('_')
-                        && !method.starts_with("lock")
-                        && !method.starts_with("try_");
+                // Type not written: a `.lock().unwrap()` is std's poisoning lock in practice; an
+                // acquire function (`KeAcquireSpinLock(&l)`, `spin_lock_irqsave(&l)`) is a manual
+                // lock. A method (`x.upgradable_read()`, `x.blocking_lock()`) is neither.
+                let raw_call = fn_call
+                    && (method.starts_with(|c: char| c.is_uppercase())
+                        || method.contains('_')
+                            && !method.starts_with("lock")
+                            && !method.starts_with("try_"));
                 if !(unwrapped
                     && matches!(
                         method,
@@ -933,4 +937,13 @@ fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef {
 /// `a::b::C` ends with `b::C` (or `C`) on a segment boundary.
 fn path_ends_with(path: &str, tail: &str) -> bool {
     path == tail || path.ends_with(tail) && path[..path.len() - tail.len()].ends_with("::")
+}
+
+/// How an acquisition was written, for locks whose type is not written.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AcqCall {
+    /// `m.lock().unwrap()`: std's shape.
+    pub unwrapped: bool,
+    /// An acquire function applied to the lock (`spin_lock(&l)`), not a method.
+    pub fn_call: bool,
 }
