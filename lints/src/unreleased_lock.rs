@@ -35,10 +35,10 @@ declare_lint! {
     /// in the analyzed code; the drop is assumed to release it. A guard built by a constructor
     /// function instead (`RwLockReadGuardArc::from_arc(self.clone())`) is not followed and the
     /// acquisition is reported. A
-    /// raw lock received as a parameter, unlocked while waiting and locked again before
-    /// returning (parking_lot's `Condvar::wait_until_internal`) is reported: being held on
-    /// entry is not inferred. Calling `with_upgraded` twice on one upgradable read guard
-    /// (parking_lot's `tests/issue_392.rs`) is reported as never released. A guard forgotten on
+    /// function that releases a lock it did not take and takes it again (a condition-variable
+    /// wait over a raw lock, parking_lot's `Condvar::wait_until_internal`) is taken to hand
+    /// the caller's hold back: its acquisitions of that lock are not reported, even on a path
+    /// that did not release it first. A guard forgotten on
     /// purpose and released later by an unchecked unlock in another function (async-lock's
     /// upgradable read keeps its mutex this way) is reported as leaked.
     ///
@@ -127,6 +127,17 @@ impl Lint for UnreleasedLock {
                         && c.returns_held.contains(&a.class)
                 });
                 if contract_holds {
+                    continue;
+                }
+                // The function also releases this very lock where it did not take it (a
+                // condition-variable wait: unlock the caller's lock, sleep, lock it again): the
+                // acquisition gives back the hold the caller had on entry.
+                if a.leak.is_none()
+                    && flow
+                        .foreign_releases
+                        .iter()
+                        .any(|r| r.lock.instance == a.instance && r.lock.class == a.class)
+                {
                     continue;
                 }
                 let name = lock_name(&a.class, &a.instance);
