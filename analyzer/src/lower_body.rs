@@ -3,13 +3,15 @@
 //! statement (or of a scrutinee / condition scope), lifetime extension of `&` operands in `let`,
 //! and the edition-dependent `if let` and tail-expression rules.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
 use crate::config::Config;
 use crate::ir::{
-    AcqStyle, BlockKind, Body, Callee, CondKey, FnDef, GuardId, Mode, Node, NodeId, Op, Place,
-    Proj, Root, TypeRef,
+    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FnDef, GuardId, Mode, Node, NodeId, Op,
+    Place, Proj, Root, TypeRef,
 };
 use crate::lower_items::{path_segs, type_ref};
 use crate::parse::SpanMap;
@@ -294,12 +296,26 @@ enum Ext {
     Place,
 }
 
+/// What a closure lowered as a function of its own takes from the function it is written in:
+/// the module and impl it resolves names in, and the captures it has so far.
+#[derive(Clone)]
+struct Enclosing {
+    module: String,
+    self_ty: Option<TypeRef>,
+    trait_name: Option<String>,
+    in_trait: bool,
+    has_self: bool,
+    test_only: bool,
+    captures: Vec<Capture>,
+}
+
 pub struct BodyLowerer<'a> {
     map: &'a SpanMap,
     edition: Edition,
     config: &'a Config,
     fn_path: String,
     params: Vec<(String, TypeRef)>,
+    enclosing: Enclosing,
     nodes: Vec<Node>,
     cur: Option<NodeId>,
     guard_count: u32,
@@ -332,6 +348,15 @@ impl<'a> BodyLowerer<'a> {
             config,
             fn_path: def.path.clone(),
             params: def.params.clone(),
+            enclosing: Enclosing {
+                module: def.module.clone(),
+                self_ty: def.self_ty.clone(),
+                trait_name: def.trait_name.clone(),
+                in_trait: def.in_trait,
+                has_self: def.has_self,
+                test_only: def.test_only,
+                captures: def.captures.clone(),
+            },
             nodes: Vec::new(),
             cur: None,
             guard_count: 0,
@@ -402,14 +427,8 @@ impl<'a> BodyLowerer<'a> {
         }
     }
 
-    fn lower_closure_as_fn(
-        &mut self,
-        body: &syn::Expr,
-        params: Vec<(String, TypeRef)>,
-        end: Span,
-    ) -> Body {
+    fn lower_closure_as_fn(&mut self, body: &syn::Expr, end: Span) -> Body {
         self.start();
-        self.params = params;
         self.frames.push(Frame {
             exits: Vec::new(),
             scope_depth: 0,
@@ -1161,7 +1180,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn path_expr(&mut self, p: &syn::ExprPath) -> Val {
-        let segs = path_segs(&p.path);
+        let segs = expr_path_segs(p);
         if segs.len() == 1 {
             let name = &segs[0];
             if name == "self" {
@@ -1626,13 +1645,17 @@ impl<'a> BodyLowerer<'a> {
         });
         self.scopes.push(Scope::default());
         for input in &c.inputs {
-            for name in pat_idents(input) {
+            // Like the parameters of a closure lowered on its own: typed when annotated.
+            let (pat, ty) = split_pat_type(input);
+            let ty = ty.filter(|_| matches!(pat, syn::Pat::Ident(_)));
+            let tag = self.span(input).start;
+            for name in pat_idents(pat) {
                 self.bind(Binding {
                     name,
                     guards: Vec::new(),
                     alias: None,
-                    ty: None,
-                    tag: 0,
+                    ty: ty.clone(),
+                    tag,
                     closure: None,
                 });
             }
@@ -1662,7 +1685,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn spawn_closure_kind(&mut self, c: &syn::ExprClosure, kind: &str) {
-        let params = c
+        let own = c
             .inputs
             .iter()
             .flat_map(|p| {
@@ -1674,9 +1697,11 @@ impl<'a> BodyLowerer<'a> {
             .collect();
         let end = self.span(&c.body);
         self.spawn_body(
-            |bl| bl.lower_closure_as_fn(&c.body, params, end),
+            |bl| bl.lower_closure_as_fn(&c.body, end),
             kind,
             self.span(c),
+            own,
+            &c.body,
         );
     }
 
@@ -1687,21 +1712,97 @@ impl<'a> BodyLowerer<'a> {
             label: None,
             block: b.clone(),
         });
-        let params = self.params.clone();
-        self.spawn_body(|bl| bl.lower_closure_as_fn(&expr, params, end), kind, end);
+        self.spawn_body(
+            |bl| bl.lower_closure_as_fn(&expr, end),
+            kind,
+            end,
+            Vec::new(),
+            b,
+        );
     }
 
-    fn spawn_body(&mut self, f: impl FnOnce(&mut BodyLowerer<'a>) -> Body, kind: &str, span: Span) {
+    /// Lower a closure or async block that runs elsewhere as a function of its own. It sees
+    /// what the enclosing function sees at this point (its module, `self`, the parameters and
+    /// the bindings in scope with their types and aliases), minus the names its own parameters
+    /// `own` hide, and none of the guards held here. `body` is the source it lowers: only the
+    /// names it mentions are recorded as captures.
+    fn spawn_body(
+        &mut self,
+        f: impl FnOnce(&mut BodyLowerer<'a>) -> Body,
+        kind: &str,
+        span: Span,
+        own: Vec<(String, TypeRef)>,
+        body: &dyn ToTokens,
+    ) {
         self.closure_count += 1;
         let path = format!("{}::{{{kind}#{}}}", self.fn_path, self.closure_count);
+        let hidden = |n: &str| own.iter().any(|(o, _)| o == n);
+        // Names the body mentions, and those of closures in scope it may call and inline.
+        let mut mentioned = BTreeSet::new();
+        idents_of(body.to_token_stream(), &mut mentioned);
+        for b in self.scopes.iter().flat_map(|s| s.bindings.iter()) {
+            if let Some(c) = b.closure.as_ref().filter(|_| mentioned.contains(&b.name)) {
+                idents_of(c.body.to_token_stream(), &mut mentioned);
+            }
+        }
+        let owners: BTreeMap<(&str, Option<u32>), &str> = self
+            .enclosing
+            .captures
+            .iter()
+            .map(|c| ((c.name.as_str(), c.tag), c.owner.as_str()))
+            .collect();
+        let owner = |name: &str, tag: Option<u32>| {
+            owners
+                .get(&(name, tag))
+                .map_or_else(|| self.fn_path.clone(), |o| (*o).to_string())
+        };
+        let mut captures: BTreeMap<(String, Option<u32>), String> = BTreeMap::new();
+        let mut params = own.clone();
+        for (n, t) in &self.params {
+            if !hidden(n) && !params.iter().any(|(p, _)| p == n) {
+                params.push((n.clone(), t.clone()));
+                if mentioned.contains(n) {
+                    captures.insert((n.clone(), None), owner(n, None));
+                }
+            }
+        }
+        // Captured bindings keep their types and aliases (a closure capturing `state` sees
+        // `self.state`), and hold no guard.
+        let mut captured = Scope::default();
+        for b in self.scopes.iter().flat_map(|s| s.bindings.iter()) {
+            if b.name.is_empty() || hidden(&b.name) {
+                continue;
+            }
+            if mentioned.contains(&b.name) {
+                captures.insert((b.name.clone(), Some(b.tag)), owner(&b.name, Some(b.tag)));
+                // The root the binding aliases (`let a2 = Arc::clone(&a)` names `a`).
+                match b.alias.as_ref().map(|a| &a.root) {
+                    Some(Root::Local { name, tag, .. }) => {
+                        captures.insert((name.clone(), Some(*tag)), owner(name, Some(*tag)));
+                    }
+                    Some(Root::Param { name, .. }) => {
+                        captures.insert((name.clone(), None), owner(name, None));
+                    }
+                    _ => {}
+                }
+            }
+            captured.bindings.push(Binding {
+                guards: Vec::new(),
+                ..b.clone()
+            });
+        }
+        let captures = captures
+            .into_iter()
+            .map(|((name, tag), owner)| Capture { name, tag, owner })
+            .collect();
         let mut def = FnDef {
             path: path.clone(),
             name: format!("{{{kind}#{}}}", self.closure_count),
-            module: String::new(),
-            self_ty: None,
-            trait_name: None,
-            in_trait: false,
-            has_self: false,
+            module: self.enclosing.module.clone(),
+            self_ty: self.enclosing.self_ty.clone(),
+            trait_name: self.enclosing.trait_name.clone(),
+            in_trait: self.enclosing.in_trait,
+            has_self: self.enclosing.has_self,
             params: Vec::new(),
             ret: None,
             is_async: kind == "async",
@@ -1709,29 +1810,17 @@ impl<'a> BodyLowerer<'a> {
             span,
             name_span: span,
             body: None,
-            test_only: false,
+            test_only: self.enclosing.test_only,
             accessor_of: None,
             generics: Vec::new(),
+            captures,
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
-        sub.fn_path = path;
-        sub.params = self.params.clone();
+        sub.params = params;
         // Nesting carries over, so closures that mention each other cannot recurse forever.
         sub.inline_depth = self.inline_depth;
         sub.depth = self.depth;
         sub.inlining = self.inlining.clone();
-        // Captured bindings keep their aliases (a closure capturing `state` sees `self.state`).
-        let mut captured = Scope::default();
-        for s in &self.scopes {
-            for b in &s.bindings {
-                if !b.name.is_empty() {
-                    captured.bindings.push(Binding {
-                        guards: Vec::new(),
-                        ..b.clone()
-                    });
-                }
-            }
-        }
         sub.scopes.push(captured);
         let body = f(&mut sub);
         def.body = Some(body);
@@ -1765,7 +1854,7 @@ impl<'a> BodyLowerer<'a> {
             });
             return Val::default();
         };
-        let segs = path_segs(&fp.path);
+        let segs = expr_path_segs(fp);
         let last = segs.last().cloned().unwrap_or_default();
         let two = |a: &str, b: &str| segs.len() >= 2 && segs[segs.len() - 2] == a && last == b;
         if let Some(v) = self.guard_fn_call(&segs, c, span) {
@@ -2848,6 +2937,42 @@ fn is_irq_registrar(name: &str) -> bool {
             || l.starts_with("register")
             || l.starts_with("set")
             || l.contains("handler"))
+}
+
+/// Every identifier in a token stream (`self` included), into `out`.
+fn idents_of(ts: proc_macro2::TokenStream, out: &mut BTreeSet<String>) {
+    for tt in ts {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            proc_macro2::TokenTree::Group(g) => idents_of(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// The segments of a path expression. A qualified path without a trait (`<Device>::new`,
+/// `<T>::f`) names the type's item, like `Device::new`; with a trait (`<T as Ops>::f`) it names
+/// the trait's item, like `Ops::f`.
+fn expr_path_segs(p: &syn::ExprPath) -> Vec<String> {
+    let segs = path_segs(&p.path);
+    let Some(q) = p.qself.as_ref().filter(|q| q.position == 0) else {
+        return segs;
+    };
+    let mut ty = &*q.ty;
+    while let syn::Type::Paren(t) = ty {
+        ty = &t.elem;
+    }
+    match ty {
+        syn::Type::Path(tp) if tp.qself.is_none() => {
+            let mut out = path_segs(&tp.path);
+            out.extend(segs);
+            out
+        }
+        // `<[T]>::len`, `<&str>::from`: no type the analysis names.
+        _ => segs,
+    }
 }
 
 fn strip_parens(e: &syn::Expr) -> &syn::Expr {
