@@ -1124,6 +1124,10 @@ impl<'a> BodyLowerer<'a> {
                 for f in &s.fields {
                     let v = self.expr(&f.expr, sub_ext);
                     guards.extend(self.take_ownership(&v, self.span(&f.expr)));
+                    // A closure stored in a field runs later, elsewhere.
+                    if let Some(c) = &v.closure {
+                        self.spawn_closure(c);
+                    }
                 }
                 if let Some(rest) = &s.rest {
                     let _ = self.operand(rest);
@@ -1977,10 +1981,20 @@ impl<'a> BodyLowerer<'a> {
         {
             let mut guards = Vec::new();
             let mut place = None;
+            let mut closure = None;
             for a in &c.args {
                 let v = self.expr(a, ctor_ext);
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
+                if two("Box", "new") {
+                    // A boxed closure is a callback kept for later: it runs elsewhere.
+                    if let Some(c) = &v.closure {
+                        self.spawn_closure(c);
+                    }
+                } else {
+                    // `Some(move || ..)` is still that closure.
+                    closure = v.closure.or(closure);
+                }
             }
             if two("Box", "new") {
                 self.emit(Op::Block {
@@ -1992,6 +2006,7 @@ impl<'a> BodyLowerer<'a> {
                 guards: guards.clone(),
                 fresh: !guards.is_empty(),
                 place,
+                closure,
                 ..Val::default()
             };
         }
@@ -2111,7 +2126,9 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         let spawner = SPAWNERS.iter().any(|s| *s == last)
-            || segs.iter().any(|s| s == "thread" && last == "spawn");
+            || segs.iter().any(|s| s == "thread" && last == "spawn")
+            || two("Arc", "new")
+            || two("Rc", "new");
         if irq_region {
             self.emit(Op::IrqOff { span });
             self.run_closures(closures, false, span);
@@ -2291,6 +2308,11 @@ impl<'a> BodyLowerer<'a> {
                 place: text.clone(),
                 span,
             });
+            // A closure stored for later (`self.on_rx = Some(Box::new(move || ..))`) runs
+            // elsewhere.
+            if let Some(c) = &v.closure {
+                self.spawn_closure(c);
+            }
         }
         // A guard stored into something that outlives the function leaks from its view.
         if !v.guards.is_empty() {
