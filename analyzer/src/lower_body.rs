@@ -3361,3 +3361,90 @@ fn pattern_outcome(p: &syn::Pat) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Capture, FnDef};
+    use crate::source::{FileId, SourceFile};
+
+    fn fns(text: &str) -> Vec<FnDef> {
+        crate::lower_file(&SourceFile::new(FileId(0), "lib.rs", text))
+            .items
+            .fns
+    }
+
+    fn cap(name: &str, tag: bool, owner: &str) -> (String, bool, String) {
+        (name.to_string(), tag, owner.to_string())
+    }
+
+    fn caps(f: &FnDef) -> Vec<(String, bool, String)> {
+        f.captures
+            .iter()
+            .map(|Capture { name, tag, owner }| (name.clone(), tag.is_some(), owner.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn spawned_closures_see_their_captures() {
+        let fs = fns("struct D;\n\
+             impl D {\n\
+                 fn run(&self, dev: u32, hidden: u32, unused: u32) {\n\
+                     let q: u32 = dev;\n\
+                     spawn(move |hidden: u8| {\n\
+                         let dev = 1;\n\
+                         self.go(q, hidden, dev);\n\
+                         spawn(move || q + dev);\n\
+                     });\n\
+                 }\n\
+             }\n");
+        let outer = fs
+            .iter()
+            .find(|f| f.name == "{closure#1}")
+            .expect("closure");
+        assert_eq!(outer.path, "crate::D::run::{closure#1}");
+        assert_eq!(outer.module, "crate");
+        assert!(outer.self_ty.is_some() && outer.has_self);
+        // `hidden` is the closure's own parameter, `unused` is not mentioned; the parameter
+        // `dev` is recorded (`q` aliases it) though the body's `dev` is its own `let`.
+        assert_eq!(
+            caps(outer),
+            vec![
+                cap("dev", false, "crate::D::run"),
+                cap("q", true, "crate::D::run")
+            ]
+        );
+        let inner = fs
+            .iter()
+            .find(|f| f.path == "crate::D::run::{closure#1}::{closure#1}")
+            .expect("nested closure");
+        // `q` still belongs to `run`; `dev` is the outer closure's own local.
+        assert_eq!(
+            caps(inner),
+            vec![
+                cap("dev", false, "crate::D::run"),
+                cap("dev", true, "crate::D::run::{closure#1}"),
+                cap("q", true, "crate::D::run"),
+            ]
+        );
+        assert_eq!(inner.owner_of("q", inner.captures[2].tag), "crate::D::run");
+        assert_eq!(inner.owner_of("other", None), inner.path);
+    }
+
+    #[test]
+    fn qualified_paths_without_a_trait_name_the_type() {
+        let fs = fns("fn f() { <Dev>::probe(); <Dev as Ops>::probe(); }\n");
+        let calls: Vec<String> = fs[0]
+            .body
+            .iter()
+            .flat_map(|b| b.nodes.iter())
+            .filter_map(|n| match &n.op {
+                crate::ir::Op::Call {
+                    callee: crate::ir::Callee::Path(segs),
+                    ..
+                } => Some(segs.join("::")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec!["Dev::probe", "Ops::probe"]);
+    }
+}
