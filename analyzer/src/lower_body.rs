@@ -338,6 +338,9 @@ pub struct BodyLowerer<'a> {
     ext_scope: Option<usize>,
     /// Extension context of the call being lowered (arguments of `Some(..)` extend like it).
     ctor_ext: Ext,
+    /// The expression being lowered is an argument of an IRQ registrar: a closure boxed there
+    /// is an interrupt handler.
+    registrar_arg: bool,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -374,6 +377,7 @@ impl<'a> BodyLowerer<'a> {
             stmt_expr: None,
             ext_scope: None,
             ctor_ext: Ext::None,
+            registrar_arg: false,
         }
     }
 
@@ -1262,6 +1266,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn method_call(&mut self, m: &syn::ExprMethodCall) -> Val {
+        self.registrar_arg = false;
         let name = m.method.to_string();
         let span = self.span(m);
         let method_span = self.span(&m.method).to(span);
@@ -1504,7 +1509,7 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
-        } = self.call_args(m.args.iter());
+        } = self.call_args(m.args.iter(), is_irq_registrar(&name));
         // Blocking methods.
         let block = match name.as_str() {
             "join" if nargs == 0 => Some(BlockKind::Join),
@@ -1588,10 +1593,16 @@ impl<'a> BodyLowerer<'a> {
     /// Lower a call's arguments: their places, which move by value, the closures among them,
     /// and the guards the callee takes (a binding's guard passed by name, or a fresh guard:
     /// the callee drops it).
-    fn call_args<'e>(&mut self, exprs: impl Iterator<Item = &'e syn::Expr>) -> CallArgs {
+    fn call_args<'e>(
+        &mut self,
+        exprs: impl Iterator<Item = &'e syn::Expr>,
+        registrar: bool,
+    ) -> CallArgs {
         let mut out = CallArgs::default();
         for a in exprs {
+            self.registrar_arg = registrar;
             let v = self.expr(a, Ext::None);
+            self.registrar_arg = false;
             if let Some(c) = v.closure.clone() {
                 out.closures.push(*c);
             }
@@ -1834,6 +1845,7 @@ impl<'a> BodyLowerer<'a> {
 
     fn call(&mut self, c: &syn::ExprCall) -> Val {
         let ctor_ext = std::mem::replace(&mut self.ctor_ext, Ext::None);
+        let registrar_arg = std::mem::replace(&mut self.registrar_arg, false);
         let span = self.span(c);
         if let syn::Expr::Closure(cl) = strip_parens(&c.func) {
             // `(|| ..)()`: the closure runs here.
@@ -1987,9 +1999,11 @@ impl<'a> BodyLowerer<'a> {
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
                 if two("Box", "new") {
-                    // A boxed closure is a callback kept for later: it runs elsewhere.
+                    // A boxed closure is a callback kept for later: it runs elsewhere (as an
+                    // interrupt handler when boxed for an IRQ registrar).
                     if let Some(c) = &v.closure {
-                        self.spawn_closure(c);
+                        let kind = if registrar_arg { "irq" } else { "closure" };
+                        self.spawn_closure_kind(c, kind);
                     }
                 } else {
                     // `Some(move || ..)` is still that closure.
@@ -2068,7 +2082,7 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
-        } = self.call_args(c.args.iter());
+        } = self.call_args(c.args.iter(), is_irq_registrar(&last));
         if SLEEP_FNS.contains(&last.as_str())
             || self
                 .config
