@@ -515,8 +515,12 @@ fn heap_growth(
 fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> ResolvedLock {
     let (spin, irq) = pair_props(method, config);
     let class = match &place.root {
-        crate::ir::Root::Opaque | crate::ir::Root::Local { .. } | crate::ir::Root::Param { .. } => {
-            format!("{}::{}", func.path, place.text)
+        crate::ir::Root::Opaque => format!("{}::{}", func.path, place.text),
+        crate::ir::Root::Local { name, tag, .. } => {
+            format!("{}::{}", func.owner_of(name, Some(*tag)), place.text)
+        }
+        crate::ir::Root::Param { name, .. } => {
+            format!("{}::{}", func.owner_of(name, None), place.text)
         }
         _ => format!("{}::{}", func.module, place.text),
     };

@@ -608,8 +608,14 @@ impl Index {
         // The root's type and the class prefix.
         let (mut ty, mut class): (Option<TypeRef>, String) = match &place.root {
             Root::SelfValue => (func.self_ty.clone(), String::new()),
-            Root::Param { name, ty } => (Some(ty.clone()), format!("{}::{name}", func.path)),
-            Root::Local { name, ty, .. } => (ty.clone(), format!("{}::{name}", func.path)),
+            Root::Param { name, ty } => (
+                Some(ty.clone()),
+                format!("{}::{name}", func.owner_of(name, None)),
+            ),
+            Root::Local { name, ty, tag } => (
+                ty.clone(),
+                format!("{}::{name}", func.owner_of(name, Some(*tag))),
+            ),
             Root::Path(segs) => match self.find_static(files, module, segs) {
                 Some(s) => (Some(s.ty.clone()), s.path.clone()),
                 None => (None, String::new()),

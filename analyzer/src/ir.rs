@@ -404,6 +404,30 @@ pub struct FnDef {
     /// The type parameters in scope (the function's own, then its impl's; `Self` in a trait)
     /// with the traits they are bounded by, inline and in `where` clauses.
     pub generics: Vec<GenericParam>,
+    /// For a closure or async block lowered as a function of its own: the parameters and
+    /// locals it captures, with the function that owns them, so a lock named through a capture
+    /// gets the class it has in that function.
+    pub captures: Vec<Capture>,
+}
+
+/// A variable a closure captures: a parameter (`tag` is `None`) or a local binding (the
+/// binding's tag), and the path of the function it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capture {
+    pub name: String,
+    pub tag: Option<u32>,
+    pub owner: String,
+}
+
+impl FnDef {
+    /// The function a parameter or local named in this body belongs to: the enclosing
+    /// function for a capture, else this one.
+    pub fn owner_of(&self, name: &str, tag: Option<u32>) -> &str {
+        self.captures
+            .iter()
+            .find(|c| c.name == name && c.tag == tag)
+            .map_or(self.path.as_str(), |c| c.owner.as_str())
+    }
 }
 
 /// A type parameter and its trait bounds as written (`D: NicOps + Send` → `[["NicOps"],

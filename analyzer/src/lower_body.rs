@@ -3,13 +3,15 @@
 //! statement (or of a scrutinee / condition scope), lifetime extension of `&` operands in `let`,
 //! and the edition-dependent `if let` and tail-expression rules.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
 use crate::config::Config;
 use crate::ir::{
-    AcqStyle, BlockKind, Body, Callee, CondKey, FnDef, GuardId, Mode, Node, NodeId, Op, Place,
-    Proj, Root, TypeRef,
+    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FnDef, GuardId, Mode, Node, NodeId, Op,
+    Place, Proj, Root, TypeRef,
 };
 use crate::lower_items::{path_segs, type_ref};
 use crate::parse::SpanMap;
@@ -295,6 +297,19 @@ enum Ext {
     Place,
 }
 
+/// What a closure lowered as a function of its own takes from the function it is written in:
+/// the module and impl it resolves names in, and the captures it has so far.
+#[derive(Clone)]
+struct Enclosing {
+    module: String,
+    self_ty: Option<TypeRef>,
+    trait_name: Option<String>,
+    in_trait: bool,
+    has_self: bool,
+    test_only: bool,
+    captures: Vec<Capture>,
+}
+
 pub struct BodyLowerer<'a> {
     map: &'a SpanMap,
     edition: Edition,
@@ -303,6 +318,7 @@ pub struct BodyLowerer<'a> {
     params: Vec<(String, TypeRef)>,
     /// Guards received by value, by parameter index (see `Body::param_guards`).
     param_guards: Vec<(u8, GuardId)>,
+    enclosing: Enclosing,
     nodes: Vec<Node>,
     cur: Option<NodeId>,
     guard_count: u32,
@@ -325,6 +341,9 @@ pub struct BodyLowerer<'a> {
     ext_scope: Option<usize>,
     /// Extension context of the call being lowered (arguments of `Some(..)` extend like it).
     ctor_ext: Ext,
+    /// The expression being lowered is an argument of an IRQ registrar: a closure boxed there
+    /// is an interrupt handler.
+    registrar_arg: bool,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -336,6 +355,15 @@ impl<'a> BodyLowerer<'a> {
             fn_path: def.path.clone(),
             params: def.params.clone(),
             param_guards: Vec::new(),
+            enclosing: Enclosing {
+                module: def.module.clone(),
+                self_ty: def.self_ty.clone(),
+                trait_name: def.trait_name.clone(),
+                in_trait: def.in_trait,
+                has_self: def.has_self,
+                test_only: def.test_only,
+                captures: def.captures.clone(),
+            },
             nodes: Vec::new(),
             cur: None,
             guard_count: 0,
@@ -353,6 +381,7 @@ impl<'a> BodyLowerer<'a> {
             stmt_expr: None,
             ext_scope: None,
             ctor_ext: Ext::None,
+            registrar_arg: false,
         }
     }
 
@@ -409,14 +438,8 @@ impl<'a> BodyLowerer<'a> {
         }
     }
 
-    fn lower_closure_as_fn(
-        &mut self,
-        body: &syn::Expr,
-        params: Vec<(String, TypeRef)>,
-        end: Span,
-    ) -> Body {
+    fn lower_closure_as_fn(&mut self, body: &syn::Expr, end: Span) -> Body {
         self.start();
-        self.params = params;
         self.frames.push(Frame {
             exits: Vec::new(),
             scope_depth: 0,
@@ -1131,6 +1154,10 @@ impl<'a> BodyLowerer<'a> {
                         places.push(p.text.clone());
                     }
                     guards.extend(self.take_ownership(&v, self.span(&f.expr)));
+                    // A closure stored in a field runs later, elsewhere.
+                    if let Some(c) = &v.closure {
+                        self.spawn_closure(c);
+                    }
                 }
                 if !places.is_empty() {
                     self.emit(Op::HandOff {
@@ -1194,7 +1221,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn path_expr(&mut self, p: &syn::ExprPath) -> Val {
-        let segs = path_segs(&p.path);
+        let segs = expr_path_segs(p);
         if segs.len() == 1 {
             let name = &segs[0];
             if name == "self" {
@@ -1272,6 +1299,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn method_call(&mut self, m: &syn::ExprMethodCall) -> Val {
+        self.registrar_arg = false;
         let name = m.method.to_string();
         let span = self.span(m);
         let method_span = self.span(&m.method).to(span);
@@ -1514,7 +1542,7 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
-        } = self.call_args(m.args.iter());
+        } = self.call_args(m.args.iter(), is_irq_registrar(&name));
         // Blocking methods.
         let block = match name.as_str() {
             "join" if nargs == 0 => Some(BlockKind::Join),
@@ -1599,10 +1627,16 @@ impl<'a> BodyLowerer<'a> {
     /// Lower a call's arguments: their places, which move by value, the closures among them,
     /// and the guards the callee takes (a binding's guard passed by name, or a fresh guard:
     /// the callee drops it).
-    fn call_args<'e>(&mut self, exprs: impl Iterator<Item = &'e syn::Expr>) -> CallArgs {
+    fn call_args<'e>(
+        &mut self,
+        exprs: impl Iterator<Item = &'e syn::Expr>,
+        registrar: bool,
+    ) -> CallArgs {
         let mut out = CallArgs::default();
         for a in exprs {
+            self.registrar_arg = registrar;
             let v = self.expr(a, Ext::None);
+            self.registrar_arg = false;
             if let Some(c) = v.closure.clone() {
                 out.closures.push(*c);
             }
@@ -1661,13 +1695,17 @@ impl<'a> BodyLowerer<'a> {
         });
         self.scopes.push(Scope::default());
         for input in &c.inputs {
-            for name in pat_idents(input) {
+            // Like the parameters of a closure lowered on its own: typed when annotated.
+            let (pat, ty) = split_pat_type(input);
+            let ty = ty.filter(|_| matches!(pat, syn::Pat::Ident(_)));
+            let tag = self.span(input).start;
+            for name in pat_idents(pat) {
                 self.bind(Binding {
                     name,
                     guards: Vec::new(),
                     alias: None,
-                    ty: None,
-                    tag: 0,
+                    ty: ty.clone(),
+                    tag,
                     closure: None,
                 });
             }
@@ -1697,7 +1735,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     fn spawn_closure_kind(&mut self, c: &syn::ExprClosure, kind: &str) {
-        let params = c
+        let own = c
             .inputs
             .iter()
             .flat_map(|p| {
@@ -1709,9 +1747,11 @@ impl<'a> BodyLowerer<'a> {
             .collect();
         let end = self.span(&c.body);
         self.spawn_body(
-            |bl| bl.lower_closure_as_fn(&c.body, params, end),
+            |bl| bl.lower_closure_as_fn(&c.body, end),
             kind,
             self.span(c),
+            own,
+            &c.body,
         );
     }
 
@@ -1722,21 +1762,97 @@ impl<'a> BodyLowerer<'a> {
             label: None,
             block: b.clone(),
         });
-        let params = self.params.clone();
-        self.spawn_body(|bl| bl.lower_closure_as_fn(&expr, params, end), kind, end);
+        self.spawn_body(
+            |bl| bl.lower_closure_as_fn(&expr, end),
+            kind,
+            end,
+            Vec::new(),
+            b,
+        );
     }
 
-    fn spawn_body(&mut self, f: impl FnOnce(&mut BodyLowerer<'a>) -> Body, kind: &str, span: Span) {
+    /// Lower a closure or async block that runs elsewhere as a function of its own. It sees
+    /// what the enclosing function sees at this point (its module, `self`, the parameters and
+    /// the bindings in scope with their types and aliases), minus the names its own parameters
+    /// `own` hide, and none of the guards held here. `body` is the source it lowers: only the
+    /// names it mentions are recorded as captures.
+    fn spawn_body(
+        &mut self,
+        f: impl FnOnce(&mut BodyLowerer<'a>) -> Body,
+        kind: &str,
+        span: Span,
+        own: Vec<(String, TypeRef)>,
+        body: &dyn ToTokens,
+    ) {
         self.closure_count += 1;
         let path = format!("{}::{{{kind}#{}}}", self.fn_path, self.closure_count);
+        let hidden = |n: &str| own.iter().any(|(o, _)| o == n);
+        // Names the body mentions, and those of closures in scope it may call and inline.
+        let mut mentioned = BTreeSet::new();
+        idents_of(body.to_token_stream(), &mut mentioned);
+        for b in self.scopes.iter().flat_map(|s| s.bindings.iter()) {
+            if let Some(c) = b.closure.as_ref().filter(|_| mentioned.contains(&b.name)) {
+                idents_of(c.body.to_token_stream(), &mut mentioned);
+            }
+        }
+        let owners: BTreeMap<(&str, Option<u32>), &str> = self
+            .enclosing
+            .captures
+            .iter()
+            .map(|c| ((c.name.as_str(), c.tag), c.owner.as_str()))
+            .collect();
+        let owner = |name: &str, tag: Option<u32>| {
+            owners
+                .get(&(name, tag))
+                .map_or_else(|| self.fn_path.clone(), |o| (*o).to_string())
+        };
+        let mut captures: BTreeMap<(String, Option<u32>), String> = BTreeMap::new();
+        let mut params = own.clone();
+        for (n, t) in &self.params {
+            if !hidden(n) && !params.iter().any(|(p, _)| p == n) {
+                params.push((n.clone(), t.clone()));
+                if mentioned.contains(n) {
+                    captures.insert((n.clone(), None), owner(n, None));
+                }
+            }
+        }
+        // Captured bindings keep their types and aliases (a closure capturing `state` sees
+        // `self.state`), and hold no guard.
+        let mut captured = Scope::default();
+        for b in self.scopes.iter().flat_map(|s| s.bindings.iter()) {
+            if b.name.is_empty() || hidden(&b.name) {
+                continue;
+            }
+            if mentioned.contains(&b.name) {
+                captures.insert((b.name.clone(), Some(b.tag)), owner(&b.name, Some(b.tag)));
+                // The root the binding aliases (`let a2 = Arc::clone(&a)` names `a`).
+                match b.alias.as_ref().map(|a| &a.root) {
+                    Some(Root::Local { name, tag, .. }) => {
+                        captures.insert((name.clone(), Some(*tag)), owner(name, Some(*tag)));
+                    }
+                    Some(Root::Param { name, .. }) => {
+                        captures.insert((name.clone(), None), owner(name, None));
+                    }
+                    _ => {}
+                }
+            }
+            captured.bindings.push(Binding {
+                guards: Vec::new(),
+                ..b.clone()
+            });
+        }
+        let captures = captures
+            .into_iter()
+            .map(|((name, tag), owner)| Capture { name, tag, owner })
+            .collect();
         let mut def = FnDef {
             path: path.clone(),
             name: format!("{{{kind}#{}}}", self.closure_count),
-            module: String::new(),
-            self_ty: None,
-            trait_name: None,
-            in_trait: false,
-            has_self: false,
+            module: self.enclosing.module.clone(),
+            self_ty: self.enclosing.self_ty.clone(),
+            trait_name: self.enclosing.trait_name.clone(),
+            in_trait: self.enclosing.in_trait,
+            has_self: self.enclosing.has_self,
             params: Vec::new(),
             ret: None,
             is_async: kind == "async",
@@ -1744,29 +1860,17 @@ impl<'a> BodyLowerer<'a> {
             span,
             name_span: span,
             body: None,
-            test_only: false,
+            test_only: self.enclosing.test_only,
             accessor_of: None,
             generics: Vec::new(),
+            captures,
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
-        sub.fn_path = path;
-        sub.params = self.params.clone();
+        sub.params = params;
         // Nesting carries over, so closures that mention each other cannot recurse forever.
         sub.inline_depth = self.inline_depth;
         sub.depth = self.depth;
         sub.inlining = self.inlining.clone();
-        // Captured bindings keep their aliases (a closure capturing `state` sees `self.state`).
-        let mut captured = Scope::default();
-        for s in &self.scopes {
-            for b in &s.bindings {
-                if !b.name.is_empty() {
-                    captured.bindings.push(Binding {
-                        guards: Vec::new(),
-                        ..b.clone()
-                    });
-                }
-            }
-        }
         sub.scopes.push(captured);
         let body = f(&mut sub);
         def.body = Some(body);
@@ -1776,6 +1880,7 @@ impl<'a> BodyLowerer<'a> {
 
     fn call(&mut self, c: &syn::ExprCall) -> Val {
         let ctor_ext = std::mem::replace(&mut self.ctor_ext, Ext::None);
+        let registrar_arg = std::mem::replace(&mut self.registrar_arg, false);
         let span = self.span(c);
         if let syn::Expr::Closure(cl) = strip_parens(&c.func) {
             // `(|| ..)()`: the closure runs here.
@@ -1801,7 +1906,7 @@ impl<'a> BodyLowerer<'a> {
             });
             return Val::default();
         };
-        let segs = path_segs(&fp.path);
+        let segs = expr_path_segs(fp);
         let last = segs.last().cloned().unwrap_or_default();
         let two = |a: &str, b: &str| segs.len() >= 2 && segs[segs.len() - 2] == a && last == b;
         if let Some(v) = self.guard_fn_call(&segs, c, span) {
@@ -1925,10 +2030,22 @@ impl<'a> BodyLowerer<'a> {
         {
             let mut guards = Vec::new();
             let mut place = None;
+            let mut closure = None;
             for a in &c.args {
                 let v = self.expr(a, ctor_ext);
                 guards.extend(self.take_ownership(&v, span));
                 place = v.place;
+                if two("Box", "new") {
+                    // A boxed closure is a callback kept for later: it runs elsewhere (as an
+                    // interrupt handler when boxed for an IRQ registrar).
+                    if let Some(c) = &v.closure {
+                        let kind = if registrar_arg { "irq" } else { "closure" };
+                        self.spawn_closure_kind(c, kind);
+                    }
+                } else {
+                    // `Some(move || ..)` is still that closure.
+                    closure = v.closure.or(closure);
+                }
             }
             if two("Box", "new") {
                 self.emit(Op::Block {
@@ -1940,6 +2057,7 @@ impl<'a> BodyLowerer<'a> {
                 guards: guards.clone(),
                 fresh: !guards.is_empty(),
                 place,
+                closure,
                 ..Val::default()
             };
         }
@@ -2001,7 +2119,7 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
-        } = self.call_args(c.args.iter());
+        } = self.call_args(c.args.iter(), is_irq_registrar(&last));
         if SLEEP_FNS.contains(&last.as_str())
             || self
                 .config
@@ -2060,7 +2178,9 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         let spawner = SPAWNERS.iter().any(|s| *s == last)
-            || segs.iter().any(|s| s == "thread" && last == "spawn");
+            || segs.iter().any(|s| s == "thread" && last == "spawn")
+            || two("Arc", "new")
+            || two("Rc", "new");
         if irq_region {
             self.emit(Op::IrqOff { span });
             self.run_closures(closures, false, span);
@@ -2240,6 +2360,11 @@ impl<'a> BodyLowerer<'a> {
                 place: text.clone(),
                 span,
             });
+            // A closure stored for later (`self.on_rx = Some(Box::new(move || ..))`) runs
+            // elsewhere.
+            if let Some(c) = &v.closure {
+                self.spawn_closure(c);
+            }
         }
         // A guard stored into something that outlives the function leaks from its view.
         if !v.guards.is_empty() {
@@ -2925,6 +3050,42 @@ fn is_irq_registrar(name: &str) -> bool {
             || l.contains("handler"))
 }
 
+/// Every identifier in a token stream (`self` included), into `out`.
+fn idents_of(ts: proc_macro2::TokenStream, out: &mut BTreeSet<String>) {
+    for tt in ts {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            proc_macro2::TokenTree::Group(g) => idents_of(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// The segments of a path expression. A qualified path without a trait (`<Device>::new`,
+/// `<T>::f`) names the type's item, like `Device::new`; with a trait (`<T as Ops>::f`) it names
+/// the trait's item, like `Ops::f`.
+fn expr_path_segs(p: &syn::ExprPath) -> Vec<String> {
+    let segs = path_segs(&p.path);
+    let Some(q) = p.qself.as_ref().filter(|q| q.position == 0) else {
+        return segs;
+    };
+    let mut ty = &*q.ty;
+    while let syn::Type::Paren(t) = ty {
+        ty = &t.elem;
+    }
+    match ty {
+        syn::Type::Path(tp) if tp.qself.is_none() => {
+            let mut out = path_segs(&tp.path);
+            out.extend(segs);
+            out
+        }
+        // `<[T]>::len`, `<&str>::from`: no type the analysis names.
+        _ => segs,
+    }
+}
+
 fn strip_parens(e: &syn::Expr) -> &syn::Expr {
     match e {
         syn::Expr::Paren(p) => strip_parens(&p.expr),
@@ -3287,5 +3448,92 @@ fn pattern_outcome(p: &syn::Pat) -> Option<bool> {
         "Ok" | "Some" => Some(true),
         "Err" | "None" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Capture, FnDef};
+    use crate::source::{FileId, SourceFile};
+
+    fn fns(text: &str) -> Vec<FnDef> {
+        crate::lower_file(&SourceFile::new(FileId(0), "lib.rs", text))
+            .items
+            .fns
+    }
+
+    fn cap(name: &str, tag: bool, owner: &str) -> (String, bool, String) {
+        (name.to_string(), tag, owner.to_string())
+    }
+
+    fn caps(f: &FnDef) -> Vec<(String, bool, String)> {
+        f.captures
+            .iter()
+            .map(|Capture { name, tag, owner }| (name.clone(), tag.is_some(), owner.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn spawned_closures_see_their_captures() {
+        let fs = fns("struct D;\n\
+             impl D {\n\
+                 fn run(&self, dev: u32, hidden: u32, unused: u32) {\n\
+                     let q: u32 = dev;\n\
+                     spawn(move |hidden: u8| {\n\
+                         let dev = 1;\n\
+                         self.go(q, hidden, dev);\n\
+                         spawn(move || q + dev);\n\
+                     });\n\
+                 }\n\
+             }\n");
+        let outer = fs
+            .iter()
+            .find(|f| f.name == "{closure#1}")
+            .expect("closure");
+        assert_eq!(outer.path, "crate::D::run::{closure#1}");
+        assert_eq!(outer.module, "crate");
+        assert!(outer.self_ty.is_some() && outer.has_self);
+        // `hidden` is the closure's own parameter, `unused` is not mentioned; the parameter
+        // `dev` is recorded (`q` aliases it) though the body's `dev` is its own `let`.
+        assert_eq!(
+            caps(outer),
+            vec![
+                cap("dev", false, "crate::D::run"),
+                cap("q", true, "crate::D::run")
+            ]
+        );
+        let inner = fs
+            .iter()
+            .find(|f| f.path == "crate::D::run::{closure#1}::{closure#1}")
+            .expect("nested closure");
+        // `q` still belongs to `run`; `dev` is the outer closure's own local.
+        assert_eq!(
+            caps(inner),
+            vec![
+                cap("dev", false, "crate::D::run"),
+                cap("dev", true, "crate::D::run::{closure#1}"),
+                cap("q", true, "crate::D::run"),
+            ]
+        );
+        assert_eq!(inner.owner_of("q", inner.captures[2].tag), "crate::D::run");
+        assert_eq!(inner.owner_of("other", None), inner.path);
+    }
+
+    #[test]
+    fn qualified_paths_without_a_trait_name_the_type() {
+        let fs = fns("fn f() { <Dev>::probe(); <Dev as Ops>::probe(); }\n");
+        let calls: Vec<String> = fs[0]
+            .body
+            .iter()
+            .flat_map(|b| b.nodes.iter())
+            .filter_map(|n| match &n.op {
+                crate::ir::Op::Call {
+                    callee: crate::ir::Callee::Path(segs),
+                    ..
+                } => Some(segs.join("::")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec!["Dev::probe", "Ops::probe"]);
     }
 }

@@ -436,6 +436,7 @@ impl<'a> ItemCx<'a> {
             test_only: test || self.test_only,
             accessor_of: None,
             generics: Vec::new(),
+            captures: Vec::new(),
         };
         let mut generics = generic_params(&sig.generics);
         for g in &self.outer_generics {

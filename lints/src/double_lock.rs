@@ -40,7 +40,9 @@ declare_lint! {
     /// `g.upgrade()`/`g.downgrade()` are understood only for a guard whose acquisition is in
     /// the same function (not a guard parameter or one returned by a helper: such a guard
     /// stays held through `unlocked`'s closure). The `Err` of `try_upgrade` is taken to hold
-    /// the lock for writing, like its `Ok`.
+    /// the lock for writing, like its `Ok`. A closure handed to a function that keeps it for
+    /// later (not a known spawner or registrar, not boxed) is taken to run during the call,
+    /// under the caller's locks.
     ///
     /// ## Example
     /// ```rust,ignore

@@ -29,6 +29,9 @@ declare_lint! {
     /// Locks are compared by class (declaration site), as lockdep does: two instances of one
     /// class taken in both orders (hand-over-hand) are not reported. A witness that needs a
     /// trait-dispatch edge is reported one level lower (deny → warn), naming the impl assumed.
+    /// A closure handed to a function that keeps it for later is taken to run during the call,
+    /// under the caller's locks, unless the function is a known spawner or registrar
+    /// (`thread::spawn`, `request_irq`, …) or the closure is boxed or stored into a field.
     ///
     /// ## Example
     /// ```rust,ignore
