@@ -299,6 +299,8 @@ pub struct BodyLowerer<'a> {
     edition: Edition,
     config: &'a Config,
     fn_path: String,
+    /// The function is test code (`#[cfg(test)]` statements in it are kept).
+    test_only: bool,
     params: Vec<(String, TypeRef)>,
     nodes: Vec<Node>,
     cur: Option<NodeId>,
@@ -331,6 +333,7 @@ impl<'a> BodyLowerer<'a> {
             edition,
             config,
             fn_path: def.path.clone(),
+            test_only: def.test_only,
             params: def.params.clone(),
             nodes: Vec::new(),
             cur: None,
@@ -659,10 +662,29 @@ impl<'a> BodyLowerer<'a> {
     /// Statements and tail of a block whose scope is already pushed (and popped by the caller).
     fn block_inner(&mut self, block: &syn::Block, ext: Ext) -> Val {
         let n = block.stmts.len();
+        // `#[cfg(P)]` predicates of the statements lowered so far: a statement under the
+        // negation of one of them belongs to another configuration (`#[cfg(feature = "std")]
+        // let g = m.lock().unwrap(); #[cfg(not(feature = "std"))] let g = m.lock();`), and no
+        // build has both, so only the first alternative is lowered.
+        let mut cfgs: Vec<String> = Vec::new();
         for (i, stmt) in block.stmts.iter().enumerate() {
             if self.cur.is_none() {
                 break;
             }
+            let preds = stmt_cfgs(stmt);
+            if preds.iter().any(|p| cfgs.contains(&negate_cfg(p))) {
+                continue;
+            }
+            // A `#[cfg(test)]` statement in a function that is not test code: the body is
+            // analyzed as the library's build has it.
+            if !self.test_only
+                && preds
+                    .iter()
+                    .any(|p| p == "test" || p.starts_with("all (test ,"))
+            {
+                continue;
+            }
+            cfgs.extend(preds);
             let is_tail = i + 1 == n && matches!(stmt, syn::Stmt::Expr(_, None));
             if is_tail {
                 let syn::Stmt::Expr(e, None) = stmt else {
@@ -1539,7 +1561,12 @@ impl<'a> BodyLowerer<'a> {
         }
         // The place of the result, for receivers of a following `.lock()`.
         let place = match recv_place {
-            Some(p) if nargs == 0 && TRANSPARENT.contains(&name.as_str()) => Some(p),
+            // `clone` keeps the type; the others keep the place unless the receiver's own
+            // type declares the method (decided with the types, `Index::walk_place`).
+            Some(p) if nargs == 0 && name == "clone" => Some(p),
+            Some(p) if nargs == 0 && TRANSPARENT.contains(&name.as_str()) => {
+                Some(project(p, Proj::Via(name.clone())))
+            }
             Some(p) if nargs == 0 && !matches!(p.root, Root::Opaque) => {
                 Some(project(p, Proj::Method(name.clone())))
             }
@@ -2862,6 +2889,45 @@ fn unreachable_stmt() -> ! {
     unreachable!("checked by the caller")
 }
 
+/// The `#[cfg(..)]` predicates on a statement, as token text.
+fn stmt_cfgs(stmt: &syn::Stmt) -> Vec<String> {
+    let attrs: &[syn::Attribute] = match stmt {
+        syn::Stmt::Local(l) => &l.attrs,
+        syn::Stmt::Macro(m) => &m.attrs,
+        syn::Stmt::Item(i) => crate::lower::item_attrs(i),
+        syn::Stmt::Expr(e, _) => match e {
+            syn::Expr::Assign(x) => &x.attrs,
+            syn::Expr::Block(x) => &x.attrs,
+            syn::Expr::Call(x) => &x.attrs,
+            syn::Expr::ForLoop(x) => &x.attrs,
+            syn::Expr::If(x) => &x.attrs,
+            syn::Expr::Let(x) => &x.attrs,
+            syn::Expr::Loop(x) => &x.attrs,
+            syn::Expr::Macro(x) => &x.attrs,
+            syn::Expr::Match(x) => &x.attrs,
+            syn::Expr::MethodCall(x) => &x.attrs,
+            syn::Expr::Return(x) => &x.attrs,
+            syn::Expr::Unsafe(x) => &x.attrs,
+            syn::Expr::While(x) => &x.attrs,
+            _ => &[],
+        },
+    };
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .filter_map(|a| a.meta.require_list().ok())
+        .map(|l| l.tokens.to_string())
+        .collect()
+}
+
+/// The text of `not(p)` for a cfg predicate's text (`not(q)` gives `q`).
+fn negate_cfg(p: &str) -> String {
+    match p.strip_prefix("not (").and_then(|q| q.strip_suffix(')')) {
+        Some(q) => q.to_string(),
+        None => format!("not ({p})"),
+    }
+}
+
 fn project(mut p: Place, proj: Proj) -> Place {
     match &proj {
         Proj::Field(f) => p.text = format!("{}.{f}", p.text),
@@ -2869,6 +2935,7 @@ fn project(mut p: Place, proj: Proj) -> Place {
         Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
         Proj::Elem => p.text = format!("{}[_]", p.text),
         Proj::Guard => p.text = format!("{}.*", p.text),
+        Proj::Via(_) => {}
     }
     p.proj.push(proj);
     p
