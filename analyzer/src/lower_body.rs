@@ -2645,7 +2645,12 @@ impl<'a> BodyLowerer<'a> {
             }
             self.scopes.push(scope);
             if let Some((_, g)) = &arm.guard {
+                // A match guard is a temporary scope: its temporaries (a guard from
+                // `self.state().doorbell().is_some()`) are dropped before the arm's body.
+                self.temps.push(Vec::new());
                 let _ = self.operand(g);
+                let t = self.temps.pop().unwrap_or_default();
+                self.release_all(&t, self.span(&**g));
             }
             let av = self.expr(&arm.body, ext);
             any_owned |= self.yield_value(&av, result, span);
