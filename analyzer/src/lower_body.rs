@@ -169,6 +169,18 @@ const TRANSPARENT: &[&str] = &[
     "inner",
 ];
 
+/// Iterator adapters of a collection whose items are its elements (`for p in
+/// self.peers.values()`): the place of the collection, unless the receiver's type declares the
+/// method itself.
+const ITERATORS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "values",
+    "values_mut",
+    "into_iter",
+    "into_values",
+];
+
 /// Methods that pass a guard through (`lock().unwrap()`, poison recovery).
 const PASS_THROUGH: &[&str] = &[
     "unwrap",
@@ -1564,7 +1576,11 @@ impl<'a> BodyLowerer<'a> {
             // `clone` keeps the type; the others keep the place unless the receiver's own
             // type declares the method (decided with the types, `Index::walk_place`).
             Some(p) if nargs == 0 && name == "clone" => Some(p),
-            Some(p) if nargs == 0 && TRANSPARENT.contains(&name.as_str()) => {
+            Some(p)
+                if nargs == 0
+                    && (TRANSPARENT.contains(&name.as_str())
+                        || ITERATORS.contains(&name.as_str())) =>
+            {
                 Some(project(p, Proj::Via(name.clone())))
             }
             Some(p) if nargs == 0 && !matches!(p.root, Root::Opaque) => {
@@ -1574,7 +1590,12 @@ impl<'a> BodyLowerer<'a> {
                 if nargs == 1
                     && matches!(
                         name.as_str(),
-                        "get" | "get_mut" | "get_unchecked" | "get_unchecked_mut"
+                        "get"
+                            | "get_mut"
+                            | "get_unchecked"
+                            | "get_unchecked_mut"
+                            | "remove"
+                            | "swap_remove"
                     ) =>
             {
                 Some(project(p, Proj::Index(tokens(&m.args[0]))))
@@ -2390,13 +2411,30 @@ impl<'a> BodyLowerer<'a> {
         } else {
             self.settle(&v_ok, false);
         }
+        // `if let Some(peer) = self.peers.get(k)`: the one binding is the element the
+        // scrutinee names.
+        let single = names.len() == 1 && some_or_ok_binding(&l.pat);
         for (i, name) in names.into_iter().enumerate() {
             // A new value each time the condition matches (a `while let` iteration).
             self.emit(Op::Assign { root: name.clone() });
+            let alias = if single {
+                v.place
+                    .clone()
+                    .filter(|p| {
+                        !matches!(p.root, Root::Opaque)
+                            && matches!(p.proj.last(), Some(Proj::Index(_)))
+                    })
+                    .map(|mut p| {
+                        p.text = name.clone();
+                        p
+                    })
+            } else {
+                None
+            };
             binds.push(Binding {
                 name,
                 guards: if i == 0 { owned.clone() } else { Vec::new() },
-                alias: None,
+                alias,
                 ty: None,
                 tag: self.span(&*l.pat).start,
                 closure: None,
@@ -2892,6 +2930,19 @@ fn strip_parens(e: &syn::Expr) -> &syn::Expr {
 
 fn unreachable_stmt() -> ! {
     unreachable!("checked by the caller")
+}
+
+/// `Some(x)` / `Ok(x)` (with `ref`/`mut` allowed on `x`).
+fn some_or_ok_binding(pat: &syn::Pat) -> bool {
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return false;
+    };
+    let is_variant = ts
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "Some" || s.ident == "Ok");
+    is_variant && ts.elems.len() == 1 && matches!(ts.elems.first(), Some(syn::Pat::Ident(_)))
 }
 
 /// The `#[cfg(..)]` predicates on a statement, as token text.
