@@ -10,7 +10,8 @@ declare_lint! {
     /// ## What it does
     /// Finds a non-reentrant lock acquired while the *same* lock — the same place, such as
     /// `self.state` twice or one static — is already held on the same path: a second guard
-    /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm,
+    /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm
+    /// (a match guard's own temporaries are dropped before the arm, as in Rust),
     /// two temporaries in one statement, `read` then `write` on one `RwLock`, an upgradable
     /// read with a write or another upgradable read, a guard still alive after
     /// `MutexGuard::unlocked` took the lock back or through a mapped guard, an `upgrade` while
@@ -32,8 +33,13 @@ declare_lint! {
     /// reported. A guard moved into an `async move` block or a closure is still taken to be
     /// held by the enclosing function. A guard passed by value to a helper that drops it
     /// before locking again (`self.notify_rx(tail)`, where `notify_rx` does `drop(tail); …;
-    /// tail = self.tail.lock()`) is reported at the call: the callee's summary does not say
-    /// that the re-acquisition comes after the drop of the guard it received. A guard in an
+    /// tail = self.tail.lock()`; r2d2's `self.try_get_inner(internals)`) is reported at the
+    /// call: the callee's summary does not say that the re-acquisition comes after the drop
+    /// of the guard it received. A closure that locks only under a flag it captured (`if
+    /// pooled { config.lock() }`) and is called inline under the guard only on the branch
+    /// where the flag is clear (`if let Some(pool) = &self.pool { pool.execute(f) } else {
+    /// f() }`, with `pooled = self.pool.is_some()`) is reported: the flag is not correlated
+    /// with the branch that calls the closure. A guard in an
     /// `Option` local that a loop only fills when it `is_none()` is taken to be held across
     /// the back edge. `unlocked`/`bump` and the method forms
     /// `g.upgrade()`/`g.downgrade()` are understood only for a guard whose acquisition is in
