@@ -31,11 +31,11 @@ declare_lint! {
     /// `write()` is taken to acquire where it is called, not where its future is awaited: a
     /// lock future created under a guard and only polled (tests of contention do this) is
     /// reported. A guard moved into an `async move` block or a closure is still taken to be
-    /// held by the enclosing function. A guard passed by value to a helper that drops it
-    /// before locking again (`self.notify_rx(tail)`, where `notify_rx` does `drop(tail); …;
-    /// tail = self.tail.lock()`; r2d2's `self.try_get_inner(internals)`) is reported at the
-    /// call: the callee's summary does not say that the re-acquisition comes after the drop
-    /// of the guard it received. A closure that locks only under a flag it captured (`if
+    /// held by the enclosing function. A guard passed by value to a helper is the helper's:
+    /// the call is reported only when the helper locks again while that guard may still be
+    /// alive (a helper that does `drop(tail); …; tail = self.tail.lock()` is fine); a guard
+    /// passed inside a struct or a tuple is not followed this way. A closure that locks only
+    /// under a flag it captured (`if
     /// pooled { config.lock() }`) and is called inline under the guard only on the branch
     /// where the flag is clear (`if let Some(pool) = &self.pool { pool.execute(f) } else {
     /// f() }`, with `pooled = self.pool.is_some()`) is reported: the flag is not correlated
