@@ -55,8 +55,6 @@ pub struct AcqEvent {
     pub held: Vec<HeldLock>,
     /// Call nodes whose closure argument this acquisition runs in, innermost last.
     pub regions: Vec<NodeId>,
-    /// Guard parameters still holding the guard the caller passed in (`Body::guard_params`).
-    pub params_live: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,8 +74,6 @@ pub struct CallEvent {
     pub irq_region: bool,
     /// Call nodes whose closure argument this call runs in, innermost last.
     pub regions: Vec<NodeId>,
-    /// Guard parameters still holding the guard the caller passed in.
-    pub params_live: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,9 +135,6 @@ struct State {
     irq_off: u8,
     regions: Vec<NodeId>,
     via: Option<Span>,
-    /// Slots of guard parameters that still hold the caller's guard (not yet dropped,
-    /// reassigned or moved away).
-    params_live: Vec<GuardId>,
 }
 
 /// Resolution of every lock operation of a body, done once before exploring paths.
@@ -548,20 +541,9 @@ pub fn analyze_fn(
     };
     let mut seen: HashSet<(NodeId, State)> = HashSet::new();
     let mut per_node: Vec<usize> = vec![0; body.nodes.len()];
-    let init = State {
-        params_live: body.guard_params.iter().map(|(_, g)| *g).collect(),
-        ..State::default()
-    };
-    let live_names = |live: &[GuardId]| -> Vec<String> {
-        body.guard_params
-            .iter()
-            .filter(|(_, g)| live.contains(g))
-            .map(|(n, _)| n.clone())
-            .collect()
-    };
-    let mut stack: Vec<(NodeId, State)> = vec![(0, init)];
-    let mut acq_keys: BTreeSet<(NodeId, Vec<H>, bool, Vec<GuardId>)> = BTreeSet::new();
-    let mut call_keys: BTreeSet<(NodeId, Vec<H>, bool, Vec<GuardId>)> = BTreeSet::new();
+    let mut stack: Vec<(NodeId, State)> = vec![(0, State::default())];
+    let mut acq_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
+    let mut call_keys: BTreeSet<(NodeId, Vec<H>, bool)> = BTreeSet::new();
     let mut block_keys: BTreeSet<(NodeId, Vec<H>)> = BTreeSet::new();
     let mut exit_keys: BTreeSet<ExitKey> = BTreeSet::new();
     let mut foreign_keys: BTreeSet<NodeId> = BTreeSet::new();
@@ -609,7 +591,7 @@ pub fn analyze_fn(
                     let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
                     let irqm = irq_method(method) || lock.kind.irq_safe;
                     let region = st.irq_off > 0;
-                    if acq_keys.insert((node, st.held.clone(), region, st.params_live.clone())) {
+                    if acq_keys.insert((node, st.held.clone(), region)) {
                         flow.acquisitions.push(AcqEvent {
                             node,
                             span: *span,
@@ -622,7 +604,6 @@ pub fn analyze_fn(
                             irq_region: region,
                             held: materialize(&st.held),
                             regions: st.regions.clone(),
-                            params_live: live_names(&st.params_live),
                         });
                     }
                     let h = H {
@@ -655,7 +636,6 @@ pub fn analyze_fn(
             Op::Release { guard, .. } => {
                 st.held
                     .retain(|h| !(h.guard == Some(*guard) && h.leaked.is_none()));
-                st.params_live.retain(|g| g != guard);
             }
             Op::Transfer { from, to, .. } => {
                 for h in st.held.iter_mut() {
@@ -664,12 +644,6 @@ pub fn analyze_fn(
                     }
                 }
                 st.held.sort();
-                for g in st.params_live.iter_mut() {
-                    if g == from {
-                        *g = *to;
-                    }
-                }
-                st.params_live.sort_unstable();
             }
             Op::Leak { guard, .. } => {
                 for h in st.held.iter_mut() {
@@ -710,7 +684,7 @@ pub fn analyze_fn(
                         continue;
                     }
                     let region = st.irq_off > 0;
-                    if acq_keys.insert((node, others.clone(), region, st.params_live.clone())) {
+                    if acq_keys.insert((node, others.clone(), region)) {
                         flow.acquisitions.push(AcqEvent {
                             node,
                             span: *span,
@@ -723,7 +697,6 @@ pub fn analyze_fn(
                             irq_region: region,
                             held: materialize(&others),
                             regions: st.regions.clone(),
-                            params_live: live_names(&st.params_live),
                         });
                     }
                 }
@@ -774,7 +747,7 @@ pub fn analyze_fn(
                 callee, span, args, ..
             } => {
                 let region = st.irq_off > 0;
-                if call_keys.insert((node, st.held.clone(), region, st.params_live.clone())) {
+                if call_keys.insert((node, st.held.clone(), region)) {
                     flow.calls.push(CallEvent {
                         node,
                         span: *span,
@@ -783,7 +756,6 @@ pub fn analyze_fn(
                         held: materialize(&st.held),
                         irq_region: region,
                         regions: st.regions.clone(),
-                        params_live: live_names(&st.params_live),
                     });
                 }
                 if let Some(what) = res.alloc_at.get(&node) {

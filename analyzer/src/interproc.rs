@@ -47,10 +47,6 @@ pub struct SumAcq {
     pub site: Span,
     /// Calls from this function down to the acquisition.
     pub chain: Vec<ChainStep>,
-    /// This function's guard parameters that may still hold the caller's guard when the
-    /// lock is acquired (a parameter dropped first, as in `drop(tail); …; tail =
-    /// self.tail.lock()`, is not listed).
-    pub params_live: Vec<String>,
 }
 
 /// A blocking point reachable from a function.
@@ -229,25 +225,10 @@ fn summarize(
     let mut acq: BTreeMap<(String, Option<String>, bool), SumAcq> = BTreeMap::new();
     let mut put = |a: SumAcq| {
         let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
-        // Whether a guard parameter may be live: any of the merged acquisitions says so.
-        let mut live = a.params_live.clone();
-        if let Some(old) = acq.get(&k) {
-            live.extend(old.params_live.iter().cloned());
-            live.sort();
-            live.dedup();
-        }
-        match acq.get_mut(&k) {
-            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {
-                old.params_live = live;
-            }
+        match acq.get(&k) {
+            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {}
             _ => {
-                acq.insert(
-                    k,
-                    SumAcq {
-                        params_live: live,
-                        ..a
-                    },
-                );
+                acq.insert(k, a);
             }
         }
     };
@@ -260,7 +241,6 @@ fn summarize(
             irq_method: a.irq_method || a.irq_region,
             site: a.span,
             chain: Vec::new(),
-            params_live: a.params_live.clone(),
         });
     }
     let mut blocks: BTreeMap<(Span, usize), SumBlock> = BTreeMap::new();
@@ -294,7 +274,6 @@ fn summarize(
                 irq_method: false,
                 site: c.span,
                 chain: vec![step.clone()],
-                params_live: c.params_live.clone(),
             });
         }
         if k.may_block {
@@ -335,7 +314,6 @@ fn summarize(
                     lock,
                     instance: inst,
                     chain,
-                    params_live: c.params_live.clone(),
                     ..s.clone()
                 });
             }
@@ -420,27 +398,6 @@ pub fn param_lock(
         kind: s.lock.kind.clone(),
         assumed: s.lock.assumed,
         ..l
-    })
-}
-
-/// Whether the call moves a guard into a parameter of `callee` that the callee drops (or
-/// reassigns) before the acquisition `s`: the callee owns that guard, and the lock is free
-/// again when `s` takes it (`self.try_get_inner(internals)`, where the helper does
-/// `drop(internals); …; internals = self.internals.lock()`).
-pub fn released_before(callee: &FnDef, s: &SumAcq, c: &crate::flow::CallEvent) -> bool {
-    let Some(body) = &callee.body else {
-        return false;
-    };
-    let offset = usize::from(matches!(c.callee, Callee::Path(_)) && callee.has_self);
-    body.guard_params.iter().any(|(name, _)| {
-        !s.params_live.contains(name)
-            && callee
-                .params
-                .iter()
-                .position(|(n, _)| n == name)
-                .and_then(|pos| c.args.get(pos + offset))
-                // A by-value guard parameter: whatever is passed there is a guard moved in.
-                .is_some_and(|a| a.as_ref().is_some_and(|p| !matches!(p.root, Root::Opaque)))
     })
 }
 

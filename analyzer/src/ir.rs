@@ -359,8 +359,6 @@ pub struct Body {
     pub truncated: bool,
     /// Macros whose meaning is unknown (their arguments are not analyzed).
     pub opaque_macros: Vec<String>,
-    /// Guards received by value (`tail: MutexGuard<'_, T>`) and the slot each arrives in.
-    pub guard_params: Vec<(String, GuardId)>,
 }
 
 /// A function, method, or closure.

@@ -201,7 +201,6 @@ pub fn build(
                                     irq_method: a.irq_method,
                                     site: a.span,
                                     chain,
-                                    params_live: Vec::new(),
                                 },
                             });
                         }
@@ -249,7 +248,6 @@ pub fn build(
                                 irq_method: false,
                                 site: c.span,
                                 chain: vec![step.clone()],
-                                params_live: Vec::new(),
                             },
                         });
                         continue;
@@ -321,7 +319,6 @@ pub fn build(
                                 && !h.stale
                                 && conflicts(h.mode, s.mode)
                                 && mapped.as_deref() == Some(h.lock.instance.as_str())
-                                && !crate::interproc::released_before(callee, s, c)
                             {
                                 g.call_doubles.push(CallDouble {
                                     flow: fi,

@@ -313,8 +313,6 @@ pub struct BodyLowerer<'a> {
     fn_path: String,
     /// The function is test code (`#[cfg(test)]` statements in it are kept).
     test_only: bool,
-    /// Guard parameters and their slots (`Body::guard_params`).
-    guard_params: Vec<(String, GuardId)>,
     params: Vec<(String, TypeRef)>,
     nodes: Vec<Node>,
     cur: Option<NodeId>,
@@ -348,7 +346,6 @@ impl<'a> BodyLowerer<'a> {
             config,
             fn_path: def.path.clone(),
             test_only: def.test_only,
-            guard_params: Vec::new(),
             params: def.params.clone(),
             nodes: Vec::new(),
             cur: None,
@@ -401,7 +398,6 @@ impl<'a> BodyLowerer<'a> {
                 continue;
             }
             let slot = self.new_guard();
-            self.guard_params.push((name.clone(), slot));
             let alias = Place {
                 root: Root::Param {
                     name: name.clone(),
@@ -471,7 +467,6 @@ impl<'a> BodyLowerer<'a> {
             guard_count: self.guard_count,
             truncated: self.truncated,
             opaque_macros: std::mem::take(&mut self.opaque_macros),
-            guard_params: std::mem::take(&mut self.guard_params),
         }
     }
 
