@@ -47,6 +47,22 @@ crossbeam-channel 0.5.17
 linked_list_allocator 0.10.6
 tokio 1.54.1
 tokio 1.54.1 src/sync
+boringtun 0.7.1
+tun-rs 2.8.16
+vhost-user-backend 0.24.0
+event-manager 0.4.2
+vm-superio 0.8.2
+dbs-interrupt 0.2.2
+dbs-virtio-devices 0.3.1
+dashmap 6.2.1
+flume 0.12.0
+rayon-core 1.13.0
+threadpool 1.8.1
+r2d2 0.8.10
+futures-util 0.3.34
+async-std 1.13.2
+sled 0.34.7
+moka 0.12.16
 "
 
 mkdir -p "$SCRATCH"

@@ -428,6 +428,28 @@ fn resolve_body(
             };
             l.instance = crate::interproc::map_instance(callee_def, &l.instance, callee, args)
                 .unwrap_or_else(|| format!("{}#{i}", l.instance));
+            // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):
+            // the lock is the caller's argument, named as the caller names it, not one class
+            // shared by every caller of the helper.
+            if let Some(cl) = param_arg_place(callee_def, place, callee, args)
+                .and_then(|cp| {
+                    ix.resolve_lock(
+                        files,
+                        func,
+                        &cp,
+                        method,
+                        AcqCall {
+                            unwrapped: *unwrapped,
+                            fn_call: false,
+                        },
+                        config,
+                    )
+                })
+                .filter(|cl| !cl.assumed)
+            {
+                l.class = cl.class;
+                l.instance = cl.instance;
+            }
             let idx = match r
                 .locks
                 .iter()
@@ -443,6 +465,29 @@ fn resolve_body(
         }
     }
     r
+}
+
+/// The caller's place for a callee place rooted at one of the callee's parameters: the
+/// argument passed for it, with the callee's projections after it.
+fn param_arg_place(
+    callee_def: &crate::ir::FnDef,
+    place: &Place,
+    callee: &crate::ir::Callee,
+    args: &[Option<Place>],
+) -> Option<Place> {
+    let crate::ir::Root::Param { name, .. } = &place.root else {
+        return None;
+    };
+    let pos = callee_def.params.iter().position(|(n, _)| n == name)?;
+    let offset = usize::from(matches!(callee, crate::ir::Callee::Path(_)) && callee_def.has_self);
+    let mut arg = args.get(pos + offset)?.clone()?;
+    if matches!(arg.root, crate::ir::Root::Opaque) {
+        return None;
+    }
+    let rest = place.text.strip_prefix(name.as_str())?;
+    arg.proj.extend(place.proj.iter().cloned());
+    arg.text.push_str(rest);
+    Some(arg)
 }
 
 /// Methods that may grow a heap collection.

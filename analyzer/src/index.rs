@@ -690,13 +690,34 @@ impl Index {
                         class.push_str("[]");
                     }
                 }
-                Proj::Method(m) => {
+                Proj::Method(_) | Proj::Via(_) => {
+                    let (Proj::Method(m) | Proj::Via(m)) = &p else {
+                        continue;
+                    };
                     let tn = cur
                         .as_ref()
                         .map(|t| self.strip(files, &owner_module, t, 0))
                         .and_then(|t| t.last().map(str::to_string));
-                    let def = tn.as_deref().and_then(|tn| self.method(files, tn, &m));
+                    let def = tn.as_deref().and_then(|tn| self.method(files, tn, m));
+                    let via = matches!(p, Proj::Via(_));
                     match def {
+                        // A wrapper method the type does not declare: the same place.
+                        None if via => {}
+                        Some(d) if via && d.accessor_of.is_some() => {
+                            // The text has nothing for the wrapper method: the accessor's
+                            // fields go in before the text of the steps after it.
+                            let acc = d.accessor_of.clone().unwrap_or_default();
+                            let tail: String = projs[i..].iter().map(proj_text).collect();
+                            if let Some(at) = instance.len().checked_sub(tail.len()) {
+                                if instance.ends_with(&tail) {
+                                    let fields: String = acc.iter().map(proj_text).collect();
+                                    instance.insert_str(at, &fields);
+                                }
+                            }
+                            for (k, a) in acc.into_iter().enumerate() {
+                                projs.insert(i + k, a);
+                            }
+                        }
                         Some(d) if d.accessor_of.is_some() => {
                             let acc = d.accessor_of.clone().unwrap_or_default();
                             let fields: String = acc
@@ -941,6 +962,18 @@ fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef {
 }
 
 /// `a::b::C` ends with `b::C` (or `C`) on a segment boundary.
+/// The text a projection adds to a place's spelling (as the lowering writes it).
+fn proj_text(p: &Proj) -> String {
+    match p {
+        Proj::Field(f) => format!(".{f}"),
+        Proj::Index(i) => format!("[{i}]"),
+        Proj::Method(m) => format!(".{m}()"),
+        Proj::Elem => "[_]".to_string(),
+        Proj::Guard => ".*".to_string(),
+        Proj::Via(_) => String::new(),
+    }
+}
+
 fn path_ends_with(path: &str, tail: &str) -> bool {
     path == tail || path.ends_with(tail) && path[..path.len() - tail.len()].ends_with("::")
 }

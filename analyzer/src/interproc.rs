@@ -321,7 +321,12 @@ fn summarize(
                     .and_then(|i| own_instance(func, &i));
                 let mut chain = vec![step.clone()];
                 chain.extend(s.chain.iter().cloned());
+                // A lock the callee only knows as its parameter (`fn wait_lock(l: &Mutex<T>)`)
+                // is the caller's argument: named as the caller names it.
+                let lock = param_lock(ix, files, func, callee, s, c, config)
+                    .unwrap_or_else(|| s.lock.clone());
                 put(SumAcq {
+                    lock,
                     instance: inst,
                     chain,
                     held_params: params_through(c, callee, &s.held_params),
@@ -427,6 +432,49 @@ fn params_through(c: &crate::flow::CallEvent, callee: &FnDef, callee_held: &[u8]
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The caller's lock for a callee acquisition whose class is one of the callee's parameters
+/// itself (not a field reached through it): the argument passed for it, resolved in the caller.
+pub fn param_lock(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    callee: &FnDef,
+    s: &SumAcq,
+    c: &crate::flow::CallEvent,
+    config: &Config,
+) -> Option<ResolvedLock> {
+    let param = s
+        .lock
+        .class
+        .strip_prefix(callee.path.as_str())?
+        .strip_prefix("::")?;
+    if s.lock.instance != param {
+        return None;
+    }
+    let pos = callee.params.iter().position(|(n, _)| n == param)?;
+    let offset = usize::from(matches!(c.callee, Callee::Path(_)) && callee.has_self);
+    let arg = c.args.get(pos + offset)?.as_ref()?;
+    if matches!(arg.root, Root::Opaque) {
+        return None;
+    }
+    let l = ix.resolve_lock(
+        files,
+        func,
+        arg,
+        "lock",
+        crate::index::AcqCall::default(),
+        config,
+    )?;
+    if l.assumed {
+        return None;
+    }
+    Some(ResolvedLock {
+        kind: s.lock.kind.clone(),
+        assumed: s.lock.assumed,
+        ..l
+    })
 }
 
 trait SiteKey {

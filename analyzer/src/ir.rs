@@ -112,9 +112,13 @@ pub enum Proj {
     Field(String),
     /// `[i]`, with the index expression's text for identity (`[0]` vs `[i]`).
     Index(String),
-    /// A method call with no arguments that may be an accessor (`self.sockets()`), or a
-    /// transparent wrapper method (`as_ref`, `clone`, `deref`, …) that keeps the place.
+    /// A method call with no arguments that may be an accessor (`self.sockets()`).
     Method(String),
+    /// A wrapper method with no arguments (`as_ref`, `get_ref`, `deref`, `inner`, …): the same
+    /// place when it is the wrapper's (`Pin::get_ref`, `Arc::as_ref`), but the type's own method
+    /// when the receiver's type declares one of that name, as method resolution picks the
+    /// receiver's method first. Not part of the place's `text`.
+    Via(String),
     /// An element of the iterated collection (`for q in &self.queues`).
     Elem,
     /// The data behind a guard (`*m.lock()`): the lock type's protected type.

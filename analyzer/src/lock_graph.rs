@@ -305,6 +305,12 @@ pub fn build(
                 for s in &ip.summaries[t.flow].acquires {
                     let mut chain = vec![step.clone()];
                     chain.extend(s.chain.iter().cloned());
+                    let mapped_lock =
+                        crate::interproc::param_lock(ix, files, func, callee, s, c, config);
+                    let s = &SumAcq {
+                        lock: mapped_lock.unwrap_or_else(|| s.lock.clone()),
+                        ..s.clone()
+                    };
                     for h in held_at_callee(c, callee, &s.held_params) {
                         if h.lock.class == s.lock.class {
                             let mapped = s

@@ -1,6 +1,7 @@
 //! Lowering: syn trees into the analyzer's own plain data. Together with `seq` (and the fix
 //! builder) this is the only place that touches syn.
 
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::diag::Diagnostic;
@@ -122,12 +123,13 @@ fn collect_items(
                 let path_attr = path_attr(&m.attrs);
                 match &m.content {
                     Some((_, inner)) => {
-                        parents.push((m.ident.to_string(), path_attr));
+                        parents.push((m.ident.unraw().to_string(), path_attr));
                         collect_items(inner, map, parents, test, out);
                         parents.pop();
                     }
                     None => out.mod_decls.push(ModDecl {
-                        name: m.ident.to_string(),
+                        // `mod r#async;` is the module `async` (file `async.rs`).
+                        name: m.ident.unraw().to_string(),
                         path_attr,
                         inline_parents: parents.clone(),
                         cfg_test: test,

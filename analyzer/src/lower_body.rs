@@ -171,6 +171,18 @@ const TRANSPARENT: &[&str] = &[
     "inner",
 ];
 
+/// Iterator adapters of a collection whose items are its elements (`for p in
+/// self.peers.values()`): the place of the collection, unless the receiver's type declares the
+/// method itself.
+const ITERATORS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "values",
+    "values_mut",
+    "into_iter",
+    "into_values",
+];
+
 /// Methods that pass a guard through (`lock().unwrap()`, poison recovery).
 const PASS_THROUGH: &[&str] = &[
     "unwrap",
@@ -315,6 +327,8 @@ pub struct BodyLowerer<'a> {
     edition: Edition,
     config: &'a Config,
     fn_path: String,
+    /// The function is test code (`#[cfg(test)]` statements in it are kept).
+    test_only: bool,
     params: Vec<(String, TypeRef)>,
     /// Guards received by value, by parameter index (see `Body::param_guards`).
     param_guards: Vec<(u8, GuardId)>,
@@ -353,6 +367,7 @@ impl<'a> BodyLowerer<'a> {
             edition,
             config,
             fn_path: def.path.clone(),
+            test_only: def.test_only,
             params: def.params.clone(),
             param_guards: Vec::new(),
             enclosing: Enclosing {
@@ -690,10 +705,29 @@ impl<'a> BodyLowerer<'a> {
     /// Statements and tail of a block whose scope is already pushed (and popped by the caller).
     fn block_inner(&mut self, block: &syn::Block, ext: Ext) -> Val {
         let n = block.stmts.len();
+        // `#[cfg(P)]` predicates of the statements lowered so far: a statement under the
+        // negation of one of them belongs to another configuration (`#[cfg(feature = "std")]
+        // let g = m.lock().unwrap(); #[cfg(not(feature = "std"))] let g = m.lock();`), and no
+        // build has both, so only the first alternative is lowered.
+        let mut cfgs: Vec<String> = Vec::new();
         for (i, stmt) in block.stmts.iter().enumerate() {
             if self.cur.is_none() {
                 break;
             }
+            let preds = stmt_cfgs(stmt);
+            if preds.iter().any(|p| cfgs.contains(&negate_cfg(p))) {
+                continue;
+            }
+            // A `#[cfg(test)]` statement in a function that is not test code: the body is
+            // analyzed as the library's build has it.
+            if !self.test_only
+                && preds
+                    .iter()
+                    .any(|p| p == "test" || p.starts_with("all (test ,"))
+            {
+                continue;
+            }
+            cfgs.extend(preds);
             let is_tail = i + 1 == n && matches!(stmt, syn::Stmt::Expr(_, None));
             if is_tail {
                 let syn::Stmt::Expr(e, None) = stmt else {
@@ -1601,7 +1635,16 @@ impl<'a> BodyLowerer<'a> {
         }
         // The place of the result, for receivers of a following `.lock()`.
         let place = match recv_place {
-            Some(p) if nargs == 0 && TRANSPARENT.contains(&name.as_str()) => Some(p),
+            // `clone` keeps the type; the others keep the place unless the receiver's own
+            // type declares the method (decided with the types, `Index::walk_place`).
+            Some(p) if nargs == 0 && name == "clone" => Some(p),
+            Some(p)
+                if nargs == 0
+                    && (TRANSPARENT.contains(&name.as_str())
+                        || ITERATORS.contains(&name.as_str())) =>
+            {
+                Some(project(p, Proj::Via(name.clone())))
+            }
             Some(p) if nargs == 0 && !matches!(p.root, Root::Opaque) => {
                 Some(project(p, Proj::Method(name.clone())))
             }
@@ -1609,7 +1652,12 @@ impl<'a> BodyLowerer<'a> {
                 if nargs == 1
                     && matches!(
                         name.as_str(),
-                        "get" | "get_mut" | "get_unchecked" | "get_unchecked_mut"
+                        "get"
+                            | "get_mut"
+                            | "get_unchecked"
+                            | "get_unchecked_mut"
+                            | "remove"
+                            | "swap_remove"
                     ) =>
             {
                 Some(project(p, Proj::Index(tokens(&m.args[0]))))
@@ -2526,13 +2574,30 @@ impl<'a> BodyLowerer<'a> {
         } else {
             self.settle(&v_ok, false);
         }
+        // `if let Some(peer) = self.peers.get(k)`: the one binding is the element the
+        // scrutinee names.
+        let single = names.len() == 1 && some_or_ok_binding(&l.pat);
         for (i, name) in names.into_iter().enumerate() {
             // A new value each time the condition matches (a `while let` iteration).
             self.emit(Op::Assign { root: name.clone() });
+            let alias = if single {
+                v.place
+                    .clone()
+                    .filter(|p| {
+                        !matches!(p.root, Root::Opaque)
+                            && matches!(p.proj.last(), Some(Proj::Index(_)))
+                    })
+                    .map(|mut p| {
+                        p.text = name.clone();
+                        p
+                    })
+            } else {
+                None
+            };
             binds.push(Binding {
                 name,
                 guards: if i == 0 { owned.clone() } else { Vec::new() },
-                alias: None,
+                alias,
                 ty: None,
                 tag: self.span(&*l.pat).start,
                 closure: None,
@@ -2818,7 +2883,12 @@ impl<'a> BodyLowerer<'a> {
             }
             self.scopes.push(scope);
             if let Some((_, g)) = &arm.guard {
+                // A match guard is a temporary scope: its temporaries (a guard from
+                // `self.state().doorbell().is_some()`) are dropped before the arm's body.
+                self.temps.push(Vec::new());
                 let _ = self.operand(g);
+                let t = self.temps.pop().unwrap_or_default();
+                self.release_all(&t, self.span(&**g));
             }
             let av = self.expr(&arm.body, ext);
             any_owned |= self.yield_value(&av, result, span);
@@ -3098,6 +3168,58 @@ fn unreachable_stmt() -> ! {
     unreachable!("checked by the caller")
 }
 
+/// `Some(x)` / `Ok(x)` (with `ref`/`mut` allowed on `x`).
+fn some_or_ok_binding(pat: &syn::Pat) -> bool {
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return false;
+    };
+    let is_variant = ts
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "Some" || s.ident == "Ok");
+    is_variant && ts.elems.len() == 1 && matches!(ts.elems.first(), Some(syn::Pat::Ident(_)))
+}
+
+/// The `#[cfg(..)]` predicates on a statement, as token text.
+fn stmt_cfgs(stmt: &syn::Stmt) -> Vec<String> {
+    let attrs: &[syn::Attribute] = match stmt {
+        syn::Stmt::Local(l) => &l.attrs,
+        syn::Stmt::Macro(m) => &m.attrs,
+        syn::Stmt::Item(i) => crate::lower::item_attrs(i),
+        syn::Stmt::Expr(e, _) => match e {
+            syn::Expr::Assign(x) => &x.attrs,
+            syn::Expr::Block(x) => &x.attrs,
+            syn::Expr::Call(x) => &x.attrs,
+            syn::Expr::ForLoop(x) => &x.attrs,
+            syn::Expr::If(x) => &x.attrs,
+            syn::Expr::Let(x) => &x.attrs,
+            syn::Expr::Loop(x) => &x.attrs,
+            syn::Expr::Macro(x) => &x.attrs,
+            syn::Expr::Match(x) => &x.attrs,
+            syn::Expr::MethodCall(x) => &x.attrs,
+            syn::Expr::Return(x) => &x.attrs,
+            syn::Expr::Unsafe(x) => &x.attrs,
+            syn::Expr::While(x) => &x.attrs,
+            _ => &[],
+        },
+    };
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .filter_map(|a| a.meta.require_list().ok())
+        .map(|l| l.tokens.to_string())
+        .collect()
+}
+
+/// The text of `not(p)` for a cfg predicate's text (`not(q)` gives `q`).
+fn negate_cfg(p: &str) -> String {
+    match p.strip_prefix("not (").and_then(|q| q.strip_suffix(')')) {
+        Some(q) => q.to_string(),
+        None => format!("not ({p})"),
+    }
+}
+
 fn project(mut p: Place, proj: Proj) -> Place {
     match &proj {
         Proj::Field(f) => p.text = format!("{}.{f}", p.text),
@@ -3105,6 +3227,7 @@ fn project(mut p: Place, proj: Proj) -> Place {
         Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
         Proj::Elem => p.text = format!("{}[_]", p.text),
         Proj::Guard => p.text = format!("{}.*", p.text),
+        Proj::Via(_) => {}
     }
     p.proj.push(proj);
     p

@@ -53,7 +53,11 @@ fn bounds(
 }
 
 pub fn path_segs(p: &syn::Path) -> Vec<String> {
-    p.segments.iter().map(|s| s.ident.to_string()).collect()
+    // A raw identifier names the same item as the plain one (`r#async::f` is `async::f`).
+    p.segments
+        .iter()
+        .map(|s| syn::ext::IdentExt::unraw(&s.ident).to_string())
+        .collect()
 }
 
 pub fn path_type(p: &syn::Path) -> TypeRef {

@@ -231,6 +231,10 @@ fn follow(
 ) -> (Vec<Span>, Vec<(Span, Span)>) {
     let mut leaking = Vec::new();
     let mut ok = Vec::new();
+    let taken = match &body.nodes[take as usize].op {
+        Op::Count { place, .. } => Some(place),
+        _ => None,
+    };
     // (node, how the resource was given back or handed off so far: the site and, for a
     // hand-off, the call whose failure would undo it)
     type Done = Option<(Span, Option<NodeId>)>;
@@ -270,7 +274,9 @@ fn follow(
                 args,
                 by_value,
                 ..
-            } if done.is_none() && hands_off(callee, args, by_value, f) => {
+            } if done.is_none()
+                && (hands_off(callee, args, by_value, f) || lends_counter(callee, args, taken)) =>
+            {
                 done = Some((*span, Some(n)))
             }
             // Stored where a completion routine will find it (`self.slot = Some(pkt)`); the
@@ -347,6 +353,29 @@ fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnD
         })
     });
     param_arg
+}
+
+/// A call that is given the counter itself (`Protector::None(&self.active)`, a guard struct
+/// whose `Drop` moves it back): whoever holds it now can give the resource back, so it is handed
+/// off, as a guard is when it is returned.
+fn lends_counter(callee: &Callee, args: &[Option<Place>], taken: Option<&Place>) -> bool {
+    let Some(taken) = taken else {
+        return false;
+    };
+    if matches!(taken.root, Root::Opaque) {
+        return false;
+    }
+    let name = match callee {
+        Callee::Path(s) => s.last().cloned().unwrap_or_default(),
+        Callee::Method { name, .. } => name.clone(),
+        Callee::Value(v) => v.clone(),
+    };
+    if DISPOSE.contains(&name.as_str()) {
+        return false;
+    }
+    args.iter()
+        .flatten()
+        .any(|p| p.root == taken.root && p.proj == taken.proj)
 }
 
 /// An integer, float, `bool` or `char`, or a reference to one.

@@ -10,7 +10,8 @@ declare_lint! {
     /// ## What it does
     /// Finds a non-reentrant lock acquired while the *same* lock — the same place, such as
     /// `self.state` twice or one static — is already held on the same path: a second guard
-    /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm,
+    /// while the first is alive, a `match` or `if let` scrutinee's guard still alive in an arm
+    /// (a match guard's own temporaries are dropped before the arm, as in Rust),
     /// two temporaries in one statement, `read` then `write` on one `RwLock`, an upgradable
     /// read with a write or another upgradable read, a guard still alive after
     /// `MutexGuard::unlocked` took the lock back or through a mapped guard, an `upgrade` while
@@ -33,7 +34,12 @@ declare_lint! {
     /// held by the enclosing function. A guard passed by value to a helper is held by the
     /// caller for what the helper does before it drops the guard, and not after; a helper
     /// that receives a guard does not know which lock it came from, so its own re-locking
-    /// is reported at the callers that pass the guard, not in the helper. An `Option` that
+    /// is reported at the callers that pass the guard, not in the helper; a guard passed
+    /// inside a struct or a tuple is not followed this way. A closure that locks only under a
+    /// flag it captured (`if pooled { config.lock() }`) and is called inline under the guard
+    /// only on the branch where the flag is clear (`if let Some(pool) = &self.pool {
+    /// pool.execute(f) } else { f() }`, with `pooled = self.pool.is_some()`) is reported: the
+    /// flag is not correlated with the branch that calls the closure. An `Option` that
     /// keeps a guard is known to be empty only where `opt.is_none()` / `opt.is_some()` on the
     /// local itself says so (not through `if let None = opt`, `matches!` or a copy of the
     /// test in another variable). `unlocked`/`bump` and the method forms

@@ -31,8 +31,10 @@ declare_lint! {
     /// then the post) is staging, not a hand-off: only the call hands the packet off, so a
     /// slot that is both cleared on one path and kept as the final hand-off on another, with a
     /// hand-off call after the store, is reported. A local tally (`count += 1` in one loop,
-    /// `count -= 1` in the next) is taken for a counted resource, and the `?` exits between
-    /// the two loops are reported.
+    /// `count -= 1` in the next, or only when a flag says the work was not sent to a pool) is
+    /// taken for a counted resource, and the exits between the two loops are reported. A
+    /// counter lent by reference to a call (`Protector::None(&self.active)`, a guard struct
+    /// whose `Drop` moves it back) is handed off to that call's result.
     ///
     /// ## Example
     /// ```rust,ignore
