@@ -685,8 +685,13 @@ impl Index {
                     });
                 }
                 Proj::Index(_) | Proj::Elem => {
+                    // The value in an `Option` is the field's own lock: no element marker.
+                    let option = matches!(p, Proj::Elem)
+                        && cur.as_ref().is_some_and(|t| {
+                            self.strip(files, &owner_module, t, 0).last() == Some("Option")
+                        });
                     ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
-                    if !class.is_empty() {
+                    if !class.is_empty() && !option {
                         class.push_str("[]");
                     }
                 }

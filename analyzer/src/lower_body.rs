@@ -183,6 +183,35 @@ const ITERATORS: &[&str] = &[
     "into_values",
 ];
 
+/// Methods of iterators and `Option` whose closure receives one element of the receiver
+/// (`self.queues.iter().for_each(|q| ..)`, `self.hook.as_ref().map(|h| ..)`).
+const ELEM_COMBINATORS: &[&str] = &[
+    "for_each",
+    "try_for_each",
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "find",
+    "find_map",
+    "any",
+    "all",
+    "position",
+    "inspect",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "max_by_key",
+    "min_by_key",
+    "retain",
+    "retain_mut",
+    "and_then",
+    "is_some_and",
+    "is_none_or",
+    "map_or",
+    "map_or_else",
+];
+
 /// Methods that pass a guard through (`lock().unwrap()`, poison recovery).
 const PASS_THROUGH: &[&str] = &[
     "unwrap",
@@ -358,6 +387,9 @@ pub struct BodyLowerer<'a> {
     /// The expression being lowered is an argument of an IRQ registrar: a closure boxed there
     /// is an interrupt handler.
     registrar_arg: bool,
+    /// The collection (or `Option`) whose elements the closure about to be inlined receives
+    /// as its one parameter (`self.queues.iter().for_each(|q| ..)`).
+    closure_elem: Option<Place>,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -397,6 +429,7 @@ impl<'a> BodyLowerer<'a> {
             ext_scope: None,
             ctor_ext: Ext::None,
             registrar_arg: false,
+            closure_elem: None,
         }
     }
 
@@ -1625,7 +1658,13 @@ impl<'a> BodyLowerer<'a> {
                 moved: moved.clone(),
             });
         }
+        if ELEM_COMBINATORS.contains(&name.as_str()) {
+            self.closure_elem = recv_place
+                .clone()
+                .filter(|p| !matches!(p.root, Root::Opaque));
+        }
         self.run_closures(closures, spawner, span);
+        self.closure_elem = None;
         for (_, g) in moved {
             self.emit(Op::Release {
                 guard: g,
@@ -1742,16 +1781,30 @@ impl<'a> BodyLowerer<'a> {
             is_fn: false,
         });
         self.scopes.push(Scope::default());
+        // An iterator's or an `Option`'s element, for a one-parameter closure of a combinator.
+        let elem = if c.inputs.len() == 1 {
+            self.closure_elem.take()
+        } else {
+            None
+        };
         for input in &c.inputs {
             // Like the parameters of a closure lowered on its own: typed when annotated.
             let (pat, ty) = split_pat_type(input);
             let ty = ty.filter(|_| matches!(pat, syn::Pat::Ident(_)));
             let tag = self.span(input).start;
             for name in pat_idents(pat) {
+                let alias = match (&elem, pat, &ty) {
+                    (Some(p), syn::Pat::Ident(_), None) => {
+                        let mut p = project(p.clone(), Proj::Elem);
+                        p.text = name.clone();
+                        Some(p)
+                    }
+                    _ => None,
+                };
                 self.bind(Binding {
                     name,
                     guards: Vec::new(),
-                    alias: None,
+                    alias,
                     ty: ty.clone(),
                     tag,
                     closure: None,
@@ -2581,11 +2634,19 @@ impl<'a> BodyLowerer<'a> {
             // A new value each time the condition matches (a `while let` iteration).
             self.emit(Op::Assign { root: name.clone() });
             let alias = if single {
+                let some = some_binding(&l.pat);
                 v.place
                     .clone()
-                    .filter(|p| {
-                        !matches!(p.root, Root::Opaque)
-                            && matches!(p.proj.last(), Some(Proj::Index(_)))
+                    .filter(|p| !matches!(p.root, Root::Opaque))
+                    .and_then(|p| {
+                        if matches!(p.proj.last(), Some(Proj::Index(_))) {
+                            Some(p)
+                        } else if some {
+                            // `if let Some(h) = &self.hook`: the value in the `Option`.
+                            Some(project(p, Proj::Elem))
+                        } else {
+                            None
+                        }
                     })
                     .map(|mut p| {
                         p.text = name.clone();
@@ -3169,6 +3230,12 @@ fn unreachable_stmt() -> ! {
 }
 
 /// `Some(x)` / `Ok(x)` (with `ref`/`mut` allowed on `x`).
+/// `Some(x)`, one binding.
+fn some_binding(pat: &syn::Pat) -> bool {
+    some_or_ok_binding(pat)
+        && matches!(pat, syn::Pat::TupleStruct(ts) if ts.path.segments.last().is_some_and(|s| s.ident == "Some"))
+}
+
 fn some_or_ok_binding(pat: &syn::Pat) -> bool {
     let syn::Pat::TupleStruct(ts) = pat else {
         return false;
