@@ -742,6 +742,19 @@ impl Index {
                             owner_module = d.module.clone();
                             ty = d.ret.clone();
                         }
+                        // `v.first()`, `it.next()` on a collection (or an iterator over one,
+                        // whose place is the collection's): one of its elements.
+                        None if ELEM_METHODS.contains(&m.as_str())
+                            && cur
+                                .as_ref()
+                                .and_then(|t| self.elem(files, &owner_module, t))
+                                .is_some() =>
+                        {
+                            ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
+                            if !class.is_empty() {
+                                class.push_str("[]");
+                            }
+                        }
                         None => {
                             ty = None;
                             class = String::new();
@@ -982,6 +995,22 @@ fn proj_text(p: &Proj) -> String {
 fn path_ends_with(path: &str, tail: &str) -> bool {
     path == tail || path.ends_with(tail) && path[..path.len() - tail.len()].ends_with("::")
 }
+
+/// Methods with no arguments that return one element of a collection or of an iterator over
+/// it, when the receiver's type does not declare them.
+pub(crate) const ELEM_METHODS: &[&str] = &[
+    "first",
+    "last",
+    "first_mut",
+    "last_mut",
+    "next",
+    "next_back",
+    "peek",
+    "front",
+    "back",
+    "front_mut",
+    "back_mut",
+];
 
 /// How an acquisition was written, for locks whose type is not written.
 #[derive(Clone, Copy, Debug, Default)]

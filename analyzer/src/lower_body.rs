@@ -1795,7 +1795,12 @@ impl<'a> BodyLowerer<'a> {
             for name in pat_idents(pat) {
                 let alias = match (&elem, pat, &ty) {
                     (Some(p), syn::Pat::Ident(_), None) => {
-                        let mut p = project(p.clone(), Proj::Elem);
+                        // `v.first().map(|x| ..)`: the receiver is the element already.
+                        let mut p = if names_element(p) {
+                            p.clone()
+                        } else {
+                            project(p.clone(), Proj::Elem)
+                        };
                         p.text = name.clone();
                         Some(p)
                     }
@@ -2639,7 +2644,7 @@ impl<'a> BodyLowerer<'a> {
                     .clone()
                     .filter(|p| !matches!(p.root, Root::Opaque))
                     .and_then(|p| {
-                        if matches!(p.proj.last(), Some(Proj::Index(_))) {
+                        if names_element(&p) {
                             Some(p)
                         } else if some {
                             // `if let Some(h) = &self.hook`: the value in the `Option`.
@@ -2911,13 +2916,32 @@ impl<'a> BodyLowerer<'a> {
             let v = self.matched_value(&scrut, &arm.pat);
             let mut scope = Scope::default();
             let names = pat_idents(&arm.pat);
+            // `Some(h) =>` on a place: the value in the `Option` (or the element `get`,
+            // `first`, `next` returned).
+            let elem = scrut
+                .place
+                .clone()
+                .filter(|p| {
+                    names.len() == 1 && some_binding(&arm.pat) && !matches!(p.root, Root::Opaque)
+                })
+                .map(|p| {
+                    if names_element(&p) {
+                        p
+                    } else {
+                        project(p, Proj::Elem)
+                    }
+                });
             if pattern_takes_value(&arm.pat) && !v.guards.is_empty() && !names.is_empty() {
                 let owned = self.take_ownership(&v, span);
                 for (i, n) in names.into_iter().enumerate() {
+                    let alias = elem.clone().map(|mut p| {
+                        p.text = n.clone();
+                        p
+                    });
                     scope.bindings.push(Binding {
                         name: n,
                         guards: if i == 0 { owned.clone() } else { Vec::new() },
-                        alias: None,
+                        alias,
                         ty: None,
                         tag: 0,
                         closure: None,
@@ -2932,10 +2956,14 @@ impl<'a> BodyLowerer<'a> {
                     }
                 }
                 for n in names {
+                    let alias = elem.clone().map(|mut p| {
+                        p.text = n.clone();
+                        p
+                    });
                     scope.bindings.push(Binding {
                         name: n,
                         guards: Vec::new(),
-                        alias: None,
+                        alias,
                         ty: None,
                         tag: 0,
                         closure: None,
@@ -3230,6 +3258,16 @@ fn unreachable_stmt() -> ! {
 }
 
 /// `Some(x)` / `Ok(x)` (with `ref`/`mut` allowed on `x`).
+/// A place that is one element of a collection already, inside an `Option` the way `get`,
+/// `first` or an iterator's `next` return it.
+fn names_element(p: &Place) -> bool {
+    match p.proj.last() {
+        Some(Proj::Index(_)) => true,
+        Some(Proj::Method(m)) => crate::index::ELEM_METHODS.contains(&m.as_str()),
+        _ => false,
+    }
+}
+
 /// `Some(x)`, one binding.
 fn some_binding(pat: &syn::Pat) -> bool {
     some_or_ok_binding(pat)
