@@ -511,7 +511,7 @@ impl Index {
                 k.spin = true;
                 // The name (`SpinLockIrq`; `SpinNoIrq`: no interrupts while held), or a
                 // guard-policy type argument (`SpinLock<T, LocalIrqDisabled>`).
-                k.irq_safe = lower.contains("irq") || args_mention_irq_policy(args);
+                k.irq_safe = lower.contains("irq");
                 k.raw = real.starts_with("Raw") && args.is_empty();
             }
             "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
@@ -530,6 +530,12 @@ impl Index {
                 k.raw = true;
             }
             _ => return None,
+        }
+        // A guard-policy type argument masking interrupts (`SpinLock<T, LocalIrqDisabled>`,
+        // `RwLock<T, WriteIrqDisabled>`): a lock held with interrupts off does not sleep.
+        if args_mention_irq_policy(args) {
+            k.irq_safe = true;
+            k.spin = true;
         }
         // embassy-sync `Mutex<CriticalSectionRawMutex, T>`: held with interrupts masked.
         if args_mention_critical_section(args) {
@@ -931,14 +937,14 @@ fn args_mention_spin(args: &[TypeRef]) -> bool {
     })
 }
 
-/// A guard-policy type argument after the data type (`SpinLock<T, LocalIrqDisabled>`) naming an
-/// interrupt-masking policy (`LocalIrqDisabled`, `NoPreemptIrqSave`, `IrqSave`), not one that
-/// leaves interrupts on (`IrqEnabled`). The data type (`SpinLock<IrqEvents>`) says nothing.
+/// A guard-policy type argument naming an interrupt-masking policy (`LocalIrqDisabled`,
+/// `WriteIrqDisabled`, `NoPreemptIrqSave`, `IrqSave`). A data type whose name merely mentions
+/// interrupts (`SpinLock<IrqEvents>`) says nothing.
 fn args_mention_irq_policy(args: &[TypeRef]) -> bool {
-    args.iter().skip(1).any(|a| match a {
+    args.iter().any(|a| match a {
         TypeRef::Path { segs, args } if args.is_empty() => segs.last().is_some_and(|s| {
             let l = s.to_ascii_lowercase();
-            l.contains("irq") && !l.contains("enabled")
+            l.contains("irq") && (l.ends_with("disabled") || l.ends_with("save"))
         }),
         _ => false,
     })
