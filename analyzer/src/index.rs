@@ -509,7 +509,9 @@ impl Index {
             | "SpinLockNoIrq" | "RawSpinLock" | "RawSpinlock" | "IrqLock" | "SpinIrq"
             | "KSpinLock" => {
                 k.spin = true;
-                k.irq_safe = lower.contains("irq") && !lower.contains("noirq");
+                // The name (`SpinLockIrq`; `SpinNoIrq`: no interrupts while held), or a
+                // guard-policy type argument (`SpinLock<T, LocalIrqDisabled>`).
+                k.irq_safe = lower.contains("irq");
                 k.raw = real.starts_with("Raw") && args.is_empty();
             }
             "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
@@ -528,6 +530,12 @@ impl Index {
                 k.raw = true;
             }
             _ => return None,
+        }
+        // A guard-policy type argument masking interrupts (`SpinLock<T, LocalIrqDisabled>`,
+        // `RwLock<T, WriteIrqDisabled>`): a lock held with interrupts off does not sleep.
+        if args_mention_irq_policy(args) {
+            k.irq_safe = true;
+            k.spin = true;
         }
         // embassy-sync `Mutex<CriticalSectionRawMutex, T>`: held with interrupts masked.
         if args_mention_critical_section(args) {
@@ -705,6 +713,29 @@ impl Index {
                         .and_then(|t| t.last().map(str::to_string));
                     let def = tn.as_deref().and_then(|tn| self.method(files, tn, m));
                     let via = matches!(p, Proj::Via(_));
+                    // A lock's method returning the same lock type with other parameters
+                    // (`spin.disable_irq()` → `&SpinLock<T, IrqDisabled>`) is a view of the
+                    // receiver: a reference borrowed from `&self` whose type is the same lock.
+                    let view = def.filter(|d| {
+                        let same = |t: &TypeRef| match self.strip(files, &d.module, t, 0) {
+                            TypeRef::Path { segs, .. } => segs.last().cloned(),
+                            _ => None,
+                        };
+                        let (Some(c), Some(r)) = (cur.as_ref(), d.ret.as_ref()) else {
+                            return false;
+                        };
+                        same(c).is_some()
+                            && same(c) == same(r)
+                            && self
+                                .lock_kind(files, &owner_module, c, &Config::default())
+                                .is_some()
+                    });
+                    if let Some(d) = view {
+                        instance = instance.replacen(&format!(".{m}()"), "", 1);
+                        ty = d.ret.clone();
+                        owner_module = d.module.clone();
+                        continue;
+                    }
                     match def {
                         // A wrapper method the type does not declare: the same place.
                         None if via => {}
@@ -941,6 +972,19 @@ fn args_mention_critical_section(args: &[TypeRef]) -> bool {
 fn args_mention_spin(args: &[TypeRef]) -> bool {
     args.iter().any(|a| match a {
         TypeRef::Path { segs, .. } => segs.iter().any(|s| s.to_ascii_lowercase().contains("spin")),
+        _ => false,
+    })
+}
+
+/// A guard-policy type argument naming an interrupt-masking policy (`LocalIrqDisabled`,
+/// `WriteIrqDisabled`, `NoPreemptIrqSave`, `IrqSave`). A data type whose name merely mentions
+/// interrupts (`SpinLock<IrqEvents>`) says nothing.
+fn args_mention_irq_policy(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, args } if args.is_empty() => segs.last().is_some_and(|s| {
+            let l = s.to_ascii_lowercase();
+            l.contains("irq") && (l.ends_with("disabled") || l.ends_with("save"))
+        }),
         _ => false,
     })
 }

@@ -2828,11 +2828,20 @@ impl<'a> BodyLowerer<'a> {
         if !has_let {
             self.release_all(&cond_temps, span);
         }
+        // The `then` block of a scoped `if let` still holds the scrutinee temporaries: a
+        // `break`, `continue`, `return` or `?` in it drops them on the way out.
+        let held = has_let && scoped;
+        if held {
+            self.temps.push(cond_temps.clone());
+        }
         self.scopes.push(Scope { bindings: binds });
         let tv = self.block_inner(&i.then_branch, ext);
         let then_owned = self.yield_value(&tv, result, span);
         let sc = self.scopes.pop().unwrap_or_default();
         self.drop_scope(&sc, self.map.span(i.then_branch.brace_token.span.close()));
+        if held {
+            self.temps.pop();
+        }
         if has_let {
             self.release_all(&cond_temps, span);
         }

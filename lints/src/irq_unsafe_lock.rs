@@ -26,7 +26,10 @@ declare_lint! {
     /// ## Known problems
     /// Soft-interrupt levels (bottom halves, DPCs) are not distinguished from process context.
     /// A handler registered through an API whose name does not mention irq or interrupt must be
-    /// listed in `irq_handlers`.
+    /// listed in `irq_handlers`. Interrupts masked by a guard value that is not a lock
+    /// (`let _g = irq::disable_local();`) are not seen: acquisitions under it count as
+    /// interrupts enabled. A lock whose guard-policy type argument masks interrupts for writers
+    /// only (`RwLock<T, WriteIrqDisabled>`) is taken as irq-safe for readers too.
     ///
     /// ## Example
     /// ```rust,ignore
