@@ -233,7 +233,7 @@ pub fn returned_guards(ix: &Index, files: &[LoweredFile]) -> Returns {
                             is_try: false,
                             ..
                         } if *a == g => {
-                            out.insert(r, (place.clone(), method.clone(), *mode, *unwrapped));
+                            out.insert(r, ((**place).clone(), method.clone(), *mode, *unwrapped));
                             break 'guards;
                         }
                         Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
@@ -271,17 +271,15 @@ fn resolve_body(
         handoff_at: BTreeSet::new(),
     };
     for (i, n) in body.nodes.iter().enumerate() {
-        if let Op::Call {
-            callee:
-                Callee::Method {
-                    recv: Some(recv),
-                    name,
-                },
-            ..
-        } = &n.op
-        {
-            if let Some(what) = heap_growth(ix, files, func, recv, name) {
-                r.alloc_at.insert(i as NodeId, what);
+        if let Op::Call { callee, .. } = &n.op {
+            if let Callee::Method {
+                recv: Some(recv),
+                name,
+            } = &**callee
+            {
+                if let Some(what) = heap_growth(ix, files, func, recv, name) {
+                    r.alloc_at.insert(i as NodeId, what);
+                }
             }
         }
         if let Op::HandOff { ty, .. } = &n.op {
@@ -898,7 +896,7 @@ pub fn analyze_fn(
                     flow.calls.push(CallEvent {
                         node,
                         span: *span,
-                        callee: callee.clone(),
+                        callee: (**callee).clone(),
                         args: args.clone(),
                         held: materialize(&st.held),
                         irq_region: region,

@@ -224,7 +224,7 @@ pub enum Op {
     Nop,
     /// A candidate acquisition: `place.method()` or an acquire function applied to `place`.
     Acquire {
-        place: Place,
+        place: Box<Place>,
         /// `lock`, `read`, `write`, `lock_irqsave`, `KeAcquireSpinLock`, …
         method: String,
         style: AcqStyle,
@@ -246,7 +246,7 @@ pub enum Op {
     /// An explicit raw release of a place (`raw.unlock()`, `KeReleaseSpinLock(&l)`,
     /// `force_unlock`).
     Unlock {
-        place: Place,
+        place: Box<Place>,
         method: String,
         span: Span,
     },
@@ -279,7 +279,7 @@ pub enum Op {
         span: Span,
     },
     Call {
-        callee: Callee,
+        callee: Box<Callee>,
         span: Span,
         args: Vec<Option<Place>>,
         /// Which arguments are passed by value (a plain path: the value moves into the call).
@@ -349,7 +349,7 @@ pub enum Op {
     /// A counter moved by one (`credits -= 1`, `inflight.fetch_add(1, ..)`, a configured
     /// take/give pair): a counted resource when the code moves it both ways somewhere.
     Count {
-        place: Place,
+        place: Box<Place>,
         delta: i8,
         span: Span,
     },

@@ -1350,7 +1350,7 @@ impl<'a> BodyLowerer<'a> {
     fn take_pending(&mut self, mut v: Val) -> Val {
         if let Some(p) = v.pending.take() {
             self.emit(Op::Acquire {
-                place: p.place,
+                place: Box::new(p.place),
                 method: p.method,
                 style: AcqStyle::Guard,
                 mode: p.mode,
@@ -1450,7 +1450,7 @@ impl<'a> BodyLowerer<'a> {
                     Mode::Exclusive
                 };
                 self.emit(Op::Acquire {
-                    place,
+                    place: Box::new(place),
                     method: name.clone(),
                     style: AcqStyle::Guard,
                     mode,
@@ -1517,7 +1517,7 @@ impl<'a> BodyLowerer<'a> {
             };
             if is_unlock_m {
                 self.emit(Op::Unlock {
-                    place,
+                    place: Box::new(place),
                     method: name,
                     span: method_span,
                 });
@@ -1539,7 +1539,7 @@ impl<'a> BodyLowerer<'a> {
             let unwrapped = false;
             let data = project(place.clone(), Proj::Guard);
             self.emit(Op::Acquire {
-                place,
+                place: Box::new(place),
                 method: name,
                 style: if RAW_ACQUIRE_METHODS.contains(&m.method.to_string().as_str()) {
                     AcqStyle::Raw
@@ -1629,7 +1629,7 @@ impl<'a> BodyLowerer<'a> {
             if let Some(p) = &recv_place {
                 let delta = if name == "fetch_add" { 1 } else { -1 };
                 self.emit(Op::Count {
-                    place: p.clone(),
+                    place: Box::new(p.clone()),
                     delta,
                     span,
                 });
@@ -1647,10 +1647,10 @@ impl<'a> BodyLowerer<'a> {
                 result = Some(self.new_guard());
             }
             self.emit(Op::Call {
-                callee: Callee::Method {
+                callee: Box::new(Callee::Method {
                     recv: recv_place.clone(),
                     name: name.clone(),
-                },
+                }),
                 span,
                 args,
                 by_value,
@@ -2003,7 +2003,7 @@ impl<'a> BodyLowerer<'a> {
                 let _ = self.operand(a);
             }
             self.emit(Op::Call {
-                callee: Callee::Value(tokens(&c.func)),
+                callee: Box::new(Callee::Value(tokens(&c.func))),
                 span,
                 args: Vec::new(),
                 by_value: Vec::new(),
@@ -2042,7 +2042,7 @@ impl<'a> BodyLowerer<'a> {
                     let _ = self.operand(a);
                 }
                 self.emit(Op::Call {
-                    callee: Callee::Value(last.clone()),
+                    callee: Box::new(Callee::Value(last.clone())),
                     span,
                     args: Vec::new(),
                     by_value: Vec::new(),
@@ -2077,7 +2077,7 @@ impl<'a> BodyLowerer<'a> {
             for &g in &v.guards {
                 if let Some(place) = self.guard_place(g) {
                     self.emit(Op::Unlock {
-                        place,
+                        place: Box::new(place),
                         method: "ManuallyDrop::drop".into(),
                         span,
                     });
@@ -2196,7 +2196,7 @@ impl<'a> BodyLowerer<'a> {
                 .unwrap_or_else(|| Place::opaque(tokens(&c.args[0])));
             if pair_acq {
                 self.emit(Op::Acquire {
-                    place,
+                    place: Box::new(place),
                     method: last,
                     style: AcqStyle::Raw,
                     mode: Mode::Exclusive,
@@ -2207,7 +2207,7 @@ impl<'a> BodyLowerer<'a> {
                 });
             } else {
                 self.emit(Op::Unlock {
-                    place,
+                    place: Box::new(place),
                     method: last,
                     span,
                 });
@@ -2246,7 +2246,11 @@ impl<'a> BodyLowerer<'a> {
         {
             let delta = if pair.take == last { -1 } else { 1 };
             let place = Place::opaque(format!("{}/{}", pair.take, pair.give));
-            self.emit(Op::Count { place, delta, span });
+            self.emit(Op::Count {
+                place: Box::new(place),
+                delta,
+                span,
+            });
         }
         let gfp_kernel = c.args.iter().any(|a| tokens(a).contains("GFP_KERNEL"));
         if gfp_kernel {
@@ -2270,7 +2274,7 @@ impl<'a> BodyLowerer<'a> {
             Some(self.new_guard())
         };
         self.emit(Op::Call {
-            callee: Callee::Path(segs.clone()),
+            callee: Box::new(Callee::Path(segs.clone())),
             span,
             args,
             by_value,
@@ -2566,7 +2570,7 @@ impl<'a> BodyLowerer<'a> {
                             -1
                         };
                         self.emit(Op::Count {
-                            place: p.clone(),
+                            place: Box::new(p.clone()),
                             delta,
                             span: self.span(b),
                         });
@@ -2795,7 +2799,7 @@ impl<'a> BodyLowerer<'a> {
 
     fn emit_raw_try(&mut self, p: &Pending) {
         self.emit(Op::Acquire {
-            place: p.place.clone(),
+            place: Box::new(p.place.clone()),
             method: p.method.clone(),
             style: AcqStyle::Raw,
             mode: p.mode,
@@ -2876,7 +2880,7 @@ impl<'a> BodyLowerer<'a> {
                         place,
                         guard: Some(a),
                         ..
-                    } if *a == g => return Some(place.clone()),
+                    } if *a == g => return Some((**place).clone()),
                     Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
                         from = Some(*f)
                     }
@@ -3764,10 +3768,10 @@ mod tests {
             .iter()
             .flat_map(|b| b.nodes.iter())
             .filter_map(|n| match &n.op {
-                crate::ir::Op::Call {
-                    callee: crate::ir::Callee::Path(segs),
-                    ..
-                } => Some(segs.join("::")),
+                crate::ir::Op::Call { callee, .. } => match &**callee {
+                    crate::ir::Callee::Path(segs) => Some(segs.join("::")),
+                    _ => None,
+                },
                 _ => None,
             })
             .collect();

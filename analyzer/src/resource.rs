@@ -275,7 +275,8 @@ fn follow(
                 by_value,
                 ..
             } if done.is_none()
-                && (hands_off(callee, args, by_value, f) || lends_counter(callee, args, taken)) =>
+                && (hands_off(callee, args, by_value, f)
+                    || lends_counter(callee, args, taken.map(|v| &**v))) =>
             {
                 done = Some((*span, Some(n)))
             }

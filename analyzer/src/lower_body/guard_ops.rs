@@ -159,7 +159,7 @@ impl BodyLowerer<'_> {
                 self.guard_op_closures(rest, span);
                 for (g, o) in origins {
                     self.emit(Op::Acquire {
-                        place: o.place,
+                        place: Box::new(o.place),
                         method: o.method,
                         style: AcqStyle::Guard,
                         mode: o.mode,
@@ -261,7 +261,7 @@ impl BodyLowerer<'_> {
                         ..
                     } if *a == g => {
                         return Some(Origin {
-                            place: place.clone(),
+                            place: (**place).clone(),
                             method: method.clone(),
                             mode: *mode,
                             unwrapped: *unwrapped,
