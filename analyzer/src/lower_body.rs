@@ -2826,7 +2826,7 @@ impl<'a> BodyLowerer<'a> {
         } else {
             Vec::new()
         };
-        let result = self.new_guard_slot();
+        let result = self.new_guard();
         // Then branch.
         self.cur = t;
         if !has_let {
@@ -2870,32 +2870,6 @@ impl<'a> BodyLowerer<'a> {
         Val::default()
     }
 
-    /// The place of the lock a guard holds: its acquisition, through the transfers since.
-    fn guard_place(&self, mut g: GuardId) -> Option<Place> {
-        for _ in 0..64 {
-            let mut from = None;
-            for n in &self.nodes {
-                match &n.op {
-                    Op::Acquire {
-                        place,
-                        guard: Some(a),
-                        ..
-                    } if *a == g => return Some((**place).clone()),
-                    Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
-                        from = Some(*f)
-                    }
-                    _ => {}
-                }
-            }
-            g = from?;
-        }
-        None
-    }
-
-    fn new_guard_slot(&mut self) -> GuardId {
-        self.new_guard()
-    }
-
     /// A branch yields a value carrying guards: move them into the join's result guard.
     fn yield_value(&mut self, v: &Val, result: GuardId, span: Span) -> bool {
         if v.guards.is_empty() {
@@ -2917,7 +2891,7 @@ impl<'a> BodyLowerer<'a> {
         // Scrutinee temporaries live through every arm, to the end of the enclosing statement.
         let call = self.last_call();
         let before = self.cur;
-        let result = self.new_guard_slot();
+        let result = self.new_guard();
         let mut ends = Vec::new();
         let mut any_owned = false;
         let mut settled = false;

@@ -246,6 +246,11 @@ impl BodyLowerer<'_> {
         }
     }
 
+    /// The place of the lock a guard holds: its acquisition, through the transfers since.
+    pub(super) fn guard_place(&self, g: GuardId) -> Option<Place> {
+        self.guard_origin(g).map(|o| o.place)
+    }
+
     /// The acquisition a guard's lock comes from, through the moves since.
     fn guard_origin(&self, mut g: GuardId) -> Option<Origin> {
         for _ in 0..64 {
