@@ -81,4 +81,15 @@ pub struct Config {
     pub alloc_blocks: Option<bool>,
     /// Extra functions that block (sleep) by name.
     pub blocking_functions: Vec<String>,
+    /// Work limits of the call summaries (`[budget]`); `None` keeps the built-in limit.
+    pub budget: Budget,
+}
+
+/// Work limits, counted in work done (never in time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Budget {
+    /// Summary entries one recursive component may compose.
+    pub summary_per_component: Option<u64>,
+    /// Summary entries the whole run may compose.
+    pub summary_per_run: Option<u64>,
 }

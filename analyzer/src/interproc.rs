@@ -16,6 +16,25 @@ use crate::source::Span;
 /// Longest call chain kept in a witness.
 pub const MAX_CHAIN: usize = 8;
 
+/// Most projections an instance text keeps (`self.a.b` has two); a deeper instance, or one
+/// that goes through the same projection more than [`MAX_SAME_PROJ`] times, is no nameable
+/// place any more (`None`: the lock's class is still known, which instance is not).
+pub const MAX_INSTANCE_PROJ: usize = 6;
+/// See [`MAX_INSTANCE_PROJ`].
+pub const MAX_SAME_PROJ: usize = 2;
+/// Named instances kept per (lock class, try) in one summary: the smallest by (length, text);
+/// the witnesses of the others merge into the class's unnamed (`None`) entry.
+pub const MAX_INSTANCES: usize = 8;
+/// Blocking sites kept per summary (the first by site).
+pub const MAX_BLOCK_SITES: usize = 16;
+/// Summary entries one strongly connected component may compose (every candidate entry taken
+/// from a callee's summary counts one) before its iteration stops (`[budget]
+/// summary_per_component` overrides it).
+pub const SCC_ENTRY_BUDGET: u64 = 2_000_000;
+/// Summary entries the whole run may compose; past it, the functions left are summarized from
+/// their own bodies only, their callees' locks not added (`[budget] summary_per_run`).
+pub const RUN_ENTRY_BUDGET: u64 = 20_000_000;
+
 /// A function a call may run.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Target {
@@ -87,6 +106,14 @@ pub struct Interproc {
     pub unresolved_calls: usize,
     /// Names of unresolved calls into workspace-looking code, with counts.
     pub unresolved_names: BTreeMap<String, usize>,
+    /// Summary entries composed over the whole run (the unit of the summary budgets).
+    pub summary_work: u64,
+    /// Components whose iteration stopped at [`SCC_ENTRY_BUDGET`] (flow indices, sorted);
+    /// their summaries are partial.
+    pub budget_sccs: Vec<Vec<usize>>,
+    /// Functions summarized from their own bodies only because the run reached
+    /// [`RUN_ENTRY_BUDGET`] (flow indices, sorted).
+    pub budget_run: Vec<usize>,
 }
 
 /// Method names so common in std that an untyped receiver cannot be matched by name alone.
@@ -196,25 +223,221 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         ip.targets.push(per_call);
     }
     ip.summaries = vec![Summary::default(); flows.len()];
+    let scc_budget = config
+        .budget
+        .summary_per_component
+        .unwrap_or(SCC_ENTRY_BUDGET);
+    let run_budget = config.budget.summary_per_run.unwrap_or(RUN_ENTRY_BUDGET);
     // Callees before callers; iterate inside each component to a fixed point.
+    //
+    // Why this terminates (and is deterministic): a summary is a map from (lock class,
+    // instance, try) to one witness, plus a set of blocking sites. Instances are texts of at
+    // most `MAX_INSTANCE_PROJ` projections over the program's own names (`limit_instance`),
+    // and at most `MAX_INSTANCES` of them are kept per (class, try) — the smallest by (length,
+    // text), the others folded into the unnamed entry. Each round a member's new summary is
+    // *joined* with its old one (`join`): the kept instances are the smallest of every
+    // instance seen so far, a witness is replaced only by a strictly shorter (chain length,
+    // site), and held-parameter sets only grow. Every one of these moves is monotone over a
+    // finite domain, so each member changes finitely often and the component settles. The
+    // order of members and of entries is fixed (sorted), so the fixed point reached is the
+    // same on every run. The budgets bound the work in any case: they count entries composed,
+    // not time.
     for scc in petgraph::algo::tarjan_scc(&graph) {
         let mut members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
         members.sort_unstable();
-        for _round in 0..8 {
-            let mut changed = false;
+        if ip.summary_work >= run_budget {
             for &m in &members {
-                let s = summarize(ix, files, flows, &ip, m, config);
-                if s != ip.summaries[m] {
-                    ip.summaries[m] = s;
-                    changed = true;
+                let (s, _) = summarize(ix, files, flows, &ip, m, config, false);
+                ip.summaries[m] = s;
+                ip.budget_run.push(m);
+            }
+            continue;
+        }
+        let recursive = members.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+        if !recursive {
+            let (s, work) = summarize(ix, files, flows, &ip, members[0], config, true);
+            ip.summaries[members[0]] = s;
+            ip.summary_work += work;
+            continue;
+        }
+        // Rounds over the members in order, each member seeing the summaries of this round so
+        // far; a member is summarized again only when the summary of one of its callees
+        // inside the component changed (a later member of the same round sees it anyway).
+        // Rounds find short witnesses first, so few are replaced later.
+        let callers: BTreeMap<usize, Vec<usize>> = {
+            let mut c: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for &m in &members {
+                for t in ip.targets[m].iter().flatten() {
+                    if members.binary_search(&t.flow).is_ok() {
+                        c.entry(t.flow).or_default().push(m);
+                    }
                 }
             }
-            if !changed || members.len() == 1 && _round > 0 {
-                break;
+            c
+        };
+        let mut pending: std::collections::BTreeSet<usize> = members.iter().copied().collect();
+        let mut scc_work = 0u64;
+        'rounds: while !pending.is_empty() {
+            let round = std::mem::take(&mut pending);
+            for &m in &round {
+                if ip.summary_work + scc_work >= run_budget {
+                    ip.budget_run.extend(&members);
+                    break 'rounds;
+                }
+                if scc_work >= scc_budget {
+                    ip.budget_sccs.push(members.clone());
+                    break 'rounds;
+                }
+                let (s, work) = summarize(ix, files, flows, &ip, m, config, true);
+                scc_work += work;
+                let s = join(&ip.summaries[m], s);
+                if s != ip.summaries[m] {
+                    ip.summaries[m] = s;
+                    for &c in callers.get(&m).into_iter().flatten() {
+                        if c <= m || !round.contains(&c) {
+                            pending.insert(c);
+                        }
+                    }
+                }
+            }
+        }
+        ip.summary_work += scc_work;
+    }
+    ip.budget_run.sort_unstable();
+    ip
+}
+
+/// Keep an instance text only while it names a place a caller can still tell apart: at most
+/// [`MAX_INSTANCE_PROJ`] projections, none repeated more than [`MAX_SAME_PROJ`] times
+/// (`self.a.b.a.b.a` through a recursive structure is not a new place each time).
+fn limit_instance(inst: String) -> Option<String> {
+    let mut segs: Vec<&str> = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, ch) in inst.char_indices() {
+        match ch {
+            '(' | '[' | '{' | '<' if depth > 0 || ch != '[' => depth += 1,
+            ')' | ']' | '}' | '>' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 && (ch == '.' || ch == '[') && i > 0 {
+            segs.push(&inst[start..i]);
+            start = i;
+            if ch == '[' {
+                depth += 1;
             }
         }
     }
-    ip
+    segs.push(&inst[start..]);
+    let proj = &segs[1..];
+    if proj.len() > MAX_INSTANCE_PROJ {
+        return None;
+    }
+    for (i, p) in proj.iter().enumerate() {
+        if proj[..i].iter().filter(|q| *q == p).count() >= MAX_SAME_PROJ {
+            return None;
+        }
+    }
+    Some(inst)
+}
+
+/// The witness kept of two for one summary entry: the shorter (chain, site); the held
+/// parameters of both.
+fn better(mut old: SumAcq, mut new: SumAcq) -> SumAcq {
+    if (new.chain.len(), new.site) < (old.chain.len(), old.site) {
+        union_into(&mut new.held_params, &old.held_params);
+        new
+    } else {
+        union_into(&mut old.held_params, &new.held_params);
+        old
+    }
+}
+
+type AcqKey = (String, Option<String>, bool);
+
+/// The acquisitions of a summary, bounded: per (class, try) the [`MAX_INSTANCES`] smallest
+/// named instances by (length, text); the witnesses of the others fold into the unnamed entry.
+fn bound_acquires(acq: BTreeMap<AcqKey, SumAcq>) -> Vec<SumAcq> {
+    let mut groups: BTreeMap<(String, bool), Vec<SumAcq>> = BTreeMap::new();
+    for ((class, _, is_try), a) in acq {
+        groups.entry((class, is_try)).or_default().push(a);
+    }
+    let mut out = Vec::new();
+    for (_, mut v) in groups {
+        let mut unnamed: Option<SumAcq> = None;
+        let mut named = Vec::new();
+        for a in v.drain(..) {
+            if a.instance.is_none() {
+                unnamed = Some(match unnamed {
+                    Some(u) => better(u, a),
+                    None => a,
+                });
+            } else {
+                named.push(a);
+            }
+        }
+        named.sort_by(|x, y| {
+            let (a, b) = (x.instance.as_deref(), y.instance.as_deref());
+            (a.map(str::len), a).cmp(&(b.map(str::len), b))
+        });
+        for mut a in named.drain(MAX_INSTANCES.min(named.len())..) {
+            a.instance = None;
+            unnamed = Some(match unnamed {
+                Some(u) => better(u, a),
+                None => a,
+            });
+        }
+        out.extend(unnamed);
+        out.extend(named);
+    }
+    out.sort_by(|x, y| {
+        (&x.lock.class, &x.instance, x.is_try).cmp(&(&y.lock.class, &y.instance, y.is_try))
+    });
+    out
+}
+
+/// The blocking sites of a summary, bounded to the first [`MAX_BLOCK_SITES`] by site; one
+/// witness per site (the shortest chain), which may hold what any of the site's witnesses holds.
+fn bound_blocks(blocks: impl IntoIterator<Item = SumBlock>) -> Vec<SumBlock> {
+    let mut per_site: BTreeMap<Span, SumBlock> = BTreeMap::new();
+    for b in blocks {
+        match per_site.get_mut(&b.site) {
+            Some(kept) if kept.chain.len() <= b.chain.len() => {
+                union_into(&mut kept.held_params, &b.held_params)
+            }
+            Some(kept) => {
+                let mut b = b;
+                union_into(&mut b.held_params, &kept.held_params);
+                *kept = b;
+            }
+            None => {
+                per_site.insert(b.site, b);
+            }
+        }
+    }
+    per_site.into_values().take(MAX_BLOCK_SITES).collect()
+}
+
+/// The join of a component member's summary of the last round with this round's: what
+/// either has, bounded as every summary is. Monotone, so a component's iteration settles.
+fn join(old: &Summary, new: Summary) -> Summary {
+    if old.acquires.is_empty() && old.blocks.is_empty() {
+        return new;
+    }
+    let mut acq: BTreeMap<AcqKey, SumAcq> = BTreeMap::new();
+    for a in old.acquires.iter().cloned().chain(new.acquires) {
+        let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
+        let a = match acq.remove(&k) {
+            Some(o) => better(o, a),
+            None => a,
+        };
+        acq.insert(k, a);
+    }
+    Summary {
+        acquires: bound_acquires(acq),
+        blocks: bound_blocks(old.blocks.iter().cloned().chain(new.blocks)),
+        closure_calls: new.closure_calls,
+    }
 }
 
 fn summarize(
@@ -224,36 +447,34 @@ fn summarize(
     ip: &Interproc,
     fi: usize,
     config: &Config,
-) -> Summary {
+    compose: bool,
+) -> (Summary, u64) {
     let flow = &flows[fi];
     let func = ix.func(files, flow.func);
-    let mut acq: BTreeMap<(String, Option<String>, bool), SumAcq> = BTreeMap::new();
-    let mut put = |mut a: SumAcq| {
+    let mut work = 0u64;
+    let mut acq: BTreeMap<AcqKey, SumAcq> = BTreeMap::new();
+    let put = |acq: &mut BTreeMap<AcqKey, SumAcq>, a: SumAcq| {
         let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
-        match acq.get_mut(&k) {
-            Some(old) if (old.chain.len(), old.site) <= (a.chain.len(), a.site) => {
-                union_into(&mut old.held_params, &a.held_params);
-            }
-            Some(old) => {
-                union_into(&mut a.held_params, &old.held_params);
-                *old = a;
-            }
-            None => {
-                acq.insert(k, a);
-            }
-        }
+        let a = match acq.remove(&k) {
+            Some(old) => better(old, a),
+            None => a,
+        };
+        acq.insert(k, a);
     };
     for a in &flow.acquisitions {
-        put(SumAcq {
-            lock: a.lock.clone(),
-            instance: own_instance(func, &a.lock.instance),
-            mode: a.mode,
-            is_try: a.is_try,
-            irq_method: a.irq_method || a.irq_region,
-            site: a.span,
-            chain: Vec::new(),
-            held_params: a.held_params.clone(),
-        });
+        put(
+            &mut acq,
+            SumAcq {
+                lock: a.lock.clone(),
+                instance: own_instance(func, &a.lock.instance),
+                mode: a.mode,
+                is_try: a.is_try,
+                irq_method: a.irq_method || a.irq_region,
+                site: a.span,
+                chain: Vec::new(),
+                held_params: a.held_params.clone(),
+            },
+        );
     }
     let mut blocks: BTreeMap<(Span, usize), SumBlock> = BTreeMap::new();
     for b in &flow.blocks {
@@ -279,16 +500,19 @@ fn summarize(
             via_trait: None,
         };
         for class in &k.acquires {
-            put(SumAcq {
-                lock: contract_lock(class),
-                instance: None,
-                mode: Mode::Exclusive,
-                is_try: false,
-                irq_method: false,
-                site: c.span,
-                chain: vec![step.clone()],
-                held_params: c.held_params.clone(),
-            });
+            put(
+                &mut acq,
+                SumAcq {
+                    lock: contract_lock(class),
+                    instance: None,
+                    mode: Mode::Exclusive,
+                    is_try: false,
+                    irq_method: false,
+                    site: c.span,
+                    chain: vec![step.clone()],
+                    held_params: c.held_params.clone(),
+                },
+            );
         }
         if k.may_block {
             blocks.entry((c.span, 1)).or_insert(SumBlock {
@@ -303,6 +527,9 @@ fn summarize(
         let Some(targets) = ip.targets.get(fi).and_then(|t| t.get(ci)) else {
             continue;
         };
+        if !compose {
+            break;
+        }
         for t in targets {
             let callee = ix.func(files, flows[t.flow].func);
             let step = ChainStep {
@@ -310,7 +537,9 @@ fn summarize(
                 callee: callee.path.clone(),
                 via_trait: t.via_trait.clone(),
             };
-            for s in &ip.summaries[t.flow].acquires {
+            let sum = &ip.summaries[t.flow];
+            work += (sum.acquires.len() + sum.blocks.len()) as u64;
+            for s in &sum.acquires {
                 if s.chain.len() >= MAX_CHAIN {
                     continue;
                 }
@@ -318,37 +547,59 @@ fn summarize(
                     .instance
                     .as_ref()
                     .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
-                    .and_then(|i| own_instance(func, &i));
-                let mut chain = vec![step.clone()];
-                chain.extend(s.chain.iter().cloned());
+                    .and_then(|i| own_instance(func, &i))
+                    .and_then(limit_instance);
                 // A lock the callee only knows as its parameter (`fn wait_lock(l: &Mutex<T>)`)
                 // is the caller's argument: named as the caller names it.
-                let lock = param_lock(ix, files, func, callee, s, c, config)
-                    .unwrap_or_else(|| s.lock.clone());
-                put(SumAcq {
-                    lock,
-                    instance: inst,
+                let lock = param_lock(ix, files, func, callee, s, c, config);
+                let class = lock.as_ref().map_or(&s.lock.class, |l| &l.class);
+                let held_params = params_through(c, callee, &s.held_params);
+                let k = (class.clone(), inst, s.is_try);
+                // Most candidates lose to a kept witness: decide before building one.
+                if let Some(old) = acq.get_mut(&k) {
+                    if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
+                        union_into(&mut old.held_params, &held_params);
+                        continue;
+                    }
+                }
+                let mut chain = Vec::with_capacity(s.chain.len() + 1);
+                chain.push(step.clone());
+                chain.extend(s.chain.iter().cloned());
+                let a = SumAcq {
+                    lock: lock.unwrap_or_else(|| s.lock.clone()),
+                    instance: k.1.clone(),
+                    mode: s.mode,
+                    is_try: s.is_try,
+                    irq_method: s.irq_method,
+                    site: s.site,
                     chain,
-                    held_params: params_through(c, callee, &s.held_params),
-                    ..s.clone()
-                });
+                    held_params,
+                };
+                let a = match acq.remove(&k) {
+                    Some(old) => better(old, a),
+                    None => a,
+                };
+                acq.insert(k, a);
             }
-            for b in &ip.summaries[t.flow].blocks {
+            for b in &sum.blocks {
                 if b.chain.len() >= MAX_CHAIN {
                     continue;
                 }
-                let mut chain = vec![step.clone()];
-                chain.extend(b.chain.iter().cloned());
-                let k = (b.site, chain.len());
+                let k = (b.site, b.chain.len() + 1);
                 let hp = params_through(c, callee, &b.held_params);
                 union_into(
                     &mut blocks
                         .entry(k)
-                        .or_insert(SumBlock {
-                            kind: b.kind.clone(),
-                            site: b.site,
-                            chain,
-                            held_params: Vec::new(),
+                        .or_insert_with(|| {
+                            let mut chain = Vec::with_capacity(b.chain.len() + 1);
+                            chain.push(step.clone());
+                            chain.extend(b.chain.iter().cloned());
+                            SumBlock {
+                                kind: b.kind.clone(),
+                                site: b.site,
+                                chain,
+                                held_params: Vec::new(),
+                            }
                         })
                         .held_params,
                     &hp,
@@ -358,22 +609,7 @@ fn summarize(
     }
     // Keep summaries small: one blocking witness per site (the shortest chain), which may
     // hold what any of the site's witnesses holds.
-    let mut per_site: BTreeMap<Span, SumBlock> = BTreeMap::new();
-    let mut order = Vec::new();
-    for b in blocks.into_values() {
-        match per_site.get_mut(&b.site) {
-            Some(kept) => union_into(&mut kept.held_params, &b.held_params),
-            None => {
-                order.push(b.site);
-                per_site.insert(b.site, b);
-            }
-        }
-    }
-    let blocks = order
-        .into_iter()
-        .take(16)
-        .filter_map(|site| per_site.remove(&site))
-        .collect();
+    let blocks = bound_blocks(blocks.into_values());
     let mut closure_calls = Vec::new();
     for c in &flow.calls {
         let Callee::Value(name) = &c.callee else {
@@ -393,11 +629,14 @@ fn summarize(
             });
         }
     }
-    Summary {
-        acquires: acq.into_values().collect(),
-        blocks,
-        closure_calls,
-    }
+    (
+        Summary {
+            acquires: bound_acquires(acq),
+            blocks,
+            closure_calls,
+        },
+        work,
+    )
 }
 
 /// Add `more` to the sorted set `set`.

@@ -42,6 +42,15 @@ struct ConfigFile {
     alloc_blocks: Option<bool>,
     #[serde(default)]
     skip: Vec<String>,
+    #[serde(default)]
+    budget: BudgetToml,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetToml {
+    summary_per_component: Option<u64>,
+    summary_per_run: Option<u64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -434,6 +443,12 @@ fn merge(
             may_block: k.may_block,
             returns_held: k.returns_held,
         }));
+    if c.budget.summary_per_component.is_some() {
+        cfg.budget.summary_per_component = c.budget.summary_per_component;
+    }
+    if c.budget.summary_per_run.is_some() {
+        cfg.budget.summary_per_run = c.budget.summary_per_run;
+    }
     cfg.lock_order.extend(c.lock_order);
     cfg.irq_handlers.extend(c.irq_handlers);
     cfg.softirq_handlers.extend(c.softirq_handlers);

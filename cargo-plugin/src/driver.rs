@@ -317,6 +317,9 @@ pub(crate) fn print_stats(report: &Report, t: &Timings, total: Duration) {
         ms(t.lints),
         ms(total)
     );
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("lockstep: peak memory {:.1} MiB", kib as f64 / 1024.0);
+    }
     if let Some(a) = &report.analysis {
         let ip = &a.interproc;
         let budget = a
@@ -339,6 +342,13 @@ pub(crate) fn print_stats(report: &Report, t: &Timings, total: Duration) {
         eprintln!("lockstep: {n:>6} {lint}");
     }
     eprint!("{}", crate::stats::coverage(report));
+}
+
+/// The process's peak resident set size (`VmHWM`), where the platform reports it.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn list() -> i32 {

@@ -63,6 +63,18 @@ pub fn coverage(report: &Report) -> String {
         let names = top(ip.unresolved_names.iter().map(|(k, v)| (k.as_str(), *v)));
         let _ = writeln!(s, "lockstep: unresolved calls: {}", list(&names));
     }
+    let budget_fns: usize =
+        ip.budget_sccs.iter().map(Vec::len).sum::<usize>() + ip.budget_run.len();
+    let _ = writeln!(
+        s,
+        "lockstep: call summaries: {} entries composed, {}",
+        ip.summary_work,
+        if budget_fns == 0 {
+            "within budget".to_string()
+        } else {
+            format!("{budget_fns} functions summarized partially (budget)")
+        }
+    );
     let mut macros: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &a.files {
         for func in &f.items.fns {

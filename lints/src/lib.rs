@@ -145,4 +145,57 @@ fn budget_notes(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             .with_key(format!("analysis_budget:{}", f.path)),
         );
     }
+    let ip = &cx.analysis.interproc;
+    let named = |members: &[usize]| {
+        let mut names: Vec<&str> = members
+            .iter()
+            .map(|&m| cx.analysis.func(cx.analysis.flows[m].func).path.as_str())
+            .collect();
+        names.sort_unstable();
+        let mut s = names
+            .iter()
+            .take(5)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.len() > 5 {
+            s.push_str(&format!(" and {} more", names.len() - 5));
+        }
+        s
+    };
+    for members in &ip.budget_sccs {
+        let Some(&first) = members.first() else {
+            continue;
+        };
+        let f = cx.analysis.func(cx.analysis.flows[first].func);
+        out.push(
+            Diagnostic::new(
+                ANALYSIS_BUDGET.name,
+                ANALYSIS_BUDGET.default_level,
+                format!(
+                    "call summaries of {} mutually recursive functions stopped at their budget: {}; findings through them may be incomplete",
+                    members.len(),
+                    named(members)
+                ),
+                lockstep_analyzer::Label::new(f.name_span, "summarized partially"),
+            )
+            .with_key(format!("analysis_budget:summary:{}", f.path)),
+        );
+    }
+    if let Some(&first) = ip.budget_run.first() {
+        let f = cx.analysis.func(cx.analysis.flows[first].func);
+        out.push(
+            Diagnostic::new(
+                ANALYSIS_BUDGET.name,
+                ANALYSIS_BUDGET.default_level,
+                format!(
+                    "the run reached its call-summary budget: {} functions are summarized without their callees ({}); findings through them may be incomplete",
+                    ip.budget_run.len(),
+                    named(&ip.budget_run)
+                ),
+                lockstep_analyzer::Label::new(f.name_span, "summarized without its callees"),
+            )
+            .with_key("analysis_budget:summary-run".to_string()),
+        );
+    }
 }

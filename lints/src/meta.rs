@@ -44,5 +44,5 @@ declare_lint! {
     /// ## Known problems
     /// The budget counts analysis steps, not time, so the same input always stops at the same
     /// place.
-    pub ANALYSIS_BUDGET, "analysis_budget", Note, "the analysis of a function stopped at its step budget"
+    pub ANALYSIS_BUDGET, "analysis_budget", Note, "the analysis of a function or of its call summaries stopped at a budget"
 }
