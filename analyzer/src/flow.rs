@@ -297,9 +297,7 @@ fn resolve_body(
             } => {
                 let m = method.as_str();
                 let raw_fn = *style == AcqStyle::Raw
-                    && crate::lower_body::ACQUIRE_FNS
-                        .iter()
-                        .any(|(n, _, _)| n == &m)
+                    && crate::lock_api::ACQUIRE_FNS.iter().any(|(n, _, _)| n == &m)
                     || config.lock_pairs.iter().any(|p| p.acquire == *method);
                 let mut l = ix.resolve_lock(
                     files,
@@ -326,7 +324,7 @@ fn resolve_body(
                 l
             }
             Op::Unlock { place, method, .. } => {
-                let raw_fn = crate::lower_body::RELEASE_FNS.contains(&method.as_str())
+                let raw_fn = crate::lock_api::RELEASE_FNS.contains(&method.as_str())
                     || config.lock_pairs.iter().any(|p| p.release == *method);
                 let l = ix.resolve_lock(
                     files,
@@ -586,7 +584,7 @@ fn pair_props(method: &str, config: &Config) -> (bool, bool) {
     if let Some(p) = config.lock_pairs.iter().find(|p| p.acquire == method) {
         return (p.spin, p.irq_safe);
     }
-    if let Some((_, s, i)) = crate::lower_body::ACQUIRE_FNS
+    if let Some((_, s, i)) = crate::lock_api::ACQUIRE_FNS
         .iter()
         .find(|(n, _, _)| *n == method)
     {

@@ -11,6 +11,7 @@ pub mod index;
 pub mod interproc;
 pub mod ir;
 pub mod irq;
+pub mod lock_api;
 pub mod lock_graph;
 pub mod lower;
 pub mod lower_body;

@@ -1,0 +1,308 @@
+//! The lock-API vocabulary: every name the analysis gives a meaning to — methods that acquire,
+//! try, release or wait on a lock, acquire/release functions of C-style APIs, functions that
+//! sleep, spawners and interrupt registrars, and the std methods whose results keep a place.
+//! Lowering reads these tables and records what it recognised.
+
+use crate::ir::{BlockKind, Mode};
+
+/// Methods that acquire a lock and return a guard (when the receiver is a lock).
+pub const GUARD_METHODS: &[&str] = &[
+    "lock",
+    "read",
+    "write",
+    "upgradable_read",
+    "upgradeable_read",
+    "lock_irqsave",
+    "lock_irq",
+    "lock_irq_disabled",
+    "lock_irq_save",
+    "lock_bh",
+    "lock_noirq",
+    "lock_arc",
+    "read_arc",
+    "write_arc",
+    "lock_save_irq",
+    "spin_lock",
+    "blocking_lock",
+    "blocking_read",
+    "blocking_write",
+];
+
+/// Methods that try to acquire and return `Option`/`Result` of a guard (or `bool` for raw).
+pub const TRY_METHODS: &[&str] = &[
+    "try_lock",
+    "try_read",
+    "try_write",
+    "try_upgradable_read",
+    "try_upgradeable_read",
+    "try_lock_irqsave",
+    "try_lock_for",
+    "try_lock_until",
+    "try_lock_arc",
+    "try_read_arc",
+    "try_write_arc",
+    "try_lock_shared",
+    "try_lock_exclusive",
+];
+
+/// Raw-lock methods that acquire without a guard (lock_api `RawMutex`/`RawRwLock`).
+pub const RAW_ACQUIRE_METHODS: &[&str] = &["lock_shared", "lock_exclusive", "lock_upgradable"];
+
+/// Methods that release a place explicitly.
+pub const UNLOCK_METHODS: &[&str] = &[
+    "unlock",
+    "unlock_shared",
+    "unlock_exclusive",
+    "unlock_upgradable",
+    "force_unlock",
+    "force_unlock_read",
+    "force_unlock_write",
+    "force_unlock_fair",
+];
+
+/// Free functions that acquire the lock passed as first argument and need an explicit release,
+/// with whether they spin and whether they mask interrupts.
+pub const ACQUIRE_FNS: &[(&str, bool, bool)] = &[
+    ("KeAcquireSpinLock", true, false),
+    ("KeAcquireSpinLockRaiseToDpc", true, false),
+    ("KeAcquireSpinLockAtDpcLevel", true, false),
+    ("KeAcquireInStackQueuedSpinLock", true, false),
+    ("KeAcquireInStackQueuedSpinLockAtDpcLevel", true, false),
+    ("KeAcquireInterruptSpinLock", true, true),
+    ("ExAcquireSpinLockExclusive", true, false),
+    ("ExAcquireSpinLockShared", true, false),
+    ("ExAcquireSpinLockExclusiveAtDpcLevel", true, false),
+    ("ExAcquireSpinLockSharedAtDpcLevel", true, false),
+    ("NdisAcquireSpinLock", true, false),
+    ("NdisDprAcquireSpinLock", true, false),
+    ("NdisAcquireRWLockRead", true, false),
+    ("NdisAcquireRWLockWrite", true, false),
+    ("WdfSpinLockAcquire", true, false),
+    ("WdfWaitLockAcquire", false, false),
+    ("AcquireSRWLockExclusive", false, false),
+    ("AcquireSRWLockShared", false, false),
+    ("EnterCriticalSection", false, false),
+    ("spin_lock", true, false),
+    ("spin_lock_irqsave", true, true),
+    ("spin_lock_irq", true, true),
+    ("spin_lock_bh", true, false),
+    ("raw_spin_lock", true, false),
+    ("raw_spin_lock_irqsave", true, true),
+    ("raw_spin_lock_irq", true, true),
+    ("read_lock", true, false),
+    ("write_lock", true, false),
+    ("read_lock_irqsave", true, true),
+    ("write_lock_irqsave", true, true),
+    ("mutex_lock", false, false),
+    ("mutex_lock_interruptible", false, false),
+    ("pthread_mutex_lock", false, false),
+    ("pthread_spin_lock", true, false),
+];
+
+/// Their releases.
+pub const RELEASE_FNS: &[&str] = &[
+    "KeReleaseSpinLock",
+    "KeReleaseSpinLockFromDpcLevel",
+    "KeReleaseInStackQueuedSpinLock",
+    "KeReleaseInStackQueuedSpinLockFromDpcLevel",
+    "KeReleaseInterruptSpinLock",
+    "ExReleaseSpinLockExclusive",
+    "ExReleaseSpinLockShared",
+    "ExReleaseSpinLockExclusiveFromDpcLevel",
+    "ExReleaseSpinLockSharedFromDpcLevel",
+    "NdisReleaseSpinLock",
+    "NdisDprReleaseSpinLock",
+    "NdisReleaseRWLock",
+    "WdfSpinLockRelease",
+    "WdfWaitLockRelease",
+    "ReleaseSRWLockExclusive",
+    "ReleaseSRWLockShared",
+    "LeaveCriticalSection",
+    "spin_unlock",
+    "spin_unlock_irqrestore",
+    "spin_unlock_irq",
+    "spin_unlock_bh",
+    "raw_spin_unlock",
+    "raw_spin_unlock_irqrestore",
+    "raw_spin_unlock_irq",
+    "read_unlock",
+    "write_unlock",
+    "read_unlock_irqrestore",
+    "write_unlock_irqrestore",
+    "mutex_unlock",
+    "pthread_mutex_unlock",
+    "pthread_spin_unlock",
+];
+
+/// Methods that keep the place of their receiver (`self.state.clone()` is still `self.state`).
+pub const TRANSPARENT: &[&str] = &[
+    "clone",
+    "as_ref",
+    "as_mut",
+    "deref",
+    "deref_mut",
+    "borrow",
+    "borrow_mut",
+    "get_ref",
+    "as_ptr",
+    "as_mut_ptr",
+    "by_ref",
+    "as_deref",
+    "inner",
+];
+
+/// Iterator adapters of a collection whose items are its elements (`for p in
+/// self.peers.values()`): the place of the collection, unless the receiver's type declares the
+/// method itself.
+pub const ITERATORS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "values",
+    "values_mut",
+    "into_iter",
+    "into_values",
+];
+
+/// Methods of iterators and `Option` whose closure receives one element of the receiver
+/// (`self.queues.iter().for_each(|q| ..)`, `self.hook.as_ref().map(|h| ..)`).
+pub const ELEM_COMBINATORS: &[&str] = &[
+    "for_each",
+    "try_for_each",
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "find",
+    "find_map",
+    "any",
+    "all",
+    "position",
+    "inspect",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "max_by_key",
+    "min_by_key",
+    "retain",
+    "retain_mut",
+    "and_then",
+    "is_some_and",
+    "is_none_or",
+    "map_or",
+    "map_or_else",
+];
+
+/// Methods that pass a guard through (`lock().unwrap()`, poison recovery).
+pub const PASS_THROUGH: &[&str] = &[
+    "unwrap",
+    "expect",
+    "unwrap_or_else",
+    "unwrap_unchecked",
+    "into_inner",
+    "unwrap_or",
+];
+
+/// Free functions that only sleep or wait.
+pub const SLEEP_FNS: &[&str] = &[
+    "sleep",
+    "msleep",
+    "ssleep",
+    "usleep_range",
+    "fsleep",
+    "schedule",
+    "schedule_timeout",
+    "KeDelayExecutionThread",
+    "KeWaitForSingleObject",
+    "KeWaitForMultipleObjects",
+    "KeWaitForMutexObject",
+    "NdisMSleep",
+    "NdisWaitEvent",
+    "WdfWaitLockAcquire",
+    "yield_now",
+    "park",
+    "park_timeout",
+    "block_on",
+    "copy_from_user",
+    "copy_to_user",
+    "wait_event",
+    "wait_event_interruptible",
+    "wait_for_completion",
+];
+
+/// Calls whose closure argument runs somewhere else (another thread, a task, later).
+pub const SPAWNERS: &[&str] = &[
+    "spawn",
+    "spawn_local",
+    "spawn_blocking",
+    "spawn_on",
+    "spawn_unchecked",
+    "Builder",
+    "request_irq",
+    "request_threaded_irq",
+    "set_handler",
+    "set_callback",
+    "on_complete",
+    "defer",
+    "queue_work",
+    "schedule_work",
+    "call_rcu",
+];
+
+/// A call that registers its closure argument as an interrupt handler.
+pub fn is_irq_registrar(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    (l.contains("irq") || l.contains("interrupt"))
+        && (l.starts_with("request")
+            || l.starts_with("register")
+            || l.starts_with("set")
+            || l.contains("handler"))
+}
+
+/// Condition-variable waits: they release the guard passed first while waiting and give it back.
+pub const CONDVAR_WAITS: &[&str] = &[
+    "wait",
+    "wait_while",
+    "wait_timeout",
+    "wait_timeout_while",
+    "wait_for",
+    "wait_until",
+];
+
+/// One-argument methods whose result is an element of the receiver (`self.peers.get(k)`).
+pub const ELEMENT_GETTERS: &[&str] = &[
+    "get",
+    "get_mut",
+    "get_unchecked",
+    "get_unchecked_mut",
+    "remove",
+    "swap_remove",
+];
+
+/// The mode a lock method acquires in.
+pub fn method_mode(name: &str) -> Mode {
+    match name {
+        "read" | "try_read" | "read_arc" | "try_read_arc" | "blocking_read" | "lock_shared"
+        | "try_lock_shared" => Mode::Read,
+        "upgradable_read"
+        | "try_upgradable_read"
+        | "upgradeable_read"
+        | "try_upgradeable_read"
+        | "lock_upgradable" => Mode::Upgradable,
+        _ => Mode::Exclusive,
+    }
+}
+
+/// A method call that blocks by its name alone: `h.join()`, a channel's `recv`, `sleep`,
+/// `wait()`. A receiver that is a guard or `self` has its own `recv` (analyzed through its
+/// body), not a channel's.
+pub fn blocking_method(name: &str, nargs: usize, recv_guard_or_self: bool) -> Option<BlockKind> {
+    match name {
+        "join" if nargs == 0 => Some(BlockKind::Join),
+        "recv" | "recv_timeout" | "blocking_recv" if !recv_guard_or_self => {
+            Some(BlockKind::ChannelRecv(name.to_string()))
+        }
+        "sleep" => Some(BlockKind::Sleep(name.to_string())),
+        "wait" if nargs == 0 => Some(BlockKind::Sleep(name.to_string())),
+        _ => None,
+    }
+}
