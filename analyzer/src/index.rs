@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::config::Config;
 use crate::ir::{FnDef, Place, Proj, Root, StructDef, TypeRef};
 use crate::lower::LoweredFile;
+use crate::sema::{DefMap, Item, Ns, Res};
 
 /// What kind of lock a type is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,17 +55,12 @@ pub struct FnRef {
 
 #[derive(Default)]
 pub struct Index {
-    structs: BTreeMap<String, Vec<(usize, usize)>>,
-    statics: BTreeMap<String, Vec<(usize, usize)>>,
-    aliases: BTreeMap<String, Vec<(usize, usize)>>,
     /// module → (alias → full path)
     uses: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Every function, in file order.
     pub fns: Vec<FnRef>,
     /// (self type name, method name) → functions.
     pub methods: BTreeMap<(String, String), Vec<FnRef>>,
-    /// free function name → functions.
-    pub free_fns: BTreeMap<String, Vec<FnRef>>,
     /// trait name → implementing type names.
     pub trait_impls: BTreeMap<String, Vec<String>>,
     /// type name → traits it implements.
@@ -75,19 +71,11 @@ pub struct Index {
     pub methods_by_name: BTreeMap<String, Vec<FnRef>>,
     /// struct path → method name → the methods of its impls (file order).
     struct_methods: HashMap<String, HashMap<String, Vec<FnRef>>>,
-    /// Lookup tables for resolving a written path without scanning every same-named item:
-    /// full path → first definition, module → name → first definition, and for structs the
-    /// fallback (shortest path) per name.
-    struct_by_path: HashMap<String, (usize, usize)>,
-    struct_in_module: HashMap<String, HashMap<String, (usize, usize)>>,
-    struct_default: HashMap<String, (usize, usize)>,
-    static_by_path: HashMap<String, (usize, usize)>,
-    static_in_module: HashMap<String, HashMap<String, (usize, usize)>>,
-    fn_by_path: HashMap<String, FnRef>,
-    fn_in_module: HashMap<String, HashMap<String, FnRef>>,
     /// Traits declared in the analyzed code (by name) → the supertraits they require.
     pub traits: BTreeMap<String, Vec<String>>,
     crate_names: Vec<String>,
+    /// Name resolution over every analyzed crate.
+    pub defmap: DefMap,
 }
 
 const WRAPPERS: &[&str] = &[
@@ -138,29 +126,11 @@ const NOT_LOCKS: &[&str] = &[
 
 impl Index {
     pub fn build(files: &[LoweredFile]) -> Index {
-        let mut ix = Index::default();
+        let mut ix = Index {
+            defmap: DefMap::build(files),
+            ..Index::default()
+        };
         for (fi, f) in files.iter().enumerate() {
-            for (i, s) in f.items.structs.iter().enumerate() {
-                ix.structs.entry(s.name.clone()).or_default().push((fi, i));
-                ix.struct_by_path.entry(s.path.clone()).or_insert((fi, i));
-                ix.struct_in_module
-                    .entry(s.module.clone())
-                    .or_default()
-                    .entry(s.name.clone())
-                    .or_insert((fi, i));
-            }
-            for (i, s) in f.items.statics.iter().enumerate() {
-                ix.statics.entry(s.name.clone()).or_default().push((fi, i));
-                ix.static_by_path.entry(s.path.clone()).or_insert((fi, i));
-                ix.static_in_module
-                    .entry(s.module.clone())
-                    .or_default()
-                    .entry(s.name.clone())
-                    .or_insert((fi, i));
-            }
-            for (i, a) in f.items.aliases.iter().enumerate() {
-                ix.aliases.entry(a.name.clone()).or_default().push((fi, i));
-            }
             for u in &f.items.uses {
                 if !u.glob {
                     ix.uses
@@ -172,23 +142,12 @@ impl Index {
             for (i, func) in f.items.fns.iter().enumerate() {
                 let r = FnRef { file: fi, idx: i };
                 ix.fns.push(r);
-                match &func.self_ty {
-                    Some(t) => {
-                        let tn = crate::lower_items::type_name(t);
-                        ix.methods
-                            .entry((tn, func.name.clone()))
-                            .or_default()
-                            .push(r);
-                    }
-                    None => {
-                        ix.free_fns.entry(func.name.clone()).or_default().push(r);
-                        ix.fn_by_path.entry(func.path.clone()).or_insert(r);
-                        ix.fn_in_module
-                            .entry(func.module.clone())
-                            .or_default()
-                            .entry(func.name.clone())
-                            .or_insert(r);
-                    }
+                if let Some(t) = &func.self_ty {
+                    let tn = crate::lower_items::type_name(t);
+                    ix.methods
+                        .entry((tn, func.name.clone()))
+                        .or_default()
+                        .push(r);
                 }
             }
             for t in &f.items.traits {
@@ -217,15 +176,6 @@ impl Index {
         for v in ix.trait_impls.values_mut() {
             v.sort();
             v.dedup();
-        }
-        for (name, cands) in &ix.structs {
-            let best = cands.iter().min_by(|&&(af, ai), &&(bf, bi)| {
-                let (a, b) = (&files[af].items.structs[ai], &files[bf].items.structs[bi]);
-                (a.path.len(), &a.path).cmp(&(b.path.len(), &b.path))
-            });
-            if let Some(&b) = best {
-                ix.struct_default.insert(name.clone(), b);
-            }
         }
         // The struct each method's impl is for, resolved once.
         let mut self_struct = BTreeMap::new();
@@ -294,125 +244,65 @@ impl Index {
             .map(Vec::as_slice)
     }
 
-    /// The full paths a path written in `module` may stand for, most likely first: `crate::`,
-    /// `self::` and `super::` made absolute; a path starting with a crate's name as written;
-    /// anything else relative to the module first, then as written.
-    fn absolute(&self, module: &str, segs: &[String]) -> Vec<String> {
-        let join = |head: &str, rest: &[String]| {
-            let mut out = head.to_string();
-            for s in rest {
-                if !out.is_empty() {
-                    out.push_str("::");
-                }
-                out.push_str(s);
-            }
-            out
-        };
-        match segs.first().map(String::as_str) {
-            Some("crate") => vec![join(module.split("::").next().unwrap_or(""), &segs[1..])],
-            Some("self") => vec![join(module, &segs[1..])],
-            Some("super") => {
-                let mut m: Vec<&str> = module.split("::").collect();
-                let mut i = 0;
-                while segs.get(i).is_some_and(|s| s == "super") {
-                    if m.len() > 1 {
-                        m.pop();
-                    }
-                    i += 1;
-                }
-                vec![join(&m.join("::"), &segs[i..])]
-            }
-            Some(first) if self.crate_names.iter().any(|c| c == first) => {
-                vec![segs.join("::"), join(module, segs)]
-            }
-            _ => vec![join(module, segs), segs.join("::")],
-        }
-    }
-
-    /// Find the struct a type path names, from a module.
+    /// The struct a type path written in `module` names (through aliases), by name
+    /// resolution: never a same-named struct of another module.
     pub fn find_struct<'f>(
         &self,
         files: &'f [LoweredFile],
         module: &str,
         segs: &[String],
     ) -> Option<&'f StructDef> {
-        let name = segs.last()?;
-        let cands = self.structs.get(name)?;
-        let def = |&(f, i): &(usize, usize)| &files[f].items.structs[i];
-        if cands.len() == 1 {
-            return Some(def(&cands[0]));
-        }
-        let exact = |p: &[String]| {
-            self.absolute(module, p)
-                .iter()
-                .find_map(|c| self.struct_by_path.get(c))
-                .map(def)
-        };
-        let defs = || cands.iter().map(def);
-        // Prefer the one the `use` names, then the same module, then the shortest path.
-        if segs.len() == 1 {
-            if let Some(full) = self.resolve_use(module, name) {
-                if let Some(d) = exact(full) {
-                    return Some(d);
+        let mut module = module.to_string();
+        let mut segs = segs.to_vec();
+        for _ in 0..8 {
+            match self.defmap.resolve(&module, &segs, Ns::Type)? {
+                Res::Item(Item::Struct(f, i)) => return Some(&files[f].items.structs[i]),
+                Res::Item(Item::Alias(f, i)) => {
+                    let a = &files[f].items.aliases[i];
+                    let TypeRef::Path { segs: s, .. } = &a.ty else {
+                        return None;
+                    };
+                    segs = s.clone();
+                    module = a.module.clone();
                 }
-                let tail = full.join("::");
-                if let Some(d) = defs().find(|d| {
-                    path_ends_with(&d.path, &tail)
-                        || tail.ends_with(&format!("::{}", d.name))
-                            && d.path
-                                .ends_with(&full[full.len().saturating_sub(2)..].join("::"))
-                }) {
-                    return Some(d);
-                }
-            }
-            if let Some(x) = self.struct_in_module.get(module).and_then(|m| m.get(name)) {
-                return Some(def(x));
-            }
-        } else {
-            if let Some(d) = exact(segs) {
-                return Some(d);
-            }
-            let tail = segs.join("::");
-            if let Some(d) = defs().find(|d| path_ends_with(&d.path, &tail)) {
-                return Some(d);
+                _ => return None,
             }
         }
-        self.struct_default.get(name).map(def)
+        None
     }
 
+    /// The type an alias name written in `module` stands for.
     fn find_alias(&self, files: &[LoweredFile], module: &str, name: &str) -> Option<TypeRef> {
-        let cands = self.aliases.get(name)?;
-        let defs: Vec<_> = cands
-            .iter()
-            .map(|&(f, i)| &files[f].items.aliases[i])
-            .collect();
-        defs.iter()
-            .find(|d| d.module == module)
-            .or(defs.first())
-            .map(|d| d.ty.clone())
+        match self
+            .defmap
+            .resolve(module, std::slice::from_ref(&name.to_string()), Ns::Type)?
+        {
+            Res::Item(Item::Alias(f, i)) => Some(files[f].items.aliases[i].ty.clone()),
+            _ => None,
+        }
     }
 
+    /// The static or const a path written in `module` names.
     fn find_static<'f>(
         &self,
         files: &'f [LoweredFile],
         module: &str,
         segs: &[String],
     ) -> Option<&'f crate::ir::StaticDef> {
-        let name = segs.last()?;
-        let cands = self.statics.get(name)?;
-        let def = |&(f, i): &(usize, usize)| &files[f].items.statics[i];
-        self.pick(
-            cands.len(),
-            || cands.iter().map(def),
-            |p| self.static_by_path.get(p).map(def),
-            self.static_in_module
-                .get(module)
-                .and_then(|m| m.get(name))
-                .map(def),
-            segs,
-            module,
-            |d| d.path.as_str(),
-        )
+        match self.defmap.resolve(module, segs, Ns::Value)? {
+            Res::Item(Item::Static(f, i)) => Some(&files[f].items.statics[i]),
+            _ => None,
+        }
+    }
+
+    /// What a type path written in `module` names.
+    pub fn resolve_type(&self, module: &str, segs: &[String]) -> Option<Res> {
+        self.defmap.resolve(module, segs, Ns::Type)
+    }
+
+    /// What a value path (a function, a static, `Type::f`) written in `module` names.
+    pub fn resolve_value(&self, module: &str, segs: &[String]) -> Option<Res> {
+        self.defmap.resolve(module, segs, Ns::Value)
     }
 
     /// Classify a type as a lock, looking through wrappers (`Arc<Mutex<T>>`, `&SpinLock<T>`).
@@ -877,7 +767,8 @@ impl Index {
         })
     }
 
-    /// Resolve a call path to a function definition (free function, `Type::f`, `Self::f`).
+    /// Resolve a call path to a function definition (free function, `Type::f`, `Self::f`) by
+    /// name resolution; `Type::f` is the type's own method (inherent first).
     pub fn find_fn<'f>(
         &self,
         files: &'f [LoweredFile],
@@ -885,80 +776,54 @@ impl Index {
         from: &FnDef,
         segs: &[String],
     ) -> Option<&'f FnDef> {
-        let name = segs.last()?;
-        if segs.len() >= 2 {
-            let ty = &segs[segs.len() - 2];
-            let ty = if ty == "Self" {
-                from.self_ty
-                    .as_ref()
-                    .map(crate::lower_items::type_name)
-                    .unwrap_or_default()
-            } else {
-                ty.clone()
-            };
-            if let Some(v) = self.methods.get(&(ty, name.clone())) {
-                return v.first().map(|r| self.func(files, *r));
-            }
-        }
-        let cands = self.free_fns.get(name)?;
-        let def = |r: &FnRef| self.func(files, *r);
-        self.pick(
-            cands.len(),
-            || cands.iter().map(def),
-            |p| self.fn_by_path.get(p).map(def),
-            self.fn_in_module
-                .get(module)
-                .and_then(|m| m.get(name))
-                .map(def),
-            segs,
-            module,
-            |d| d.path.as_str(),
-        )
+        let r = self.find_fn_ref(files, module, from, segs)?;
+        Some(self.func(files, r))
     }
 
-    /// Choose among same-named definitions the one a path written in `module` names: by the
-    /// path's own segments, then the same module, then the module's `use`, then the only one.
-    /// `by_path` finds a definition by its full path and `in_module` is the first definition of
-    /// the name in `module`: both answer without scanning the candidates; `defs` scans them for
-    /// paths that only match by their tail (re-exports, `#[path]` modules).
-    #[allow(clippy::too_many_arguments)]
-    fn pick<'f, T: 'f, I: Iterator<Item = &'f T>>(
+    /// See [`Index::find_fn`].
+    pub fn find_fn_ref(
         &self,
-        count: usize,
-        defs: impl Fn() -> I,
-        by_path: impl Fn(&str) -> Option<&'f T>,
-        in_module: Option<&'f T>,
-        segs: &[String],
+        files: &[LoweredFile],
         module: &str,
-        key: impl Fn(&T) -> &str,
-    ) -> Option<&'f T> {
-        let exact = |p: &[String]| self.absolute(module, p).iter().find_map(|c| by_path(c));
-        let tail_of = |p: &[String]| {
-            p.iter()
-                .filter(|s| *s != "crate" && *s != "self" && *s != "super")
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("::")
-        };
-        let by_tail = |tail: &str| defs().find(|d| path_ends_with(key(d), tail));
-        if segs.len() > 1 {
-            if let Some(d) = exact(segs).or_else(|| by_tail(&tail_of(segs))) {
-                return Some(d);
+        from: &FnDef,
+        segs: &[String],
+    ) -> Option<FnRef> {
+        let name = segs.last()?;
+        if segs.len() >= 2 && segs[segs.len() - 2] == "Self" {
+            let st = self.self_struct_of(files, from)?;
+            return self.own_method(files, &st, name);
+        }
+        match self.defmap.resolve(module, segs, Ns::Value)? {
+            Res::Item(Item::Fn(file, idx)) => Some(FnRef { file, idx }),
+            Res::Assoc(Item::Struct(f, i), rest) if rest.len() == 1 => {
+                let st = &files[f].items.structs[i];
+                self.own_method(files, &st.path, name)
             }
-        }
-        if let Some(d) = in_module {
-            return Some(d);
-        }
-        if let Some(full) = segs.last().and_then(|name| self.resolve_use(module, name)) {
-            if let Some(d) = exact(full).or_else(|| by_tail(&tail_of(full))) {
-                return Some(d);
+            Res::Assoc(Item::Alias(..), rest) if rest.len() == 1 => {
+                let st = self.find_struct(files, module, &segs[..segs.len() - 1])?;
+                self.own_method(files, &st.path, name)
             }
+            _ => None,
         }
-        if count == 1 {
-            defs().next()
-        } else {
-            None
+    }
+
+    /// The struct path of a method's impl (`impl Device { .. }` → `k::dev::Device`).
+    pub fn self_struct_of(&self, files: &[LoweredFile], f: &FnDef) -> Option<String> {
+        match &f.self_ty {
+            Some(TypeRef::Path { segs, .. }) => self
+                .find_struct(files, &f.module, segs)
+                .map(|d| d.path.clone()),
+            _ => None,
         }
+    }
+
+    /// The method `name` of the struct at `path`: an inherent one first, as rustc picks.
+    pub fn own_method(&self, files: &[LoweredFile], path: &str, name: &str) -> Option<FnRef> {
+        let ms = self.methods_of_struct(path, name)?;
+        ms.iter()
+            .copied()
+            .find(|r| self.func(files, *r).trait_name.is_none())
+            .or_else(|| ms.first().copied())
     }
 }
 
@@ -1034,10 +899,6 @@ fn proj_text(p: &Proj) -> String {
         Proj::Guard => ".*".to_string(),
         Proj::Via(_) => String::new(),
     }
-}
-
-fn path_ends_with(path: &str, tail: &str) -> bool {
-    path == tail || path.ends_with(tail) && path[..path.len() - tail.len()].ends_with("::")
 }
 
 /// Methods with no arguments that return one element of a collection or of an iterator over

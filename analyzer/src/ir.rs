@@ -52,6 +52,14 @@ pub struct StructDef {
     pub module: String,
 }
 
+/// An enum: only its name matters to the analysis (a path that names it names no struct).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct EnumDef {
+    pub path: String,
+    pub name: String,
+    pub module: String,
+}
+
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StaticDef {
     pub path: String,
@@ -456,6 +464,7 @@ pub struct TraitDef {
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileItems {
     pub structs: Vec<StructDef>,
+    pub enums: Vec<EnumDef>,
     pub statics: Vec<StaticDef>,
     pub aliases: Vec<AliasDef>,
     pub uses: Vec<UseDef>,

@@ -19,6 +19,7 @@ pub mod lower_items;
 pub mod macros;
 pub mod parse;
 pub mod resource;
+pub mod sema;
 pub mod seq;
 pub mod source;
 pub mod suppress;

@@ -4,7 +4,8 @@ use quote::ToTokens;
 
 use crate::config::Config;
 use crate::ir::{
-    AliasDef, FileItems, FnDef, GenericParam, Proj, StaticDef, StructDef, TraitDef, TypeRef, UseDef,
+    AliasDef, EnumDef, FileItems, FnDef, GenericParam, Proj, StaticDef, StructDef, TraitDef,
+    TypeRef, UseDef,
 };
 use crate::lower_body::BodyLowerer;
 use crate::parse::SpanMap;
@@ -152,6 +153,11 @@ impl<'a> ItemCx<'a> {
                     module: module.to_string(),
                 });
             }
+            syn::Item::Enum(e) => self.out.enums.push(EnumDef {
+                path: format!("{module}::{}", e.ident),
+                name: e.ident.to_string(),
+                module: module.to_string(),
+            }),
             syn::Item::Static(s) => self.out.statics.push(StaticDef {
                 path: format!("{module}::{}", s.ident),
                 name: s.ident.to_string(),

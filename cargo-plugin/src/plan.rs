@@ -269,6 +269,10 @@ pub fn plan_file(path: &Path, edition: Edition) -> UnitPlan {
 /// Every `.rs` file below a directory without a Cargo.toml. `target/` and hidden directories
 /// are skipped; symlinks are followed, loops reported in `errors`.
 pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &Path) -> UnitPlan {
+    // A directory inside a package's `src/` is that crate's module: its files get the crate's
+    // name and their full module paths, so `crate::a::b` in them resolves as in the package.
+    let (crate_name, prefix) =
+        enclosing_crate_module(dir).unwrap_or_else(|| (crate_name_of(dir), Vec::new()));
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -307,23 +311,57 @@ pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &
             continue;
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        files.push((entry.path().to_path_buf(), module_path_of(rel)));
+        let mut module = prefix.clone();
+        module.extend(module_path_of(rel));
+        files.push((entry.path().to_path_buf(), module));
     }
     UnitPlan {
         unit: Unit {
-            package_name: crate_name_of(dir),
-            target_name: crate_name_of(dir),
+            package_name: crate_name.clone(),
+            target_name: crate_name.clone(),
             target_kind: vec!["lib".into()],
             crate_types: vec!["lib".into()],
             src_path: dir.to_path_buf(),
             edition,
             ..Default::default()
         },
-        crate_name: crate_name_of(dir),
+        crate_name,
         source: UnitSource::Files(files),
         test_only: false,
         follow_cfg_test: true,
     }
+}
+
+/// The crate and module a directory below a package's `src/` is (`tokio/src/sync` → `tokio`,
+/// `["sync"]`): the nearest ancestor with a `Cargo.toml` whose `src/` holds the directory, its
+/// library name (`[lib] name`, else the package name with `-` as `_`).
+fn enclosing_crate_module(dir: &Path) -> Option<(String, Vec<String>)> {
+    let dir = crate::load::normalize(dir);
+    for anc in dir.ancestors().skip(1) {
+        let manifest = anc.join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let rel = dir.strip_prefix(anc.join("src")).ok()?;
+        let table: toml::Table = std::fs::read_to_string(&manifest).ok()?.parse().ok()?;
+        let name_of = |key: &str| {
+            table
+                .get(key)
+                .and_then(|t| t.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string)
+        };
+        let name = name_of("lib").or_else(|| name_of("package"))?;
+        let module = rel
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_string_lossy().replace('-', "_")),
+                _ => None,
+            })
+            .collect();
+        return Some((name.replace('-', "_"), module));
+    }
+    None
 }
 
 /// Module path of a file from its path relative to the walked directory: `a/b.rs` → `a::b`,
@@ -530,5 +568,34 @@ mod tests {
         assert_eq!(m("a/mod.rs"), "a");
         assert_eq!(m("a/lib.rs"), "a::lib");
         assert_eq!(m("my-mod/x.rs"), "my_mod::x");
+    }
+
+    #[test]
+    fn a_directory_inside_src_is_its_crates_module() {
+        let root = std::env::temp_dir().join(format!("lockstep-enclosing-{}", std::process::id()));
+        let sub = root.join("src/net/tcp");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"my-stack\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::write(sub.join("mod.rs"), "").unwrap();
+        std::fs::write(sub.join("seq.rs"), "").unwrap();
+        let mut errors = Vec::new();
+        let unit = plan_walk(&root.join("src/net"), Edition::E2021, &mut errors, &root);
+        assert_eq!(unit.crate_name, "my_stack");
+        let UnitSource::Files(files) = &unit.source else {
+            panic!("a walk plans files");
+        };
+        let mods: Vec<String> = files.iter().map(|(_, m)| m.join("::")).collect();
+        assert_eq!(mods, ["net::tcp", "net::tcp::seq"]);
+        // outside any package: the directory's own name, modules below it
+        let loose = root.join("loose");
+        std::fs::create_dir_all(&loose).unwrap();
+        std::fs::write(loose.join("a.rs"), "").unwrap();
+        let unit = plan_walk(&loose, Edition::E2021, &mut errors, &root);
+        assert_eq!(unit.crate_name, "loose");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -17,14 +17,20 @@ fn top<'a>(counts: impl IntoIterator<Item = (&'a str, usize)>) -> Vec<(&'a str, 
 }
 
 fn list(items: &[(&str, usize)]) -> String {
+    // `LOCKSTEP_STATS_ALL=1` lists every name (for triage), not only the most frequent.
+    let top = if std::env::var_os("LOCKSTEP_STATS_ALL").is_some() {
+        usize::MAX
+    } else {
+        TOP
+    };
     let mut s = items
         .iter()
-        .take(TOP)
+        .take(top)
         .map(|(n, c)| format!("{n} ×{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    if items.len() > TOP {
-        let _ = write!(s, ", … ({} more)", items.len() - TOP);
+    if items.len() > top {
+        let _ = write!(s, ", … ({} more)", items.len() - top);
     }
     s
 }
