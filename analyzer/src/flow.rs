@@ -471,6 +471,16 @@ fn param_arg_place(
     callee: &crate::ir::Callee,
     args: &[Option<Place>],
 ) -> Option<Place> {
+    if matches!(place.root, crate::ir::Root::SelfValue) && place.proj.is_empty() {
+        // A method of the lock type itself (`impl Ext for RwLock<T> { fn wl(&self) .. }`):
+        // the lock is the caller's receiver.
+        let recv = match callee {
+            crate::ir::Callee::Method { recv, .. } => recv.clone()?,
+            crate::ir::Callee::Path(_) if callee_def.has_self => args.first()?.clone()?,
+            _ => return None,
+        };
+        return (!matches!(recv.root, crate::ir::Root::Opaque)).then_some(recv);
+    }
     let crate::ir::Root::Param { name, .. } = &place.root else {
         return None;
     };
@@ -556,7 +566,9 @@ fn heap_growth(
 fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> ResolvedLock {
     let (spin, irq) = pair_props(method, config);
     let class = match &place.root {
-        crate::ir::Root::Opaque => format!("{}::{}", func.path, place.text),
+        crate::ir::Root::Opaque | crate::ir::Root::Value(_) => {
+            format!("{}::{}", func.path, place.text)
+        }
         crate::ir::Root::Local { name, tag, .. } => {
             format!("{}::{}", func.owner_of(name, Some(*tag)), place.text)
         }

@@ -76,6 +76,8 @@ pub struct Index {
     crate_names: Vec<String>,
     /// Name resolution over every analyzed crate.
     pub defmap: DefMap,
+    /// Impls by resolved self type and trait.
+    pub impls: crate::sema::Impls,
 }
 
 const WRAPPERS: &[&str] = &[
@@ -102,6 +104,9 @@ const WRAPPERS: &[&str] = &[
 
 const COLLECTIONS: &[&str] = &[
     "Vec",
+    "DashMap",
+    "FxHashMap",
+    "AHashMap",
     "VecDeque",
     "SmallVec",
     "ArrayVec",
@@ -111,6 +116,16 @@ const COLLECTIONS: &[&str] = &[
     "KVec",
     "LinkedList",
     "Slab",
+];
+
+/// Collections whose elements are the values of key-value pairs.
+const MAPS: &[&str] = &[
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "DashMap",
+    "FxHashMap",
+    "AHashMap",
 ];
 
 const NOT_LOCKS: &[&str] = &[
@@ -160,9 +175,9 @@ impl Index {
                     }
                 }
             }
-            for (tr, ty, _) in &f.items.trait_impls {
-                let t = tr.rsplit("::").next().unwrap_or(tr).to_string();
-                let tn = crate::lower_items::type_name(ty);
+            for imp in &f.items.trait_impls {
+                let t = imp.trait_path.last().cloned().unwrap_or_default();
+                let tn = crate::lower_items::type_name(&imp.self_ty);
                 ix.impls_of.entry(tn.clone()).or_default().push(t.clone());
                 ix.trait_impls.entry(t).or_default().push(tn);
             }
@@ -194,6 +209,7 @@ impl Index {
             }
         }
         ix.self_struct = self_struct;
+        ix.impls = crate::sema::Impls::build(&ix.defmap, files, &ix.fns);
         for ((_, m), v) in &ix.methods {
             ix.methods_by_name
                 .entry(m.clone())
@@ -271,14 +287,89 @@ impl Index {
         None
     }
 
-    /// The type an alias name written in `module` stands for.
-    fn find_alias(&self, files: &[LoweredFile], module: &str, name: &str) -> Option<TypeRef> {
-        match self
-            .defmap
-            .resolve(module, std::slice::from_ref(&name.to_string()), Ns::Type)?
-        {
-            Res::Item(Item::Alias(f, i)) => Some(files[f].items.aliases[i].ty.clone()),
-            _ => None,
+    /// The type an alias path written in `module` stands for, with the alias's type
+    /// parameters replaced by `args` and every path in it made absolute (its names are the
+    /// alias's module's, so the result reads the same from any module).
+    fn find_alias(
+        &self,
+        files: &[LoweredFile],
+        module: &str,
+        segs: &[String],
+        args: &[TypeRef],
+    ) -> Option<TypeRef> {
+        let Res::Item(Item::Alias(f, i)) = self.defmap.resolve(module, segs, Ns::Type)? else {
+            return None;
+        };
+        let a = &files[f].items.aliases[i];
+        let body = self.canonical(files, &a.module, &a.ty, &a.generics, 0);
+        if a.generics.is_empty() || args.len() != a.generics.len() {
+            return Some(body);
+        }
+        let args: Vec<TypeRef> = args
+            .iter()
+            .map(|t| self.canonical(files, module, t, &[], 0))
+            .collect();
+        Some(subst(&body, &a.generics, &args))
+    }
+
+    /// A type written in `module` with its paths made absolute: items of the analyzed code by
+    /// their full path, outside items by the path their imports give; type parameters in
+    /// `params` and unresolved names stay as written.
+    pub fn canonical(
+        &self,
+        files: &[LoweredFile],
+        module: &str,
+        ty: &TypeRef,
+        params: &[String],
+        depth: u32,
+    ) -> TypeRef {
+        if depth > 16 {
+            return ty.clone();
+        }
+        let go = |t: &TypeRef| self.canonical(files, module, t, params, depth + 1);
+        match ty {
+            TypeRef::Path { segs, args } => {
+                let args = args.iter().map(go).collect();
+                if segs.len() == 1 && (params.contains(&segs[0]) || segs[0] == "Self") {
+                    return TypeRef::Path {
+                        segs: segs.clone(),
+                        args,
+                    };
+                }
+                let split = |p: &str| p.split("::").map(str::to_string).collect::<Vec<_>>();
+                let full = match self.defmap.resolve(module, segs, Ns::Type) {
+                    Some(Res::Item(Item::Struct(f, i))) => split(&files[f].items.structs[i].path),
+                    Some(Res::Item(Item::Enum(f, i))) => split(&files[f].items.enums[i].path),
+                    Some(Res::Item(Item::Alias(f, i))) => split(&files[f].items.aliases[i].path),
+                    Some(Res::Item(Item::Trait(f, i))) => split(&files[f].items.traits[i].path),
+                    Some(Res::External(p)) => p,
+                    _ => segs.clone(),
+                };
+                TypeRef::Path { segs: full, args }
+            }
+            TypeRef::Ref { mutable, inner } => TypeRef::Ref {
+                mutable: *mutable,
+                inner: Box::new(go(inner)),
+            },
+            TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(go(t))),
+            TypeRef::Slice(t) => TypeRef::Slice(Box::new(go(t))),
+            TypeRef::Array(t) => TypeRef::Array(Box::new(go(t))),
+            TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(go).collect()),
+            TypeRef::Trait(bounds) => TypeRef::Trait(
+                bounds
+                    .iter()
+                    .map(|b| match self.defmap.resolve(module, b, Ns::Type) {
+                        Some(Res::Item(Item::Trait(f, i))) => files[f].items.traits[i]
+                            .path
+                            .split("::")
+                            .map(str::to_string)
+                            .collect(),
+                        Some(Res::External(p)) => p,
+                        _ => b.clone(),
+                    })
+                    .collect(),
+            ),
+            TypeRef::Unknown => TypeRef::Unknown,
         }
     }
 
@@ -451,10 +542,8 @@ impl Index {
                         return self.strip(files, module, a, depth + 1);
                     }
                 }
-                if segs.len() == 1 {
-                    if let Some(t) = self.find_alias(files, module, name) {
-                        return self.strip(files, module, &t, depth + 1);
-                    }
+                if let Some(t) = self.find_alias(files, module, segs, args) {
+                    return self.strip(files, module, &t, depth + 1);
                 }
                 ty.clone()
             }
@@ -468,9 +557,10 @@ impl Index {
             TypeRef::Slice(t) | TypeRef::Array(t) => Some(*t),
             TypeRef::Path { segs, args } => {
                 let name = segs.last().map(String::as_str).unwrap_or("");
-                if COLLECTIONS.contains(&name) {
-                    args.last().cloned()
-                } else if name == "Option" {
+                if MAPS.contains(&name) {
+                    // `HashMap<K, V, S>`: the value.
+                    args.get(1).cloned()
+                } else if COLLECTIONS.contains(&name) || name == "Option" {
                     args.first().cloned()
                 } else {
                     None
@@ -503,6 +593,8 @@ impl Index {
         place: &Place,
     ) -> Option<PlaceWalk> {
         let module = func.module.as_str();
+        // The module the root's type is written in (a static's, a callee's signature's).
+        let mut owner_module = module.to_string();
         // The root's type and the class prefix.
         let (mut ty, mut class): (Option<TypeRef>, String) = match &place.root {
             Root::SelfValue => (func.self_ty.clone(), String::new()),
@@ -515,19 +607,29 @@ impl Index {
                 format!("{}::{name}", func.owner_of(name, Some(*tag))),
             ),
             Root::Path(segs) => match self.find_static(files, module, segs) {
-                Some(s) => (Some(s.ty.clone()), s.path.clone()),
+                Some(s) => {
+                    owner_module = s.module.clone();
+                    (Some(s.ty.clone()), s.path.clone())
+                }
                 None => (None, String::new()),
             },
             Root::Call(segs) => {
                 let f = self.find_fn(files, module, func, segs);
                 match f {
-                    Some(f) => (f.ret.clone(), format!("{}()", f.path)),
+                    // `fn new() -> Self` in an impl: the impl's type.
+                    Some(f) => {
+                        owner_module = f.module.clone();
+                        (
+                            f.ret.as_ref().map(|r| subst_self(r, f.self_ty.as_ref())),
+                            format!("{}()", f.path),
+                        )
+                    }
                     None => (None, String::new()),
                 }
             }
+            Root::Value(t) => (Some(t.clone()), String::new()),
             Root::Opaque => (None, String::new()),
         };
-        let mut owner_module = module.to_string();
         let mut instance = place.text.clone();
         let mut projs: Vec<Proj> = place.proj.clone();
         let mut i = 0;
@@ -580,6 +682,21 @@ impl Index {
                     ty = cur.and_then(|t| match self.strip(files, &owner_module, &t, 0) {
                         TypeRef::Path { args, .. } => args.last().cloned(),
                         _ => None,
+                    });
+                }
+                Proj::Unwrap => {
+                    // `Option<T>` / `Result<T, E>` → `T`; anything else stays (a guard's data
+                    // is already unwrapped).
+                    ty = cur.map(|t| match self.strip(files, &owner_module, &t, 0) {
+                        TypeRef::Path { segs, args }
+                            if matches!(
+                                segs.last().map(String::as_str),
+                                Some("Option" | "Result" | "LockResult" | "Poll")
+                            ) && !args.is_empty() =>
+                        {
+                            args[0].clone()
+                        }
+                        other => other,
                     });
                 }
                 Proj::Index(_) | Proj::Elem => {
@@ -861,6 +978,26 @@ fn is_generic_param(ty: Option<&TypeRef>, func: &FnDef) -> bool {
         && (segs[0].len() == 1 || func.generics.iter().any(|g| g.name == segs[0])))
 }
 
+/// `Self` in a method's signature is its impl's type.
+fn subst_self(ty: &TypeRef, self_ty: Option<&TypeRef>) -> TypeRef {
+    match (ty, self_ty) {
+        (TypeRef::Path { segs, args }, Some(st))
+            if segs.len() == 1 && segs[0] == "Self" && args.is_empty() =>
+        {
+            st.clone()
+        }
+        (TypeRef::Path { segs, args }, _) => TypeRef::Path {
+            segs: segs.clone(),
+            args: args.iter().map(|a| subst_self(a, self_ty)).collect(),
+        },
+        (TypeRef::Ref { mutable, inner }, _) => TypeRef::Ref {
+            mutable: *mutable,
+            inner: Box::new(subst_self(inner, self_ty)),
+        },
+        _ => ty.clone(),
+    }
+}
+
 /// Replace the type parameters `names` by `args` in a type.
 fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef {
     let go = |t: &TypeRef| subst(t, names, args);
@@ -896,6 +1033,7 @@ fn proj_text(p: &Proj) -> String {
         Proj::Index(i) => format!("[{i}]"),
         Proj::Method(m) => format!(".{m}()"),
         Proj::Elem => "[_]".to_string(),
+        Proj::Unwrap => String::new(),
         Proj::Guard => ".*".to_string(),
         Proj::Via(_) => String::new(),
     }

@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::config::Config;
 use crate::flow::{irq_method, FnFlow};
 use crate::index::{FnRef, Index, ResolvedLock};
-use crate::ir::{BlockKind, Callee, FnDef, Mode, Place, Root, TypeRef};
+use crate::ir::{BlockKind, Callee, FnDef, Mode, Place, Root};
 use crate::lower::LoweredFile;
 use crate::source::Span;
 
@@ -104,8 +104,12 @@ pub struct Interproc {
     pub summaries: Vec<Summary>,
     pub resolved_calls: usize,
     pub unresolved_calls: usize,
-    /// Names of unresolved calls into workspace-looking code, with counts.
+    /// Names of unresolved calls, with counts.
     pub unresolved_names: BTreeMap<String, usize>,
+    /// Unresolved calls by why they are.
+    pub unresolved_by_reason: BTreeMap<crate::sema::calls::Gap, usize>,
+    /// Every unresolved call: where, and why.
+    pub unresolved_sites: Vec<(Span, crate::sema::calls::Gap)>,
     /// Summary entries composed over the whole run (the unit of the summary budgets).
     pub summary_work: u64,
     /// Components whose iteration stopped at [`SCC_ENTRY_BUDGET`] (flow indices, sorted);
@@ -115,81 +119,6 @@ pub struct Interproc {
     /// [`RUN_ENTRY_BUDGET`] (flow indices, sorted).
     pub budget_run: Vec<usize>,
 }
-
-/// Method names so common in std that an untyped receiver cannot be matched by name alone.
-const COMMON: &[&str] = &[
-    "new",
-    "len",
-    "is_empty",
-    "push",
-    "pop",
-    "get",
-    "get_mut",
-    "insert",
-    "remove",
-    "clone",
-    "iter",
-    "iter_mut",
-    "into_iter",
-    "map",
-    "unwrap",
-    "expect",
-    "as_ref",
-    "as_mut",
-    "contains",
-    "send",
-    "recv",
-    "write",
-    "read",
-    "lock",
-    "take",
-    "replace",
-    "extend",
-    "clear",
-    "drain",
-    "next",
-    "default",
-    "from",
-    "into",
-    "to_string",
-    "fmt",
-    "drop",
-    "eq",
-    "cmp",
-    "hash",
-    "push_back",
-    "pop_front",
-    "push_front",
-    "pop_back",
-    "entry",
-    "and_then",
-    "ok",
-    "err",
-    "filter",
-    "find",
-    "collect",
-    "sum",
-    "count",
-    "min",
-    "max",
-    "load",
-    "store",
-    "fetch_add",
-    "fetch_sub",
-    "set",
-    "update",
-    "run",
-    "start",
-    "stop",
-    "poll",
-    "handle",
-    "process",
-    "reset",
-    "init",
-    "close",
-    "open",
-    "flush",
-];
 
 pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Config) -> Interproc {
     let mut ip = Interproc::default();
@@ -201,19 +130,20 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         let func = ix.func(files, flow.func);
         let mut per_call = Vec::with_capacity(flow.calls.len());
         for c in &flow.calls {
-            let t = resolve_call(ix, files, func, &c.callee, &by_ref);
-            match (&t.is_empty(), &c.callee) {
-                (false, _) => ip.resolved_calls += 1,
-                (true, Callee::Value(_)) => {}
-                (true, callee) => {
-                    ip.unresolved_calls += 1;
-                    let name = match callee {
-                        Callee::Path(s) => s.join("::"),
-                        Callee::Method { name, .. } => format!(".{name}()"),
-                        Callee::Value(v) => v.clone(),
-                    };
-                    *ip.unresolved_names.entry(name).or_insert(0) += 1;
-                }
+            let res = crate::sema::calls::resolve_call(ix, files, func, &c.callee, &by_ref);
+            let t = res.targets;
+            if !t.is_empty() {
+                ip.resolved_calls += 1;
+            } else if let Some(gap) = res.gap {
+                ip.unresolved_calls += 1;
+                *ip.unresolved_by_reason.entry(gap).or_insert(0) += 1;
+                ip.unresolved_sites.push((c.span, gap));
+                let name = match &c.callee {
+                    Callee::Path(s) => s.join("::"),
+                    Callee::Method { name, .. } => format!(".{name}()"),
+                    Callee::Value(v) => v.clone(),
+                };
+                *ip.unresolved_names.entry(name).or_insert(0) += 1;
             }
             for tg in &t {
                 graph.update_edge(nodes[fi], nodes[tg.flow], ());
@@ -692,9 +622,18 @@ pub fn param_lock(
     if s.lock.instance != param {
         return None;
     }
-    let pos = callee.params.iter().position(|(n, _)| n == param)?;
-    let offset = usize::from(matches!(c.callee, Callee::Path(_)) && callee.has_self);
-    let arg = c.args.get(pos + offset)?.as_ref()?;
+    let arg = if param == "self" {
+        // A method of the lock type itself: the lock is the receiver.
+        match &c.callee {
+            Callee::Method { recv, .. } => recv.as_ref()?,
+            Callee::Path(_) if callee.has_self => c.args.first()?.as_ref()?,
+            _ => return None,
+        }
+    } else {
+        let pos = callee.params.iter().position(|(n, _)| n == param)?;
+        let offset = usize::from(matches!(c.callee, Callee::Path(_)) && callee.has_self);
+        c.args.get(pos + offset)?.as_ref()?
+    };
     if matches!(arg.root, Root::Opaque) {
         return None;
     }
@@ -783,21 +722,7 @@ pub fn map_instance(
     None
 }
 
-/// The functions a call may run.
-/// The reference of a function found in `files` (by address: a scan over files, not over
-/// every function of the workspace).
-fn fn_ref_of(files: &[LoweredFile], f: &FnDef) -> Option<FnRef> {
-    files.iter().enumerate().find_map(|(file, lf)| {
-        let fns = &lf.items.fns;
-        if fns.as_ptr_range().contains(&(f as *const FnDef)) {
-            let idx = fns.iter().position(|g| std::ptr::eq(g, f))?;
-            Some(FnRef { file, idx })
-        } else {
-            None
-        }
-    })
-}
-
+/// The functions a call may run (see [`crate::sema::calls`]).
 pub fn resolve_call(
     ix: &Index,
     files: &[LoweredFile],
@@ -805,308 +730,7 @@ pub fn resolve_call(
     callee: &Callee,
     by_ref: &BTreeMap<FnRef, usize>,
 ) -> Vec<Target> {
-    let mut out = Vec::new();
-    let mut push = |r: FnRef, via: Option<String>| {
-        if let Some(&i) = by_ref.get(&r) {
-            let t = Target {
-                flow: i,
-                via_trait: via,
-            };
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    };
-    match callee {
-        Callee::Path(segs) => {
-            if segs.len() >= 2 {
-                let ty = &segs[segs.len() - 2];
-                let name = &segs[segs.len() - 1];
-                // `T::f(..)` with `T` a type parameter (or `Self` in a trait): through its bounds.
-                if segs.len() == 2 {
-                    if let Some(traits) = ix.param_traits(func, ty) {
-                        dispatch(ix, files, &traits, name, true, &mut push);
-                        return out;
-                    }
-                }
-                let ty = if ty == "Self" {
-                    func.self_ty
-                        .as_ref()
-                        .map(crate::lower_items::type_name)
-                        .unwrap_or_default()
-                } else {
-                    ty.clone()
-                };
-                // `Trait::method(x)`, `<T as Trait>::method(x)`: every impl.
-                // A type of the same name (in another module) is looked up when no impl is.
-                if (ix.traits.contains_key(&ty) || ix.trait_impls.contains_key(&ty))
-                    && (dispatch(ix, files, std::slice::from_ref(&ty), name, false, &mut push)
-                        || ix
-                            .find_struct(files, &func.module, std::slice::from_ref(&ty))
-                            .is_none())
-                {
-                    return out;
-                }
-                if let Some(v) = ix.methods.get(&(ty.clone(), name.clone())) {
-                    let ty_segs: Vec<String> = if segs[segs.len() - 2] == "Self" {
-                        vec![ty.clone()]
-                    } else {
-                        segs[..segs.len() - 1].to_vec()
-                    };
-                    let target = ix
-                        .find_struct(files, &func.module, &ty_segs)
-                        .map(|d| d.path.clone());
-                    for r in same_type(ix, v, target.as_deref(), name) {
-                        push(r, None);
-                    }
-                    return out;
-                }
-                // `Type::f` where `f` is a trait's default method the type does not override.
-                if inherited_default(ix, files, &ty, name, &mut push) {
-                    return out;
-                }
-            }
-            let module = func.module.clone();
-            if let Some(f) = ix.find_fn(files, &module, func, segs) {
-                if let Some(r) = fn_ref_of(files, f) {
-                    push(r, None);
-                }
-            }
-        }
-        Callee::Method { recv, name } => {
-            let ty = recv
-                .as_ref()
-                .and_then(|p| ix.walk_place(files, func, p))
-                .and_then(|w| w.ty.map(|t| (t, w.module)));
-            let self_in_trait = func.in_trait
-                && recv
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.root, Root::SelfValue) && p.proj.is_empty());
-            match ty {
-                _ if self_in_trait => {
-                    let traits = ix
-                        .param_traits(func, "Self")
-                        .unwrap_or_else(|| func.trait_name.iter().cloned().collect());
-                    dispatch(ix, files, &traits, name, true, &mut push);
-                }
-                Some((t, module)) => {
-                    let stripped = ix.strip(files, &module, &t, 0);
-                    match &stripped {
-                        TypeRef::Trait(bounds) => {
-                            let traits: Vec<String> =
-                                bounds.iter().filter_map(|b| b.last().cloned()).collect();
-                            dispatch(ix, files, &traits, name, false, &mut push);
-                        }
-                        TypeRef::Path { segs, .. } => {
-                            // A type parameter: through the traits it is bounded by, else only
-                            // blanket impls (`impl<T> Ext for T`) can have the method.
-                            if let Some(traits) = segs
-                                .first()
-                                .filter(|_| segs.len() == 1)
-                                .and_then(|p| ix.param_traits(func, p))
-                            {
-                                if !dispatch(ix, files, &traits, name, true, &mut push) {
-                                    if let Some(v) =
-                                        ix.methods.get(&(segs[0].clone(), name.clone()))
-                                    {
-                                        for r in v {
-                                            if !ix.self_struct.contains_key(r) {
-                                                push(*r, None);
-                                            }
-                                        }
-                                    }
-                                }
-                                return out;
-                            }
-                            let tn = segs.last().cloned().unwrap_or_default();
-                            let tn = if tn == "Self" {
-                                func.self_ty
-                                    .as_ref()
-                                    .map(crate::lower_items::type_name)
-                                    .unwrap_or_default()
-                            } else {
-                                tn
-                            };
-                            if let Some(v) = ix.methods.get(&(tn.clone(), name.clone())) {
-                                // Types of one name in several modules: only the impls of the
-                                // struct the receiver's type resolves to.
-                                let target = if segs.len() == 1 && segs[0] == "Self" {
-                                    func.self_ty.as_ref().and_then(|t| match t {
-                                        TypeRef::Path { segs, .. } => ix
-                                            .find_struct(files, &func.module, segs)
-                                            .map(|d| d.path.clone()),
-                                        _ => None,
-                                    })
-                                } else {
-                                    ix.find_struct(files, &module, segs).map(|d| d.path.clone())
-                                };
-                                for r in same_type(ix, v, target.as_deref(), name) {
-                                    push(r, None);
-                                }
-                            } else if ix.traits.contains_key(&tn)
-                                || ix.trait_impls.contains_key(&tn)
-                            {
-                                // A bare trait object (`Box<Trait>`, 2015 style).
-                                dispatch(
-                                    ix,
-                                    files,
-                                    std::slice::from_ref(&tn),
-                                    name,
-                                    false,
-                                    &mut push,
-                                );
-                            } else {
-                                inherited_default(ix, files, &tn, name, &mut push);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                None => {
-                    // Receiver type unknown: a method name unique in the workspace.
-                    if !COMMON.contains(&name.as_str()) {
-                        if let Some([only]) = ix.methods_by_name.get(name).map(Vec::as_slice) {
-                            push(*only, None);
-                        }
-                    }
-                }
-            }
-        }
-        Callee::Value(_) => {}
-    }
-    out
-}
-
-/// Standard traits whose implementors are everywhere (std's own types, derives): a receiver
-/// bounded only by one of them is not dispatched to the workspace's few explicit impls.
-const OPEN_TRAITS: &[&str] = &[
-    "Any",
-    "AsMut",
-    "AsRef",
-    "Borrow",
-    "BorrowMut",
-    "Clone",
-    "Copy",
-    "Debug",
-    "Default",
-    "Deref",
-    "DerefMut",
-    "Display",
-    "Drop",
-    "Eq",
-    "Error",
-    "Fn",
-    "FnMut",
-    "FnOnce",
-    "From",
-    "Future",
-    "Hash",
-    "Into",
-    "IntoIterator",
-    "Iterator",
-    "Ord",
-    "PartialEq",
-    "PartialOrd",
-    "Send",
-    "Sized",
-    "Sync",
-    "ToOwned",
-    "ToString",
-    "TryFrom",
-    "TryInto",
-    "Unpin",
-];
-
-/// A call of `name` on a receiver known only by the traits it implements (a `dyn`/`impl`
-/// trait, a bounded type parameter, `Self` in a trait): every impl of the method in the
-/// analyzed code, and the trait's default body for impls that do not override it. Supertraits
-/// count; a trait the analyzed code declares is only searched when it declares the method.
-///
-/// With `declared_only` (a type parameter's bounds) only traits the analyzed code declares are
-/// followed: a bound on a trait from outside (serde's `Serialize`, `Iterator`) admits types the
-/// analysis cannot see, so the workspace's own impls of it are no better than a guess.
-fn dispatch(
-    ix: &Index,
-    files: &[LoweredFile],
-    traits: &[String],
-    name: &str,
-    declared_only: bool,
-    push: &mut impl FnMut(FnRef, Option<String>),
-) -> bool {
-    let mut any = false;
-    for tr in ix.with_supertraits(traits.iter().cloned()) {
-        let declared = ix.traits.contains_key(&tr);
-        if !declared && (declared_only || OPEN_TRAITS.contains(&tr.as_str())) {
-            continue;
-        }
-        let decl: Vec<FnRef> = ix
-            .methods
-            .get(&(tr.clone(), name.to_string()))
-            .map(|v| {
-                v.iter()
-                    .copied()
-                    .filter(|r| ix.func(files, *r).in_trait)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if declared && decl.is_empty() {
-            continue;
-        }
-        let Some(impls) = ix.trait_impls.get(&tr) else {
-            continue;
-        };
-        for it in impls {
-            let own: Vec<FnRef> = ix
-                .methods
-                .get(&(it.clone(), name.to_string()))
-                .map(|v| {
-                    v.iter()
-                        .copied()
-                        .filter(|r| {
-                            let f = ix.func(files, *r);
-                            !f.in_trait
-                                && f.trait_name
-                                    .as_deref()
-                                    .is_some_and(|t| t.rsplit("::").next() == Some(tr.as_str()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let chosen = if own.is_empty() { &decl } else { &own };
-            for r in chosen {
-                if ix.func(files, *r).body.is_some() {
-                    push(*r, Some(tr.clone()));
-                    any = true;
-                }
-            }
-        }
-    }
-    any
-}
-
-/// `name` on the type named `tn` when only a trait it implements provides it (a default method
-/// the impl does not override): the call certainly runs that body. Returns whether one was found.
-fn inherited_default(
-    ix: &Index,
-    files: &[LoweredFile],
-    tn: &str,
-    name: &str,
-    push: &mut impl FnMut(FnRef, Option<String>),
-) -> bool {
-    let mut any = false;
-    if let Some(traits) = ix.impls_of.get(tn) {
-        for tr in traits {
-            if let Some(v) = ix.methods.get(&(tr.clone(), name.to_string())) {
-                for r in v {
-                    if ix.func(files, *r).body.is_some() {
-                        push(*r, None);
-                        any = true;
-                    }
-                }
-            }
-        }
-    }
-    any
+    crate::sema::calls::resolve_call(ix, files, func, callee, by_ref).targets
 }
 
 /// Whether an acquisition through a summary masks interrupts.
@@ -1147,20 +771,5 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
             irq_safe: false,
         },
         assumed: true,
-    }
-}
-
-/// The methods among `cands` whose impl is for the struct at `target` (all of them when the
-/// target is unknown or none matches).
-fn same_type(ix: &Index, cands: &[FnRef], target: Option<&str>, name: &str) -> Vec<FnRef> {
-    let Some(target) = target else {
-        return cands.to_vec();
-    };
-    if cands.len() == 1 {
-        return cands.to_vec();
-    }
-    match ix.methods_of_struct(target, name) {
-        Some(m) if !m.is_empty() => m.to_vec(),
-        _ => cands.to_vec(),
     }
 }

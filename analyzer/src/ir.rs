@@ -75,6 +75,8 @@ pub struct AliasDef {
     pub name: String,
     pub ty: TypeRef,
     pub module: String,
+    /// Its type parameters (`type FastMap<K, V> = HashMap<K, V, Hasher>`).
+    pub generics: Vec<String>,
 }
 
 /// `use` entries of one module: the local name and the path it stands for.
@@ -108,6 +110,8 @@ pub enum Root {
     Path(Vec<String>),
     /// The result of calling a function by path (`Foo::new()`, `global_lock()`).
     Call(Vec<String>),
+    /// A temporary value whose type its construction spells (`Object::Field { .. }.wrap()`).
+    Value(TypeRef),
     /// A value whose origin is not tracked (a call on an expression, a literal, …).
     Opaque,
 }
@@ -131,6 +135,9 @@ pub enum Proj {
     Elem,
     /// The data behind a guard (`*m.lock()`): the lock type's protected type.
     Guard,
+    /// The value inside an `Option`/`Result` (`x.unwrap()`, `x?`, `x.expect(..)`): the same
+    /// place, one wrapper less in its type. Not part of the place's `text`.
+    Unwrap,
 }
 
 /// A place expression: a root and projections. `text` is its normalized spelling, used for
@@ -460,6 +467,18 @@ pub struct TraitDef {
     pub module: String,
 }
 
+/// An `impl Trait for Type` block: the trait and the self type as written, where it is, its
+/// own type parameters (a self type that is one of them is a blanket impl), and whether it is
+/// test code.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ImplDef {
+    pub trait_path: Vec<String>,
+    pub self_ty: TypeRef,
+    pub module: String,
+    pub generics: Vec<String>,
+    pub test_only: bool,
+}
+
 /// The items of one file.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileItems {
@@ -469,7 +488,7 @@ pub struct FileItems {
     pub aliases: Vec<AliasDef>,
     pub uses: Vec<UseDef>,
     pub fns: Vec<FnDef>,
-    /// `(trait path as written, self type as written, module)` of every `impl Trait for T`.
-    pub trait_impls: Vec<(String, TypeRef, String)>,
+    /// Every `impl Trait for T`.
+    pub trait_impls: Vec<ImplDef>,
     pub traits: Vec<TraitDef>,
 }

@@ -268,6 +268,18 @@ pub const CONDVAR_WAITS: &[&str] = &[
     "wait_until",
 ];
 
+/// One-argument methods of `Option`/`Result` whose result holds the same value in another
+/// wrapper (`opt.ok_or(e)?` is the value in `opt`).
+pub const REWRAPPERS: &[&str] = &[
+    "ok_or",
+    "ok_or_else",
+    "map_err",
+    "context",
+    "with_context",
+    "wrap_err",
+    "wrap_err_with",
+];
+
 /// One-argument methods whose result is an element of the receiver (`self.peers.get(k)`).
 pub const ELEMENT_GETTERS: &[&str] = &[
     "get",

@@ -45,6 +45,9 @@ struct Val {
     /// A try-lock whose acquisition happens on the success path.
     pending: Option<Pending>,
     closure: Option<Box<syn::ExprClosure>>,
+    /// The value's type as its construction spells it (`Arc::new(Mutex::new(0))` is
+    /// `Arc<Mutex<_>>`, `Data { .. }` is `Data`), resolved later by name.
+    ty: Option<TypeRef>,
 }
 
 #[derive(Default)]
@@ -54,6 +57,8 @@ struct CallArgs {
     closures: Vec<syn::ExprClosure>,
     /// Guards moved into the call: the argument's index and the guard.
     moved: Vec<(u32, GuardId)>,
+    /// The arguments' types as their construction spells them.
+    tys: Vec<Option<TypeRef>>,
 }
 
 #[derive(Clone, Debug)]

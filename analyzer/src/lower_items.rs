@@ -4,8 +4,8 @@ use quote::ToTokens;
 
 use crate::config::Config;
 use crate::ir::{
-    AliasDef, EnumDef, FileItems, FnDef, GenericParam, Proj, StaticDef, StructDef, TraitDef,
-    TypeRef, UseDef,
+    AliasDef, EnumDef, FileItems, FnDef, GenericParam, ImplDef, Proj, StaticDef, StructDef,
+    TraitDef, TypeRef, UseDef,
 };
 use crate::lower_body::BodyLowerer;
 use crate::parse::SpanMap;
@@ -177,6 +177,11 @@ impl<'a> ItemCx<'a> {
                 name: t.ident.to_string(),
                 ty: type_ref(&t.ty),
                 module: module.to_string(),
+                generics: t
+                    .generics
+                    .type_params()
+                    .map(|p| p.ident.to_string())
+                    .collect(),
             }),
             syn::Item::Use(u) => {
                 let mut prefix = Vec::new();
@@ -204,12 +209,20 @@ impl<'a> ItemCx<'a> {
             syn::Item::Impl(i) => {
                 let self_ty = type_ref(&i.self_ty);
                 let trait_name = i.trait_.as_ref().map(|(_, p, _)| path_segs(p).join("::"));
-                if let Some(tn) = &trait_name {
-                    self.out
-                        .trait_impls
-                        .push((tn.clone(), self_ty.clone(), module.to_string()));
-                }
                 let t = test || crate::lower::has_cfg_test(&i.attrs);
+                if let Some((_, p, _)) = &i.trait_ {
+                    self.out.trait_impls.push(ImplDef {
+                        trait_path: path_segs(p),
+                        self_ty: self_ty.clone(),
+                        module: module.to_string(),
+                        generics: i
+                            .generics
+                            .type_params()
+                            .map(|p| p.ident.to_string())
+                            .collect(),
+                        test_only: t || self.test_only,
+                    });
+                }
                 let saved =
                     std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
                 self.impl_items(&i.items, module, &self_ty, &trait_name, t);

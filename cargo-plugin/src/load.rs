@@ -159,6 +159,7 @@ fn drop_cfg_test(l: &mut LoweredFile) {
     l.items
         .fns
         .retain(|f| !f.test_only && !tests.iter().any(|t| f.path.starts_with(t.as_str())));
+    l.items.trait_impls.retain(|i| !i.test_only);
 }
 
 /// A file waiting to be read.

@@ -65,6 +65,37 @@ pub fn coverage(report: &Report) -> String {
         ip.unresolved_calls,
         pct(ip.unresolved_calls, calls)
     );
+    if !ip.unresolved_by_reason.is_empty() {
+        let mut by: Vec<(&str, usize)> = ip
+            .unresolved_by_reason
+            .iter()
+            .map(|(g, n)| (g.describe(), *n))
+            .collect();
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let _ = writeln!(
+            s,
+            "lockstep: unresolved by reason: {}",
+            by.iter()
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if std::env::var_os("LOCKSTEP_STATS_ALL").is_some() {
+        let mut sites: Vec<(String, u32, u32, &str)> = ip
+            .unresolved_sites
+            .iter()
+            .map(|(sp, g)| {
+                let f = report.db.get(sp.file);
+                let lc = f.line_col(sp.start);
+                (f.path.clone(), lc.line, lc.col, g.describe())
+            })
+            .collect();
+        sites.sort();
+        for (p, l, c, g) in sites {
+            let _ = writeln!(s, "lockstep: unresolved at {p}:{l}:{c}: {g}");
+        }
+    }
     if !ip.unresolved_names.is_empty() {
         let names = top(ip.unresolved_names.iter().map(|(k, v)| (k.as_str(), *v)));
         let _ = writeln!(s, "lockstep: unresolved calls: {}", list(&names));

@@ -103,6 +103,19 @@ enum LockMethod {
     Unlock,
 }
 
+/// `Option<T>` / `Result<T, E>` → `T`, as spelled.
+pub(super) fn unwrapped_ty(t: TypeRef) -> Option<TypeRef> {
+    match t {
+        TypeRef::Path { segs, mut args }
+            if matches!(segs.last().map(String::as_str), Some("Option" | "Result"))
+                && !args.is_empty() =>
+        {
+            Some(args.swap_remove(0))
+        }
+        _ => None,
+    }
+}
+
 /// `m.lock(|data| ..)`: a lock method whose one argument is a closure.
 fn is_closure_lock(m: &syn::ExprMethodCall, cx: &MethodCx) -> bool {
     cx.nargs == 1
@@ -140,6 +153,10 @@ fn method_result_place(p: Place, name: &str, m: &syn::ExprMethodCall) -> Option<
     }
     if nargs == 0 && !matches!(p.root, Root::Opaque) {
         return Some(project(p, Proj::Method(name.to_string())));
+    }
+    // `opt.ok_or(e)`, `res.map_err(f)`: the same value in another wrapper (`?` unwraps it).
+    if nargs == 1 && lock_api::REWRAPPERS.contains(&name) {
+        return Some(p);
     }
     if nargs == 1 && lock_api::ELEMENT_GETTERS.contains(&name) {
         return Some(project(p, Proj::Index(tokens(&m.args[0]))));
@@ -241,9 +258,16 @@ impl<'a> BodyLowerer<'a> {
         for a in &m.args {
             let _ = self.operand(a);
         }
-        // `x.as_ref().unwrap()` still names the place of `x`.
+        // `x.as_ref().unwrap()` still names the place of `x`, its value out of the `Option`.
+        if name == "ok" {
+            return Some(Val {
+                place: recv.place,
+                ..Val::default()
+            });
+        }
         Some(Val {
-            place: recv.place,
+            place: recv.place.map(|p| project(p, Proj::Unwrap)),
+            ty: recv.ty.and_then(unwrapped_ty),
             ..Val::default()
         })
     }
@@ -406,7 +430,24 @@ impl<'a> BodyLowerer<'a> {
         if let Some(v) = self.guard_method(name, &recv, m, span) {
             return v;
         }
-        let recv_place = recv.place.clone();
+        // A temporary of a known type (`S { .. }.m()`, `Type::new(..).m()`) is still a receiver
+        // whose methods resolve.
+        let temp = |p: &Place| match &p.root {
+            Root::Opaque => true,
+            Root::Call(segs) => constructor_type(segs).is_some(),
+            _ => false,
+        };
+        let recv_place = recv
+            .place
+            .clone()
+            .filter(|p| !temp(p) || recv.ty.is_none())
+            .or_else(|| {
+                recv.ty.clone().map(|t| Place {
+                    root: Root::Value(t),
+                    proj: Vec::new(),
+                    text: tokens(&m.receiver),
+                })
+            });
         let recv_has_guard = !recv.guards.is_empty();
         // `self.recv()` is the type's own method, analyzed through its body, not a channel's.
         let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
@@ -417,6 +458,7 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
+            ..
         } = self.call_args(m.args.iter(), ArgRole::of(registrar));
         if let Some(kind) = lock_api::blocking_method(name, cx.nargs, recv_has_guard || on_self) {
             self.emit(Op::Block { kind, span });
@@ -504,6 +546,7 @@ impl<'a> BodyLowerer<'a> {
         let mut out = CallArgs::default();
         for a in exprs {
             let v = self.arg_expr(a, role);
+            out.tys.push(v.ty.clone());
             if let Some(c) = v.closure.clone() {
                 out.closures.push(*c);
             }
@@ -738,10 +781,12 @@ impl<'a> BodyLowerer<'a> {
         let mut guards = Vec::new();
         let mut place = None;
         let mut closure = None;
+        let mut arg_ty = None;
         for a in &pc.c.args {
             let v = self.expr(a, ext);
             guards.extend(self.take_ownership(&v, span));
             place = v.place;
+            arg_ty = v.ty;
             if boxed {
                 if let Some(c) = &v.closure {
                     let kind = match role {
@@ -761,11 +806,20 @@ impl<'a> BodyLowerer<'a> {
                 span,
             });
         }
+        let ty = arg_ty.map(|t| TypeRef::Path {
+            segs: match pc.last.as_str() {
+                "Some" => vec!["Option".into()],
+                "Ok" | "Err" => vec!["Result".into()],
+                _ => pc.segs[..pc.segs.len() - 1].to_vec(),
+            },
+            args: vec![t],
+        });
         Some(Val {
             fresh: !guards.is_empty(),
             guards,
             place,
             closure,
+            ty,
             ..Val::default()
         })
     }
@@ -840,8 +894,18 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
+            tys,
         } = self.call_args(pc.c.args.iter(), ArgRole::of(registrar));
         self.path_call_effects(pc);
+        let ty = constructor_type(&pc.segs).map(|t| match (t, tys.as_slice()) {
+            // `Arc::new(x)`, `Mutex::new(x)`: the wrapper of the argument's type (a type's
+            // own parameters take it only when it has as many, see `Index::walk_place`).
+            (TypeRef::Path { segs, .. }, [Some(a)]) => TypeRef::Path {
+                segs,
+                args: vec![a.clone()],
+            },
+            (t, _) => t,
+        });
         let result = if self.stmt_expr == Some(span) {
             None
         } else {
@@ -884,6 +948,7 @@ impl<'a> BodyLowerer<'a> {
             }),
             guards: result.into_iter().collect(),
             fresh: result.is_some(),
+            ty,
             ..Val::default()
         }
     }

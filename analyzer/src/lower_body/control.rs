@@ -274,20 +274,36 @@ impl<'a> BodyLowerer<'a> {
         self.cur = f;
         self.release_all(&cond_temps, span);
         let mut else_owned = false;
+        let mut ev = None;
         if let Some((_, e)) = &i.else_branch {
-            let ev = self.expr(e, ext);
-            else_owned = self.yield_value(&ev, result, span);
+            let v = self.expr(e, ext);
+            else_owned = self.yield_value(&v, result, span);
+            ev = Some(v);
         }
         let else_end = self.cur;
         self.join(&[then_end, else_end]);
+        // The value's place and type: a branch's when the other one does not come back
+        // (`let t = if let Some(t) = m.remove(k) { t } else { return }`), or both's.
+        let (place, ty) = match (then_end, else_end, ev) {
+            (Some(_), None, _) => (tv.place, tv.ty),
+            (None, Some(_), Some(ev)) => (ev.place, ev.ty),
+            (_, _, Some(ev)) if ev.place == tv.place => (tv.place, tv.ty.or(ev.ty)),
+            _ => (None, None),
+        };
         if then_owned || else_owned {
             return Val {
                 guards: vec![result],
                 fresh: true,
+                place,
+                ty,
                 ..Val::default()
             };
         }
-        Val::default()
+        Val {
+            place,
+            ty,
+            ..Val::default()
+        }
     }
 
     /// A branch yields a value carrying guards: move them into the join's result guard.

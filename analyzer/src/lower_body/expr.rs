@@ -28,6 +28,7 @@ impl<'a> BodyLowerer<'a> {
             place: v.place,
             pending: None,
             closure: v.closure,
+            ty: v.ty,
         }
     }
 
@@ -56,7 +57,11 @@ impl<'a> BodyLowerer<'a> {
             syn::Expr::Index(i) => self.index(i, ext),
             syn::Expr::Cast(c) => {
                 let v = self.expr(&c.expr, sub_ext);
-                Val { pending: None, ..v }
+                Val {
+                    pending: None,
+                    ty: Some(type_ref(&c.ty)),
+                    ..v
+                }
             }
             syn::Expr::MethodCall(m) => self.method_call(m),
             syn::Expr::Call(c) => self.call(c, sub_ext, calls::ArgRole::Plain),
@@ -129,10 +134,19 @@ impl<'a> BodyLowerer<'a> {
             }
             syn::Expr::Struct(s) => self.struct_lit(s, sub_ext, self.span(e)),
             syn::Expr::Tuple(t) => self.aggregate(t.elems.iter(), sub_ext),
-            syn::Expr::Array(a) => self.aggregate(a.elems.iter(), sub_ext),
+            syn::Expr::Array(a) => {
+                let v = self.aggregate(a.elems.iter(), sub_ext);
+                Val {
+                    ty: v.ty.map(|t| TypeRef::Array(Box::new(t))),
+                    ..v
+                }
+            }
             syn::Expr::Repeat(r) => {
-                let _ = self.operand(&r.expr);
-                Val::default()
+                let v = self.operand(&r.expr);
+                Val {
+                    ty: v.ty.map(|t| TypeRef::Array(Box::new(t))),
+                    ..Val::default()
+                }
             }
             syn::Expr::Range(r) => {
                 if let Some(s) = &r.start {
@@ -262,7 +276,12 @@ impl<'a> BodyLowerer<'a> {
         }
         self.exit_frame(span);
         self.cur = before;
-        v
+        // The success value: out of its `Result`/`Option` (a guard's data is already that).
+        Val {
+            place: v.place.map(|p| project(p, Proj::Unwrap)),
+            ty: v.ty.and_then(calls::unwrapped_ty),
+            ..v
+        }
     }
 
     /// A struct literal owns the guards of its fields; the places it is built from are
@@ -294,6 +313,7 @@ impl<'a> BodyLowerer<'a> {
         Val {
             fresh: !guards.is_empty(),
             guards,
+            ty: Some(crate::lower_items::path_type(&s.path)),
             ..Val::default()
         }
     }
@@ -304,13 +324,16 @@ impl<'a> BodyLowerer<'a> {
         ext: Ext,
     ) -> Val {
         let mut guards = Vec::new();
+        let mut ty = None;
         for el in elems {
             let v = self.expr(el, ext);
             guards.extend(self.take_ownership(&v, self.span(el)));
+            ty = ty.or(v.ty);
         }
         Val {
             guards: guards.clone(),
             fresh: !guards.is_empty(),
+            ty,
             ..Val::default()
         }
     }
@@ -348,6 +371,7 @@ impl<'a> BodyLowerer<'a> {
                     place: Some(place),
                     pending: None,
                     closure: b.closure.clone(),
+                    ty: b.ty.clone(),
                 };
             }
             if let Some((_, ty)) = self.params.iter().find(|(n, _)| n == name) {
@@ -360,6 +384,7 @@ impl<'a> BodyLowerer<'a> {
                         proj: Vec::new(),
                         text: name.clone(),
                     }),
+                    ty: Some(ty.clone()),
                     ..Val::default()
                 };
             }

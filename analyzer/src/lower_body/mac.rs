@@ -73,16 +73,28 @@ impl<'a> BodyLowerer<'a> {
         }
         let args = parse_macro_args(m);
         let mut last_place = None;
-        for a in args.iter() {
+        let mut first_ty = None;
+        for (i, a) in args.iter().enumerate() {
             let v = self.expr(a, Ext::None);
             self.settle(&v, false);
             last_place = v.place;
+            if i == 0 {
+                first_ty = v.ty;
+            }
         }
         if name == "vec" {
             self.emit(Op::Block {
                 kind: BlockKind::Alloc("vec!".into()),
                 span,
             });
+            // `vec![Mutex::new(0); n]`, `vec![a, b]`: a `Vec` of the first element's type.
+            return Val {
+                ty: first_ty.map(|t| TypeRef::Path {
+                    segs: vec!["Vec".into()],
+                    args: vec![t],
+                }),
+                ..Val::default()
+            };
         }
         if diverges {
             self.cur = None;

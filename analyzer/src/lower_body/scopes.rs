@@ -326,9 +326,13 @@ impl<'a> BodyLowerer<'a> {
                 }) = &alias
                 {
                     if let Some(t) = constructor_type(segs).filter(|_| proj.is_empty()) {
-                        ty = ty.or(Some(t));
+                        ty = ty.or(v.ty.clone()).or(Some(t));
                         alias = None;
                     }
+                }
+                // `let d = Data { .. }`, `let v = vec![..]`, `let a = Arc::new(..)`.
+                if alias.is_none() {
+                    ty = ty.or(v.ty.clone());
                 }
                 self.emit(Op::Assign { root: name.clone() });
                 self.bind(Binding {

@@ -125,7 +125,7 @@ pub(super) fn project(mut p: Place, proj: Proj) -> Place {
         Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
         Proj::Elem => p.text = format!("{}[_]", p.text),
         Proj::Guard => p.text = format!("{}.*", p.text),
-        Proj::Via(_) => {}
+        Proj::Via(_) | Proj::Unwrap => {}
     }
     p.proj.push(proj);
     p
@@ -315,6 +315,20 @@ pub(super) fn cond_key(e: &syn::Expr) -> (Option<CondKey>, bool) {
 
 /// `Type::new`, `Type::default`, `Type::from(..)`, `Type::with_capacity(..)`: the type built.
 pub(super) fn constructor_type(segs: &[String]) -> Option<TypeRef> {
+    let upper = |s: &str| s.chars().next().is_some_and(|c| c.is_uppercase());
+    // `Foo(x)`: a tuple struct; `Enum::Variant(x)`: the enum (name resolution decides).
+    if segs.len() == 1 && upper(&segs[0]) && !matches!(segs[0].as_str(), "Some" | "Ok" | "Err") {
+        return Some(TypeRef::Path {
+            segs: segs.to_vec(),
+            args: Vec::new(),
+        });
+    }
+    if segs.len() >= 2 && upper(&segs[segs.len() - 1]) && upper(&segs[segs.len() - 2]) {
+        return Some(TypeRef::Path {
+            segs: segs[..segs.len() - 1].to_vec(),
+            args: Vec::new(),
+        });
+    }
     if segs.len() < 2 {
         return None;
     }

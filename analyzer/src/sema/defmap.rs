@@ -219,7 +219,16 @@ impl DefMap {
     pub fn resolve(&self, module: &str, segs: &[String], ns: Ns) -> Option<Res> {
         let m = self.module_id(module)?;
         let mut budget = MAX_LOOKUPS;
-        self.resolve_in(m, segs, ns, 0, &mut budget)
+        match self.resolve_in(m, segs, ns, 0, &mut budget)? {
+            // `core::` and `alloc::` items are std's.
+            Res::External(mut p)
+                if matches!(p.first().map(String::as_str), Some("core" | "alloc")) =>
+            {
+                p[0] = "std".to_string();
+                Some(Res::External(p))
+            }
+            r => Some(r),
+        }
     }
 
     fn resolve_in(
