@@ -87,7 +87,12 @@ fn is_soft_entry(f: &FnDef, config: &Config) -> bool {
         || softirq_name(&f.name)
 }
 
-fn is_entry(f: &FnDef, config: &Config) -> bool {
+/// Whether a function is an interrupt handler by evidence: the configuration, a contract, a
+/// handler attribute, a closure given to a registrar — or, in a `no_std` crate (kernel or
+/// firmware code) outside its tests, a handler-shaped name. A std program has no
+/// hard-interrupt context by its names (`handle_interrupt` of a VMM's virtual device runs on
+/// an ordinary thread).
+fn is_entry(f: &FnDef, config: &Config, no_std: bool) -> bool {
     if config.contracts.iter().any(|c| {
         c.irq_context
             && (c.function == f.path
@@ -112,7 +117,7 @@ fn is_entry(f: &FnDef, config: &Config) -> bool {
     if f.name.starts_with("{irq#") {
         return true;
     }
-    handler_name(&f.name)
+    no_std && !f.test_only && handler_name(&f.name)
 }
 
 /// Interrupt context of every flow.
@@ -133,9 +138,15 @@ pub fn compute(
             path: vec![i],
         })
     };
+    let no_std: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.no_std)
+        .map(|f| f.krate.as_str())
+        .collect();
     for (i, flow) in flows.iter().enumerate() {
         let f = ix.func(files, flow.func);
-        if is_entry(f, config) {
+        let krate = files[flow.func.file].krate.as_str();
+        if is_entry(f, config, no_std.contains(krate)) {
             ctx[i] = origin(IrqLevel::Hard, &f.path, i);
         } else if is_soft_entry(f, config) {
             ctx[i] = origin(IrqLevel::Soft, &f.path, i);
@@ -153,14 +164,14 @@ pub fn compute(
             if !is_registrar(&name) {
                 continue;
             }
-            for a in c.args.iter().flatten() {
-                let Root::Path(segs) = &a.root else { continue };
-                if !a.proj.is_empty() {
-                    continue;
-                }
-                let Some(h) = ix.find_fn(files, &f.module, f, segs) else {
-                    continue;
-                };
+            // The first function argument is the handler; a second one beside it (the
+            // threaded half of `request_threaded_irq`, a deferred-work callback) runs in
+            // process context.
+            let handler = c.args.iter().flatten().find_map(|a| match &a.root {
+                Root::Path(segs) if a.proj.is_empty() => ix.find_fn(files, &f.module, f, segs),
+                _ => None,
+            });
+            if let Some(h) = handler {
                 let Some(r) = ix.fns.iter().find(|r| std::ptr::eq(ix.func(files, **r), h)) else {
                     continue;
                 };

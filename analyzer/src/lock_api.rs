@@ -26,6 +26,11 @@ pub const GUARD_METHODS: &[&str] = &[
     "blocking_lock",
     "blocking_read",
     "blocking_write",
+    "read_recursive",
+    "read_irqsave",
+    "write_irqsave",
+    "read_irq",
+    "write_irq",
 ];
 
 /// Methods that try to acquire and return `Option`/`Result` of a guard (or `bool` for raw).
@@ -43,6 +48,9 @@ pub const TRY_METHODS: &[&str] = &[
     "try_write_arc",
     "try_lock_shared",
     "try_lock_exclusive",
+    "try_read_irqsave",
+    "try_write_irqsave",
+    "try_read_recursive",
 ];
 
 /// Raw-lock methods that acquire without a guard (lock_api `RawMutex`/`RawRwLock`).
@@ -292,15 +300,19 @@ pub const ELEMENT_GETTERS: &[&str] = &[
 
 /// The mode a lock method acquires in.
 pub fn method_mode(name: &str) -> Mode {
-    match name {
-        "read" | "try_read" | "read_arc" | "try_read_arc" | "blocking_read" | "lock_shared"
-        | "try_lock_shared" => Mode::Read,
-        "upgradable_read"
-        | "try_upgradable_read"
-        | "upgradeable_read"
-        | "try_upgradeable_read"
-        | "lock_upgradable" => Mode::Upgradable,
-        _ => Mode::Exclusive,
+    let base = name
+        .strip_prefix("try_")
+        .or_else(|| name.strip_prefix("blocking_"))
+        .unwrap_or(name);
+    if base.starts_with("read") || base == "lock_shared" {
+        Mode::Read
+    } else if base.starts_with("upgradable_read")
+        || base.starts_with("upgradeable_read")
+        || base == "lock_upgradable"
+    {
+        Mode::Upgradable
+    } else {
+        Mode::Exclusive
     }
 }
 

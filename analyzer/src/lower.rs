@@ -49,6 +49,8 @@ pub struct LoweredFile {
     /// condition (the build that matters for the lock lints is the `no_std` one): its crate is
     /// `no_std`.
     pub no_std: bool,
+    /// The crate the file belongs to.
+    pub krate: String,
     /// `macro_rules!` written here, and what expansion did.
     pub macros: crate::macros::FileMacros,
 }
@@ -73,6 +75,7 @@ pub fn lower_file_in(
 ) -> LoweredFile {
     let mut out = LoweredFile {
         file: file.id,
+        krate: file.crate_name.clone(),
         ..Default::default()
     };
     let parsed = match parse_file(file) {

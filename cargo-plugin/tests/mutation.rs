@@ -181,7 +181,15 @@ fn write_recall(section: &str, body: &str) {
     sections.insert(section.to_string(), body.to_string());
     let mut out = String::from(HEADER);
     out.push_str(OPERATORS_DOC);
-    for name in ["reference-stack", "smoltcp"] {
+    // this test's sections first, then those other tools write (the real-bug corpus)
+    let mut names: Vec<&str> = vec!["reference-stack", "smoltcp"];
+    names.extend(
+        sections
+            .keys()
+            .map(String::as_str)
+            .filter(|n| !["reference-stack", "smoltcp"].contains(n)),
+    );
+    for name in names {
         if let Some(b) = sections.get(name) {
             out.push_str(&format!("<!-- section: {name} -->\n{b}<!-- end -->\n\n"));
         }

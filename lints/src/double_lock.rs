@@ -61,6 +61,12 @@ declare_lint! {
 
 pub struct DoubleLock;
 
+/// Whether a second read of a read-held lock can deadlock: not through `read_recursive`, and
+/// not for spin's reader-preferring `RwLock` (a waiting writer does not hold readers back).
+fn recursive_read_hazard(method: &str, type_name: &str) -> bool {
+    !method.ends_with("recursive") && !type_name.starts_with("spin::")
+}
+
 impl Lint for DoubleLock {
     fn meta(&self) -> &'static LintMeta {
         &DOUBLE_LOCK
@@ -79,7 +85,8 @@ impl Lint for DoubleLock {
                     {
                         continue;
                     }
-                    if h.mode == Mode::Read && a.mode == Mode::Read {
+                    let read_read = h.mode == Mode::Read && a.mode == Mode::Read;
+                    if read_read && !recursive_read_hazard(&a.method, &a.lock.kind.type_name) {
                         continue;
                     }
                     if h.mode == Mode::Upgradable && a.mode == Mode::Read
@@ -91,6 +98,20 @@ impl Lint for DoubleLock {
                         continue;
                     }
                     let name = lock_name(&a.lock.class, &a.lock.instance);
+                    if read_read {
+                        let mut d = Diagnostic::new(
+                            DOUBLE_LOCK.name,
+                            lockstep_analyzer::Level::Warn,
+                            format!("{name} is read again while a read guard of it is alive (deadlock once a writer waits in between)"),
+                            Label::new(a.span, "read again here"),
+                        )
+                        .with_label(h.acq_span, "first read here, and still held")
+                        .with_help("reuse the read guard you hold, or drop it before reading again")
+                        .with_key(format!("double_lock:{}:{}:read", f.path, a.lock.class));
+                        d = d.with_note("a read lock is not recursive: a writer that queues after the first read blocks the second, and the second blocks the writer");
+                        out.push(d);
+                        continue;
+                    }
                     let d = Diagnostic::new(
                         DOUBLE_LOCK.name,
                         DOUBLE_LOCK.default_level,

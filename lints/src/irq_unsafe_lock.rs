@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use lockstep_analyzer::ir::Mode;
 use lockstep_analyzer::irq::IrqLevel;
 use lockstep_analyzer::{Diagnostic, Label, Span};
 
@@ -46,6 +47,8 @@ struct IrqUse {
     span: Span,
     handler: String,
     level: IrqLevel,
+    /// Some use in interrupt context takes it for writing (or exclusively).
+    write: bool,
 }
 
 /// Acquiring through a `_bh` method disables bottom halves (soft interrupts) only.
@@ -72,10 +75,15 @@ impl Lint for IrqUnsafeLock {
                     span: acq.span,
                     handler: origin.handler.clone(),
                     level: origin.level,
+                    write: acq.mode != Mode::Read,
                 };
-                match irq_uses.get(&acq.lock.class) {
-                    Some(old) if old.level >= u.level => {}
-                    _ => {
+                match irq_uses.get_mut(&acq.lock.class) {
+                    Some(old) if old.level >= u.level => old.write |= u.write,
+                    Some(old) => {
+                        let write = old.write || u.write;
+                        *old = IrqUse { write, ..u };
+                    }
+                    None => {
                         irq_uses.insert(acq.lock.class.clone(), u);
                     }
                 }
@@ -100,8 +108,8 @@ impl Lint for IrqUnsafeLock {
                 None
             }
         };
-        // class → (primary site, chain labels)
-        let mut unsafe_uses: BTreeMap<String, Vec<(Span, Vec<Label>)>> = BTreeMap::new();
+        // class → (primary site, chain labels, for writing)
+        let mut unsafe_uses: BTreeMap<String, Vec<(Span, Vec<Label>, bool)>> = BTreeMap::new();
         for (i, flow) in a.flows.iter().enumerate() {
             let ctx = a.irq[i].as_ref().map(|o| o.level);
             if ctx == Some(IrqLevel::Hard) {
@@ -121,7 +129,7 @@ impl Lint for IrqUnsafeLock {
                 unsafe_uses
                     .entry(acq.lock.class.clone())
                     .or_default()
-                    .push((acq.span, Vec::new()));
+                    .push((acq.span, Vec::new(), acq.mode != Mode::Read));
             }
             for (ci, c) in flow.calls.iter().enumerate() {
                 if c.irq_region || c.held.iter().any(|h| h.irq_method) {
@@ -152,10 +160,11 @@ impl Lint for IrqUnsafeLock {
                         ));
                         labels.extend(chain_labels(&s.chain));
                         labels.push(Label::new(s.site, "acquired here"));
-                        unsafe_uses
-                            .entry(s.lock.class.clone())
-                            .or_default()
-                            .push((c.span, labels));
+                        unsafe_uses.entry(s.lock.class.clone()).or_default().push((
+                            c.span,
+                            labels,
+                            s.mode != Mode::Read,
+                        ));
                     }
                 }
             }
@@ -164,10 +173,13 @@ impl Lint for IrqUnsafeLock {
             let Some(iu) = irq_uses.get(class) else {
                 continue;
             };
-            let Some((span, labels)) = uses.iter().min_by(|x, y| {
+            // Readers on both sides deadlock only where a waiting writer holds new readers
+            // back; a writing side is reported first.
+            let read_only = !iu.write && uses.iter().all(|u| !u.2);
+            let Some((span, labels, _)) = uses.iter().min_by(|x, y| {
                 let px = &cx.db.get(x.0.file).path;
                 let py = &cx.db.get(y.0.file).path;
-                (px, x.0.start).cmp(&(py, y.0.start))
+                (!x.2, px, x.0.start).cmp(&(!y.2, py, y.0.start))
             }) else {
                 continue;
             };
@@ -212,6 +224,12 @@ impl Lint for IrqUnsafeLock {
                     uses.len()
                 ));
             }
+            if read_only {
+                d.level = lockstep_analyzer::Level::Warn;
+                d = d.with_note(
+                    "both sides only read: this deadlocks only when a writer waiting on another CPU holds new readers back (a fair or writer-preferring rwlock)",
+                );
+            }
             out.push(
                 d.with_help("acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)")
                     .with_key(format!("irq_unsafe_lock:{class}")),
@@ -247,7 +265,7 @@ impl Lint for IrqUnsafeLock {
             for l in chain_labels(&w.chain) {
                 d.labels.push(l);
             }
-            if let Some((s, _)) = unsafe_uses.get(&to).and_then(|v| v.first()) {
+            if let Some((s, _, _)) = unsafe_uses.get(&to).and_then(|v| v.first()) {
                 d = d.with_label(
                     *s,
                     format!("`{}` acquired with interrupts enabled", short_class(&to)),

@@ -464,9 +464,13 @@ impl<'a> BodyLowerer<'a> {
             self.emit(Op::Block { kind, span });
         }
         self.count_unit_step(m, name, recv_place.as_ref(), span);
-        if registrar {
+        if registrar && !closures.is_empty() {
+            // The first callback is the handler; others passed beside it (a threaded
+            // handler, deferred work) run elsewhere, in process context.
+            let handler = closures.remove(0);
+            self.spawn_closure_kind(&handler, "irq");
             for cl in closures.drain(..) {
-                self.spawn_closure_kind(&cl, "irq");
+                self.spawn_closure(&cl);
             }
         }
         let mut result = None;
@@ -919,9 +923,13 @@ impl<'a> BodyLowerer<'a> {
             result,
             moved: moved.clone(),
         });
-        if registrar {
+        if registrar && !closures.is_empty() {
+            // The first callback is the handler; others passed beside it (a threaded
+            // handler, deferred work) run elsewhere, in process context.
+            let handler = closures.remove(0);
+            self.spawn_closure_kind(&handler, "irq");
             for cl in closures.drain(..) {
-                self.spawn_closure_kind(&cl, "irq");
+                self.spawn_closure(&cl);
             }
         }
         if pc.masks_irq_around_closure() {

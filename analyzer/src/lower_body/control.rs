@@ -10,13 +10,13 @@ impl<'a> BodyLowerer<'a> {
         match c {
             syn::Expr::Paren(p) => self.cond(&p.expr),
             syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
-                let (t1, f1, mut binds) = self.cond(&b.left);
+                let (t1, f1, mut binds) = self.cond_operand(&b.left);
                 self.cur = t1;
                 // Bindings of the left part are visible on the right.
                 self.scopes.push(Scope {
                     bindings: binds.clone(),
                 });
-                let (t2, f2, b2) = self.cond(&b.right);
+                let (t2, f2, b2) = self.cond_operand(&b.right);
                 self.scopes.pop();
                 binds.extend(b2);
                 self.join(&[f1, f2]);
@@ -25,6 +25,25 @@ impl<'a> BodyLowerer<'a> {
             syn::Expr::Let(l) => self.cond_let(l),
             _ => self.cond_plain(c),
         }
+    }
+
+    /// An operand of `&&` in a condition: without a `let`, a temporary scope of its own (its
+    /// guards are dropped on both of its outcomes before the next operand or the branches).
+    fn cond_operand(&mut self, e: &syn::Expr) -> (Option<NodeId>, Option<NodeId>, Vec<Binding>) {
+        if contains_let(e) {
+            return self.cond(e);
+        }
+        self.temps.push(Vec::new());
+        let (t, f, binds) = self.cond(e);
+        let temps = self.temps.pop().unwrap_or_default();
+        let span = self.span(e);
+        let mut out = [t, f];
+        for o in &mut out {
+            self.cur = *o;
+            self.release_all(&temps, span);
+            *o = self.cur;
+        }
+        (out[0], out[1], binds)
     }
 
     /// `let PAT = scrutinee` in a condition: the success path (bindings, a try-lock's

@@ -548,12 +548,23 @@ impl<'a> BodyLowerer<'a> {
         v.place
     }
 
+    /// An operand of `&&` / `||`, its temporaries dropped at its end.
+    fn lazy_operand(&mut self, e: &syn::Expr) {
+        self.temps.push(Vec::new());
+        let _ = self.operand(e);
+        let t = self.temps.pop().unwrap_or_default();
+        let span = self.span(e);
+        self.release_all(&t, span);
+    }
+
     pub(super) fn binary(&mut self, b: &syn::ExprBinary) -> Val {
         match b.op {
             syn::BinOp::And(_) | syn::BinOp::Or(_) => {
-                let _ = self.operand(&b.left);
+                // Each operand of a lazy boolean operator is a temporary scope of its own: a
+                // guard made in the left operand is dropped before the right one runs.
+                self.lazy_operand(&b.left);
                 let before = self.cur;
-                let _ = self.operand(&b.right);
+                self.lazy_operand(&b.right);
                 let after = self.cur;
                 self.join(&[before, after]);
             }

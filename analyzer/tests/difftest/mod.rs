@@ -176,6 +176,59 @@ pub const TEMPLATES: &[Tpl] = &[
         true,
         "{ let a$K = 1; consume_i32($ACQ.f, a$K) } $I",
     ),
+    // Branch and operand temporary scopes: the body of an `if` and its `else` block, a match
+    // arm's expression and each operand of `&&` / `||` drop their temporaries at their end, in
+    // every edition.
+    t(
+        "if_tail_after",
+        false,
+        "let y$K = if true { $ACQ.f } else { 0 }; $I $P",
+    ),
+    t(
+        "if_tail_inside",
+        false,
+        "let y$K = if true { $ACQ.f + { $I 0 } } else { 0 }; $P",
+    ),
+    t(
+        "else_tail_after",
+        false,
+        "let y$K = if false { 0 } else { $ACQ.f }; $I $P",
+    ),
+    t(
+        "else_if_tail_after",
+        false,
+        "let y$K = if false { 0 } else if true { $ACQ.f } else { 1 }; $I $P",
+    ),
+    t(
+        "if_tail_stmt",
+        false,
+        "if true { consume_i32($ACQ.f, 0) } else { consume_i32(0, 0) } $I $P",
+    ),
+    t(
+        "arm_tail_after",
+        false,
+        "let y$K = match 1 { 1 => $ACQ.f, _ => 0 }; $I $P",
+    ),
+    t(
+        "lazy_and",
+        false,
+        "let y$K = $ACQ.f == 0 && { $I true }; $P",
+    ),
+    t(
+        "lazy_or",
+        false,
+        "let y$K = $ACQ.f != 0 || { $I true }; $P",
+    ),
+    t(
+        "lazy_and_cond",
+        false,
+        "if $ACQ.f == 0 && { $I true } { $P } $P",
+    ),
+    t(
+        "lazy_and_second",
+        false,
+        "let y$K = true && $ACQ.f == 0 && { $I true }; $P",
+    ),
     // Exits, loops and labels.
     t(
         "question",
