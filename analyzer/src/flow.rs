@@ -145,6 +145,8 @@ struct State {
     assume: Vec<(u32, bool)>,
     seen: Vec<NodeId>,
     irq_off: u8,
+    /// Guards that keep interrupts masked while held (`IrqGuard`).
+    irq_guards: Vec<GuardId>,
     regions: Vec<NodeId>,
     via: Option<Span>,
     /// Guards received by value still held: slot, parameter index.
@@ -152,6 +154,11 @@ struct State {
 }
 
 impl State {
+    /// Interrupts are masked here: inside a masking region or while an irq guard is held.
+    fn irq_masked(&self) -> bool {
+        self.irq_off > 0 || !self.irq_guards.is_empty()
+    }
+
     /// Parameters whose received guard is still held, sorted.
     fn held_params(&self) -> Vec<u8> {
         let mut v: Vec<u8> = self.pg.iter().map(|&(_, p)| p).collect();
@@ -700,7 +707,7 @@ pub fn analyze_fn(
                     let lock = &res.locks[li as usize];
                     let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
                     let irqm = irq_method(method) || lock.kind.irq_safe;
-                    let region = st.irq_off > 0;
+                    let region = st.irq_masked();
                     let hp = st.held_params();
                     if acq_keys.insert((node, st.held.clone(), region, hp.clone())) {
                         flow.acquisitions.push(AcqEvent {
@@ -755,8 +762,14 @@ pub fn analyze_fn(
                 st.held
                     .retain(|h| !(h.guard == Some(*guard) && h.leaked.is_none()));
                 st.pg.retain(|(g, _)| g != guard);
+                st.irq_guards.retain(|g| g != guard);
             }
             Op::Transfer { from, to, .. } => {
+                for g in st.irq_guards.iter_mut() {
+                    if g == from {
+                        *g = *to;
+                    }
+                }
                 for h in st.held.iter_mut() {
                     if h.guard == Some(*from) {
                         h.guard = Some(*to);
@@ -811,7 +824,7 @@ pub fn analyze_fn(
                     if others.is_empty() {
                         continue;
                     }
-                    let region = st.irq_off > 0;
+                    let region = st.irq_masked();
                     let hp = st.held_params();
                     if acq_keys.insert((node, others.clone(), region, hp.clone())) {
                         flow.acquisitions.push(AcqEvent {
@@ -881,7 +894,7 @@ pub fn analyze_fn(
                 moved,
                 ..
             } => {
-                let region = st.irq_off > 0;
+                let region = st.irq_masked();
                 if call_keys.insert((node, st.held.clone(), region, st.pg.clone())) {
                     let passed = moved
                         .iter()
@@ -1024,6 +1037,12 @@ pub fn analyze_fn(
             }
             Op::IrqOff { .. } => st.irq_off = st.irq_off.saturating_add(1),
             Op::IrqOn => st.irq_off = st.irq_off.saturating_sub(1),
+            Op::IrqGuard { guard } => {
+                if !st.irq_guards.contains(guard) && st.irq_guards.len() < 8 {
+                    st.irq_guards.push(*guard);
+                    st.irq_guards.sort_unstable();
+                }
+            }
             Op::ClosureEnter { call } => st.regions.push(*call),
             Op::Leave { span } => {
                 if st

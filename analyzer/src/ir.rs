@@ -369,6 +369,11 @@ pub enum Op {
         span: Span,
     },
     IrqOn,
+    /// The call's result (in slot `guard`) keeps interrupts masked until it is dropped
+    /// (`let _irq = CurrentIrqArch::save_and_disable_irq();`).
+    IrqGuard {
+        guard: GuardId,
+    },
     /// Normal function exit (a `return`, `?`, or falling off the end).
     Exit {
         span: Span,

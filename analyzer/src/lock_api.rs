@@ -266,6 +266,87 @@ pub fn is_irq_registrar(name: &str) -> bool {
             || l.contains("handler"))
 }
 
+/// Functions that mask interrupts on the current CPU from the call on (`cli`, xv6's `push_off`,
+/// Linux's `local_irq_save`).
+pub const IRQ_DISABLE_FNS: &[&str] = &[
+    "cli",
+    "local_irq_disable",
+    "local_irq_save",
+    "raw_local_irq_save",
+    "arch_local_irq_save",
+    "push_off",
+    "intr_off",
+    "disable_interrupts",
+    "irq_disable",
+    "disable_irqs",
+    "interrupt_disable",
+];
+
+/// Functions that unmask them again.
+pub const IRQ_ENABLE_FNS: &[&str] = &[
+    "sti",
+    "local_irq_enable",
+    "local_irq_restore",
+    "raw_local_irq_restore",
+    "arch_local_irq_restore",
+    "pop_off",
+    "intr_on",
+    "enable_interrupts",
+    "irq_enable",
+    "enable_irqs",
+    "interrupt_enable",
+    "restore_interrupts",
+];
+
+/// Functions returning a guard that keeps interrupts masked until it is dropped.
+pub const IRQ_GUARD_FNS: &[&str] = &[
+    "save_and_disable_irq",
+    "disable_local",
+    "irq_save",
+    "disable_irq_save",
+    "IrqSave",
+    "InterruptGuard",
+];
+
+/// How a call changes interrupt masking, by its name (`interrupts::disable()` counts as the
+/// path's last two segments `interrupts` + `disable`).
+pub fn irq_effect(segs: &[String]) -> Option<IrqEffect> {
+    let last = segs.last()?.as_str();
+    let prev = segs
+        .len()
+        .checked_sub(2)
+        .map(|i| segs[i].to_ascii_lowercase());
+    let on_irqs = prev
+        .as_deref()
+        .is_some_and(|p| p.contains("interrupt") || p.contains("irq"));
+    if IRQ_GUARD_FNS.contains(&last)
+        || (last == "new"
+            && prev.is_some()
+            && IRQ_GUARD_FNS
+                .iter()
+                .any(|g| Some(g.to_ascii_lowercase()) == prev))
+    {
+        return Some(IrqEffect::Guard);
+    }
+    if IRQ_DISABLE_FNS.contains(&last) || on_irqs && matches!(last, "disable" | "disable_all") {
+        return Some(IrqEffect::Off);
+    }
+    if IRQ_ENABLE_FNS.contains(&last)
+        || on_irqs && matches!(last, "enable" | "enable_all" | "restore")
+    {
+        return Some(IrqEffect::On);
+    }
+    None
+}
+
+/// See [`irq_effect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqEffect {
+    Off,
+    On,
+    Guard,
+}
+
 /// Condition-variable waits: they release the guard passed first while waiting and give it back.
 pub const CONDVAR_WAITS: &[&str] = &[
     "wait",

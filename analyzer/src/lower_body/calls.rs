@@ -2,6 +2,26 @@
 
 use super::*;
 
+/// The last path segment of a method call's receiver when it is a path (`interrupts` in
+/// `interrupts.disable()`), for names that say what a call does.
+trait ReceiverName {
+    fn receiver_name(&self) -> String;
+}
+
+impl ReceiverName for syn::ExprMethodCall {
+    fn receiver_name(&self) -> String {
+        match strip_parens(&self.receiver) {
+            syn::Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
 /// What a method call is, read once.
 struct MethodCx {
     name: String,
@@ -489,6 +509,7 @@ impl<'a> BodyLowerer<'a> {
                 result,
                 moved: moved.clone(),
             });
+            self.irq_effect(&[m.receiver_name(), name.to_string()], result, span);
         }
         let run = if lock_api::SPAWNERS.contains(&name) {
             ClosureRun::Elsewhere
@@ -923,6 +944,7 @@ impl<'a> BodyLowerer<'a> {
             result,
             moved: moved.clone(),
         });
+        self.irq_effect(&pc.segs, result, span);
         if registrar && !closures.is_empty() {
             // The first callback is the handler; others passed beside it (a threaded
             // handler, deferred work) run elsewhere, in process context.
@@ -958,6 +980,25 @@ impl<'a> BodyLowerer<'a> {
             fresh: result.is_some(),
             ty,
             ..Val::default()
+        }
+    }
+
+    /// A call that masks or unmasks interrupts by its name; one returning a masking guard
+    /// keeps them masked while its result is held.
+    fn irq_effect(&mut self, segs: &[String], result: Option<GuardId>, span: Span) {
+        match lock_api::irq_effect(segs) {
+            Some(lock_api::IrqEffect::Off) => {
+                self.emit(Op::IrqOff { span });
+            }
+            Some(lock_api::IrqEffect::On) => {
+                self.emit(Op::IrqOn);
+            }
+            Some(lock_api::IrqEffect::Guard) => {
+                if let Some(g) = result {
+                    self.emit(Op::IrqGuard { guard: g });
+                }
+            }
+            None => {}
         }
     }
 
