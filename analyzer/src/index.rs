@@ -78,6 +78,8 @@ pub struct Index {
     pub defmap: DefMap,
     /// Impls by resolved self type and trait.
     pub impls: crate::sema::Impls,
+    /// Lock types of the analyzed code recognised from their code, by struct path.
+    pub code_locks: HashMap<String, crate::sema::locktypes::CodeLock>,
 }
 
 const WRAPPERS: &[&str] = &[
@@ -436,6 +438,12 @@ impl Index {
         }
         if NOT_LOCKS.contains(&real) {
             return None;
+        }
+        // A lock type of the analyzed code, as its code behaves.
+        if let Some(s) = self.find_struct(files, module, segs) {
+            if let Some(l) = self.code_locks.get(&s.path) {
+                return Some(l.kind.clone());
+            }
         }
         // A user type implementing lock_api's raw traits is a raw lock.
         // (Unless it also has an inherent guard-returning `lock`/`read`/`write`: inherent

@@ -56,8 +56,12 @@ impl Analysis {
 /// Run every cross-file analysis over lowered files.
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     files.sort_by_key(|f| f.file);
-    let index = index::Index::build(&files);
+    let mut index = index::Index::build(&files);
     let returns = flow::returned_guards(&index, &files);
+    // Twice: a wrapper of a wrapper is a lock once the inner one is known.
+    for _ in 0..2 {
+        index.code_locks = sema::locktypes::compute(&index, &files, &returns);
+    }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     // Functions are analyzed independently, and the sequence analysis shares nothing with the

@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod defmap;
 pub mod impls;
+pub mod locktypes;
 
 pub use defmap::{DefMap, Item, ModId, Ns, Res};
 pub use impls::{Impls, TyKey, TyRes};

@@ -1,0 +1,317 @@
+//! Lock types of the analyzed code recognised from what their code does, not from their names:
+//! a type is a lock when one of its lock-API methods (`lock`, `read`, `write`, `lock_irqsave`,
+//! …) returns the guard of a lock it wraps, or spins (a compare-and-swap in a loop, a spin
+//! hint) and returns a guard that refers to it, or spins and has an `unlock`. How it behaves
+//! comes from the same code: it spins or sleeps as what it wraps or as its own loop does, and
+//! its plain `lock` masks interrupts when that method (or what it calls) does.
+//!
+//! A type of the analyzed code that shows none of this keeps the old reading by its name (a
+//! stub `SpinLock` with no body behind its guard): see [`crate::index::Index::lock_kind`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::flow::Returns;
+use crate::index::{FnRef, Index, LockKind};
+use crate::ir::{BlockKind, Callee, FnDef, Op, Proj, Root, TypeRef};
+use crate::lock_api;
+use crate::lower::LoweredFile;
+use crate::sema::impls::{resolve_ty, TyKey, TyRes};
+
+/// A lock type learned from its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeLock {
+    pub kind: LockKind,
+    /// Why it is a lock, for notes (`wraps `std::sync::Mutex``, `spins in `lock``).
+    pub evidence: String,
+}
+
+/// Calls that spin-wait or hint a spin loop.
+const SPIN_HINTS: &[&str] = &[
+    "spin_loop",
+    "spin_loop_hint",
+    "cpu_relax",
+    "relax",
+    "pause",
+    "wfe",
+];
+
+/// Atomic read-modify-write operations a lock takes its flag with.
+const CAS_OPS: &[&str] = &[
+    "compare_exchange",
+    "compare_exchange_weak",
+    "compare_and_swap",
+    "swap",
+    "fetch_or",
+    "fetch_add",
+    "test_and_set",
+];
+
+/// Calls that put the thread to sleep instead of spinning.
+const SLEEP_OPS: &[&str] = &[
+    "park",
+    "park_timeout",
+    "futex_wait",
+    "schedule",
+    "sleep",
+    "wait",
+    "wait_while",
+    "block_on",
+];
+
+#[derive(Clone, Copy, Default)]
+struct Facts {
+    spins: bool,
+    sleeps: bool,
+    masks_irq: bool,
+}
+
+struct Cx<'a> {
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    by_pos: BTreeMap<FnRef, usize>,
+    memo: HashMap<FnRef, Facts>,
+}
+
+fn callee_name(c: &Callee) -> Option<&str> {
+    match c {
+        Callee::Path(s) => s.last().map(String::as_str),
+        Callee::Method { name, .. } => Some(name),
+        Callee::Value(_) => None,
+    }
+}
+
+impl Cx<'_> {
+    /// What a function's body does, and what the functions it calls do (three levels deep).
+    fn facts(&mut self, r: FnRef, depth: u32) -> Facts {
+        if let Some(f) = self.memo.get(&r) {
+            return *f;
+        }
+        let func = self.ix.func(self.files, r);
+        let Some(body) = &func.body else {
+            return Facts::default();
+        };
+        let mut f = Facts::default();
+        let mut cas = false;
+        let back_edge = body
+            .nodes
+            .iter()
+            .enumerate()
+            .any(|(i, n)| n.succs.iter().any(|&s| (s as usize) <= i));
+        for n in &body.nodes {
+            match &n.op {
+                Op::IrqOff { .. } | Op::IrqGuard { .. } => f.masks_irq = true,
+                Op::Block {
+                    kind: BlockKind::Spin { .. },
+                    ..
+                } => f.spins = true,
+                Op::Block {
+                    kind: BlockKind::Sleep(_) | BlockKind::CondWait(_),
+                    ..
+                } => f.sleeps = true,
+                Op::Call { callee, .. } => {
+                    let Some(name) = callee_name(callee) else {
+                        continue;
+                    };
+                    if SPIN_HINTS.contains(&name) {
+                        f.spins = true;
+                    }
+                    if CAS_OPS.contains(&name) {
+                        cas = true;
+                    }
+                    if SLEEP_OPS.contains(&name) {
+                        f.sleeps = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        f.spins |= cas && back_edge;
+        self.memo.insert(r, f);
+        if depth < 3 && !(f.spins && f.masks_irq) {
+            // What the calls on the way do (`self.raw.spin_until_owned()`, `push_off()`).
+            for n in &body.nodes {
+                let Op::Call { callee, .. } = &n.op else {
+                    continue;
+                };
+                let res = crate::sema::calls::resolve_call(
+                    self.ix,
+                    self.files,
+                    func,
+                    callee,
+                    &self.by_pos,
+                );
+                for t in res.targets.iter().take(4) {
+                    let c = self.facts(self.ix.fns[t.flow], depth + 1);
+                    f.spins |= c.spins;
+                    f.masks_irq |= c.masks_irq;
+                    f.sleeps |= c.sleeps;
+                }
+            }
+            self.memo.insert(r, f);
+        }
+        f
+    }
+}
+
+/// Whether `ty`, written in `module`, is (a reference to) the struct at `path`.
+fn refers_to(ix: &Index, files: &[LoweredFile], module: &str, ty: &TypeRef, path: &str) -> bool {
+    let t = ix.strip(files, module, ty, 0);
+    if let TypeRef::Path { segs, .. } = &t {
+        if segs.len() == 1 && segs[0] == "Self" {
+            return false;
+        }
+    }
+    matches!(
+        resolve_ty(&ix.defmap, files, module, &t, &[]),
+        Some(TyRes::Key(TyKey::Local(p))) if p == path
+    )
+}
+
+/// A method's return type is a guard of the struct at `path`: a struct of the analyzed code
+/// with a field referring to it (`struct SpinLockGuard<'a, T> { owner: &'a SpinLock<T> }`),
+/// seen through `Option`/`Result` (a try-lock).
+fn returns_guard_of(ix: &Index, files: &[LoweredFile], m: &FnDef, path: &str) -> bool {
+    let Some(ret) = &m.ret else { return false };
+    let ret = match ret {
+        TypeRef::Path { segs, args }
+            if matches!(segs.last().map(String::as_str), Some("Option" | "Result"))
+                && !args.is_empty() =>
+        {
+            &args[0]
+        }
+        t => t,
+    };
+    let Some(g) = ix.find_struct(
+        files,
+        &m.module,
+        match ret {
+            TypeRef::Path { segs, .. } => segs,
+            _ => return false,
+        },
+    ) else {
+        return false;
+    };
+    // A field refers to the lock, or dropping the guard runs code (it releases something).
+    g.fields
+        .iter()
+        .any(|(_, t, _)| refers_to(ix, files, &g.module, t, path))
+        || !ix
+            .impls
+            .impl_method(&TyKey::Local(g.path.clone()), "std::ops::Drop", "drop")
+            .is_empty()
+}
+
+/// Every lock type of the analyzed code that its code shows to be one, by struct path.
+pub fn compute(ix: &Index, files: &[LoweredFile], returns: &Returns) -> HashMap<String, CodeLock> {
+    let by_pos: BTreeMap<FnRef, usize> = ix.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    let mut cx = Cx {
+        ix,
+        files,
+        by_pos,
+        memo: HashMap::new(),
+    };
+    let mut out = HashMap::new();
+    for f in files {
+        for s in &f.items.structs {
+            if let Some(l) = classify(&mut cx, returns, &s.path) {
+                out.insert(s.path.clone(), l);
+            }
+        }
+    }
+    out
+}
+
+fn is_acquire_name(n: &str) -> bool {
+    lock_api::GUARD_METHODS.contains(&n) || lock_api::TRY_METHODS.contains(&n)
+}
+
+fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> {
+    let ix = cx.ix;
+    let files = cx.files;
+    let key = TyKey::Local(path.to_string());
+    let mut kind = LockKind {
+        type_name: path.to_string(),
+        spin: false,
+        rw: false,
+        reentrant: false,
+        raw: false,
+        irq_safe: false,
+    };
+    let mut evidence: Option<String> = None;
+    let mut plain_masks = false;
+    let mut any_sleeps = false;
+    let mut is_async = false;
+    let methods: Vec<FnRef> = lock_api::GUARD_METHODS
+        .iter()
+        .chain(lock_api::TRY_METHODS)
+        .flat_map(|n| ix.impls.methods_of(&key, n))
+        .collect();
+    let has_unlock = ["unlock", "release", "force_unlock"]
+        .iter()
+        .any(|n| !ix.impls.methods_of(&key, n).is_empty());
+    for r in methods {
+        let m = ix.func(files, r);
+        // Inherent methods only: a lock_api raw-trait impl is read as one (see `lock_kind`).
+        if !m.has_self || !is_acquire_name(&m.name) || m.trait_name.is_some() {
+            continue;
+        }
+        let facts = cx.facts(r, 0);
+        any_sleeps |= facts.sleeps;
+        // An async lock (its `lock` is a future) waits without spinning.
+        if m.is_async {
+            is_async = true;
+            if returns_guard_of(ix, files, m, path) {
+                evidence.get_or_insert(format!("`{}` is async", m.name));
+            }
+            continue;
+        }
+        if matches!(m.name.as_str(), "read" | "write" | "try_read" | "try_write") {
+            kind.rw = true;
+        }
+        if m.name == "lock" || m.name == "read" || m.name == "write" {
+            plain_masks |= facts.masks_irq;
+        }
+        // A wrapper: the guard of a lock in one of its fields.
+        if let Some((place, method, _, unwrapped)) = returns.get(&r) {
+            let field_of_self = matches!(place.root, Root::SelfValue)
+                && matches!(place.proj.first(), Some(Proj::Field(_)));
+            if field_of_self {
+                if let Some(inner) = ix.resolve_lock(
+                    files,
+                    m,
+                    place,
+                    method,
+                    crate::index::AcqCall {
+                        unwrapped: *unwrapped,
+                        fn_call: false,
+                    },
+                    &crate::config::Config::default(),
+                ) {
+                    if !inner.assumed {
+                        kind.spin |= inner.kind.spin;
+                        kind.rw |= inner.kind.rw;
+                        kind.irq_safe |= inner.kind.irq_safe;
+                        kind.reentrant |= inner.kind.reentrant;
+                        evidence.get_or_insert(format!(
+                            "wraps `{}` (`{}`)",
+                            inner.kind.type_name, place.text
+                        ));
+                        continue;
+                    }
+                }
+            }
+        }
+        // Its own spin loop, with a guard that refers to it, or a raw lock with an unlock.
+        if facts.spins && (returns_guard_of(ix, files, m, path) || m.ret.is_none() && has_unlock) {
+            kind.spin = true;
+            kind.raw |= m.ret.is_none();
+            evidence.get_or_insert(format!("spins in `{}`", m.name));
+        }
+    }
+    let evidence = evidence?;
+    kind.irq_safe |= plain_masks;
+    if any_sleeps && kind.raw || is_async {
+        kind.spin = false;
+    }
+    Some(CodeLock { kind, evidence })
+}
