@@ -531,7 +531,30 @@ impl Index {
             k.spin = true;
             k.irq_safe = true;
         }
+        // lock_api's `Mutex<R, T>` over a raw lock of the analyzed code (or of a dependency
+        // read from source): it spins and masks interrupts as that raw lock's code does.
+        if !k.raw {
+            if let Some(raw) = self.raw_lock_arg(files, module, args) {
+                k.spin = raw.spin;
+                k.irq_safe |= raw.irq_safe;
+            }
+        }
         Some(k)
+    }
+
+    /// The first type argument when it is a raw lock whose code says how it behaves.
+    fn raw_lock_arg(
+        &self,
+        files: &[LoweredFile],
+        module: &str,
+        args: &[TypeRef],
+    ) -> Option<&LockKind> {
+        let TypeRef::Path { segs, .. } = args.first()? else {
+            return None;
+        };
+        let s = self.find_struct(files, module, segs)?;
+        let l = self.code_locks.get(&s.path)?;
+        l.kind.raw.then_some(&l.kind)
     }
 
     /// Strip pointer-like wrappers and aliases down to the interesting type.
@@ -1061,6 +1084,11 @@ pub(crate) const ELEM_METHODS: &[&str] = &[
     "back",
     "front_mut",
     "back_mut",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "pop_first",
+    "pop_last",
 ];
 
 /// How an acquisition was written, for locks whose type is not written.

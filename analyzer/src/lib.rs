@@ -64,6 +64,8 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    // dependencies' functions only as far as the analyzed code reaches them
+    let needed = sema::reach::needed(&index, &files, db);
     // Functions are analyzed independently, and the sequence analysis shares nothing with the
     // lock analyses: both run on the caller's rayon pool (the driver sizes it with `-j`).
     // `collect` keeps the order of `index.fns`, so the output does not depend on scheduling.
@@ -73,7 +75,11 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
             let flows: Vec<flow::FnFlow> = index
                 .fns
                 .par_iter()
-                .filter_map(|&r| flow::analyze_fn(&index, &files, r, config, &returns, &by_pos))
+                .zip(needed.par_iter())
+                .filter(|(_, &n)| n)
+                .filter_map(|(&r, _)| {
+                    flow::analyze_fn(&index, &files, r, config, &returns, &by_pos)
+                })
                 .collect();
             let interproc = interproc::build(&index, &files, &flows, config);
             let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);

@@ -154,6 +154,8 @@ pub struct SourceFile {
     pub decode_error: Option<usize>,
     /// Whether this file is only part of test/bench/example targets.
     pub test_only: bool,
+    /// Part of a dependency: analyzed for what its code does, its findings never reported.
+    pub dependency: bool,
     line_starts: Vec<u32>,
 }
 
@@ -170,6 +172,7 @@ impl SourceFile {
             edition: Edition::E2021,
             decode_error: None,
             test_only: false,
+            dependency: false,
             line_starts,
         }
     }

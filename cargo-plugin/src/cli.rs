@@ -94,6 +94,9 @@ pub struct RunArgs {
     /// Also analyze tests, benches and examples (and `#[cfg(test)]` modules)
     #[arg(long, help_heading = "Target Selection")]
     pub all_targets: bool,
+    /// Do not read the dependencies' sources (their lock types and what their functions do)
+    #[arg(long, help_heading = "Target Selection")]
+    pub no_deps: bool,
     /// Edition for PATHs that are not a package [default: the enclosing package's, else 2021]
     #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
     pub edition: Option<Edition>,
@@ -246,6 +249,7 @@ pub struct Selection {
     pub workspace: bool,
     pub exclude: Vec<String>,
     pub all_targets: bool,
+    pub no_deps: bool,
     pub edition: Option<Edition>,
 }
 
@@ -305,6 +309,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             workspace: r.workspace,
             exclude: r.exclude,
             all_targets: r.all_targets,
+            no_deps: r.no_deps,
             edition: r.edition,
         },
         level_flags,
@@ -337,6 +342,7 @@ fn merge_run(a: RunArgs, b: RunArgs) -> RunArgs {
         workspace: a.workspace || b.workspace,
         exclude: cat(a.exclude, b.exclude),
         all_targets: a.all_targets || b.all_targets,
+        no_deps: a.no_deps || b.no_deps,
         edition: b.edition.or(a.edition),
         deny: cat(a.deny, b.deny),
         warn: cat(a.warn, b.warn),

@@ -93,6 +93,8 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
             p.finish();
         }
         diagnostics.extend(loaded.diagnostics);
+        // dependencies are read for what their code does; what is wrong in them is not ours
+        diagnostics.retain(|d| !loaded.db.get(d.primary.span.file).dependency);
         for d in &mut diagnostics {
             let base = levels.level(d.lint);
             // A lint may report below its default (a witness through a trait impl is one
@@ -137,6 +139,7 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
             io_errors,
             analysis: Some(analysis),
             config,
+            deps: plan.deps,
         };
         (report, t)
     })
@@ -302,14 +305,28 @@ pub fn exit_status(report: &Report) -> i32 {
 
 /// File counts, timings, findings per lint and analysis coverage, to stderr.
 pub(crate) fn print_stats(report: &Report, t: &Timings, total: Duration) {
-    let files = report.db.len();
-    let lines: usize = report.db.files().iter().map(|f| f.line_count()).sum();
-    let bytes: usize = report.db.files().iter().map(|f| f.text.len()).sum();
+    let own = |f: &&lockstep_analyzer::SourceFile| !f.dependency;
+    let files = report.db.files().iter().filter(own).count();
+    let lines: usize = report
+        .db
+        .files()
+        .iter()
+        .filter(own)
+        .map(|f| f.line_count())
+        .sum();
+    let bytes: usize = report
+        .db
+        .files()
+        .iter()
+        .filter(own)
+        .map(|f| f.text.len())
+        .sum();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     eprintln!(
         "lockstep: {files} files, {lines} lines, {bytes} bytes in {} units",
         report.units.len()
     );
+    eprint!("{}", crate::stats::dependencies(report));
     eprintln!(
         "lockstep: load+parse {:.1} ms, analysis {:.1} ms, lints {:.1} ms, total {:.1} ms",
         ms(t.load),

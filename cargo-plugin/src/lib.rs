@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod deps;
 pub mod driver;
 pub mod fix;
 pub mod graph;
@@ -50,6 +51,8 @@ pub struct Report {
     pub analysis: Option<lockstep_analyzer::Analysis>,
     /// The configuration the run used.
     pub config: lockstep_analyzer::Config,
+    /// What reading the dependencies did.
+    pub deps: deps::DepReport,
 }
 
 /// Analyze a directory with a given configuration: a directory with a `Cargo.toml` by all

@@ -35,6 +35,8 @@ pub struct UnitPlan {
     pub test_only: bool,
     /// Follow `mod x;` declarations under `#[cfg(test)]`.
     pub follow_cfg_test: bool,
+    /// A dependency of the analyzed packages: read for what its code does, never reported.
+    pub dependency: bool,
 }
 
 /// What to analyze: units and where their configuration lives.
@@ -54,6 +56,8 @@ pub struct Plan {
     pub cache_dir: Option<PathBuf>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// What reading the dependencies did.
+    pub deps: crate::deps::DepReport,
 }
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.
@@ -77,7 +81,57 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         }
     }
     plan.units.extend(plan_packages(&packages, sel.all_targets));
+    if sel.no_deps {
+        plan.deps.disabled = true;
+    } else if crate::deps::has_outside_dependencies(&packages) {
+        // The dependency graph costs a resolve: asked only when something outside the
+        // selection is used.
+        // Only with a lock file, and `--locked`: the analyzed tree is never written to.
+        let lock_file = meta.workspace_root.join("Cargo.lock");
+        let (full, why) = if !lock_file.is_file() {
+            (None, Some("no Cargo.lock".to_string()))
+        } else {
+            match crate::deps::metadata_with_deps(manifest) {
+                Ok(full) => (Some(full), None),
+                Err(e) => (None, Some(e)),
+            }
+        };
+        let selected: Vec<&Package> = match &full {
+            Some(full) => {
+                let ids: Vec<&cargo_metadata::PackageId> = packages.iter().map(|p| &p.id).collect();
+                full.packages
+                    .iter()
+                    .filter(|p| ids.contains(&&p.id))
+                    .collect()
+            }
+            None => packages.clone(),
+        };
+        let (units, mut report) = crate::deps::dependency_units(full.as_ref(), &selected);
+        report.unresolved = why;
+        plan.units.extend(units);
+        merge_reports(&mut plan.deps, report);
+    }
     Ok(())
+}
+
+fn merge_reports(into: &mut crate::deps::DepReport, r: crate::deps::DepReport) {
+    for p in r.read {
+        if !into.read.contains(&p) {
+            into.read.push(p);
+        }
+    }
+    into.proc_macros += r.proc_macros;
+    into.shadowed += r.shadowed;
+    into.no_lock_code += r.no_lock_code;
+    for p in r.large_transitive {
+        if !into.large_transitive.contains(&p) {
+            into.large_transitive.push(p);
+        }
+    }
+    into.bytes += r.bytes;
+    into.budget_hit = into.budget_hit.take().or(r.budget_hit);
+    into.unavailable = into.unavailable.take().or(r.unavailable);
+    into.unresolved = into.unresolved.take().or(r.unresolved);
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.
@@ -263,6 +317,7 @@ pub fn plan_file(path: &Path, edition: Edition) -> UnitPlan {
         },
         test_only: false,
         follow_cfg_test: true,
+        dependency: false,
     }
 }
 
@@ -329,6 +384,7 @@ pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &
         source: UnitSource::Files(files),
         test_only: false,
         follow_cfg_test: true,
+        dependency: false,
     }
 }
 
@@ -532,6 +588,7 @@ pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> 
                 },
                 test_only,
                 follow_cfg_test: all_targets,
+                dependency: false,
             });
         }
     }
@@ -544,6 +601,9 @@ pub fn metadata(manifest: Option<&Path>) -> Result<Metadata, String> {
     cmd.no_deps().other_options(vec!["--offline".to_string()]);
     if let Some(m) = manifest {
         cmd.manifest_path(m);
+    }
+    for (k, v) in crate::deps::untrusted_tree_env() {
+        cmd.env(k, v);
     }
     cmd.exec().map_err(|e| match e {
         cargo_metadata::Error::CargoMetadata { stderr } => {

@@ -175,3 +175,76 @@ pub fn coverage(report: &Report) -> String {
     );
     s
 }
+
+/// The dependency lines of `--stats`: packages read (their files and lines), and why others
+/// were not.
+pub fn dependencies(report: &Report) -> String {
+    let d = &report.deps;
+    let mut s = String::new();
+    if d.disabled {
+        let _ = writeln!(s, "lockstep: dependencies: not read (--no-deps)");
+        return s;
+    }
+    let dep_files: Vec<&lockstep_analyzer::SourceFile> =
+        report.db.files().iter().filter(|f| f.dependency).collect();
+    let lines: usize = dep_files.iter().map(|f| f.line_count()).sum();
+    let _ = write!(
+        s,
+        "lockstep: dependencies: {} packages read ({} files, {lines} lines)",
+        d.read.len(),
+        dep_files.len()
+    );
+    if let Some(a) = &report.analysis {
+        let dep_crates: std::collections::BTreeSet<&str> =
+            dep_files.iter().map(|f| f.crate_name.as_str()).collect();
+        let learned = a
+            .index
+            .code_locks
+            .keys()
+            .filter(|p| dep_crates.contains(p.split("::").next().unwrap_or("")))
+            .count();
+        let _ = write!(s, ", {learned} lock types learned from their code");
+    }
+    if d.no_lock_code > 0 {
+        let _ = write!(s, ", {} without lock code skipped", d.no_lock_code);
+    }
+    if d.proc_macros > 0 {
+        let _ = write!(s, ", {} procedural macros skipped", d.proc_macros);
+    }
+    if d.shadowed > 0 {
+        let _ = write!(
+            s,
+            ", {} shadowed by a nearer crate of the same name",
+            d.shadowed
+        );
+    }
+    s.push('\n');
+    if let Some(why) = &d.unresolved {
+        let _ = writeln!(
+            s,
+            "lockstep: dependencies found from the manifests and the sources on this machine, not by cargo ({why})"
+        );
+    }
+    if let Some(why) = &d.unavailable {
+        let _ = writeln!(s, "lockstep: dependencies not read: {why}");
+    }
+    if !d.large_transitive.is_empty() {
+        let _ = writeln!(
+            s,
+            "lockstep: dependencies of dependencies over {} MiB not read: {}",
+            crate::deps::TRANSITIVE_PACKAGE_LIMIT >> 20,
+            d.large_transitive.join(", ")
+        );
+    }
+    if let Some(p) = &d.budget_hit {
+        let _ = writeln!(
+            s,
+            "lockstep: dependency budget of {} MiB of source reached: `{p}` and further dependencies not read",
+            crate::deps::DEPENDENCY_SOURCE_BUDGET >> 20
+        );
+    }
+    if !d.read.is_empty() {
+        let _ = writeln!(s, "lockstep: dependencies read: {}", d.read.join(", "));
+    }
+    s
+}

@@ -164,6 +164,10 @@ fn on_raw_pointer(recv: &syn::Expr) -> bool {
 /// friends are an element.
 fn method_result_place(p: Place, name: &str, m: &syn::ExprMethodCall) -> Option<Place> {
     let nargs = m.args.len();
+    // `q.drain(..)`: an iterator over the collection's elements, like `iter()`.
+    if nargs <= 1 && name == "drain" {
+        return Some(project(p, Proj::Via(name.to_string())));
+    }
     if nargs == 0 && name == "clone" {
         return Some(p);
     }

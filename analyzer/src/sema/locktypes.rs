@@ -140,7 +140,10 @@ impl Cx<'_> {
                     callee,
                     &self.by_pos,
                 );
-                for t in res.targets.iter().take(4) {
+                // A call dispatched through a trait bound or a trait object may run any impl:
+                // what one impl does says nothing about this function (`lock_api::Mutex::lock`
+                // calls its raw lock's `lock` through the `R: RawMutex` bound).
+                for t in res.targets.iter().filter(|t| t.via_trait.is_none()).take(4) {
                     let c = self.facts(self.ix.fns[t.flow], depth + 1);
                     f.spins |= c.spins;
                     f.masks_irq |= c.masks_irq;
@@ -221,6 +224,15 @@ pub fn compute(ix: &Index, files: &[LoweredFile], returns: &Returns) -> HashMap<
     out
 }
 
+/// The acquiring methods of lock_api's raw-lock traits.
+const RAW_TRAIT_METHODS: &[&str] = &["lock", "lock_exclusive", "lock_shared"];
+
+/// lock_api's `RawMutex`, `RawRwLock` and their extensions (`RawMutexFair`, …), by last segment.
+fn is_raw_lock_trait(t: &str) -> bool {
+    let last = t.rsplit("::").next().unwrap_or(t);
+    last.starts_with("RawMutex") || last.starts_with("RawRwLock")
+}
+
 fn is_acquire_name(n: &str) -> bool {
     lock_api::GUARD_METHODS.contains(&n) || lock_api::TRY_METHODS.contains(&n)
 }
@@ -244,6 +256,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
     let methods: Vec<FnRef> = lock_api::GUARD_METHODS
         .iter()
         .chain(lock_api::TRY_METHODS)
+        .chain(RAW_TRAIT_METHODS)
         .flat_map(|n| ix.impls.methods_of(&key, n))
         .collect();
     let has_unlock = ["unlock", "release", "force_unlock"]
@@ -251,7 +264,37 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
         .any(|n| !ix.impls.methods_of(&key, n).is_empty());
     for r in methods {
         let m = ix.func(files, r);
-        // Inherent methods only: a lock_api raw-trait impl is read as one (see `lock_kind`).
+        // The acquire of a lock_api raw-lock impl (`impl RawMutex for RawSpin`): a raw lock,
+        // spinning or masking interrupts as its `lock` does. One whose code shows neither keeps
+        // the reading by its name (see `lock_kind`).
+        if let Some(t) = m.trait_name.as_deref().filter(|t| is_raw_lock_trait(t)) {
+            if !m.has_self || !RAW_TRAIT_METHODS.contains(&m.name.as_str()) {
+                continue;
+            }
+            let facts = cx.facts(r, 0);
+            if facts.spins || facts.masks_irq {
+                kind.raw = true;
+                kind.rw |= t
+                    .rsplit("::")
+                    .next()
+                    .is_some_and(|l| l.starts_with("RawRwLock"));
+                kind.spin |= facts.spins;
+                kind.irq_safe |= facts.masks_irq;
+                any_sleeps |= facts.sleeps;
+                evidence.get_or_insert(format!(
+                    "{} in `{}::{}`",
+                    if facts.spins {
+                        "spins"
+                    } else {
+                        "masks interrupts"
+                    },
+                    t.rsplit("::").next().unwrap_or(t),
+                    m.name
+                ));
+            }
+            continue;
+        }
+        // Otherwise inherent methods only.
         if !m.has_self || !is_acquire_name(&m.name) || m.trait_name.is_some() {
             continue;
         }

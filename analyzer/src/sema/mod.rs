@@ -5,6 +5,7 @@ pub mod calls;
 pub mod defmap;
 pub mod impls;
 pub mod locktypes;
+pub mod reach;
 
 pub use defmap::{DefMap, Item, ModId, Ns, Res};
 pub use impls::{Impls, TyKey, TyRes};

@@ -829,6 +829,10 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
     let mut findings = Vec::new();
     let mut stats = BTreeMap::new();
     for f in files {
+        // a dependency's types count (a sequence newtype of a dependency), its sites do not
+        if (f.file.0 as usize) < db.len() && db.get(f.file).dependency {
+            continue;
+        }
         let mut st = SeqStats {
             sites: f.seq.sites.len(),
             isn_sites: f.seq.isn_sites.len(),

@@ -89,6 +89,7 @@ impl Workspace {
                     f.edition,
                 );
                 nf.test_only = f.test_only;
+                nf.dependency = f.dependency;
                 db.add(nf);
             } else {
                 db.add(f.clone());
@@ -118,6 +119,7 @@ impl Workspace {
         let mut out: Vec<Finding> = lockstep_lints::run_all(&cx)
             .into_iter()
             .filter(|d| self.config.levels.get(d.lint) != Some(&Level::Allow))
+            .filter(|d| !db.get(d.primary.span.file).dependency)
             .map(|d| {
                 let f = db.get(d.primary.span.file);
                 let line = f.line_col(d.primary.span.start).line;

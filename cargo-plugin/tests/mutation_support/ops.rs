@@ -203,7 +203,12 @@ impl Model {
         };
         let mut parsed = Vec::new();
         for f in ws.db.files() {
-            if f.test_only || f.text.starts_with('\u{feff}') || f.text.starts_with("#!") {
+            // dependencies are read, not reported: no mutant goes there
+            if f.test_only
+                || f.dependency
+                || f.text.starts_with('\u{feff}')
+                || f.text.starts_with("#!")
+            {
                 continue;
             }
             let Ok(ast) = syn::parse_file(&f.text) else {

@@ -1,0 +1,747 @@
+//! Dependencies read from source. `cargo metadata --offline` with the dependency graph says
+//! which packages the analyzed ones depend on and where their sources are (registry sources
+//! under `$CARGO_HOME`, `vendor/` directories, path and git dependencies, other workspace
+//! members); their library targets are loaded like the analyzed code, and their findings are
+//! never reported. Nothing is built, and nothing of the analyzed tree runs: see
+//! [`untrusted_tree_env`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use cargo_metadata::{semver, DependencyKind, Metadata, Package, PackageId, TargetKind};
+use lockstep_analyzer::Edition;
+
+use crate::plan::{UnitPlan, UnitSource};
+use crate::Unit;
+
+/// Source bytes of dependencies read in one run, at most: the packages nearest to the analyzed
+/// code come first, and the rest are left out (and said to be) once this is reached.
+pub const DEPENDENCY_SOURCE_BUDGET: u64 = 16 << 20;
+
+/// A dependency of a dependency larger than this is not read: what the analyzed code reaches of
+/// it goes through the direct dependency, and the large crates there (an async runtime, a
+/// parser) cost a run more than their locks tell it. Direct dependencies are read at any size.
+pub const TRANSITIVE_PACKAGE_LIMIT: u64 = 2 << 20;
+
+/// Files of one dependency package looked at, at most (a package larger than that is read only
+/// as far as its module tree goes, but its mentions of further dependencies are not searched).
+const MAX_SCAN_FILES: usize = 4000;
+
+/// What reading the dependencies did, for `--stats` and the run's notes.
+#[derive(Clone, Debug, Default)]
+pub struct DepReport {
+    /// Packages whose sources are loaded, as `name version`.
+    pub read: Vec<String>,
+    /// Dependencies that are procedural macros (their code runs at build time only).
+    pub proc_macros: usize,
+    /// Packages left out because another package of the same crate name was nearer.
+    pub shadowed: usize,
+    /// Dependencies left out because nothing in their source is lock, interrupt or sleeping
+    /// code the analysis could learn from.
+    pub no_lock_code: usize,
+    /// Dependencies of dependencies left out by [`TRANSITIVE_PACKAGE_LIMIT`].
+    pub large_transitive: Vec<String>,
+    /// Source bytes of the packages read.
+    pub bytes: u64,
+    /// The first package left out by [`DEPENDENCY_SOURCE_BUDGET`].
+    pub budget_hit: Option<String>,
+    /// Why the dependency graph could not be read (the run goes on without dependencies).
+    pub unavailable: Option<String>,
+    /// Why cargo could not resolve the graph offline; the dependencies were then found from
+    /// the manifests and the sources on this machine.
+    pub unresolved: Option<String>,
+    /// `--no-deps` was given.
+    pub disabled: bool,
+}
+
+/// Environment for every cargo or rustc started on an untrusted tree. A `.cargo/config.toml`
+/// inside the tree may set `build.rustc`, `build.rustc-wrapper` or
+/// `build.rustc-workspace-wrapper` to a program of its own, which `cargo metadata` runs to learn
+/// the target's configuration; a `rust-toolchain.toml` may name a toolchain by `path`, which
+/// rustup's proxies run for any `cargo` or `rustc` started inside the tree. The variables set
+/// here take precedence over both: the toolchain that the user's environment selects outside
+/// the tree (`RUSTUP_TOOLCHAIN` as set, else rustup's default), its `rustc` (`RUSTC` as set,
+/// else the one beside the running cargo, else `rustc` on `PATH`), and no wrappers unless the
+/// user's own environment names them.
+pub fn untrusted_tree_env() -> &'static [(OsString, OsString)] {
+    static ENV: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Vec::new();
+        let set = |k: &str| std::env::var_os(k).is_some();
+        if !set("RUSTUP_TOOLCHAIN") {
+            if let Some(t) = rustup_default() {
+                env.push(("RUSTUP_TOOLCHAIN".into(), t.into()));
+            }
+        }
+        if !set("RUSTC") {
+            let beside_cargo = std::env::var_os("CARGO")
+                .map(PathBuf::from)
+                .and_then(|c| c.parent().map(|d| d.join("rustc")))
+                .filter(|r| r.is_file());
+            let rustc = beside_cargo.map_or_else(|| OsString::from("rustc"), Into::into);
+            env.push(("RUSTC".into(), rustc));
+        }
+        // an empty value overrides the configuration and runs no wrapper
+        for k in ["RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+            if !set(k) {
+                env.push((k.into(), OsString::new()));
+            }
+        }
+        env
+    })
+}
+
+/// rustup's default toolchain (`rustup default` reads no directory override).
+fn rustup_default() -> Option<String> {
+    let out = std::process::Command::new("rustup")
+        .arg("default")
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    let name = text.split_whitespace().next()?;
+    // "no default toolchain configured" and the like are not names
+    (name.contains('-') || name.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .then(|| name.to_string())
+}
+
+/// The host triple, asked of the trusted `rustc` (once per run).
+pub fn host_triple() -> Option<String> {
+    static HOST: OnceLock<Option<String>> = OnceLock::new();
+    HOST.get_or_init(ask_host).clone()
+}
+
+fn ask_host() -> Option<String> {
+    let env = untrusted_tree_env();
+    let rustc = env
+        .iter()
+        .find(|(k, _)| k == "RUSTC")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var_os("RUSTC"))
+        .unwrap_or_else(|| "rustc".into());
+    let mut cmd = std::process::Command::new(rustc);
+    cmd.arg("-vV")
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+}
+
+/// A library target, as it is loaded.
+#[derive(Clone)]
+struct Lib {
+    name: String,
+    src: PathBuf,
+    edition: Edition,
+    kinds: Vec<String>,
+    crate_types: Vec<String>,
+}
+
+/// A package as the dependency walk sees it.
+struct Pkg {
+    name: String,
+    version: String,
+    id: String,
+    manifest: PathBuf,
+    lib: Option<Lib>,
+    proc_macro: bool,
+    /// Crate roots whose sources are searched for the names of dependencies.
+    roots: Vec<PathBuf>,
+    /// Normal dependencies: extern crate name and package; `None` until asked (the local
+    /// graph reads a manifest only when its package is reached).
+    deps: Option<Vec<(String, usize)>>,
+}
+
+/// The packages the walk may reach: cargo's resolve graph, or one read from the manifests and
+/// the sources already on this machine when cargo cannot resolve offline.
+struct Graph {
+    pkgs: Vec<Pkg>,
+    /// `manifest path` → package, for the local graph.
+    by_manifest: BTreeMap<PathBuf, usize>,
+}
+
+impl Graph {
+    fn from_metadata(meta: &Metadata) -> Option<Graph> {
+        let resolve = meta.resolve.as_ref()?;
+        let index: BTreeMap<&PackageId, usize> = meta
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (&p.id, i))
+            .collect();
+        let nodes: BTreeMap<&PackageId, &cargo_metadata::Node> =
+            resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+        let pkgs = meta
+            .packages
+            .iter()
+            .map(|p| {
+                let mut g = pkg_of_metadata(p);
+                let deps = nodes.get(&p.id).map(|n| {
+                    n.deps
+                        .iter()
+                        .filter(|d| {
+                            d.dep_kinds.is_empty()
+                                || d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal)
+                        })
+                        .filter_map(|d| Some((d.name.clone(), *index.get(&d.pkg)?)))
+                        .collect()
+                });
+                g.deps = Some(deps.unwrap_or_default());
+                g
+            })
+            .collect();
+        Some(Graph {
+            pkgs,
+            by_manifest: BTreeMap::new(),
+        })
+    }
+
+    /// The normal dependencies of package `i`, sorted by name.
+    fn deps_of(&mut self, i: usize) -> Vec<(String, usize)> {
+        if self.pkgs[i].deps.is_none() {
+            let manifest = self.pkgs[i].manifest.clone();
+            let deps = local_deps(&manifest)
+                .into_iter()
+                .filter_map(|(extern_name, m)| Some((extern_name, self.local_pkg(&m)?)))
+                .collect();
+            self.pkgs[i].deps = Some(deps);
+        }
+        let mut d = self.pkgs[i].deps.clone().unwrap_or_default();
+        d.sort();
+        d.dedup();
+        d
+    }
+
+    fn local_pkg(&mut self, manifest: &Path) -> Option<usize> {
+        if let Some(&i) = self.by_manifest.get(manifest) {
+            return Some(i);
+        }
+        let p = read_local_package(manifest)?;
+        self.pkgs.push(p);
+        let i = self.pkgs.len() - 1;
+        self.by_manifest.insert(manifest.to_path_buf(), i);
+        Some(i)
+    }
+}
+
+fn pkg_of_metadata(p: &Package) -> Pkg {
+    let lib = p.targets.iter().find(|t| is_library(t)).map(|t| Lib {
+        name: t.name.clone(),
+        src: t.src_path.clone().into_std_path_buf(),
+        edition: Edition::parse(t.edition.as_str()).unwrap_or(Edition::E2021),
+        kinds: t.kind.iter().map(|k| k.to_string()).collect(),
+        crate_types: t.crate_types.iter().map(|k| k.to_string()).collect(),
+    });
+    Pkg {
+        name: p.name.to_string(),
+        version: p.version.to_string(),
+        id: p.id.repr.clone(),
+        manifest: p.manifest_path.clone().into_std_path_buf(),
+        lib,
+        proc_macro: p
+            .targets
+            .iter()
+            .any(|t| t.kind.contains(&TargetKind::ProcMacro)),
+        roots: p
+            .targets
+            .iter()
+            .filter(|t| !t.kind.contains(&TargetKind::CustomBuild))
+            .map(|t| t.src_path.clone().into_std_path_buf())
+            .collect(),
+        deps: None,
+    }
+}
+
+/// Units for the library targets of the dependencies the `selected` packages reach, nearest
+/// first: normal (not build or dev) dependencies that the depending package's sources name,
+/// transitively, up to [`DEPENDENCY_SOURCE_BUDGET`]. Procedural macros are left out, and so is a
+/// package whose crate name an analyzed package or a nearer dependency already has. With
+/// `meta` cargo's resolve graph is walked; without it (cargo could not resolve offline), the
+/// manifests: path dependencies where they point, registry dependencies as the newest version
+/// whose source is under `$CARGO_HOME/registry/src` and matches the requirement.
+pub fn dependency_units(
+    meta: Option<&Metadata>,
+    selected: &[&Package],
+) -> (Vec<UnitPlan>, DepReport) {
+    let mut report = DepReport::default();
+    let mut graph = match meta.and_then(Graph::from_metadata) {
+        Some(g) => g,
+        None => Graph {
+            pkgs: Vec::new(),
+            by_manifest: BTreeMap::new(),
+        },
+    };
+    // the analyzed packages, by position in the graph
+    let mut roots = Vec::new();
+    for p in selected {
+        let i = match graph.pkgs.iter().position(|g| g.id == p.id.repr) {
+            Some(i) => i,
+            None => {
+                graph.pkgs.push(pkg_of_metadata(p));
+                let i = graph.pkgs.len() - 1;
+                graph
+                    .by_manifest
+                    .insert(p.manifest_path.clone().into_std_path_buf(), i);
+                i
+            }
+        };
+        roots.push(i);
+    }
+    // crate names already taken: the analyzed targets'
+    let mut taken: BTreeSet<String> = selected
+        .iter()
+        .flat_map(|p| p.targets.iter())
+        .map(|t| t.name.replace('-', "_"))
+        .collect();
+    let mut units = Vec::new();
+    let mut queue: VecDeque<usize> = roots.iter().copied().collect();
+    let mut visited: BTreeSet<usize> = roots.iter().copied().collect();
+    while let Some(i) = queue.pop_front() {
+        let deps = graph.deps_of(i);
+        if deps.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = deps.iter().map(|(n, _)| n.as_str()).collect();
+        let analyzed = roots.contains(&i);
+        let named = named_in_sources(&graph.pkgs[i].roots, &names);
+        for (extern_name, d) in &deps {
+            let dep = &graph.pkgs[*d];
+            let Some(lib) = dep.lib.clone() else {
+                if dep.proc_macro && visited.insert(*d) {
+                    report.proc_macros += 1;
+                }
+                continue;
+            };
+            // A package that does not name it may be followed by one that does.
+            let reached = if analyzed {
+                named.anywhere.contains(extern_name.as_str())
+            } else {
+                named.exposed.contains(extern_name.as_str())
+            };
+            if !reached || !visited.insert(*d) {
+                continue;
+            }
+            let scan = scan_package(&lib.src);
+            if !scan.lock_words {
+                report.no_lock_code += 1;
+                continue;
+            }
+            let crate_name = lib.name.replace('-', "_");
+            if !taken.insert(crate_name.clone()) {
+                report.shadowed += 1;
+                continue;
+            }
+            if report.budget_hit.is_some() {
+                continue;
+            }
+            let label = format!("{} {}", dep.name, dep.version);
+            if !analyzed && scan.bytes > TRANSITIVE_PACKAGE_LIMIT {
+                report.large_transitive.push(label);
+                continue;
+            }
+            if report.bytes + scan.bytes > DEPENDENCY_SOURCE_BUDGET {
+                report.budget_hit = Some(label);
+                continue;
+            }
+            report.bytes += scan.bytes;
+            report.read.push(label);
+            units.push(UnitPlan {
+                unit: Unit {
+                    package_name: dep.name.clone(),
+                    package_id: dep.id.clone(),
+                    manifest_path: dep.manifest.clone(),
+                    target_name: lib.name.clone(),
+                    target_kind: lib.kinds.clone(),
+                    crate_types: lib.crate_types.clone(),
+                    src_path: lib.src.clone(),
+                    edition: lib.edition,
+                },
+                crate_name,
+                source: UnitSource::Tree {
+                    root_file: lib.src.clone(),
+                    relative: None,
+                },
+                test_only: false,
+                follow_cfg_test: false,
+                dependency: true,
+            });
+            queue.push_back(*d);
+        }
+    }
+    (units, report)
+}
+
+/// Every package source under `$CARGO_HOME/registry/src/*/`, by name, newest version first.
+fn registry_sources() -> &'static BTreeMap<String, Vec<(semver::Version, PathBuf)>> {
+    static SOURCES: OnceLock<BTreeMap<String, Vec<(semver::Version, PathBuf)>>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        let mut out: BTreeMap<String, Vec<(semver::Version, PathBuf)>> = BTreeMap::new();
+        let Some(src) = home.map(|h| h.join("registry").join("src")) else {
+            return out;
+        };
+        let Ok(registries) = std::fs::read_dir(&src) else {
+            return out;
+        };
+        let mut registries: Vec<PathBuf> = registries.flatten().map(|e| e.path()).collect();
+        registries.sort();
+        for r in registries {
+            let Ok(entries) = std::fs::read_dir(&r) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let file_name = e.file_name();
+                let Some(dir) = file_name.to_str() else {
+                    continue;
+                };
+                // `name-1.2.3` (names have dashes too: the version starts at the first dash
+                // that begins one)
+                let split = dir.match_indices('-').find_map(|(i, _)| {
+                    semver::Version::parse(&dir[i + 1..])
+                        .ok()
+                        .map(|v| (dir[..i].to_string(), v))
+                });
+                if let Some((name, v)) = split {
+                    out.entry(name).or_default().push((v, e.path()));
+                }
+            }
+        }
+        for v in out.values_mut() {
+            v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            v.dedup_by(|a, b| a.0 == b.0);
+        }
+        out
+    })
+}
+
+/// The normal dependencies a manifest declares (also under `[target.'cfg(..)'.dependencies]`:
+/// every configuration, as for the analyzed code) as extern crate name and the manifest of
+/// the package found for it on this machine; a dependency not found is left out.
+fn local_deps(manifest: &Path) -> Vec<(String, PathBuf)> {
+    let Some(t) = read_toml(manifest) else {
+        return Vec::new();
+    };
+    let dir = manifest.parent().unwrap_or(Path::new(""));
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    if let Some(d) = t.get("dependencies").and_then(toml::Value::as_table) {
+        tables.push(d);
+    }
+    if let Some(targets) = t.get("target").and_then(toml::Value::as_table) {
+        for v in targets.values() {
+            if let Some(d) = v.get("dependencies").and_then(toml::Value::as_table) {
+                tables.push(d);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for table in tables {
+        for (key, spec) in table {
+            let (package, req, path) = match spec {
+                toml::Value::String(req) => (key.as_str(), Some(req.as_str()), None),
+                toml::Value::Table(s) => (
+                    s.get("package")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or(key),
+                    s.get("version").and_then(toml::Value::as_str),
+                    s.get("path").and_then(toml::Value::as_str),
+                ),
+                _ => continue,
+            };
+            let found = match path {
+                Some(p) => Some(dir.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
+                None => {
+                    let req = semver::VersionReq::parse(req.unwrap_or("*")).ok();
+                    registry_sources().get(package).and_then(|versions| {
+                        versions
+                            .iter()
+                            .find(|(v, _)| req.as_ref().is_none_or(|r| r.matches(v)))
+                            .map(|(_, d)| d.join("Cargo.toml"))
+                    })
+                }
+            };
+            if let Some(m) = found {
+                out.push((key.replace('-', "_"), m));
+            }
+        }
+    }
+    out
+}
+
+fn read_toml(manifest: &Path) -> Option<toml::Table> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    text.parse::<toml::Table>().ok()
+}
+
+/// A package read from its manifest: name, version, library target (`[lib] path`, else
+/// `src/lib.rs`), edition.
+fn read_local_package(manifest: &Path) -> Option<Pkg> {
+    let t = read_toml(manifest)?;
+    let package = t.get("package")?.as_table()?;
+    let name = package.get("name")?.as_str()?.to_string();
+    let version = package
+        .get("version")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("0.0.0")
+        .to_string();
+    let edition = package
+        .get("edition")
+        .and_then(toml::Value::as_str)
+        .and_then(Edition::parse)
+        .unwrap_or(Edition::E2015);
+    let dir = manifest.parent()?;
+    let lib_table = t.get("lib").and_then(toml::Value::as_table);
+    let proc_macro = lib_table
+        .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(false);
+    let src = dir.join(
+        lib_table
+            .and_then(|l| l.get("path"))
+            .and_then(toml::Value::as_str)
+            .unwrap_or("src/lib.rs"),
+    );
+    let lib_name = lib_table
+        .and_then(|l| l.get("name"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| name.replace('-', "_"));
+    let lib = (!proc_macro && src.is_file()).then(|| Lib {
+        name: lib_name,
+        src: src.clone(),
+        edition,
+        kinds: vec!["lib".into()],
+        crate_types: vec!["lib".into()],
+    });
+    Some(Pkg {
+        id: format!("{}#{name}@{version}", dir.display()),
+        name,
+        version,
+        manifest: manifest.to_path_buf(),
+        lib,
+        proc_macro,
+        roots: vec![src],
+        deps: None,
+    })
+}
+
+fn is_library(t: &cargo_metadata::Target) -> bool {
+    t.kind.iter().any(|k| {
+        matches!(
+            k,
+            TargetKind::Lib
+                | TargetKind::RLib
+                | TargetKind::DyLib
+                | TargetKind::CDyLib
+                | TargetKind::StaticLib
+        )
+    })
+}
+
+/// The `.rs` files below the directory of a crate root (bounded).
+fn rust_files_below(root_file: &Path) -> Vec<PathBuf> {
+    let Some(dir) = root_file.parent() else {
+        return Vec::new();
+    };
+    walkdir::WalkDir::new(dir)
+        .max_depth(12)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.file_name() != "target" && e.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
+        .take(MAX_SCAN_FILES)
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// Identifiers without which a crate's code holds nothing the lock analyses learn from: lock,
+/// guard and condition types, atomics taken in a loop, spin hints, interrupt masking,
+/// lock_api's raw traits. A dependency whose source names none of them is not read.
+const LOCK_WORDS: &[&str] = &[
+    "Mutex",
+    "RwLock",
+    "SpinLock",
+    "Spinlock",
+    "SpinMutex",
+    "RawMutex",
+    "RawRwLock",
+    "RawSpinlock",
+    "Condvar",
+    "compare_exchange",
+    "compare_exchange_weak",
+    "spin_loop",
+    "critical_section",
+    "local_irq_save",
+    "local_irq_disable",
+    "push_off",
+    "intr_off",
+    "disable_interrupts",
+    "without_interrupts",
+    "irq_save",
+    "save_and_disable_irq",
+];
+
+fn names_lock_code(text: &str) -> bool {
+    LOCK_WORDS.iter().any(|w| names_ident(text, w))
+}
+
+struct Scan {
+    bytes: u64,
+    lock_words: bool,
+}
+
+fn scan_package(root_file: &Path) -> Scan {
+    let mut scan = Scan {
+        bytes: 0,
+        lock_words: false,
+    };
+    for f in rust_files_below(root_file) {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        scan.bytes += text.len() as u64;
+        scan.lock_words = scan.lock_words || names_lock_code(&text);
+    }
+    scan
+}
+
+/// Where a package's sources name its dependencies.
+#[derive(Default)]
+struct Named<'n> {
+    /// Anywhere as an identifier.
+    anywhere: BTreeSet<&'n str>,
+    /// Where what the package offers its users can carry them: a re-export or alias
+    /// (`pub use spin::Mutex`, `pub type Lock<T> = lock_api::Mutex<Raw, T>`), or a line that
+    /// also names lock code (`inner: spinning_top::Spinlock<T>`, `use spin::Mutex;`).
+    exposed: BTreeSet<&'n str>,
+}
+
+/// Which of `names` (extern crate names) the sources below `roots` name. For an analyzed
+/// package every target counts (dev-dependencies are not followed); for a dependency, its
+/// library.
+fn named_in_sources<'n>(roots: &[PathBuf], names: &[&'n str]) -> Named<'n> {
+    let mut found = Named::default();
+    let mut seen = BTreeSet::new();
+    for root in roots {
+        for f in rust_files_below(root) {
+            if found.exposed.len() == names.len() {
+                return found;
+            }
+            if !seen.insert(f.clone()) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            for n in names {
+                if found.exposed.contains(n) || !names_ident(&text, n) {
+                    continue;
+                }
+                found.anywhere.insert(*n);
+                let exposing = text.lines().any(|l| {
+                    names_ident(l, n) && {
+                        let l = l.trim_start();
+                        l.starts_with("pub use")
+                            || l.starts_with("pub type")
+                            || l.starts_with("pub extern crate")
+                            || names_lock_code(l)
+                    }
+                });
+                if exposing {
+                    found.exposed.insert(*n);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `text` contains `name` as a whole identifier.
+fn names_ident(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// Whether a selected package has a normal dependency that is not itself selected.
+pub fn has_outside_dependencies(selected: &[&Package]) -> bool {
+    selected.iter().any(|p| {
+        p.dependencies.iter().any(|d| {
+            d.kind == DependencyKind::Normal && !selected.iter().any(|q| q.name.as_str() == d.name)
+        })
+    })
+}
+
+/// `cargo metadata --offline --locked` with the dependency graph of the host platform.
+pub fn metadata_with_deps(manifest: &Path) -> Result<Metadata, String> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    // `--locked`: a lock file that would need an update is left alone (the run falls back to
+    // the manifests) rather than rewritten
+    let mut opts = vec!["--offline".to_string(), "--locked".to_string()];
+    if let Some(h) = host_triple() {
+        opts.push("--filter-platform".into());
+        opts.push(h);
+    }
+    cmd.other_options(opts).manifest_path(manifest);
+    for (k, v) in untrusted_tree_env() {
+        cmd.env(k, v);
+    }
+    cmd.exec().map_err(|e| match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            let s = stderr.trim();
+            let s = s.strip_prefix("error: ").unwrap_or(s);
+            // the first line says why; the rest is cargo's context
+            s.lines().next().unwrap_or(s).to_string()
+        }
+        e => e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_whole_words() {
+        assert!(names_ident("use spin::Mutex;", "spin"));
+        assert!(names_ident("extern crate spin;", "spin"));
+        assert!(!names_ident("let spinning = 1;", "spin"));
+        assert!(!names_ident("fn myspin() {}", "spin"));
+        assert!(names_ident(
+            "x = hermit_sync::SpinlockIrqSave::new(0)",
+            "hermit_sync"
+        ));
+    }
+
+    #[test]
+    fn the_tree_env_names_no_wrapper() {
+        let env = untrusted_tree_env();
+        for k in ["RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+            if std::env::var_os(k).is_none() {
+                assert!(env.iter().any(|(n, v)| n == k && v.is_empty()), "{k}");
+            }
+        }
+        if std::env::var_os("RUSTC").is_none() {
+            assert!(env.iter().any(|(n, _)| n == "RUSTC"));
+        }
+    }
+}
