@@ -172,7 +172,12 @@ struct Graph {
     pkgs: Vec<Pkg>,
     /// `manifest path` → package, for the local graph.
     by_manifest: BTreeMap<PathBuf, usize>,
+    /// Sources replacing the registry (`[source.*] directory = "vendor"`), for the local graph.
+    vendored: Versions,
 }
+
+/// Package sources by name, newest version first.
+type Versions = BTreeMap<String, Vec<(semver::Version, PathBuf)>>;
 
 impl Graph {
     fn from_metadata(meta: &Metadata) -> Option<Graph> {
@@ -207,6 +212,7 @@ impl Graph {
         Some(Graph {
             pkgs,
             by_manifest: BTreeMap::new(),
+            vendored: Versions::new(),
         })
     }
 
@@ -214,7 +220,7 @@ impl Graph {
     fn deps_of(&mut self, i: usize) -> Vec<(String, usize)> {
         if self.pkgs[i].deps.is_none() {
             let manifest = self.pkgs[i].manifest.clone();
-            let deps = local_deps(&manifest)
+            let deps = local_deps(&manifest, &self.vendored)
                 .into_iter()
                 .filter_map(|(extern_name, m)| Some((extern_name, self.local_pkg(&m)?)))
                 .collect();
@@ -283,6 +289,11 @@ pub fn dependency_units(
         None => Graph {
             pkgs: Vec::new(),
             by_manifest: BTreeMap::new(),
+            vendored: selected
+                .first()
+                .and_then(|p| p.manifest_path.parent())
+                .map(|d| vendored_sources(d.as_std_path()))
+                .unwrap_or_default(),
         },
     };
     // the analyzed packages, by position in the graph
@@ -385,14 +396,64 @@ pub fn dependency_units(
     (units, report)
 }
 
+/// The directory sources that `.cargo/config.toml` files at or above `dir` set up
+/// (`[source.vendored-sources] directory = "vendor"`, as `cargo vendor` writes it; a relative
+/// directory is relative to the directory holding `.cargo/`): every package below them, by
+/// the name and version in its manifest.
+fn vendored_sources(dir: &Path) -> Versions {
+    let mut out = Versions::new();
+    for d in dir.ancestors() {
+        for name in ["config.toml", "config"] {
+            let Some(t) = read_toml(&d.join(".cargo").join(name)) else {
+                continue;
+            };
+            let Some(sources) = t.get("source").and_then(toml::Value::as_table) else {
+                continue;
+            };
+            for src in sources.values() {
+                let Some(v) = src.get("directory").and_then(toml::Value::as_str) else {
+                    continue;
+                };
+                let Ok(entries) = std::fs::read_dir(d.join(v)) else {
+                    continue;
+                };
+                let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                entries.sort();
+                for e in entries.iter().take(MAX_SCAN_FILES) {
+                    let m = e.join("Cargo.toml");
+                    let Some(p) = read_toml(&m) else { continue };
+                    let package = p.get("package").and_then(toml::Value::as_table);
+                    let name = package
+                        .and_then(|p| p.get("name"))
+                        .and_then(toml::Value::as_str);
+                    let version = package
+                        .and_then(|p| p.get("version"))
+                        .and_then(toml::Value::as_str)
+                        .and_then(|v| semver::Version::parse(v).ok());
+                    if let (Some(name), Some(version)) = (name, version) {
+                        out.entry(name.to_string())
+                            .or_default()
+                            .push((version, e.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        v.dedup_by(|a, b| a.0 == b.0);
+    }
+    out
+}
+
 /// Every package source under `$CARGO_HOME/registry/src/*/`, by name, newest version first.
-fn registry_sources() -> &'static BTreeMap<String, Vec<(semver::Version, PathBuf)>> {
-    static SOURCES: OnceLock<BTreeMap<String, Vec<(semver::Version, PathBuf)>>> = OnceLock::new();
+fn registry_sources() -> &'static Versions {
+    static SOURCES: OnceLock<Versions> = OnceLock::new();
     SOURCES.get_or_init(|| {
         let home = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-        let mut out: BTreeMap<String, Vec<(semver::Version, PathBuf)>> = BTreeMap::new();
+        let mut out = Versions::new();
         let Some(src) = home.map(|h| h.join("registry").join("src")) else {
             return out;
         };
@@ -433,7 +494,7 @@ fn registry_sources() -> &'static BTreeMap<String, Vec<(semver::Version, PathBuf
 /// The normal dependencies a manifest declares (also under `[target.'cfg(..)'.dependencies]`:
 /// every configuration, as for the analyzed code) as extern crate name and the manifest of
 /// the package found for it on this machine; a dependency not found is left out.
-fn local_deps(manifest: &Path) -> Vec<(String, PathBuf)> {
+fn local_deps(manifest: &Path, vendored: &Versions) -> Vec<(String, PathBuf)> {
     let Some(t) = read_toml(manifest) else {
         return Vec::new();
     };
@@ -467,12 +528,19 @@ fn local_deps(manifest: &Path) -> Vec<(String, PathBuf)> {
                 Some(p) => Some(dir.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
                 None => {
                     let req = semver::VersionReq::parse(req.unwrap_or("*")).ok();
-                    registry_sources().get(package).and_then(|versions| {
+                    // a vendor directory replaces the registry, as cargo's source
+                    // replacement does
+                    let pick = |versions: &Vec<(semver::Version, PathBuf)>| {
                         versions
                             .iter()
                             .find(|(v, _)| req.as_ref().is_none_or(|r| r.matches(v)))
                             .map(|(_, d)| d.join("Cargo.toml"))
-                    })
+                    };
+                    match vendored.get(package) {
+                        Some(v) if !vendored.is_empty() => pick(v),
+                        _ if !vendored.is_empty() => None,
+                        _ => registry_sources().get(package).and_then(pick),
+                    }
                 }
             };
             if let Some(m) = found {
@@ -691,6 +759,62 @@ pub fn has_outside_dependencies(selected: &[&Package]) -> bool {
     })
 }
 
+/// A remembered failure of [`metadata_with_deps`] for one state of the tree: the lock file,
+/// the selected manifests, the registry index and the tool. Cargo's offline resolve of a
+/// package whose dev-dependencies were never fetched fails the same way on every run; asking
+/// again costs the edit loop a resolve each time. Any change to that state asks again.
+pub struct FailureMemo {
+    path: PathBuf,
+}
+
+impl FailureMemo {
+    /// Under `<target>/lockstep/` beside the per-file cache.
+    pub fn new(root: &Path, lock_file: &Path, manifests: &[&Path]) -> FailureMemo {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        env!("CARGO_PKG_VERSION").hash(&mut h);
+        std::fs::read(lock_file).ok().hash(&mut h);
+        for m in manifests {
+            m.hash(&mut h);
+            std::fs::read(m).ok().hash(&mut h);
+        }
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        if let Some(index) = home.map(|h| h.join("registry").join("index")) {
+            // a fetch adds to the index and touches its directories
+            let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            stamp(&index).hash(&mut h);
+            if let Ok(entries) = std::fs::read_dir(&index) {
+                let mut v: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                v.sort();
+                for e in v {
+                    stamp(&e.join("cache")).hash(&mut h);
+                }
+            }
+        }
+        let dir = crate::cache::Cache::default_dir(root)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        FailureMemo {
+            path: dir.join(format!("resolve-failed-{:016x}", h.finish())),
+        }
+    }
+
+    pub fn get(&self) -> Option<String> {
+        std::fs::read_to_string(&self.path).ok()
+    }
+
+    /// Best effort: a memo that cannot be written is asked for again next time.
+    pub fn put(&self, why: &str) {
+        if let Some(d) = self.path.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let _ = std::fs::write(&self.path, why);
+    }
+}
+
 /// `cargo metadata --offline --locked` with the dependency graph of the host platform.
 pub fn metadata_with_deps(manifest: &Path) -> Result<Metadata, String> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
@@ -730,6 +854,26 @@ mod tests {
             "x = hermit_sync::SpinlockIrqSave::new(0)",
             "hermit_sync"
         ));
+    }
+
+    #[test]
+    fn a_failed_resolve_is_remembered_until_the_lock_file_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let lock = root.join("Cargo.lock");
+        let manifest = root.join("Cargo.toml");
+        std::fs::write(&lock, "version = 4\n").unwrap();
+        std::fs::write(&manifest, "[package]\nname = \"a\"\n").unwrap();
+        let memo = FailureMemo::new(root, &lock, &[&manifest]);
+        assert_eq!(memo.get(), None);
+        memo.put("no matching package named `criterion` found");
+        let again = FailureMemo::new(root, &lock, &[&manifest]);
+        assert_eq!(
+            again.get().as_deref(),
+            Some("no matching package named `criterion` found")
+        );
+        std::fs::write(&lock, "version = 4\n# changed\n").unwrap();
+        assert_eq!(FailureMemo::new(root, &lock, &[&manifest]).get(), None);
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct Plan {
     pub progress: bool,
     /// What reading the dependencies did.
     pub deps: crate::deps::DepReport,
+    /// Remember under `target/lockstep/` that cargo could not resolve the dependency graph
+    /// offline (the runs of the command line; not with `--no-cache`).
+    pub cache_resolve_failures: bool,
 }
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.
@@ -88,12 +91,31 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         // selection is used.
         // Only with a lock file, and `--locked`: the analyzed tree is never written to.
         let lock_file = meta.workspace_root.join("Cargo.lock");
+        let memo = plan.cache_resolve_failures.then(|| {
+            let manifests: Vec<&Path> = packages
+                .iter()
+                .map(|p| p.manifest_path.as_std_path())
+                .collect();
+            crate::deps::FailureMemo::new(
+                meta.workspace_root.as_std_path(),
+                lock_file.as_std_path(),
+                &manifests,
+            )
+        });
+        let remembered = memo.as_ref().and_then(|m| m.get());
         let (full, why) = if !lock_file.is_file() {
             (None, Some("no Cargo.lock".to_string()))
+        } else if let Some(why) = remembered {
+            (None, Some(why))
         } else {
             match crate::deps::metadata_with_deps(manifest) {
                 Ok(full) => (Some(full), None),
-                Err(e) => (None, Some(e)),
+                Err(e) => {
+                    if let Some(m) = &memo {
+                        m.put(&e);
+                    }
+                    (None, Some(e))
+                }
             }
         };
         let selected: Vec<&Package> = match &full {
@@ -147,7 +169,10 @@ fn find_manifest(dir: &Path) -> Option<PathBuf> {
 /// unknown `-p` package is an error.
 pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
     let sel = &inv.selection;
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        cache_resolve_failures: !inv.options.no_cache,
+        ..Plan::default()
+    };
     if inv.paths.is_empty() {
         let manifest = match &sel.manifest_path {
             Some(m) => {
