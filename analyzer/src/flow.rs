@@ -594,6 +594,7 @@ fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> R
             reentrant: false,
             raw: true,
             irq_safe: irq,
+            by_name: false,
         },
         assumed: true,
     }

@@ -20,6 +20,10 @@ pub struct LockKind {
     pub raw: bool,
     /// Acquiring it through its plain method already masks interrupts.
     pub irq_safe: bool,
+    /// Known by its name only: a type of a crate whose source was not read (a dependency not
+    /// fetched, or left out), taken for a lock by the built-in name table. Findings that need
+    /// it are one level weaker.
+    pub by_name: bool,
 }
 
 /// A place resolved to a lock.
@@ -434,17 +438,31 @@ impl Index {
                 reentrant: t.reentrant,
                 raw: false,
                 irq_safe: false,
+                by_name: false,
             });
         }
         if NOT_LOCKS.contains(&real) {
             return None;
         }
         // A lock type of the analyzed code, as its code behaves.
-        if let Some(s) = self.find_struct(files, module, segs) {
+        let source = self.find_struct(files, module, segs);
+        if let Some(s) = source {
             if let Some(l) = self.code_locks.get(&s.path) {
                 return Some(l.kind.clone());
             }
         }
+        // Read by the name table without its source: std's own types are known exactly.
+        let by_name = source.is_none() && {
+            let outside = match self.defmap.resolve(module, segs, crate::sema::Ns::Type) {
+                Some(crate::sema::Res::External(p)) => p,
+                Some(_) => Vec::new(),
+                None if segs.len() > 1 => segs.clone(),
+                None => Vec::new(),
+            };
+            outside
+                .first()
+                .is_some_and(|c| !matches!(c.as_str(), "std" | "core" | "alloc"))
+        };
         // A user type implementing lock_api's raw traits is a raw lock.
         // (Unless it also has an inherent guard-returning `lock`/`read`/`write`: inherent
         // methods win over trait methods.)
@@ -471,6 +489,7 @@ impl Index {
                     reentrant: false,
                     raw: true,
                     irq_safe: l.contains("irq"),
+                    by_name: false,
                 });
             }
         }
@@ -483,6 +502,7 @@ impl Index {
             reentrant: false,
             raw: false,
             irq_safe: false,
+            by_name,
         };
         match real {
             "Mutex" | "FairMutex" | "TicketMutex" | "SpinMutex" => {
@@ -900,6 +920,7 @@ impl Index {
                     reentrant: false,
                     raw: raw_call,
                     irq_safe: false,
+                    by_name: false,
                 };
                 (k, true)
             }

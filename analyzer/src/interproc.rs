@@ -769,6 +769,7 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
             reentrant: false,
             raw: false,
             irq_safe: false,
+            by_name: false,
         },
         assumed: true,
     }

@@ -111,6 +111,7 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
     for lint in registry() {
         lint.check(cx, &mut out);
     }
+    weaken_by_name(cx, &mut out);
     budget_notes(cx, &mut out);
     let (mut out, _suppressed) =
         lockstep_analyzer::suppress::apply_with(cx.db, &cx.analysis.files, out, |name| {
@@ -118,6 +119,42 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
         });
     lockstep_analyzer::diag::sort_diagnostics(&mut out);
     out
+}
+
+/// A lock finding that shows an acquisition of a lock known by its name only (its type's
+/// crate was not read, see `LockKind::by_name`) is one level weaker, and says why.
+fn weaken_by_name(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
+    const LOCK_LINTS: &[&str] = &[
+        "double_lock",
+        "lock_order_inversion",
+        "unreleased_lock",
+        "blocking_under_spinlock",
+        "irq_unsafe_lock",
+    ];
+    let mut by_name: std::collections::BTreeMap<lockstep_analyzer::Span, &str> = Default::default();
+    for f in &cx.analysis.flows {
+        for a in f.acquisitions.iter().filter(|a| a.lock.kind.by_name) {
+            by_name.insert(a.span, a.lock.kind.type_name.as_str());
+        }
+    }
+    if by_name.is_empty() {
+        return;
+    }
+    for d in out.iter_mut().filter(|d| LOCK_LINTS.contains(&d.lint)) {
+        let ty = std::iter::once(&d.primary)
+            .chain(&d.labels)
+            .find_map(|l| by_name.get(&l.span));
+        if let Some(ty) = ty {
+            d.level = match d.level {
+                Level::Deny => Level::Warn,
+                Level::Warn | Level::Note => Level::Note,
+                Level::Allow => Level::Allow,
+            };
+            d.notes.push(format!(
+                "`{ty}` is taken for a lock by its name only: its crate's source was not read (a dependency not fetched, or left out; see `--stats`)"
+            ));
+        }
+    }
 }
 
 /// A note for every function whose analysis stopped early.

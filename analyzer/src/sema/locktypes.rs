@@ -248,6 +248,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
         reentrant: false,
         raw: false,
         irq_safe: false,
+        by_name: false,
     };
     let mut evidence: Option<String> = None;
     let mut plain_masks = false;
