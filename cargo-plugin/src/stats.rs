@@ -246,5 +246,22 @@ pub fn dependencies(report: &Report) -> String {
     if !d.read.is_empty() {
         let _ = writeln!(s, "lockstep: dependencies read: {}", d.read.join(", "));
     }
+    if let Some(a) = &report.analysis {
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in &a.flows {
+            for acq in f.acquisitions.iter().filter(|x| x.lock.kind.by_name) {
+                *by_type.entry(acq.lock.kind.type_name.as_str()).or_default() += 1;
+            }
+        }
+        if !by_type.is_empty() {
+            let n: usize = by_type.values().sum();
+            let _ = writeln!(
+                s,
+                "lockstep: locks known by name only (source not read; their findings one level weaker): {n} acquisitions of {} types: {}",
+                by_type.len(),
+                list(&top(by_type.iter().map(|(k, v)| (*k, *v))))
+            );
+        }
+    }
     s
 }
