@@ -78,6 +78,10 @@ fn a_lock_of_a_missing_dependency_is_one_level_weaker() {
         out.contains("src/lib.rs:11:18: warning[lockstep::double_lock]"),
         "{out}"
     );
+    assert!(
+        err.contains("locks known by name only (source not read; their findings one level weaker): 2 acquisitions of 1 types"),
+        "{err}"
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_cargo-lockstep"))
         .args([
             "lockstep",
