@@ -695,6 +695,21 @@ impl Index {
             let cur = ty.clone();
             match p {
                 Proj::Field(f) => {
+                    // A tuple's field by position: `pair.0` is the tuple's first type (a map
+                    // of `(Weak<Ctx>, usize)` values and the like).
+                    let tuple_field = f.parse::<usize>().ok().and_then(|n| {
+                        match cur.as_ref().map(|t| self.strip(files, &owner_module, t, 0)) {
+                            Some(TypeRef::Tuple(v)) => v.get(n).cloned(),
+                            _ => None,
+                        }
+                    });
+                    if let Some(t) = tuple_field {
+                        if !class.is_empty() {
+                            class = format!("{class}.{f}");
+                        }
+                        ty = Some(t);
+                        continue;
+                    }
                     let st =
                         cur.as_ref()
                             .and_then(|t| match self.strip(files, &owner_module, t, 0) {
@@ -765,6 +780,20 @@ impl Index {
                     let (Proj::Method(m) | Proj::Via(m)) = &p else {
                         continue;
                     };
+                    // `Weak<T>::upgrade()` is an `Option` of the pointee.
+                    let weak = |t: &TypeRef| match t {
+                        TypeRef::Path { segs, args } => {
+                            segs.last().is_some_and(|s| s == "Weak") && !args.is_empty()
+                        }
+                        _ => false,
+                    };
+                    if m == "upgrade" && cur.as_ref().is_some_and(weak) {
+                        ty = cur.map(|t| TypeRef::Path {
+                            segs: vec!["Option".into()],
+                            args: vec![self.strip(files, &owner_module, &t, 0)],
+                        });
+                        continue;
+                    }
                     let tn = cur
                         .as_ref()
                         .map(|t| self.strip(files, &owner_module, t, 0))

@@ -510,9 +510,34 @@ fn local_deps(manifest: &Path, vendored: &Versions) -> Vec<(String, PathBuf)> {
             }
         }
     }
+    // `dep = { workspace = true }`: the workspace root's `[workspace.dependencies]` entry
+    let workspace = dir
+        .ancestors()
+        .skip(1)
+        .find_map(|d| {
+            let t = read_toml(&d.join("Cargo.toml"))?;
+            let deps = t.get("workspace")?.get("dependencies")?.as_table()?.clone();
+            Some((d.to_path_buf(), deps))
+        })
+        .or_else(|| {
+            let deps = t.get("workspace")?.get("dependencies")?.as_table()?.clone();
+            Some((dir.to_path_buf(), deps))
+        });
     let mut out = Vec::new();
     for table in tables {
         for (key, spec) in table {
+            let inherited = spec
+                .get("workspace")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false);
+            let (spec, base) = match (&workspace, inherited) {
+                (Some((root, deps)), true) => match deps.get(key) {
+                    Some(s) => (s, root.as_path()),
+                    None => continue,
+                },
+                (None, true) => continue,
+                _ => (spec, dir),
+            };
             let (package, req, path) = match spec {
                 toml::Value::String(req) => (key.as_str(), Some(req.as_str()), None),
                 toml::Value::Table(s) => (
@@ -525,7 +550,7 @@ fn local_deps(manifest: &Path, vendored: &Versions) -> Vec<(String, PathBuf)> {
                 _ => continue,
             };
             let found = match path {
-                Some(p) => Some(dir.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
+                Some(p) => Some(base.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
                 None => {
                     let req = semver::VersionReq::parse(req.unwrap_or("*")).ok();
                     // a vendor directory replaces the registry, as cargo's source
@@ -567,12 +592,24 @@ fn read_local_package(manifest: &Path) -> Option<Pkg> {
         .and_then(toml::Value::as_str)
         .unwrap_or("0.0.0")
         .to_string();
-    let edition = package
-        .get("edition")
-        .and_then(toml::Value::as_str)
-        .and_then(Edition::parse)
-        .unwrap_or(Edition::E2015);
     let dir = manifest.parent()?;
+    let edition = match package.get("edition") {
+        Some(toml::Value::String(e)) => Edition::parse(e).unwrap_or(Edition::E2021),
+        // `edition.workspace = true`: the workspace root's `[workspace.package]`
+        Some(toml::Value::Table(_)) => dir
+            .ancestors()
+            .find_map(|d| {
+                let t = read_toml(&d.join("Cargo.toml"))?;
+                let e = t
+                    .get("workspace")?
+                    .get("package")?
+                    .get("edition")?
+                    .as_str()?;
+                Edition::parse(e)
+            })
+            .unwrap_or(Edition::E2021),
+        _ => Edition::E2015,
+    };
     let lib_table = t.get("lib").and_then(toml::Value::as_table);
     let proc_macro = lib_table
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
@@ -874,6 +911,38 @@ mod tests {
         );
         std::fs::write(&lock, "version = 4\n# changed\n").unwrap();
         assert_eq!(FailureMemo::new(root, &lock, &[&manifest]).get(), None);
+    }
+
+    #[test]
+    fn inherited_dependencies_come_from_the_workspace_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let w = |p: &str, t: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        };
+        w(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"app\"]\n[workspace.package]\nedition = \"2021\"\n\
+             [workspace.dependencies]\nksync = { path = \"common/ksync\" }\n",
+        );
+        w(
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\n[dependencies]\nksync = { workspace = true }\n",
+        );
+        w(
+            "common/ksync/Cargo.toml",
+            "[package]\nname = \"ksync\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
+        );
+        w("common/ksync/src/lib.rs", "");
+        let deps = local_deps(&root.join("app/Cargo.toml"), &Versions::new());
+        assert_eq!(
+            deps,
+            [("ksync".to_string(), root.join("common/ksync/Cargo.toml"))]
+        );
+        let p = read_local_package(&deps[0].1).unwrap();
+        assert_eq!(p.lib.unwrap().edition, Edition::E2021);
     }
 
     #[test]

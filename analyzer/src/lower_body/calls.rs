@@ -164,6 +164,11 @@ fn on_raw_pointer(recv: &syn::Expr) -> bool {
 /// friends are an element.
 fn method_result_place(p: Place, name: &str, m: &syn::ExprMethodCall) -> Option<Place> {
     let nargs = m.args.len();
+    // `weak.upgrade()`: `Option<Arc<T>>` of the same `T` (a `Weak` is seen through as a
+    // pointer; the `Some` binding is the pointee).
+    if nargs == 0 && name == "upgrade" {
+        return Some(project(p, Proj::Via(name.to_string())));
+    }
     // `q.drain(..)`: an iterator over the collection's elements, like `iter()`.
     if nargs <= 1 && name == "drain" {
         return Some(project(p, Proj::Via(name.to_string())));
