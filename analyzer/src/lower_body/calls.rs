@@ -190,6 +190,17 @@ fn method_result_place(p: Place, name: &str, m: &syn::ExprMethodCall) -> Option<
     if nargs == 1 && lock_api::ELEMENT_GETTERS.contains(&name) {
         return Some(project(p, Proj::Index(tokens(&m.args[0]))));
     }
+    // Any other method on a known receiver: its result, typed by the method's return type once
+    // the receiver's type is known (`if let Some(slot) = slots.remove_region(addr)`); the
+    // arguments are part of the spelling, so `q.get(a)` and `q.get(b)` are not one instance.
+    if nargs > 0 && !matches!(p.root, Root::Opaque) {
+        let args: Vec<String> = m.args.iter().map(tokens).collect();
+        let mut r = project(p, Proj::Method(name.to_string()));
+        if let Some(stem) = r.text.strip_suffix("()") {
+            r.text = format!("{stem}({})", args.join(", "));
+        }
+        return Some(r);
+    }
     None
 }
 
