@@ -439,20 +439,30 @@ fn vendored_sources(dir: &Path) -> Versions {
             }
         }
     }
+    newest_first(&mut out);
+    out
+}
+
+/// Newest version first; one source per version.
+fn newest_first(out: &mut Versions) {
     for v in out.values_mut() {
         v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         v.dedup_by(|a, b| a.0 == b.0);
     }
-    out
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
 /// Every package source under `$CARGO_HOME/registry/src/*/`, by name, newest version first.
 fn registry_sources() -> &'static Versions {
     static SOURCES: OnceLock<Versions> = OnceLock::new();
     SOURCES.get_or_init(|| {
-        let home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        let home = cargo_home();
         let mut out = Versions::new();
         let Some(src) = home.map(|h| h.join("registry").join("src")) else {
             return out;
@@ -483,10 +493,7 @@ fn registry_sources() -> &'static Versions {
                 }
             }
         }
-        for v in out.values_mut() {
-            v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            v.dedup_by(|a, b| a.0 == b.0);
-        }
+        newest_first(&mut out);
         out
     })
 }
@@ -815,9 +822,7 @@ impl FailureMemo {
             m.hash(&mut h);
             std::fs::read(m).ok().hash(&mut h);
         }
-        let home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+        let home = cargo_home();
         if let Some(index) = home.map(|h| h.join("registry").join("index")) {
             // a fetch adds to the index and touches its directories
             let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
