@@ -164,7 +164,7 @@ impl Index {
                 let r = FnRef { file: fi, idx: i };
                 ix.fns.push(r);
                 if let Some(t) = &func.self_ty {
-                    let tn = crate::lower_items::type_name(t);
+                    let tn = crate::ir::type_name(t);
                     ix.methods
                         .entry((tn, func.name.clone()))
                         .or_default()
@@ -183,7 +183,7 @@ impl Index {
             }
             for imp in &f.items.trait_impls {
                 let t = imp.trait_path.last().cloned().unwrap_or_default();
-                let tn = crate::lower_items::type_name(&imp.self_ty);
+                let tn = crate::ir::type_name(&imp.self_ty);
                 ix.impls_of.entry(tn.clone()).or_default().push(t.clone());
                 ix.trait_impls.entry(t).or_default().push(tn);
             }
@@ -862,7 +862,7 @@ impl Index {
                         }
                         // `v.first()`, `it.next()` on a collection (or an iterator over one,
                         // whose place is the collection's): one of its elements.
-                        None if ELEM_METHODS.contains(&m.as_str())
+                        None if crate::lock_api::ELEM_METHODS.contains(&m.as_str())
                             && cur
                                 .as_ref()
                                 .and_then(|t| self.elem(files, &owner_module, t))
@@ -1119,27 +1119,6 @@ fn proj_text(p: &Proj) -> String {
         Proj::Via(_) => String::new(),
     }
 }
-
-/// Methods with no arguments that return one element of a collection or of an iterator over
-/// it, when the receiver's type does not declare them.
-pub(crate) const ELEM_METHODS: &[&str] = &[
-    "first",
-    "last",
-    "first_mut",
-    "last_mut",
-    "next",
-    "next_back",
-    "peek",
-    "front",
-    "back",
-    "front_mut",
-    "back_mut",
-    "pop",
-    "pop_front",
-    "pop_back",
-    "pop_first",
-    "pop_last",
-];
 
 /// How an acquisition was written, for locks whose type is not written.
 #[derive(Clone, Copy, Debug, Default)]

@@ -497,3 +497,12 @@ pub struct FileItems {
     pub trait_impls: Vec<ImplDef>,
     pub traits: Vec<TraitDef>,
 }
+
+/// The last segment of a self type (`Nic<D>` → `Nic`).
+pub fn type_name(t: &TypeRef) -> String {
+    match t {
+        TypeRef::Path { segs, .. } => segs.last().cloned().unwrap_or_default(),
+        TypeRef::Ref { inner, .. } => type_name(inner),
+        _ => "_".to_string(),
+    }
+}

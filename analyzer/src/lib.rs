@@ -23,6 +23,7 @@ pub mod sema;
 pub mod seq;
 pub mod source;
 pub mod suppress;
+pub mod syntax;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Label, Level};

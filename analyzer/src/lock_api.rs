@@ -411,3 +411,24 @@ pub fn blocking_method(name: &str, nargs: usize, recv_guard_or_self: bool) -> Op
         _ => None,
     }
 }
+
+/// Methods with no arguments that return one element of a collection or of an iterator over
+/// it, when the receiver's type does not declare them.
+pub const ELEM_METHODS: &[&str] = &[
+    "first",
+    "last",
+    "first_mut",
+    "last_mut",
+    "next",
+    "next_back",
+    "peek",
+    "front",
+    "back",
+    "front_mut",
+    "back_mut",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "pop_first",
+    "pop_last",
+];

@@ -189,12 +189,12 @@ impl<'a> ItemCx<'a> {
             }
             syn::Item::Mod(m) => {
                 if let Some((_, inner)) = &m.content {
-                    let t = test || crate::lower::has_cfg_test(&m.attrs);
+                    let t = test || crate::syntax::has_cfg_test(&m.attrs);
                     self.items(inner, &format!("{module}::{}", m.ident), t);
                 }
             }
             syn::Item::Fn(f) => {
-                let t = test || crate::lower::has_cfg_test(&f.attrs);
+                let t = test || crate::syntax::has_cfg_test(&f.attrs);
                 self.function(
                     &f.sig,
                     Some(&f.block),
@@ -209,7 +209,7 @@ impl<'a> ItemCx<'a> {
             syn::Item::Impl(i) => {
                 let self_ty = type_ref(&i.self_ty);
                 let trait_name = i.trait_.as_ref().map(|(_, p, _)| path_segs(p).join("::"));
-                let t = test || crate::lower::has_cfg_test(&i.attrs);
+                let t = test || crate::syntax::has_cfg_test(&i.attrs);
                 if let Some((_, p, _)) = &i.trait_ {
                     self.out.trait_impls.push(ImplDef {
                         trait_path: path_segs(p),
@@ -293,7 +293,7 @@ impl<'a> ItemCx<'a> {
             }
             syn::Item::Macro(m) if m.ident.is_none() => {
                 // a crate-local `macro_rules!` generating items
-                let t = test || crate::lower::has_cfg_test(&m.attrs);
+                let t = test || crate::syntax::has_cfg_test(&m.attrs);
                 crate::macros::with_items(&m.mac, |items| self.items(items, module, t));
             }
             syn::Item::ForeignMod(fm) => {
@@ -318,7 +318,7 @@ impl<'a> ItemCx<'a> {
         for ii in items {
             match ii {
                 syn::ImplItem::Fn(f) => {
-                    let t = test || crate::lower::has_cfg_test(&f.attrs);
+                    let t = test || crate::syntax::has_cfg_test(&f.attrs);
                     self.function(
                         &f.sig,
                         Some(&f.block),
@@ -331,7 +331,7 @@ impl<'a> ItemCx<'a> {
                     );
                 }
                 syn::ImplItem::Macro(m) => {
-                    let t = test || crate::lower::has_cfg_test(&m.attrs);
+                    let t = test || crate::syntax::has_cfg_test(&m.attrs);
                     crate::macros::with_impl_items(&m.mac, |items| {
                         self.impl_items(items, module, self_ty, trait_name, t)
                     });
@@ -408,7 +408,7 @@ impl<'a> ItemCx<'a> {
     ) {
         let name = sig.ident.to_string();
         let path = match &self_ty {
-            Some(t) => format!("{module}::{}::{name}", type_name(t)),
+            Some(t) => format!("{module}::{}::{name}", crate::ir::type_name(t)),
             None => format!("{module}::{name}"),
         };
         let mut has_self = false;
@@ -562,15 +562,6 @@ fn generic_params(g: &syn::Generics) -> Vec<GenericParam> {
         }
     }
     out
-}
-
-/// The last segment of a self type (`Nic<D>` → `Nic`).
-pub fn type_name(t: &TypeRef) -> String {
-    match t {
-        TypeRef::Path { segs, .. } => segs.last().cloned().unwrap_or_default(),
-        TypeRef::Ref { inner, .. } => type_name(inner),
-        _ => "_".to_string(),
-    }
 }
 
 /// `&self.f`, `&self.a.b`, `self.f.clone()`, `Arc::clone(&self.f)` as a body's only expression.

@@ -56,7 +56,7 @@ pub(super) fn unreachable_stmt() -> ! {
 pub(super) fn names_element(p: &Place) -> bool {
     match p.proj.last() {
         Some(Proj::Index(_)) => true,
-        Some(Proj::Method(m)) => crate::index::ELEM_METHODS.contains(&m.as_str()),
+        Some(Proj::Method(m)) => crate::lock_api::ELEM_METHODS.contains(&m.as_str()),
         _ => false,
     }
 }
@@ -84,7 +84,7 @@ pub(super) fn stmt_cfgs(stmt: &syn::Stmt) -> Vec<String> {
     let attrs: &[syn::Attribute] = match stmt {
         syn::Stmt::Local(l) => &l.attrs,
         syn::Stmt::Macro(m) => &m.attrs,
-        syn::Stmt::Item(i) => crate::lower::item_attrs(i),
+        syn::Stmt::Item(i) => crate::syntax::item_attrs(i),
         syn::Stmt::Expr(e, _) => match e {
             syn::Expr::Assign(x) => &x.attrs,
             syn::Expr::Block(x) => &x.attrs,

@@ -468,7 +468,7 @@ impl<'a> Collector<'a> {
             syn::Item::Mod(m) => {
                 if let Some((_, inner)) = &m.content {
                     let saved = self.in_test;
-                    self.in_test |= crate::lower::has_cfg_test(&m.attrs);
+                    self.in_test |= crate::syntax::has_cfg_test(&m.attrs);
                     self.mods.push(m.ident.to_string());
                     self.items(inner);
                     self.mods.pop();
@@ -485,7 +485,7 @@ impl<'a> Collector<'a> {
                 });
                 let saved = std::mem::take(&mut self.ctx);
                 let saved_test = self.in_test;
-                self.in_test |= crate::lower::has_cfg_test(&f.attrs) || is_test_fn(&f.attrs);
+                self.in_test |= crate::syntax::has_cfg_test(&f.attrs) || is_test_fn(&f.attrs);
                 self.func(&f.sig, &f.block, None);
                 self.in_test = saved_test;
                 self.ctx = saved;
@@ -728,7 +728,7 @@ impl<'a> Collector<'a> {
                     span: self.span(&f.sig.ident),
                 });
                 let saved_test = self.in_test;
-                self.in_test |= crate::lower::has_cfg_test(&f.attrs);
+                self.in_test |= crate::syntax::has_cfg_test(&f.attrs);
                 self.func(&f.sig, &f.block, Some(self_ty.clone()));
                 self.in_test = saved_test;
             }
