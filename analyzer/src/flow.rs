@@ -14,6 +14,7 @@ use crate::ir::{
     AcqStyle, BlockKind, Body, Callee, CondKey, FnDef, GuardId, Mode, NodeId, Op, Place,
 };
 use crate::lower::LoweredFile;
+use crate::resolve::returns::Returns;
 use crate::source::Span;
 
 /// Operations explored per function before giving up on the rest (reported as a note).
@@ -203,62 +204,6 @@ struct Resolved {
     handoff_at: BTreeSet<NodeId>,
 }
 
-/// For every function that returns a guard it acquired (`fn inner(&self) -> MutexGuard<..>`):
-/// the place it locked, in its own terms, the acquiring method, the mode and whether the
-/// acquisition was unwrapped (`m.lock().unwrap()`), which the callee's own flow resolved it
-/// with: a tail `self.regs.read()` on an untyped register is no lock there, nor for callers.
-pub type Returns = BTreeMap<FnRef, (Place, String, Mode, bool)>;
-
-/// Find the lock behind each function's returned guard, following moves back to the
-/// acquisition.
-pub fn returned_guards(ix: &Index, files: &[LoweredFile]) -> Returns {
-    let mut out = Returns::new();
-    for &r in &ix.fns {
-        let Some(body) = &ix.func(files, r).body else {
-            continue;
-        };
-        let returned: Vec<GuardId> = body
-            .nodes
-            .iter()
-            .filter_map(|n| match n.op {
-                Op::ReturnGuard { guard, .. } => Some(guard),
-                _ => None,
-            })
-            .collect();
-        'guards: for g0 in returned {
-            let mut g = g0;
-            for _ in 0..32 {
-                let mut from = None;
-                for n in &body.nodes {
-                    match &n.op {
-                        Op::Acquire {
-                            place,
-                            guard: Some(a),
-                            method,
-                            mode,
-                            unwrapped,
-                            is_try: false,
-                            ..
-                        } if *a == g => {
-                            out.insert(r, ((**place).clone(), method.clone(), *mode, *unwrapped));
-                            break 'guards;
-                        }
-                        Op::Transfer { from: f, to, .. } if *to == g && from.is_none() => {
-                            from = Some(*f)
-                        }
-                        _ => {}
-                    }
-                }
-                match from {
-                    Some(f) => g = f,
-                    None => continue 'guards,
-                }
-            }
-        }
-    }
-    out
-}
-
 fn resolve_body(
     ix: &Index,
     files: &[LoweredFile],
@@ -405,7 +350,7 @@ fn resolve_body(
             else {
                 continue;
             };
-            let targets = crate::interproc::resolve_call(ix, files, func, callee, by_pos);
+            let targets = crate::resolve::calls::call_targets(ix, files, func, callee, by_pos);
             let Some((callee_def, (place, method, mode, unwrapped))) = targets
                 .iter()
                 .filter_map(|t| {
@@ -429,8 +374,9 @@ fn resolve_body(
             ) else {
                 continue;
             };
-            l.instance = crate::interproc::map_instance(callee_def, &l.instance, callee, args)
-                .unwrap_or_else(|| format!("{}#{i}", l.instance));
+            l.instance =
+                crate::resolve::instance::map_instance(callee_def, &l.instance, callee, args)
+                    .unwrap_or_else(|| format!("{}#{i}", l.instance));
             // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):
             // the lock is the caller's argument, named as the caller names it, not one class
             // shared by every caller of the helper.
@@ -616,19 +562,6 @@ fn pair_props(method: &str, config: &Config) -> (bool, bool) {
     )
 }
 
-fn instance_root(s: &str) -> &str {
-    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
-    &s[..end]
-}
-
-/// Does acquiring through `method` mask interrupts?
-pub fn irq_method(method: &str) -> bool {
-    let m = method.to_ascii_lowercase();
-    (m.contains("irq") && !m.contains("noirq") && !m.contains("enable"))
-        || m.contains("interrupt")
-        || m.ends_with("_save")
-}
-
 /// Explore one function.
 pub fn analyze_fn(
     ix: &Index,
@@ -707,7 +640,7 @@ pub fn analyze_fn(
                 if let Some(&li) = res.at.get(&node) {
                     let lock = &res.locks[li as usize];
                     let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
-                    let irqm = irq_method(method) || lock.kind.irq_safe;
+                    let irqm = crate::lock_api::irq_method(method) || lock.kind.irq_safe;
                     let region = st.irq_masked();
                     let hp = st.held_params();
                     if acq_keys.insert((node, st.held.clone(), region, hp.clone())) {
@@ -1026,7 +959,10 @@ pub fn analyze_fn(
                 if !root.contains(['.', '[', '(']) {
                     let mut changed = false;
                     for h in st.held.iter_mut() {
-                        if instance_root(&res.locks[h.lock as usize].instance) == root {
+                        if crate::resolve::instance::instance_root(
+                            &res.locks[h.lock as usize].instance,
+                        ) == root
+                        {
                             h.age += 1;
                             changed = true;
                         }

@@ -50,11 +50,14 @@ pub struct PlaceWalk {
     pub instance: String,
 }
 
-/// Where a function lives in the lowered files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FnRef {
-    pub file: usize,
-    pub idx: usize,
+pub use crate::ir::FnRef;
+
+/// A lock type learned from its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeLock {
+    pub kind: LockKind,
+    /// Why it is a lock, for notes (`wraps `std::sync::Mutex``, `spins in `lock``).
+    pub evidence: String,
 }
 
 #[derive(Default)]
@@ -83,7 +86,7 @@ pub struct Index {
     /// Impls by resolved self type and trait.
     pub impls: crate::sema::Impls,
     /// Lock types of the analyzed code recognised from their code, by struct path.
-    pub code_locks: HashMap<String, crate::sema::locktypes::CodeLock>,
+    pub code_locks: HashMap<String, CodeLock>,
 }
 
 const WRAPPERS: &[&str] = &[

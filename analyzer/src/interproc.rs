@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::config::Config;
-use crate::flow::{irq_method, FnFlow};
+use crate::flow::FnFlow;
 use crate::index::{FnRef, Index, ResolvedLock};
-use crate::ir::{BlockKind, Callee, FnDef, Mode, Place, Root};
+use crate::ir::{BlockKind, Callee, FnDef, Mode, Root};
+use crate::lock_api::irq_method;
 use crate::lower::LoweredFile;
+use crate::resolve::instance::{instance_root, map_instance};
+use crate::resolve::Target;
 use crate::source::Span;
 
 /// Longest call chain kept in a witness.
@@ -34,15 +37,6 @@ pub const SCC_ENTRY_BUDGET: u64 = 2_000_000;
 /// Summary entries the whole run may compose; past it, the functions left are summarized from
 /// their own bodies only, their callees' locks not added (`[budget] summary_per_run`).
 pub const RUN_ENTRY_BUDGET: u64 = 20_000_000;
-
-/// A function a call may run.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Target {
-    /// Index into `Analysis::flows`.
-    pub flow: usize,
-    /// The call is dispatched through this trait: the impl is assumed.
-    pub via_trait: Option<String>,
-}
 
 /// One step of a call chain: the call site and the function called there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -107,9 +101,9 @@ pub struct Interproc {
     /// Names of unresolved calls, with counts.
     pub unresolved_names: BTreeMap<String, usize>,
     /// Unresolved calls by why they are.
-    pub unresolved_by_reason: BTreeMap<crate::sema::calls::Gap, usize>,
+    pub unresolved_by_reason: BTreeMap<crate::resolve::calls::Gap, usize>,
     /// Every unresolved call: where, and why.
-    pub unresolved_sites: Vec<(Span, crate::sema::calls::Gap)>,
+    pub unresolved_sites: Vec<(Span, crate::resolve::calls::Gap)>,
     /// Summary entries composed over the whole run (the unit of the summary budgets).
     pub summary_work: u64,
     /// Components whose iteration stopped at [`SCC_ENTRY_BUDGET`] (flow indices, sorted);
@@ -130,7 +124,7 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         let func = ix.func(files, flow.func);
         let mut per_call = Vec::with_capacity(flow.calls.len());
         for c in &flow.calls {
-            let res = crate::sema::calls::resolve_call(ix, files, func, &c.callee, &by_ref);
+            let res = crate::resolve::calls::resolve_call(ix, files, func, &c.callee, &by_ref);
             let t = res.targets;
             if !t.is_empty() {
                 ip.resolved_calls += 1;
@@ -665,12 +659,6 @@ impl SiteKey for crate::flow::BlockEvent {
     }
 }
 
-/// The root of an instance text (`self.a.b` → `self`).
-pub fn instance_root(s: &str) -> &str {
-    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
-    &s[..end]
-}
-
 /// An instance text a caller can name: rooted at `self`, a parameter, or a path (static).
 fn own_instance(func: &FnDef, inst: &str) -> Option<String> {
     let root = instance_root(inst);
@@ -683,54 +671,6 @@ fn own_instance(func: &FnDef, inst: &str) -> Option<String> {
     } else {
         None
     }
-}
-
-/// Rewrite a callee's instance text into the caller's terms through the call's receiver and
-/// arguments.
-pub fn map_instance(
-    callee: &FnDef,
-    inst: &str,
-    call: &Callee,
-    args: &[Option<Place>],
-) -> Option<String> {
-    let root = instance_root(inst);
-    let rest = &inst[root.len()..];
-    if root == "self" {
-        let recv = match call {
-            Callee::Method { recv, .. } => recv.as_ref()?.text.clone(),
-            // `Type::method(x, ..)`: the first argument is `self`.
-            Callee::Path(_) if callee.has_self => args.first()?.as_ref()?.text.clone(),
-            _ => return None,
-        };
-        let recv = recv
-            .trim_start_matches('&')
-            .trim_start_matches('*')
-            .to_string();
-        return Some(format!("{recv}{rest}"));
-    }
-    if let Some(pos) = callee.params.iter().position(|(n, _)| n == root) {
-        let offset = usize::from(matches!(call, Callee::Path(_)) && callee.has_self);
-        let arg = args.get(pos + offset)?.as_ref()?;
-        if matches!(arg.root, Root::Opaque) {
-            return None;
-        }
-        return Some(format!("{}{rest}", arg.text));
-    }
-    if root.chars().next().is_some_and(|c| c.is_uppercase()) || inst.contains("::") {
-        return Some(inst.to_string());
-    }
-    None
-}
-
-/// The functions a call may run (see [`crate::sema::calls`]).
-pub fn resolve_call(
-    ix: &Index,
-    files: &[LoweredFile],
-    func: &FnDef,
-    callee: &Callee,
-    by_ref: &BTreeMap<FnRef, usize>,
-) -> Vec<Target> {
-    crate::sema::calls::resolve_call(ix, files, func, callee, by_ref).targets
 }
 
 /// Whether an acquisition through a summary masks interrupts.

@@ -506,3 +506,10 @@ pub fn type_name(t: &TypeRef) -> String {
         _ => "_".to_string(),
     }
 }
+
+/// Where a function lives in the lowered files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnRef {
+    pub file: usize,
+    pub idx: usize,
+}

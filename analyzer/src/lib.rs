@@ -14,10 +14,9 @@ pub mod irq;
 pub mod lock_api;
 pub mod lock_graph;
 pub mod lower;
-pub mod lower_body;
-pub mod lower_items;
 pub mod macros;
 pub mod parse;
+pub mod resolve;
 pub mod resource;
 pub mod sema;
 pub mod seq;
@@ -58,15 +57,15 @@ impl Analysis {
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     files.sort_by_key(|f| f.file);
     let mut index = index::Index::build(&files);
-    let returns = flow::returned_guards(&index, &files);
+    let returns = resolve::returns::returned_guards(&index, &files);
     // Twice: a wrapper of a wrapper is a lock once the inner one is known.
     for _ in 0..2 {
-        index.code_locks = sema::locktypes::compute(&index, &files, &returns);
+        index.code_locks = resolve::locktypes::compute(&index, &files, &returns);
     }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     // dependencies' functions only as far as the analyzed code reaches them
-    let needed = sema::reach::needed(&index, &files, db);
+    let needed = resolve::reach::needed(&index, &files, db);
     // Functions are analyzed independently, and the sequence analysis shares nothing with the
     // lock analyses: both run on the caller's rayon pool (the driver sizes it with `-j`).
     // `collect` keeps the order of `index.fns`, so the output does not depend on scheduling.

@@ -432,3 +432,11 @@ pub const ELEM_METHODS: &[&str] = &[
     "pop_first",
     "pop_last",
 ];
+
+/// Does acquiring through `method` mask interrupts?
+pub fn irq_method(method: &str) -> bool {
+    let m = method.to_ascii_lowercase();
+    (m.contains("irq") && !m.contains("noirq") && !m.contains("enable"))
+        || m.contains("interrupt")
+        || m.ends_with("_save")
+}

@@ -7,9 +7,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::flow::{FnFlow, HeldLock};
 use crate::index::{Index, ResolvedLock};
-use crate::interproc::{map_instance, ChainStep, Interproc, SumAcq, SumBlock};
+use crate::interproc::{ChainStep, Interproc, SumAcq, SumBlock};
 use crate::ir::Mode;
 use crate::lower::LoweredFile;
+use crate::resolve::instance::map_instance;
 use crate::source::Span;
 
 /// Witnesses kept per edge.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::defmap::{DefMap, Item, Ns, Res};
-use crate::index::FnRef;
+use crate::ir::FnRef;
 use crate::ir::{FnDef, TypeRef};
 use crate::lower::LoweredFile;
 

@@ -1,11 +1,10 @@
-//! The semantic layer: what names and types mean, on plain data (no syn), between lowering and
-//! the flow analysis. Every pass asks it instead of matching names itself.
+//! The semantic layer, lower half: what names mean (the module tree, `use`, re-exports) and
+//! which impls a type has, on plain data (no syn), built from the lowered files before the
+//! index. The questions asked over it and the index (which functions a call runs, which types
+//! are locks, what a function returns held) are in [`crate::resolve`].
 
-pub mod calls;
 pub mod defmap;
 pub mod impls;
-pub mod locktypes;
-pub mod reach;
 
 pub use defmap::{DefMap, Item, ModId, Ns, Res};
 pub use impls::{Impls, TyKey, TyRes};

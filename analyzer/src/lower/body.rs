@@ -14,7 +14,7 @@ use crate::ir::{
     Place, Proj, Root, TypeRef,
 };
 use crate::lock_api;
-use crate::lower_items::{path_segs, type_ref};
+use crate::lower::items::{path_segs, type_ref};
 use crate::parse::SpanMap;
 use crate::source::{Edition, Span};
 

@@ -313,7 +313,7 @@ impl<'a> BodyLowerer<'a> {
         Val {
             fresh: !guards.is_empty(),
             guards,
-            ty: Some(crate::lower_items::path_type(&s.path)),
+            ty: Some(crate::lower::items::path_type(&s.path)),
             ..Val::default()
         }
     }

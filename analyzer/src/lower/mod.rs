@@ -1,6 +1,9 @@
 //! Lowering: syn trees into the analyzer's own plain data. Together with `seq` (and the fix
 //! builder) this is the only place that touches syn.
 
+pub mod body;
+pub mod items;
+
 use crate::syntax::{has_cfg_test, item_attrs};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -99,7 +102,7 @@ pub fn lower_file_in(
         table.add(std::sync::Arc::new(d.clone()));
     }
     let (items, mut stats) = crate::macros::with_table(table, file.id, || {
-        let mut icx = crate::lower_items::ItemCx::new(&map, file, config);
+        let mut icx = crate::lower::items::ItemCx::new(&map, file, config);
         icx.items(&parsed.ast.items, &file.module_name(), false);
         icx.out
     });

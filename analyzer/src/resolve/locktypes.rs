@@ -10,20 +10,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::flow::Returns;
-use crate::index::{FnRef, Index, LockKind};
+use crate::index::{CodeLock, FnRef, Index, LockKind};
 use crate::ir::{BlockKind, Callee, FnDef, Op, Proj, Root, TypeRef};
 use crate::lock_api;
 use crate::lower::LoweredFile;
+use crate::resolve::returns::Returns;
 use crate::sema::impls::{resolve_ty, TyKey, TyRes};
-
-/// A lock type learned from its code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CodeLock {
-    pub kind: LockKind,
-    /// Why it is a lock, for notes (`wraps `std::sync::Mutex``, `spins in `lock``).
-    pub evidence: String,
-}
 
 /// Calls that spin-wait or hint a spin loop.
 const SPIN_HINTS: &[&str] = &[
@@ -133,7 +125,7 @@ impl Cx<'_> {
                 let Op::Call { callee, .. } = &n.op else {
                     continue;
                 };
-                let res = crate::sema::calls::resolve_call(
+                let res = crate::resolve::calls::resolve_call(
                     self.ix,
                     self.files,
                     func,

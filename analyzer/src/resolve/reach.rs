@@ -47,7 +47,7 @@ pub fn needed(ix: &Index, files: &[LoweredFile], db: &SourceDb) -> Vec<bool> {
                 let Op::Call { callee, .. } = &n.op else {
                     continue;
                 };
-                let res = crate::sema::calls::resolve_call(ix, files, func, callee, &by_pos);
+                let res = crate::resolve::calls::resolve_call(ix, files, func, callee, &by_pos);
                 next.extend(res.targets.iter().map(|t| t.flow));
             }
         }

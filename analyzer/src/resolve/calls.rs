@@ -5,12 +5,20 @@
 
 use std::collections::BTreeMap;
 
-use super::impls::{generic_names, resolve_trait, resolve_ty, TyKey, TyRes};
-use super::{Item, Ns, Res};
 use crate::index::{FnRef, Index};
-use crate::interproc::Target;
 use crate::ir::{Callee, FnDef, Root, TypeRef};
 use crate::lower::LoweredFile;
+use crate::sema::impls::{generic_names, resolve_trait, resolve_ty, TyKey, TyRes};
+use crate::sema::{Item, Ns, Res};
+
+/// A function a call may run.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// Index into `Analysis::flows`.
+    pub flow: usize,
+    /// The call is dispatched through this trait: the impl is assumed.
+    pub via_trait: Option<String>,
+}
 
 /// Why a call has no target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -407,4 +415,15 @@ fn dispatch(
             p.push(r, Some(&tr));
         }
     }
+}
+
+/// The functions a call may run, without the reason when there is none.
+pub fn call_targets(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    callee: &Callee,
+    by_ref: &BTreeMap<FnRef, usize>,
+) -> Vec<Target> {
+    resolve_call(ix, files, func, callee, by_ref).targets
 }

@@ -7,7 +7,7 @@ use crate::ir::{
     AliasDef, EnumDef, FileItems, FnDef, GenericParam, ImplDef, Proj, StaticDef, StructDef,
     TraitDef, TypeRef, UseDef,
 };
-use crate::lower_body::BodyLowerer;
+use crate::lower::body::BodyLowerer;
 use crate::parse::SpanMap;
 use crate::source::{Edition, SourceFile};
 
