@@ -5,26 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::config::Config;
 use crate::ir::{FnDef, Place, Proj, Root, StructDef, TypeRef};
+pub use crate::lock_api::LockKind;
+use crate::lock_api::{
+    args_mention_critical_section, args_mention_irq_policy, name_table_kind, COLLECTIONS, MAPS,
+    NOT_LOCKS, WRAPPERS,
+};
 use crate::lower::LoweredFile;
 use crate::sema::{DefMap, Item, Ns, Res};
-
-/// What kind of lock a type is.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LockKind {
-    /// The type's name as resolved (`std::sync::Mutex`, `spin::Mutex`, `SpinLock`).
-    pub type_name: String,
-    pub spin: bool,
-    pub rw: bool,
-    pub reentrant: bool,
-    /// Acquired without a guard and released explicitly (lock_api `RawMutex`, FFI locks).
-    pub raw: bool,
-    /// Acquiring it through its plain method already masks interrupts.
-    pub irq_safe: bool,
-    /// Known by its name only: a type of a crate whose source was not read (a dependency not
-    /// fetched, or left out), taken for a lock by the built-in name table. Findings that need
-    /// it are one level weaker.
-    pub by_name: bool,
-}
 
 /// A place resolved to a lock.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +24,17 @@ pub struct ResolvedLock {
     pub kind: LockKind,
     /// The type was not written anywhere; the lock was assumed from the call's shape.
     pub assumed: bool,
+}
+
+/// A place being walked, one projection at a time (see [`Index::walk_place`]).
+struct Walk {
+    ty: Option<TypeRef>,
+    class: String,
+    module: String,
+    instance: String,
+    projs: Vec<Proj>,
+    /// The next projection.
+    i: usize,
 }
 
 /// The result of walking a place: see [`Index::walk_place`].
@@ -88,65 +86,6 @@ pub struct Index {
     /// Lock types of the analyzed code recognised from their code, by struct path.
     pub code_locks: HashMap<String, CodeLock>,
 }
-
-const WRAPPERS: &[&str] = &[
-    "Arc",
-    "Rc",
-    "Box",
-    "Pin",
-    "CachePadded",
-    "Weak",
-    "UniqueArc",
-    "ARef",
-    "KBox",
-    "LazyLock",
-    "Lazy",
-    "OnceLock",
-    "OnceCell",
-    "Once",
-    "StaticCell",
-    "Global",
-    "Ref",
-    "NonNull",
-    "Cow",
-];
-
-const COLLECTIONS: &[&str] = &[
-    "Vec",
-    "DashMap",
-    "FxHashMap",
-    "AHashMap",
-    "VecDeque",
-    "SmallVec",
-    "ArrayVec",
-    "HashMap",
-    "BTreeMap",
-    "IndexMap",
-    "KVec",
-    "LinkedList",
-    "Slab",
-];
-
-/// Collections whose elements are the values of key-value pairs.
-const MAPS: &[&str] = &[
-    "HashMap",
-    "BTreeMap",
-    "IndexMap",
-    "DashMap",
-    "FxHashMap",
-    "AHashMap",
-];
-
-const NOT_LOCKS: &[&str] = &[
-    "File",
-    "Stdout",
-    "Stdin",
-    "Stderr",
-    "StdoutLock",
-    "StdinLock",
-    "Path",
-    "PathBuf",
-];
 
 impl Index {
     pub fn build(files: &[LoweredFile]) -> Index {
@@ -469,35 +408,10 @@ impl Index {
         // A user type implementing lock_api's raw traits is a raw lock.
         // (Unless it also has an inherent guard-returning `lock`/`read`/`write`: inherent
         // methods win over trait methods.)
-        let inherent_guard = ["lock", "read", "write"].iter().any(|m| {
-            self.methods
-                .get(&(real.to_string(), m.to_string()))
-                .is_some_and(|v| {
-                    v.iter().any(|r| {
-                        let f = &files[r.file].items.fns[r.idx];
-                        f.trait_name.is_none() && f.ret.is_some()
-                    })
-                })
-        });
-        if let Some(traits) = self.impls_of.get(real).filter(|_| !inherent_guard) {
-            if traits
-                .iter()
-                .any(|t| t.starts_with("RawMutex") || t.starts_with("RawRwLock"))
-            {
-                let l = real.to_ascii_lowercase();
-                return Some(LockKind {
-                    type_name,
-                    spin: l.contains("spin") || l.contains("ticket"),
-                    rw: traits.iter().any(|t| t.starts_with("RawRwLock")),
-                    reentrant: false,
-                    raw: true,
-                    irq_safe: l.contains("irq"),
-                    by_name: false,
-                });
-            }
+        let inherent_guard = self.inherent_guard(files, real);
+        if let Some(k) = self.raw_trait_lock(real, &type_name, inherent_guard) {
+            return Some(k);
         }
-        let lower = real.to_ascii_lowercase();
-        let spin_crate = matches!(first, "spin" | "spinning_top" | "spinlock" | "kernel_sync");
         let mut k = LockKind {
             type_name,
             spin: false,
@@ -507,41 +421,8 @@ impl Index {
             irq_safe: false,
             by_name,
         };
-        match real {
-            "Mutex" | "FairMutex" | "TicketMutex" | "SpinMutex" => {
-                k.spin =
-                    spin_crate || real != "Mutex" && real != "FairMutex" || args_mention_spin(args);
-            }
-            "RwLock" | "SpinRwLock" | "RwSpinlock" | "RwSpinLock" => {
-                k.rw = true;
-                k.spin = spin_crate || real != "RwLock" || args_mention_spin(args);
-            }
-            "ReentrantMutex" | "RecursiveMutex" => k.reentrant = true,
-            "SpinLock" | "Spinlock" | "SpinLockIrq" | "IrqSpinLock" | "SpinNoIrq"
-            | "SpinLockNoIrq" | "RawSpinLock" | "RawSpinlock" | "IrqLock" | "SpinIrq"
-            | "KSpinLock" => {
-                k.spin = true;
-                // The name (`SpinLockIrq`; `SpinNoIrq`: no interrupts while held), or a
-                // guard-policy type argument (`SpinLock<T, LocalIrqDisabled>`).
-                k.irq_safe = lower.contains("irq");
-                k.raw = real.starts_with("Raw") && args.is_empty();
-            }
-            "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
-            | "RawTicketLock" => {
-                // A type of that name with an inherent `lock`/`read`/`write` returning a value
-                // (async-lock's own `RawRwLock`, whose `read()` is a future) is not lock_api's.
-                k.raw = !inherent_guard;
-                k.rw = real.contains("Rw");
-                k.spin = real.contains("Spin") || real.contains("Ticket") || spin_crate;
-            }
-            "KSPIN_LOCK" | "NDIS_SPIN_LOCK" | "spinlock_t" | "raw_spinlock_t" | "KSpinLockRaw" => {
-                k.raw = true;
-                k.spin = true;
-            }
-            "SRWLOCK" | "CRITICAL_SECTION" | "pthread_mutex_t" | "mutex" => {
-                k.raw = true;
-            }
-            _ => return None,
+        if !name_table_kind(real, first, args, inherent_guard, &mut k) {
+            return None;
         }
         // A guard-policy type argument masking interrupts (`SpinLock<T, LocalIrqDisabled>`,
         // `RwLock<T, WriteIrqDisabled>`): a lock held with interrupts off does not sleep.
@@ -563,6 +444,47 @@ impl Index {
             }
         }
         Some(k)
+    }
+
+    /// Whether a type named `real` has an inherent `lock`/`read`/`write` that returns a
+    /// value (inherent methods win over lock_api's trait methods).
+    fn inherent_guard(&self, files: &[LoweredFile], real: &str) -> bool {
+        ["lock", "read", "write"].iter().any(|m| {
+            self.methods
+                .get(&(real.to_string(), m.to_string()))
+                .is_some_and(|v| {
+                    v.iter().any(|r| {
+                        let f = &files[r.file].items.fns[r.idx];
+                        f.trait_name.is_none() && f.ret.is_some()
+                    })
+                })
+        })
+    }
+
+    /// A user type implementing lock_api's raw traits (`impl RawMutex for X`) is a raw lock.
+    fn raw_trait_lock(
+        &self,
+        real: &str,
+        type_name: &str,
+        inherent_guard: bool,
+    ) -> Option<LockKind> {
+        let traits = self.impls_of.get(real).filter(|_| !inherent_guard)?;
+        if !traits
+            .iter()
+            .any(|t| t.starts_with("RawMutex") || t.starts_with("RawRwLock"))
+        {
+            return None;
+        }
+        let l = real.to_ascii_lowercase();
+        Some(LockKind {
+            type_name: type_name.to_string(),
+            spin: l.contains("spin") || l.contains("ticket"),
+            rw: traits.iter().any(|t| t.starts_with("RawRwLock")),
+            reentrant: false,
+            raw: true,
+            irq_safe: l.contains("irq"),
+            by_name: false,
+        })
     }
 
     /// The first type argument when it is a raw lock whose code says how it behaves.
@@ -646,11 +568,53 @@ impl Index {
         func: &FnDef,
         place: &Place,
     ) -> Option<PlaceWalk> {
+        let mut module = func.module.clone();
+        let (ty, class) = self.walk_root(files, func, place, &mut module);
+        let mut w = Walk {
+            ty,
+            class,
+            module,
+            instance: place.text.clone(),
+            projs: place.proj.clone(),
+            i: 0,
+        };
+        let mut steps = 0;
+        while w.i < w.projs.len() {
+            steps += 1;
+            if steps > 64 {
+                return None;
+            }
+            let p = w.projs[w.i].clone();
+            w.i += 1;
+            match p {
+                Proj::Field(f) => self.step_field(files, &mut w, &f),
+                Proj::Guard => self.step_guard(files, &mut w),
+                Proj::Unwrap => self.step_unwrap(files, &mut w),
+                Proj::Index(_) => self.step_elem(files, &mut w, false),
+                Proj::Elem => self.step_elem(files, &mut w, true),
+                Proj::Method(m) => self.step_method(files, &mut w, &m, false),
+                Proj::Via(m) => self.step_method(files, &mut w, &m, true),
+            }
+        }
+        Some(PlaceWalk {
+            ty: w.ty,
+            class: w.class,
+            module: w.module,
+            instance: w.instance,
+        })
+    }
+
+    /// The type of a place's root and its class prefix; `owner_module` becomes the module the
+    /// root's type is written in (a static's, a callee's signature's).
+    fn walk_root(
+        &self,
+        files: &[LoweredFile],
+        func: &FnDef,
+        place: &Place,
+        owner_module: &mut String,
+    ) -> (Option<TypeRef>, String) {
         let module = func.module.as_str();
-        // The module the root's type is written in (a static's, a callee's signature's).
-        let mut owner_module = module.to_string();
-        // The root's type and the class prefix.
-        let (mut ty, mut class): (Option<TypeRef>, String) = match &place.root {
+        match &place.root {
             Root::SelfValue => (func.self_ty.clone(), String::new()),
             Root::Param { name, ty } => (
                 Some(ty.clone()),
@@ -662,7 +626,7 @@ impl Index {
             ),
             Root::Path(segs) => match self.find_static(files, module, segs) {
                 Some(s) => {
-                    owner_module = s.module.clone();
+                    *owner_module = s.module.clone();
                     (Some(s.ty.clone()), s.path.clone())
                 }
                 None => (None, String::new()),
@@ -672,7 +636,7 @@ impl Index {
                 match f {
                     // `fn new() -> Self` in an impl: the impl's type.
                     Some(f) => {
-                        owner_module = f.module.clone();
+                        *owner_module = f.module.clone();
                         (
                             f.ret.as_ref().map(|r| subst_self(r, f.self_ty.as_ref())),
                             format!("{}()", f.path),
@@ -683,213 +647,204 @@ impl Index {
             }
             Root::Value(t) => (Some(t.clone()), String::new()),
             Root::Opaque => (None, String::new()),
-        };
-        let mut instance = place.text.clone();
-        let mut projs: Vec<Proj> = place.proj.clone();
-        let mut i = 0;
-        let mut guard = 0;
-        while i < projs.len() {
-            guard += 1;
-            if guard > 64 {
-                return None;
+        }
+    }
+
+    /// `.f`: a struct's field (its type argument substituted), or a tuple's by position.
+    fn step_field(&self, files: &[LoweredFile], w: &mut Walk, f: &str) {
+        let cur = w.ty.clone();
+        // A tuple's field by position: `pair.0` is the tuple's first type (a map
+        // of `(Weak<Ctx>, usize)` values and the like).
+        let tuple_field = f.parse::<usize>().ok().and_then(|n| {
+            match cur.as_ref().map(|t| self.strip(files, &w.module, t, 0)) {
+                Some(TypeRef::Tuple(v)) => v.get(n).cloned(),
+                _ => None,
             }
-            let p = projs[i].clone();
-            i += 1;
-            let cur = ty.clone();
-            match p {
-                Proj::Field(f) => {
-                    // A tuple's field by position: `pair.0` is the tuple's first type (a map
-                    // of `(Weak<Ctx>, usize)` values and the like).
-                    let tuple_field = f.parse::<usize>().ok().and_then(|n| {
-                        match cur.as_ref().map(|t| self.strip(files, &owner_module, t, 0)) {
-                            Some(TypeRef::Tuple(v)) => v.get(n).cloned(),
-                            _ => None,
-                        }
-                    });
-                    if let Some(t) = tuple_field {
-                        if !class.is_empty() {
-                            class = format!("{class}.{f}");
-                        }
-                        ty = Some(t);
-                        continue;
-                    }
-                    let st =
-                        cur.as_ref()
-                            .and_then(|t| match self.strip(files, &owner_module, t, 0) {
-                                TypeRef::Path { segs, args } => self
-                                    .find_struct(files, &owner_module, &segs)
-                                    .map(|s| (s, args)),
-                                _ => None,
-                            });
-                    match st {
-                        Some((s, args)) => {
-                            // A field of the struct's type parameter has the type argument
-                            // the place's type gives it (`Driver<D>`'s `dev: T` is a `D`).
-                            let fty = s.fields.iter().find(|(n, _, _)| *n == f).map(|(_, t, _)| {
-                                if !args.is_empty() && args.len() == s.generics.len() {
-                                    subst(t, &s.generics, &args)
-                                } else {
-                                    t.clone()
-                                }
-                            });
-                            class = format!("{}.{f}", s.path);
-                            owner_module = s.module.clone();
-                            ty = fty;
-                        }
-                        None => {
-                            class = if class.is_empty() {
-                                String::new()
-                            } else {
-                                format!("{class}.{f}")
-                            };
-                            ty = None;
-                        }
-                    }
+        });
+        if let Some(t) = tuple_field {
+            if !w.class.is_empty() {
+                w.class = format!("{}.{f}", w.class);
+            }
+            w.ty = Some(t);
+            return;
+        }
+        let st = cur
+            .as_ref()
+            .and_then(|t| match self.strip(files, &w.module, t, 0) {
+                TypeRef::Path { segs, args } => {
+                    self.find_struct(files, &w.module, &segs).map(|s| (s, args))
                 }
-                Proj::Guard => {
-                    // Mutex<T> → T (lock_api's Mutex<R, T> → T).
-                    ty = cur.and_then(|t| match self.strip(files, &owner_module, &t, 0) {
-                        TypeRef::Path { args, .. } => args.last().cloned(),
-                        _ => None,
-                    });
-                }
-                Proj::Unwrap => {
-                    // `Option<T>` / `Result<T, E>` → `T`; anything else stays (a guard's data
-                    // is already unwrapped).
-                    ty = cur.map(|t| match self.strip(files, &owner_module, &t, 0) {
-                        TypeRef::Path { segs, args }
-                            if matches!(
-                                segs.last().map(String::as_str),
-                                Some("Option" | "Result" | "LockResult" | "Poll")
-                            ) && !args.is_empty() =>
-                        {
-                            args[0].clone()
-                        }
-                        other => other,
-                    });
-                }
-                Proj::Index(_) | Proj::Elem => {
-                    // The value in an `Option` is the field's own lock: no element marker.
-                    let option = matches!(p, Proj::Elem)
-                        && cur.as_ref().is_some_and(|t| {
-                            self.strip(files, &owner_module, t, 0).last() == Some("Option")
-                        });
-                    ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
-                    if !class.is_empty() && !option {
-                        class.push_str("[]");
+                _ => None,
+            });
+        match st {
+            Some((s, args)) => {
+                // A field of the struct's type parameter has the type argument
+                // the place's type gives it (`Driver<D>`'s `dev: T` is a `D`).
+                let fty = s.fields.iter().find(|(n, _, _)| *n == f).map(|(_, t, _)| {
+                    if !args.is_empty() && args.len() == s.generics.len() {
+                        subst(t, &s.generics, &args)
+                    } else {
+                        t.clone()
                     }
-                }
-                Proj::Method(_) | Proj::Via(_) => {
-                    let (Proj::Method(m) | Proj::Via(m)) = &p else {
-                        continue;
-                    };
-                    // `Weak<T>::upgrade()` is an `Option` of the pointee.
-                    let weak = |t: &TypeRef| match t {
-                        TypeRef::Path { segs, args } => {
-                            segs.last().is_some_and(|s| s == "Weak") && !args.is_empty()
-                        }
-                        _ => false,
-                    };
-                    if m == "upgrade" && cur.as_ref().is_some_and(weak) {
-                        ty = cur.map(|t| TypeRef::Path {
-                            segs: vec!["Option".into()],
-                            args: vec![self.strip(files, &owner_module, &t, 0)],
-                        });
-                        continue;
-                    }
-                    let tn = cur
-                        .as_ref()
-                        .map(|t| self.strip(files, &owner_module, t, 0))
-                        .and_then(|t| t.last().map(str::to_string));
-                    let def = tn.as_deref().and_then(|tn| self.method(files, tn, m));
-                    let via = matches!(p, Proj::Via(_));
-                    // A lock's method returning the same lock type with other parameters
-                    // (`spin.disable_irq()` → `&SpinLock<T, IrqDisabled>`) is a view of the
-                    // receiver: a reference borrowed from `&self` whose type is the same lock.
-                    let view = def.filter(|d| {
-                        let same = |t: &TypeRef| match self.strip(files, &d.module, t, 0) {
-                            TypeRef::Path { segs, .. } => segs.last().cloned(),
-                            _ => None,
-                        };
-                        let (Some(c), Some(r)) = (cur.as_ref(), d.ret.as_ref()) else {
-                            return false;
-                        };
-                        same(c).is_some()
-                            && same(c) == same(r)
-                            && self
-                                .lock_kind(files, &owner_module, c, &Config::default())
-                                .is_some()
-                    });
-                    if let Some(d) = view {
-                        instance = instance.replacen(&format!(".{m}()"), "", 1);
-                        ty = d.ret.clone();
-                        owner_module = d.module.clone();
-                        continue;
-                    }
-                    match def {
-                        // A wrapper method the type does not declare: the same place.
-                        None if via => {}
-                        Some(d) if via && d.accessor_of.is_some() => {
-                            // The text has nothing for the wrapper method: the accessor's
-                            // fields go in before the text of the steps after it.
-                            let acc = d.accessor_of.clone().unwrap_or_default();
-                            let tail: String = projs[i..].iter().map(proj_text).collect();
-                            if let Some(at) = instance.len().checked_sub(tail.len()) {
-                                if instance.ends_with(&tail) {
-                                    let fields: String = acc.iter().map(proj_text).collect();
-                                    instance.insert_str(at, &fields);
-                                }
-                            }
-                            for (k, a) in acc.into_iter().enumerate() {
-                                projs.insert(i + k, a);
-                            }
-                        }
-                        Some(d) if d.accessor_of.is_some() => {
-                            let acc = d.accessor_of.clone().unwrap_or_default();
-                            let fields: String = acc
-                                .iter()
-                                .map(|p| match p {
-                                    Proj::Field(f) => format!(".{f}"),
-                                    _ => String::new(),
-                                })
-                                .collect();
-                            instance = instance.replacen(&format!(".{m}()"), &fields, 1);
-                            for (k, a) in acc.into_iter().enumerate() {
-                                projs.insert(i + k, a);
-                            }
-                        }
-                        Some(d) => {
-                            class = format!("{}()", d.path);
-                            owner_module = d.module.clone();
-                            ty = d.ret.clone();
-                        }
-                        // `v.first()`, `it.next()` on a collection (or an iterator over one,
-                        // whose place is the collection's): one of its elements.
-                        None if crate::lock_api::ELEM_METHODS.contains(&m.as_str())
-                            && cur
-                                .as_ref()
-                                .and_then(|t| self.elem(files, &owner_module, t))
-                                .is_some() =>
-                        {
-                            ty = cur.and_then(|t| self.elem(files, &owner_module, &t));
-                            if !class.is_empty() {
-                                class.push_str("[]");
-                            }
-                        }
-                        None => {
-                            ty = None;
-                            class = String::new();
-                        }
-                    }
-                }
+                });
+                w.class = format!("{}.{f}", s.path);
+                w.module = s.module.clone();
+                w.ty = fty;
+            }
+            None => {
+                w.class = if w.class.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}.{f}", w.class)
+                };
+                w.ty = None;
             }
         }
-        Some(PlaceWalk {
-            ty,
-            class,
-            module: owner_module,
-            instance,
-        })
+    }
+
+    /// A guard's target: `Mutex<T>` → `T` (lock_api's `Mutex<R, T>` → `T`).
+    fn step_guard(&self, files: &[LoweredFile], w: &mut Walk) {
+        let cur = w.ty.clone();
+        // Mutex<T> → T (lock_api's Mutex<R, T> → T).
+        w.ty = cur.and_then(|t| match self.strip(files, &w.module, &t, 0) {
+            TypeRef::Path { args, .. } => args.last().cloned(),
+            _ => None,
+        });
+    }
+
+    /// `?` / `.unwrap()`: `Option<T>` / `Result<T, E>` → `T`.
+    fn step_unwrap(&self, files: &[LoweredFile], w: &mut Walk) {
+        let cur = w.ty.clone();
+        // `Option<T>` / `Result<T, E>` → `T`; anything else stays (a guard's data
+        // is already unwrapped).
+        w.ty = cur.map(|t| match self.strip(files, &w.module, &t, 0) {
+            TypeRef::Path { segs, args }
+                if matches!(
+                    segs.last().map(String::as_str),
+                    Some("Option" | "Result" | "LockResult" | "Poll")
+                ) && !args.is_empty() =>
+            {
+                args[0].clone()
+            }
+            other => other,
+        });
+    }
+
+    /// `[i]` or one element (`elem`: `pop()`, a `for` binding): the collection's element type.
+    fn step_elem(&self, files: &[LoweredFile], w: &mut Walk, elem: bool) {
+        let cur = w.ty.clone();
+        // The value in an `Option` is the field's own lock: no element marker.
+        let option = elem
+            && cur
+                .as_ref()
+                .is_some_and(|t| self.strip(files, &w.module, t, 0).last() == Some("Option"));
+        w.ty = cur.and_then(|t| self.elem(files, &w.module, &t));
+        if !w.class.is_empty() && !option {
+            w.class.push_str("[]");
+        }
+    }
+
+    /// `.m()` (`via`: a wrapper method the text does not show): the method's return type, an
+    /// accessor's fields, a lock's view of itself, or a collection's element.
+    fn step_method(&self, files: &[LoweredFile], w: &mut Walk, m: &str, via: bool) {
+        let cur = w.ty.clone();
+        // `Weak<T>::upgrade()` is an `Option` of the pointee.
+        let weak = |t: &TypeRef| match t {
+            TypeRef::Path { segs, args } => {
+                segs.last().is_some_and(|s| s == "Weak") && !args.is_empty()
+            }
+            _ => false,
+        };
+        if m == "upgrade" && cur.as_ref().is_some_and(weak) {
+            w.ty = cur.map(|t| TypeRef::Path {
+                segs: vec!["Option".into()],
+                args: vec![self.strip(files, &w.module, &t, 0)],
+            });
+            return;
+        }
+        let tn = cur
+            .as_ref()
+            .map(|t| self.strip(files, &w.module, t, 0))
+            .and_then(|t| t.last().map(str::to_string));
+        let def = tn.as_deref().and_then(|tn| self.method(files, tn, m));
+        // A lock's method returning the same lock type with other parameters
+        // (`spin.disable_irq()` → `&SpinLock<T, IrqDisabled>`) is a view of the
+        // receiver: a reference borrowed from `&self` whose type is the same lock.
+        let view = def.filter(|d| {
+            let same = |t: &TypeRef| match self.strip(files, &d.module, t, 0) {
+                TypeRef::Path { segs, .. } => segs.last().cloned(),
+                _ => None,
+            };
+            let (Some(c), Some(r)) = (cur.as_ref(), d.ret.as_ref()) else {
+                return false;
+            };
+            same(c).is_some()
+                && same(c) == same(r)
+                && self
+                    .lock_kind(files, &w.module, c, &Config::default())
+                    .is_some()
+        });
+        if let Some(d) = view {
+            w.instance = w.instance.replacen(&format!(".{m}()"), "", 1);
+            w.ty = d.ret.clone();
+            w.module = d.module.clone();
+            return;
+        }
+        match def {
+            // A wrapper method the type does not declare: the same place.
+            None if via => {}
+            Some(d) if via && d.accessor_of.is_some() => {
+                // The text has nothing for the wrapper method: the accessor's
+                // fields go in before the text of the steps after it.
+                let acc = d.accessor_of.clone().unwrap_or_default();
+                let tail: String = w.projs[w.i..].iter().map(proj_text).collect();
+                if let Some(at) = w.instance.len().checked_sub(tail.len()) {
+                    if w.instance.ends_with(&tail) {
+                        let fields: String = acc.iter().map(proj_text).collect();
+                        w.instance.insert_str(at, &fields);
+                    }
+                }
+                for (k, a) in acc.into_iter().enumerate() {
+                    w.projs.insert(w.i + k, a);
+                }
+            }
+            Some(d) if d.accessor_of.is_some() => {
+                let acc = d.accessor_of.clone().unwrap_or_default();
+                let fields: String = acc
+                    .iter()
+                    .map(|p| match p {
+                        Proj::Field(f) => format!(".{f}"),
+                        _ => String::new(),
+                    })
+                    .collect();
+                w.instance = w.instance.replacen(&format!(".{m}()"), &fields, 1);
+                for (k, a) in acc.into_iter().enumerate() {
+                    w.projs.insert(w.i + k, a);
+                }
+            }
+            Some(d) => {
+                w.class = format!("{}()", d.path);
+                w.module = d.module.clone();
+                w.ty = d.ret.clone();
+            }
+            // `v.first()`, `it.next()` on a collection (or an iterator over one,
+            // whose place is the collection's): one of its elements.
+            None if crate::lock_api::ELEM_METHODS.contains(&m)
+                && cur
+                    .as_ref()
+                    .and_then(|t| self.elem(files, &w.module, t))
+                    .is_some() =>
+            {
+                w.ty = cur.and_then(|t| self.elem(files, &w.module, &t));
+                if !w.class.is_empty() {
+                    w.class.push_str("[]");
+                }
+            }
+            None => {
+                w.ty = None;
+                w.class = String::new();
+            }
+        }
     }
 
     pub fn resolve_lock(
@@ -1026,33 +981,6 @@ impl Index {
             .find(|r| self.func(files, *r).trait_name.is_none())
             .or_else(|| ms.first().copied())
     }
-}
-
-fn args_mention_critical_section(args: &[TypeRef]) -> bool {
-    args.iter().any(|a| match a {
-        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.contains("CriticalSection")),
-        _ => false,
-    })
-}
-
-fn args_mention_spin(args: &[TypeRef]) -> bool {
-    args.iter().any(|a| match a {
-        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.to_ascii_lowercase().contains("spin")),
-        _ => false,
-    })
-}
-
-/// A guard-policy type argument naming an interrupt-masking policy (`LocalIrqDisabled`,
-/// `WriteIrqDisabled`, `NoPreemptIrqSave`, `IrqSave`). A data type whose name merely mentions
-/// interrupts (`SpinLock<IrqEvents>`) says nothing.
-fn args_mention_irq_policy(args: &[TypeRef]) -> bool {
-    args.iter().any(|a| match a {
-        TypeRef::Path { segs, args } if args.is_empty() => segs.last().is_some_and(|s| {
-            let l = s.to_ascii_lowercase();
-            l.contains("irq") && (l.ends_with("disabled") || l.ends_with("save"))
-        }),
-        _ => false,
-    })
 }
 
 fn is_generic_param(ty: Option<&TypeRef>, func: &FnDef) -> bool {

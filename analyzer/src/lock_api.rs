@@ -3,7 +3,7 @@
 //! sleep, spawners and interrupt registrars, and the std methods whose results keep a place.
 //! Lowering reads these tables and records what it recognised.
 
-use crate::ir::{BlockKind, Mode};
+use crate::ir::{BlockKind, Mode, TypeRef};
 
 /// Methods that acquire a lock and return a guard (when the receiver is a lock).
 pub const GUARD_METHODS: &[&str] = &[
@@ -439,4 +439,162 @@ pub fn irq_method(method: &str) -> bool {
     (m.contains("irq") && !m.contains("noirq") && !m.contains("enable"))
         || m.contains("interrupt")
         || m.ends_with("_save")
+}
+
+/// What kind of lock a type is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockKind {
+    /// The type's name as resolved (`std::sync::Mutex`, `spin::Mutex`, `SpinLock`).
+    pub type_name: String,
+    pub spin: bool,
+    pub rw: bool,
+    pub reentrant: bool,
+    /// Acquired without a guard and released explicitly (lock_api `RawMutex`, FFI locks).
+    pub raw: bool,
+    /// Acquiring it through its plain method already masks interrupts.
+    pub irq_safe: bool,
+    /// Known by its name only: a type of a crate whose source was not read (a dependency not
+    /// fetched, or left out), taken for a lock by the built-in name table. Findings that need
+    /// it are one level weaker.
+    pub by_name: bool,
+}
+
+/// Types that hold one value and are looked through to it (`Arc<Mutex<T>>`).
+pub const WRAPPERS: &[&str] = &[
+    "Arc",
+    "Rc",
+    "Box",
+    "Pin",
+    "CachePadded",
+    "Weak",
+    "UniqueArc",
+    "ARef",
+    "KBox",
+    "LazyLock",
+    "Lazy",
+    "OnceLock",
+    "OnceCell",
+    "Once",
+    "StaticCell",
+    "Global",
+    "Ref",
+    "NonNull",
+    "Cow",
+];
+
+/// Collections: an element of one is `[]` in a lock class.
+pub const COLLECTIONS: &[&str] = &[
+    "Vec",
+    "DashMap",
+    "FxHashMap",
+    "AHashMap",
+    "VecDeque",
+    "SmallVec",
+    "ArrayVec",
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "KVec",
+    "LinkedList",
+    "Slab",
+];
+
+/// Collections whose elements are the values of key-value pairs.
+pub const MAPS: &[&str] = &[
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "DashMap",
+    "FxHashMap",
+    "AHashMap",
+];
+
+/// Types with a `lock()` that are no locks.
+pub const NOT_LOCKS: &[&str] = &[
+    "File",
+    "Stdout",
+    "Stdin",
+    "Stderr",
+    "StdoutLock",
+    "StdinLock",
+    "Path",
+    "PathBuf",
+];
+
+/// A type argument naming a critical section (`Mutex<CriticalSectionRawMutex, T>`).
+pub fn args_mention_critical_section(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.contains("CriticalSection")),
+        _ => false,
+    })
+}
+
+/// The built-in name table: how a lock type of a well-known name behaves, set on `k`; false
+/// when the name is no lock. `first` is the crate the path starts with, `args` the type
+/// arguments (`Mutex<T, Spin>`), `inherent_guard` as in [`Index::lock_kind`].
+pub fn name_table_kind(
+    real: &str,
+    first: &str,
+    args: &[TypeRef],
+    inherent_guard: bool,
+    k: &mut LockKind,
+) -> bool {
+    let lower = real.to_ascii_lowercase();
+    let spin_crate = matches!(first, "spin" | "spinning_top" | "spinlock" | "kernel_sync");
+    match real {
+        "Mutex" | "FairMutex" | "TicketMutex" | "SpinMutex" => {
+            k.spin =
+                spin_crate || real != "Mutex" && real != "FairMutex" || args_mention_spin(args);
+        }
+        "RwLock" | "SpinRwLock" | "RwSpinlock" | "RwSpinLock" => {
+            k.rw = true;
+            k.spin = spin_crate || real != "RwLock" || args_mention_spin(args);
+        }
+        "ReentrantMutex" | "RecursiveMutex" => k.reentrant = true,
+        "SpinLock" | "Spinlock" | "SpinLockIrq" | "IrqSpinLock" | "SpinNoIrq" | "SpinLockNoIrq"
+        | "RawSpinLock" | "RawSpinlock" | "IrqLock" | "SpinIrq" | "KSpinLock" => {
+            k.spin = true;
+            // The name (`SpinLockIrq`; `SpinNoIrq`: no interrupts while held), or a
+            // guard-policy type argument (`SpinLock<T, LocalIrqDisabled>`).
+            k.irq_safe = lower.contains("irq");
+            k.raw = real.starts_with("Raw") && args.is_empty();
+        }
+        "RawMutex" | "RawRwLock" | "RawFairMutex" | "RawReentrantMutex" | "RawSpin"
+        | "RawTicketLock" => {
+            // A type of that name with an inherent `lock`/`read`/`write` returning a value
+            // (async-lock's own `RawRwLock`, whose `read()` is a future) is not lock_api's.
+            k.raw = !inherent_guard;
+            k.rw = real.contains("Rw");
+            k.spin = real.contains("Spin") || real.contains("Ticket") || spin_crate;
+        }
+        "KSPIN_LOCK" | "NDIS_SPIN_LOCK" | "spinlock_t" | "raw_spinlock_t" | "KSpinLockRaw" => {
+            k.raw = true;
+            k.spin = true;
+        }
+        "SRWLOCK" | "CRITICAL_SECTION" | "pthread_mutex_t" | "mutex" => {
+            k.raw = true;
+        }
+        _ => return false,
+    }
+    true
+}
+
+pub fn args_mention_spin(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, .. } => segs.iter().any(|s| s.to_ascii_lowercase().contains("spin")),
+        _ => false,
+    })
+}
+
+/// A guard-policy type argument naming an interrupt-masking policy (`LocalIrqDisabled`,
+/// `WriteIrqDisabled`, `NoPreemptIrqSave`, `IrqSave`). A data type whose name merely mentions
+/// interrupts (`SpinLock<IrqEvents>`) says nothing.
+pub fn args_mention_irq_policy(args: &[TypeRef]) -> bool {
+    args.iter().any(|a| match a {
+        TypeRef::Path { segs, args } if args.is_empty() => segs.last().is_some_and(|s| {
+            let l = s.to_ascii_lowercase();
+            l.contains("irq") && (l.ends_with("disabled") || l.ends_with("save"))
+        }),
+        _ => false,
+    })
 }

@@ -97,62 +97,8 @@ impl<'a> ItemCx<'a> {
 
     fn item(&mut self, item: &syn::Item, module: &str, test: bool) {
         match item {
-            syn::Item::Struct(s) => {
-                let fields = match &s.fields {
-                    syn::Fields::Named(n) => n
-                        .named
-                        .iter()
-                        .filter_map(|f| {
-                            Some((
-                                f.ident.as_ref()?.to_string(),
-                                type_ref(&f.ty),
-                                self.map.of(f),
-                            ))
-                        })
-                        .collect(),
-                    syn::Fields::Unnamed(u) => u
-                        .unnamed
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| (i.to_string(), type_ref(&f.ty), self.map.of(f)))
-                        .collect(),
-                    syn::Fields::Unit => Vec::new(),
-                };
-                self.out.structs.push(StructDef {
-                    path: format!("{module}::{}", s.ident),
-                    name: s.ident.to_string(),
-                    fields,
-                    generics: s
-                        .generics
-                        .type_params()
-                        .map(|p| p.ident.to_string())
-                        .collect(),
-                    span: self.map.of(&s.ident),
-                    module: module.to_string(),
-                });
-            }
-            syn::Item::Union(s) => {
-                let fields = s
-                    .fields
-                    .named
-                    .iter()
-                    .filter_map(|f| {
-                        Some((
-                            f.ident.as_ref()?.to_string(),
-                            type_ref(&f.ty),
-                            self.map.of(f),
-                        ))
-                    })
-                    .collect();
-                self.out.structs.push(StructDef {
-                    path: format!("{module}::{}", s.ident),
-                    name: s.ident.to_string(),
-                    fields,
-                    generics: Vec::new(),
-                    span: self.map.of(&s.ident),
-                    module: module.to_string(),
-                });
-            }
+            syn::Item::Struct(s) => self.struct_item(s, module),
+            syn::Item::Union(s) => self.union_item(s, module),
             syn::Item::Enum(e) => self.out.enums.push(EnumDef {
                 path: format!("{module}::{}", e.ident),
                 name: e.ident.to_string(),
@@ -206,73 +152,8 @@ impl<'a> ItemCx<'a> {
                     t,
                 );
             }
-            syn::Item::Impl(i) => {
-                let self_ty = type_ref(&i.self_ty);
-                let trait_name = i.trait_.as_ref().map(|(_, p, _)| path_segs(p).join("::"));
-                let t = test || crate::syntax::has_cfg_test(&i.attrs);
-                if let Some((_, p, _)) = &i.trait_ {
-                    self.out.trait_impls.push(ImplDef {
-                        trait_path: path_segs(p),
-                        self_ty: self_ty.clone(),
-                        module: module.to_string(),
-                        generics: i
-                            .generics
-                            .type_params()
-                            .map(|p| p.ident.to_string())
-                            .collect(),
-                        test_only: t || self.test_only,
-                    });
-                }
-                let saved =
-                    std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
-                self.impl_items(&i.items, module, &self_ty, &trait_name, t);
-                self.outer_generics = saved;
-            }
-            syn::Item::Trait(tr) => {
-                let self_ty = TypeRef::Path {
-                    segs: vec![tr.ident.to_string()],
-                    args: Vec::new(),
-                };
-                // `Self` in a trait is any implementor: bounded by the trait and its supertraits.
-                let mut generics = generic_params(&tr.generics);
-                let supertraits = trait_bounds(&tr.supertraits);
-                let mut own = vec![vec![tr.ident.to_string()]];
-                own.extend(supertraits.iter().cloned());
-                add_bounds(&mut generics, "Self", own);
-                let supertraits = generics
-                    .iter()
-                    .find(|g| g.name == "Self")
-                    .map(|g| {
-                        g.bounds
-                            .iter()
-                            .filter(|b| b.last() != Some(&tr.ident.to_string()))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                self.out.traits.push(TraitDef {
-                    path: format!("{module}::{}", tr.ident),
-                    name: tr.ident.to_string(),
-                    supertraits,
-                    module: module.to_string(),
-                });
-                let saved = std::mem::replace(&mut self.outer_generics, generics);
-                for ti in &tr.items {
-                    if let syn::TraitItem::Fn(f) = ti {
-                        self.function(
-                            &f.sig,
-                            f.default.as_ref(),
-                            &f.attrs,
-                            module,
-                            Some(self_ty.clone()),
-                            Some(tr.ident.to_string()),
-                            true,
-                            test,
-                        );
-                    }
-                }
-                self.outer_generics = saved;
-            }
+            syn::Item::Impl(i) => self.impl_block(i, module, test),
+            syn::Item::Trait(tr) => self.trait_item(tr, module, test),
             syn::Item::Macro(m)
                 if m.mac
                     .path
@@ -305,6 +186,136 @@ impl<'a> ItemCx<'a> {
             }
             _ => {}
         }
+    }
+
+    /// A struct: its fields (named, or by position) and type parameters.
+    fn struct_item(&mut self, s: &syn::ItemStruct, module: &str) {
+        let fields = match &s.fields {
+            syn::Fields::Named(n) => n
+                .named
+                .iter()
+                .filter_map(|f| {
+                    Some((
+                        f.ident.as_ref()?.to_string(),
+                        type_ref(&f.ty),
+                        self.map.of(f),
+                    ))
+                })
+                .collect(),
+            syn::Fields::Unnamed(u) => u
+                .unnamed
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i.to_string(), type_ref(&f.ty), self.map.of(f)))
+                .collect(),
+            syn::Fields::Unit => Vec::new(),
+        };
+        self.out.structs.push(StructDef {
+            path: format!("{module}::{}", s.ident),
+            name: s.ident.to_string(),
+            fields,
+            generics: s
+                .generics
+                .type_params()
+                .map(|p| p.ident.to_string())
+                .collect(),
+            span: self.map.of(&s.ident),
+            module: module.to_string(),
+        });
+    }
+
+    /// A union, as a struct of its fields.
+    fn union_item(&mut self, s: &syn::ItemUnion, module: &str) {
+        let fields = s
+            .fields
+            .named
+            .iter()
+            .filter_map(|f| {
+                Some((
+                    f.ident.as_ref()?.to_string(),
+                    type_ref(&f.ty),
+                    self.map.of(f),
+                ))
+            })
+            .collect();
+        self.out.structs.push(StructDef {
+            path: format!("{module}::{}", s.ident),
+            name: s.ident.to_string(),
+            fields,
+            generics: Vec::new(),
+            span: self.map.of(&s.ident),
+            module: module.to_string(),
+        });
+    }
+
+    /// An impl block: the trait impl it records and its functions.
+    fn impl_block(&mut self, i: &syn::ItemImpl, module: &str, test: bool) {
+        let self_ty = type_ref(&i.self_ty);
+        let trait_name = i.trait_.as_ref().map(|(_, p, _)| path_segs(p).join("::"));
+        let t = test || crate::syntax::has_cfg_test(&i.attrs);
+        if let Some((_, p, _)) = &i.trait_ {
+            self.out.trait_impls.push(ImplDef {
+                trait_path: path_segs(p),
+                self_ty: self_ty.clone(),
+                module: module.to_string(),
+                generics: i
+                    .generics
+                    .type_params()
+                    .map(|p| p.ident.to_string())
+                    .collect(),
+                test_only: t || self.test_only,
+            });
+        }
+        let saved = std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
+        self.impl_items(&i.items, module, &self_ty, &trait_name, t);
+        self.outer_generics = saved;
+    }
+
+    /// A trait: its supertraits and its methods (with `Self` bounded by the trait).
+    fn trait_item(&mut self, tr: &syn::ItemTrait, module: &str, test: bool) {
+        let self_ty = TypeRef::Path {
+            segs: vec![tr.ident.to_string()],
+            args: Vec::new(),
+        };
+        // `Self` in a trait is any implementor: bounded by the trait and its supertraits.
+        let mut generics = generic_params(&tr.generics);
+        let supertraits = trait_bounds(&tr.supertraits);
+        let mut own = vec![vec![tr.ident.to_string()]];
+        own.extend(supertraits.iter().cloned());
+        add_bounds(&mut generics, "Self", own);
+        let supertraits = generics
+            .iter()
+            .find(|g| g.name == "Self")
+            .map(|g| {
+                g.bounds
+                    .iter()
+                    .filter(|b| b.last() != Some(&tr.ident.to_string()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.out.traits.push(TraitDef {
+            path: format!("{module}::{}", tr.ident),
+            name: tr.ident.to_string(),
+            supertraits,
+            module: module.to_string(),
+        });
+        let saved = std::mem::replace(&mut self.outer_generics, generics);
+        for ti in &tr.items {
+            if let syn::TraitItem::Fn(f) = ti {
+                self.function(
+                    &f.sig,
+                    f.default.as_ref(),
+                    &f.attrs,
+                    module,
+                    Some(self_ty.clone()),
+                    Some(tr.ident.to_string()),
+                    true,
+                    test,
+                );
+            }
+        }
+        self.outer_generics = saved;
     }
 
     fn impl_items(
