@@ -21,6 +21,7 @@ pub mod parse;
 pub mod resource;
 pub mod sema;
 pub mod seq;
+pub mod seq_facts;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

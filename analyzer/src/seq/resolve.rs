@@ -2,13 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use super::names::{is_seq_name, is_seq_type_name, mentions_seq};
-use super::*;
+use super::{SeqAnalysis, SeqFinding, SeqStats};
 use crate::config::Config;
 use crate::diag::{Applicability, Edit};
 use crate::fix;
 use crate::lower::LoweredFile;
-use crate::source::SourceDb;
+use crate::seq_facts::names::{is_seq_name, is_seq_type_name, mentions_seq};
+use crate::seq_facts::{
+    AliasDecl, BackwardWrite, BinOp, FnSig, IsnSite, IsnSource, OpImpl, Site, SiteKind, StructDecl,
+    TypeRef, Val, ELEM_NAME, MAPPING_METHODS,
+};
+use crate::source::{SourceDb, Span};
 
 /// Why a value is taken for a sequence number.
 #[derive(Clone, Debug)]
@@ -308,8 +312,8 @@ impl<'a> Index<'a> {
                 | "write" | "as_ref" | "as_mut" | "get_mut" | "deref" | "deref_mut" | "iter"
                 | "iter_mut" | "into_iter" | "copied" | "cloned" | "rev" | "as_slice" | "skip"
                 | "take" | "peekable" | "filter" | "as_deref" => self.type_of(recv, d),
-                n if super::collect::MAPPING_METHODS.contains(&n) => self.type_of(args.last()?, d),
-                super::collect::ELEM_NAME => {
+                n if MAPPING_METHODS.contains(&n) => self.type_of(args.last()?, d),
+                ELEM_NAME => {
                     let t = self.type_of(recv, d)?;
                     match t.name.as_str() {
                         "Vec" | "VecDeque" | "[]" | "BTreeSet" | "HashSet" | "Option" => {
@@ -693,7 +697,7 @@ impl<'a> Index<'a> {
     }
 
     fn method_kind(&self, recv: &Val, name: &str, args: &[Val], d: usize) -> Kind {
-        if super::collect::MAPPING_METHODS.contains(&name) {
+        if MAPPING_METHODS.contains(&name) {
             if let Some(body) = args.last() {
                 match self.kind(body, d) {
                     Kind::Unknown => {}
@@ -702,7 +706,7 @@ impl<'a> Index<'a> {
             }
         }
         match name {
-            super::collect::ELEM_NAME => {
+            ELEM_NAME => {
                 // A 32-bit element is left to the name it is bound to.
                 let Some(t) = self.type_of(
                     &Val::Method {

@@ -38,18 +38,6 @@ const ELEMENT_METHODS: &[&str] = &[
     "flat_map",
     "fold_while",
 ];
-/// Methods whose value is their closure's result (`Option::map` and friends).
-pub(super) const MAPPING_METHODS: &[&str] = &[
-    "map",
-    "and_then",
-    "map_or",
-    "map_or_else",
-    "filter_map",
-    "find_map",
-];
-/// The pseudo-method that stands for "an element of" in value trees.
-pub(super) const ELEM_NAME: &str = "<elem>";
-
 /// Deepest expression nesting walked.
 const MAX_EXPR_DEPTH: usize = 160;
 /// Largest value tree stored as a local's initializer.
