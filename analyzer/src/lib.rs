@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod resource;
 pub mod sema;
 pub mod seq;
+pub mod seq_facts;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

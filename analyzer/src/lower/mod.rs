@@ -48,7 +48,7 @@ pub struct LoweredFile {
     /// Structs, statics, functions and their bodies.
     pub items: crate::ir::FileItems,
     /// Sequence-number facts of this file.
-    pub seq: crate::seq::SeqFileFacts,
+    pub seq: crate::seq_facts::SeqFileFacts,
     /// The file declares `#![no_std]`, directly or under any `#![cfg_attr(.., no_std)]`
     /// condition (the build that matters for the lock lints is the `no_std` one): its crate is
     /// `no_std`.
@@ -109,7 +109,7 @@ pub fn lower_file_in(
     out.items = items;
     stats.defs = defs;
     out.macros = stats;
-    out.seq = crate::seq::collect_file(file, &parsed.ast, &map);
+    out.seq = crate::seq_facts::collect_file(file, &parsed.ast, &map);
     out
 }
 

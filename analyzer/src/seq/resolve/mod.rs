@@ -1,0 +1,118 @@
+//! Cross-file resolution: which operands are sequence numbers, and which sites are findings.
+
+use std::collections::BTreeMap;
+
+use super::{SeqAnalysis, SeqFinding, SeqStats};
+use crate::config::Config;
+use crate::diag::{Applicability, Edit};
+use crate::fix;
+use crate::lower::LoweredFile;
+use crate::seq_facts::names::{is_seq_name, is_seq_type_name, mentions_seq};
+use crate::seq_facts::{
+    AliasDecl, BackwardWrite, BinOp, FnSig, IsnSite, IsnSource, OpImpl, Site, SiteKind, StructDecl,
+    TypeRef, Val, ELEM_NAME, MAPPING_METHODS,
+};
+use crate::source::{SourceDb, Span};
+
+mod index;
+mod isn;
+mod kind;
+mod sites;
+
+use index::{Index, NOT_SEQ_TYPES, PASS_THROUGH_TYPES};
+use isn::isn_finding;
+use kind::{Ev, Kind};
+use sites::{derive_finding, site_finding};
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Module paths declared under `#[cfg(test)]` (`krate::a::tests`), from the `mod` declarations
+/// of every file.
+fn test_modules(db: &SourceDb, files: &[LoweredFile]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        if (f.file.0 as usize) >= db.len() {
+            continue;
+        }
+        let src = db.get(f.file);
+        for d in f.mod_decls.iter().filter(|d| d.cfg_test) {
+            let mut p = src.module_name();
+            for (n, _) in &d.inline_parents {
+                p.push_str("::");
+                p.push_str(n);
+            }
+            p.push_str("::");
+            p.push_str(&d.name);
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Resolve every file's sequence facts together.
+pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnalysis {
+    let ix = Index::new(files, config);
+    let tests = test_modules(db, files);
+    let in_test_code = |f: &LoweredFile, path: &str| {
+        ((f.file.0 as usize) < db.len() && db.get(f.file).test_only)
+            || tests
+                .iter()
+                .any(|t| path.starts_with(t.as_str()) && path[t.len()..].starts_with("::"))
+    };
+    let mut findings = Vec::new();
+    let mut stats = BTreeMap::new();
+    for f in files {
+        // a dependency's types count (a sequence newtype of a dependency), its sites do not
+        if (f.file.0 as usize) < db.len() && db.get(f.file).dependency {
+            continue;
+        }
+        let mut st = SeqStats {
+            sites: f.seq.sites.len(),
+            isn_sites: f.seq.isn_sites.len(),
+            ..Default::default()
+        };
+        for site in &f.seq.sites {
+            let kinds: Vec<Kind> = site.operands.iter().map(|v| ix.kind(v, 0)).collect();
+            let newtype = kinds.iter().any(|k| matches!(k, Kind::Newtype));
+            if newtype {
+                st.newtype_sites += 1;
+            }
+            if kinds.iter().any(Kind::is_seq) && !newtype {
+                st.raw_sites += 1;
+            }
+            if kinds.iter().any(|k| matches!(k, Kind::Offset)) {
+                st.offset_sites += 1;
+            }
+        }
+        stats.insert(f.file, st);
+        for st in &f.seq.structs {
+            derive_finding(&ix, st, &mut findings);
+        }
+        for site in &f.seq.sites {
+            if let Some(fd) = site_finding(&ix, site) {
+                findings.push(fd);
+            }
+        }
+        for isn in &f.seq.isn_sites {
+            // Tests pick deterministic initial sequence numbers on purpose.
+            if in_test_code(f, &isn.fn_path) {
+                continue;
+            }
+            if let Some(fd) = isn_finding(&ix, isn) {
+                findings.push(fd);
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.span.file, a.span.start, a.span.end, a.lint).cmp(&(
+            b.span.file,
+            b.span.start,
+            b.span.end,
+            b.lint,
+        ))
+    });
+    findings.dedup_by(|a, b| a.span == b.span && a.lint == b.lint);
+    SeqAnalysis { findings, stats }
+}
