@@ -246,54 +246,9 @@ fn resolve_body(
                 unwrapped,
                 style,
                 ..
-            } => {
-                let m = method.as_str();
-                let raw_fn = *style == AcqStyle::Raw
-                    && crate::lock_api::ACQUIRE_FNS.iter().any(|(n, _, _)| n == &m)
-                    || config.lock_pairs.iter().any(|p| p.acquire == *method);
-                let mut l = ix.resolve_lock(
-                    files,
-                    func,
-                    place,
-                    m,
-                    AcqCall {
-                        unwrapped: *unwrapped,
-                        fn_call: *style == AcqStyle::Raw,
-                    },
-                    config,
-                );
-                if l.is_none() && raw_fn {
-                    l = Some(fn_pair_lock(func, place, method, config));
-                }
-                if let Some(l) = &mut l {
-                    if raw_fn {
-                        let (spin, irq) = pair_props(method, config);
-                        l.kind.raw = true;
-                        l.kind.spin |= spin;
-                        l.kind.irq_safe |= irq;
-                    }
-                }
-                l
-            }
+            } => acquired_lock(ix, files, func, config, place, method, *unwrapped, *style),
             Op::Unlock { place, method, .. } => {
-                let raw_fn = crate::lock_api::RELEASE_FNS.contains(&method.as_str())
-                    || config.lock_pairs.iter().any(|p| p.release == *method);
-                let l = ix.resolve_lock(
-                    files,
-                    func,
-                    place,
-                    "lock",
-                    AcqCall {
-                        unwrapped: true,
-                        fn_call: false,
-                    },
-                    config,
-                );
-                match l {
-                    Some(l) => Some(l),
-                    None if raw_fn => Some(fn_pair_lock(func, place, method, config)),
-                    None => None,
-                }
+                unlocked_lock(ix, files, func, config, place, method)
             }
             Op::Assume { key, .. } => {
                 let k = match r.keys.iter().position(|k| k == key) {
@@ -324,22 +279,20 @@ fn resolve_body(
                 })
         });
         if let Some(l) = res {
-            let idx = match r
-                .locks
-                .iter()
-                .position(|x| x.class == l.class && x.instance == l.instance)
-            {
-                Some(p) => p as u32,
-                None => {
-                    r.locks.push(l);
-                    r.locks.len() as u32 - 1
-                }
-            };
+            let idx = r.intern(l);
             r.at.insert(i as NodeId, idx);
         }
     }
     // Calls to helpers that return a guard: the caller holds that lock.
     if !returns.is_empty() {
+        let cx = ReturnCx {
+            ix,
+            files,
+            func,
+            config,
+            returns,
+            by_pos,
+        };
         for (i, n) in body.nodes.iter().enumerate() {
             let Op::Call {
                 callee,
@@ -350,70 +303,171 @@ fn resolve_body(
             else {
                 continue;
             };
-            let targets = crate::resolve::calls::call_targets(ix, files, func, callee, by_pos);
-            let Some((callee_def, (place, method, mode, unwrapped))) = targets
-                .iter()
-                .filter_map(|t| {
-                    let fr = ix.fns[t.flow];
-                    returns.get(&fr).map(|x| (ix.func(files, fr), x))
-                })
-                .next()
-            else {
-                continue;
-            };
-            let Some(mut l) = ix.resolve_lock(
+            if let Some((l, mode)) = returned_lock(&cx, callee, args, i) {
+                let idx = r.intern(l);
+                r.call_at.insert(i as NodeId, (idx, *g, mode));
+            }
+        }
+    }
+    r
+}
+
+impl Resolved {
+    /// The index of a lock in `locks`, added when it is new.
+    fn intern(&mut self, l: ResolvedLock) -> u32 {
+        match self
+            .locks
+            .iter()
+            .position(|x| x.class == l.class && x.instance == l.instance)
+        {
+            Some(p) => p as u32,
+            None => {
+                self.locks.push(l);
+                self.locks.len() as u32 - 1
+            }
+        }
+    }
+}
+
+/// The lock an acquisition takes: a typed lock, or a configured or built-in acquire function's
+/// (`spin_lock(&l)`, a `lock_pairs` entry) raw lock.
+#[allow(clippy::too_many_arguments)]
+fn acquired_lock(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    config: &Config,
+    place: &Place,
+    method: &str,
+    unwrapped: bool,
+    style: AcqStyle,
+) -> Option<ResolvedLock> {
+    let raw_fn = style == AcqStyle::Raw
+        && crate::lock_api::ACQUIRE_FNS
+            .iter()
+            .any(|(n, _, _)| *n == method)
+        || config.lock_pairs.iter().any(|p| p.acquire == method);
+    let mut l = ix.resolve_lock(
+        files,
+        func,
+        place,
+        method,
+        AcqCall {
+            unwrapped,
+            fn_call: style == AcqStyle::Raw,
+        },
+        config,
+    );
+    if l.is_none() && raw_fn {
+        l = Some(fn_pair_lock(func, place, method, config));
+    }
+    if let Some(l) = &mut l {
+        if raw_fn {
+            let (spin, irq) = pair_props(method, config);
+            l.kind.raw = true;
+            l.kind.spin |= spin;
+            l.kind.irq_safe |= irq;
+        }
+    }
+    l
+}
+
+/// The lock a manual unlock releases (`m.force_unlock()`, `spin_unlock(&l)`).
+fn unlocked_lock(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    config: &Config,
+    place: &Place,
+    method: &str,
+) -> Option<ResolvedLock> {
+    let raw_fn = crate::lock_api::RELEASE_FNS.contains(&method)
+        || config.lock_pairs.iter().any(|p| p.release == method);
+    let l = ix.resolve_lock(
+        files,
+        func,
+        place,
+        "lock",
+        AcqCall {
+            unwrapped: true,
+            fn_call: false,
+        },
+        config,
+    );
+    match l {
+        Some(l) => Some(l),
+        None if raw_fn => Some(fn_pair_lock(func, place, method, config)),
+        None => None,
+    }
+}
+
+/// What resolving the locks of returned guards needs.
+struct ReturnCx<'a> {
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    func: &'a FnDef,
+    config: &'a Config,
+    returns: &'a Returns,
+    by_pos: &'a BTreeMap<FnRef, usize>,
+}
+
+/// The lock held through the guard a call returns (node `i`), in the caller's terms, and its
+/// mode.
+fn returned_lock(
+    cx: &ReturnCx<'_>,
+    callee: &Callee,
+    args: &[Option<Place>],
+    i: usize,
+) -> Option<(ResolvedLock, Mode)> {
+    let ReturnCx {
+        ix,
+        files,
+        func,
+        config,
+        returns,
+        by_pos,
+    } = *cx;
+    let targets = crate::resolve::calls::call_targets(ix, files, func, callee, by_pos);
+    let (callee_def, (place, method, mode, unwrapped)) = targets.iter().find_map(|t| {
+        let fr = ix.fns[t.flow];
+        returns.get(&fr).map(|x| (ix.func(files, fr), x))
+    })?;
+    let mut l = ix.resolve_lock(
+        files,
+        callee_def,
+        place,
+        method,
+        AcqCall {
+            unwrapped: *unwrapped,
+            fn_call: false,
+        },
+        config,
+    )?;
+    l.instance = crate::resolve::instance::map_instance(callee_def, &l.instance, callee, args)
+        .unwrap_or_else(|| format!("{}#{i}", l.instance));
+    // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):
+    // the lock is the caller's argument, named as the caller names it, not one class
+    // shared by every caller of the helper.
+    if let Some(cl) = param_arg_place(callee_def, place, callee, args)
+        .and_then(|cp| {
+            ix.resolve_lock(
                 files,
-                callee_def,
-                place,
+                func,
+                &cp,
                 method,
                 AcqCall {
                     unwrapped: *unwrapped,
                     fn_call: false,
                 },
                 config,
-            ) else {
-                continue;
-            };
-            l.instance =
-                crate::resolve::instance::map_instance(callee_def, &l.instance, callee, args)
-                    .unwrap_or_else(|| format!("{}#{i}", l.instance));
-            // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):
-            // the lock is the caller's argument, named as the caller names it, not one class
-            // shared by every caller of the helper.
-            if let Some(cl) = param_arg_place(callee_def, place, callee, args)
-                .and_then(|cp| {
-                    ix.resolve_lock(
-                        files,
-                        func,
-                        &cp,
-                        method,
-                        AcqCall {
-                            unwrapped: *unwrapped,
-                            fn_call: false,
-                        },
-                        config,
-                    )
-                })
-                .filter(|cl| !cl.assumed)
-            {
-                l.class = cl.class;
-                l.instance = cl.instance;
-            }
-            let idx = match r
-                .locks
-                .iter()
-                .position(|x| x.class == l.class && x.instance == l.instance)
-            {
-                Some(p) => p as u32,
-                None => {
-                    r.locks.push(l);
-                    r.locks.len() as u32 - 1
-                }
-            };
-            r.call_at.insert(i as NodeId, (idx, *g, *mode));
-        }
+            )
+        })
+        .filter(|cl| !cl.assumed)
+    {
+        l.class = cl.class;
+        l.instance = cl.instance;
     }
-    r
+    Some((l, *mode))
 }
 
 /// The caller's place for a callee place rooted at one of the callee's parameters: the
