@@ -1,4 +1,4 @@
-//! Loading sources from disk: the files of planned units ([`crate::plan`]).
+//! Loading sources from disk: the files of planned units ([`UnitPlan`]).
 //!
 //! Two ways to find files:
 //! * a module tree: start at a crate root and follow `mod x;` declarations the way rustc does
@@ -16,7 +16,7 @@
 //! [`Loaded::io_errors`].
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use lockstep_analyzer::lower::ModDecl;
 use lockstep_analyzer::macros::MacroTable;
@@ -25,79 +25,16 @@ use lockstep_analyzer::{
 };
 use rayon::prelude::*;
 
-use crate::plan::{UnitPlan, UnitSource};
+use crate::cache::Cache;
+use crate::paths::{display_path, io_reason, normalize, SkipSet};
+use crate::progress::Progress;
+use crate::unit::{UnitPlan, UnitSource};
 
 /// Largest source file read: spans are 32-bit byte offsets.
 pub const MAX_FILE_SIZE: u64 = 512 << 20;
 
 /// Stack size of the analysis threads: deep but accepted nesting must not overflow.
 pub const STACK_SIZE: usize = 64 << 20;
-
-/// Paths to leave out (`skip` in the configuration).
-#[derive(Clone, Debug, Default)]
-pub struct SkipSet {
-    /// (base directory, glob relative to it)
-    pub patterns: Vec<(PathBuf, String)>,
-}
-
-impl SkipSet {
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    /// Whether `path` (or a directory above it) matches a pattern.
-    pub fn matches(&self, path: &Path) -> bool {
-        let path = normalize(path);
-        self.patterns.iter().any(|(base, pat)| {
-            let Ok(rel) = path.strip_prefix(normalize(base)) else {
-                return false;
-            };
-            let rel = to_slash(rel);
-            let mut cut = rel.as_str();
-            loop {
-                if glob_match(pat.trim_end_matches('/'), cut) {
-                    return true;
-                }
-                match cut.rfind('/') {
-                    Some(i) => cut = &cut[..i],
-                    None => return false,
-                }
-            }
-        })
-    }
-}
-
-/// A small glob: `*` (within one path segment), `?`, and `**` (any number of segments).
-pub fn glob_match(pat: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        if p.is_empty() {
-            return t.is_empty();
-        }
-        if p.starts_with(b"**") {
-            let mut rest = &p[2..];
-            if rest.first() == Some(&b'/') {
-                rest = &rest[1..];
-                // `**/` matches zero or more whole segments
-                if go(rest, t) {
-                    return true;
-                }
-                return t
-                    .iter()
-                    .enumerate()
-                    .any(|(i, &c)| c == b'/' && go(rest, &t[i + 1..]));
-            }
-            return (0..=t.len()).any(|i| go(rest, &t[i..]));
-        }
-        match p[0] {
-            b'*' => (0..=t.len())
-                .take_while(|&i| i == 0 || t[i - 1] != b'/')
-                .any(|i| go(&p[1..], &t[i..])),
-            b'?' => !t.is_empty() && t[0] != b'/' && go(&p[1..], &t[1..]),
-            c => !t.is_empty() && t[0] == c && go(&p[1..], &t[1..]),
-        }
-    }
-    go(pat.as_bytes(), text.as_bytes())
-}
 
 /// Files read and lowered, plus problems met on the way.
 #[derive(Default)]
@@ -111,42 +48,6 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// Load problems without one.
     pub io_errors: Vec<String>,
-}
-
-/// `p` with `.` and `..` resolved lexically.
-pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            c => out.push(c.as_os_str()),
-        }
-    }
-    out
-}
-
-fn to_slash(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    if std::path::MAIN_SEPARATOR == '/' {
-        s.into_owned()
-    } else {
-        s.replace(std::path::MAIN_SEPARATOR, "/")
-    }
-}
-
-/// Display path of `p` relative to `root` with `/` separators (absolute when outside `root`).
-pub fn display_path(root: &Path, p: &Path) -> String {
-    let p = normalize(p);
-    let root = normalize(root);
-    match p.strip_prefix(&root) {
-        Ok(rel) if !rel.as_os_str().is_empty() => to_slash(rel),
-        _ => to_slash(&p),
-    }
 }
 
 /// Leave out the functions of inline `#[cfg(test)]` code.
@@ -200,9 +101,9 @@ pub fn load(
 /// What a load may use besides its inputs.
 #[derive(Default)]
 pub struct LoadExtras<'a> {
-    /// Per-file results by content ([`crate::cache`]).
-    pub cache: Option<&'a crate::cache::Cache>,
-    pub progress: Option<&'a crate::progress::Progress>,
+    /// Per-file results by content ([`Cache`]).
+    pub cache: Option<&'a Cache>,
+    pub progress: Option<&'a Progress>,
 }
 
 /// [`load`] with a cache and a progress bar.
@@ -285,8 +186,8 @@ struct State<'a> {
     nodes: Vec<Node>,
     skip: &'a SkipSet,
     config: &'a Config,
-    cache: Option<&'a crate::cache::Cache>,
-    progress: Option<&'a crate::progress::Progress>,
+    cache: Option<&'a Cache>,
+    progress: Option<&'a Progress>,
     /// Per unit, the `macro_rules!` of the files lowered so far.
     macros: BTreeMap<usize, MacroTable>,
 }
@@ -756,43 +657,9 @@ fn mod_line(t: &str) -> Option<(&str, usize)> {
     Some((name, t.len() - r.len()))
 }
 
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    let s = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let s = e.to_string();
-            // drop rustc-style " (os error N)" and lowercase the first letter
-            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
-            let mut c = s.chars();
-            match c.next() {
-                Some(f) => f.to_lowercase().chain(c).collect(),
-                None => s,
-            }
-        }
-    };
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("src/generated/**", "src/generated/a/b.rs"));
-        assert!(glob_match("**/gen.rs", "gen.rs"));
-        assert!(glob_match("**/gen.rs", "a/b/gen.rs"));
-        assert!(glob_match("src/*.rs", "src/a.rs"));
-        assert!(!glob_match("src/*.rs", "src/a/b.rs"));
-        assert!(glob_match("src/?.rs", "src/a.rs"));
-        assert!(!glob_match("src/?.rs", "src/ab.rs"));
-        let s = SkipSet {
-            patterns: vec![("/w".into(), "src/generated".into())],
-        };
-        assert!(s.matches(Path::new("/w/src/generated/x.rs")));
-        assert!(!s.matches(Path::new("/w/src/gen.rs")));
-    }
 
     #[test]
     fn mod_decls_of_a_broken_file() {
@@ -814,17 +681,5 @@ mod tests {
         );
         assert_eq!(f.snippet(d[0].span), "a");
         assert_eq!(f.snippet(d[3].span), "d");
-    }
-
-    #[test]
-    fn display_paths() {
-        assert_eq!(
-            display_path(Path::new("/w"), Path::new("/w/src/../a.rs")),
-            "a.rs"
-        );
-        assert_eq!(
-            display_path(Path::new("/w"), Path::new("/x/a.rs")),
-            "/x/a.rs"
-        );
     }
 }
