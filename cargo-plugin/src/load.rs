@@ -86,18 +86,6 @@ struct Node {
     parent: Option<usize>,
 }
 
-/// Load every unit. Non-test units are loaded first so a file shared with a test target
-/// belongs to the non-test unit. `root` is the directory display paths are relative to.
-pub fn load(
-    root: &Path,
-    units: &[UnitPlan],
-    skip: &SkipSet,
-    pool: &rayon::ThreadPool,
-    config: &Config,
-) -> Loaded {
-    load_with(root, units, skip, pool, config, &LoadExtras::default())
-}
-
 /// What a load may use besides its inputs.
 #[derive(Default)]
 pub struct LoadExtras<'a> {
@@ -106,8 +94,10 @@ pub struct LoadExtras<'a> {
     pub progress: Option<&'a Progress>,
 }
 
-/// [`load`] with a cache and a progress bar.
-pub fn load_with(
+/// Load every unit. Non-test units are loaded first so a file shared with a test target
+/// belongs to the non-test unit. `root` is the directory display paths are relative to;
+/// `extras` may hold a cache and a progress bar.
+pub fn load(
     root: &Path,
     units: &[UnitPlan],
     skip: &SkipSet,
@@ -194,6 +184,33 @@ struct State<'a> {
 
 type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
 
+/// Step 1 of a wave, parallel: the bytes of every file of a wave, with its canonical path.
+fn read_wave(wave: &[Pending], pool: &rayon::ThreadPool) -> Vec<ReadResult> {
+    pool.install(|| {
+        wave.par_iter()
+            .map(|p| {
+                let canon = std::fs::canonicalize(&p.path)?;
+                let md = std::fs::metadata(&p.path)?;
+                if md.is_dir() {
+                    return Err(std::io::Error::other("it is a directory"));
+                }
+                if !md.is_file() {
+                    // a FIFO or device would block or never end
+                    return Err(std::io::Error::other("not a regular file"));
+                }
+                if md.len() > MAX_FILE_SIZE {
+                    return Err(std::io::Error::other(format!(
+                        "file is larger than {} MiB",
+                        MAX_FILE_SIZE >> 20
+                    )));
+                }
+                let bytes = std::fs::read(&p.path)?;
+                Ok((canon, bytes))
+            })
+            .collect()
+    })
+}
+
 impl State<'_> {
     fn run_wave(
         &mut self,
@@ -205,31 +222,22 @@ impl State<'_> {
             .into_iter()
             .filter(|p| self.skip.is_empty() || !self.skip.matches(&p.path))
             .collect();
-        // 1. read (parallel)
-        let reads: Vec<ReadResult> = pool.install(|| {
-            wave.par_iter()
-                .map(|p| {
-                    let canon = std::fs::canonicalize(&p.path)?;
-                    let md = std::fs::metadata(&p.path)?;
-                    if md.is_dir() {
-                        return Err(std::io::Error::other("it is a directory"));
-                    }
-                    if !md.is_file() {
-                        // a FIFO or device would block or never end
-                        return Err(std::io::Error::other("not a regular file"));
-                    }
-                    if md.len() > MAX_FILE_SIZE {
-                        return Err(std::io::Error::other(format!(
-                            "file is larger than {} MiB",
-                            MAX_FILE_SIZE >> 20
-                        )));
-                    }
-                    let bytes = std::fs::read(&p.path)?;
-                    Ok((canon, bytes))
-                })
-                .collect()
-        });
-        // 2. assign ids (sequential, deterministic)
+        let reads = read_wave(&wave, pool);
+        let added = self.add_files(wave, reads, units);
+        let lowered = self.lower_files(&added, units, pool);
+        let next = self.children(&added, &lowered, units);
+        self.out.lowered.extend(lowered);
+        next
+    }
+
+    /// Step 2 of a wave, sequential and deterministic: assign ids to the files read, each with
+    /// its node in the arena; files already loaded are left out (a module cycle reported).
+    fn add_files(
+        &mut self,
+        wave: Vec<Pending>,
+        reads: Vec<ReadResult>,
+        units: &[UnitPlan],
+    ) -> Vec<(FileId, Pending, usize)> {
         let mut added: Vec<(FileId, Pending, usize)> = Vec::new();
         for (p, r) in wave.into_iter().zip(reads) {
             let (canon, bytes) = match r {
@@ -265,7 +273,17 @@ impl State<'_> {
             });
             added.push((id, p, self.nodes.len() - 1));
         }
-        // 3. parse and lower (parallel; syn trees stay on their thread), or read back
+        added
+    }
+
+    /// Step 3 of a wave: parse and lower (parallel; syn trees stay on their thread), or read
+    /// back from the cache; in file order.
+    fn lower_files(
+        &mut self,
+        added: &[(FileId, Pending, usize)],
+        units: &[UnitPlan],
+        pool: &rayon::ThreadPool,
+    ) -> Vec<LoweredFile> {
         let db = &self.out.db;
         let config = self.config;
         let (cache, progress) = (self.cache, self.progress);
@@ -322,9 +340,18 @@ impl State<'_> {
                 drop_cfg_test(l);
             }
         }
-        // 4. children (sequential)
+        lowered
+    }
+
+    /// Step 4 of a wave, sequential: the files the `mod` declarations of the lowered files name.
+    fn children(
+        &mut self,
+        added: &[(FileId, Pending, usize)],
+        lowered: &[LoweredFile],
+        units: &[UnitPlan],
+    ) -> Vec<Pending> {
         let mut next = Vec::new();
-        for ((id, p, node), l) in added.iter().zip(&lowered) {
+        for ((id, p, node), l) in added.iter().zip(lowered) {
             if !p.follow_mods {
                 continue;
             }
@@ -346,7 +373,6 @@ impl State<'_> {
                 }
             }
         }
-        self.out.lowered.extend(lowered);
         next
     }
 

@@ -87,7 +87,7 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
             cache: cache.as_ref(),
             progress: progress.as_ref(),
         };
-        let loaded = load::load_with(
+        let loaded = load::load(
             &plan.root,
             &plan.units,
             &settings.skip,
