@@ -11,7 +11,7 @@ use std::path::Path;
 use lockstep_analyzer::Diagnostic;
 use serde::{Deserialize, Serialize};
 
-use crate::Report;
+use crate::report::Report;
 
 /// The format version written to and accepted from baseline files.
 pub const VERSION: u32 = 1;

@@ -1,6 +1,6 @@
 //! The command line: `cargo lockstep [OPTIONS] [PATH]...` and its subcommands.
 //!
-//! Parsing only; [`crate::driver`] acts on the result.
+//! Parsing only: the result is an [`Invocation`], which the driver acts on.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use lockstep_analyzer::{Edition, Level};
 
+use crate::config::LevelFlag;
 use crate::graph::GraphFormat;
+use crate::plan::Selection;
 use crate::render::MessageFormat;
 
 /// `cargo` as seen by clap: the only subcommand it knows is `lockstep`.
@@ -239,26 +241,6 @@ pub struct RunOptions {
     pub jobs: Option<usize>,
     /// Skip the per-file cache.
     pub no_cache: bool,
-}
-
-/// Which packages and targets to analyze.
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    pub manifest_path: Option<PathBuf>,
-    pub packages: Vec<String>,
-    pub workspace: bool,
-    pub exclude: Vec<String>,
-    pub all_targets: bool,
-    pub no_deps: bool,
-    pub edition: Option<Edition>,
-}
-
-/// A `-D`/`-W`/`-A` flag, in command-line order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LevelFlag {
-    pub level: Level,
-    /// As written (`lockstep::double_lock`, `double_lock` or `warnings`).
-    pub lint: String,
 }
 
 /// The parsed command line.

@@ -12,8 +12,8 @@ use lockstep_analyzer::{Config, Level};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::LevelFlag;
-use crate::load::SkipSet;
+use crate::paths::{display_path, normalize, SkipSet};
+use crate::suggest::{did_you_mean_lint, unknown_lint};
 
 /// The configuration file format (also the shape of the `metadata.lockstep` tables).
 #[derive(Deserialize, Debug, Default)]
@@ -220,7 +220,7 @@ pub fn load_settings(dirs: &[PathBuf]) -> Result<Settings, Box<ConfigError>> {
     let mut settings = Settings::default();
     let mut done: Vec<PathBuf> = Vec::new();
     for dir in dirs {
-        let dir = crate::load::normalize(dir);
+        let dir = normalize(dir);
         if done.contains(&dir) {
             continue;
         }
@@ -328,7 +328,7 @@ fn table_span(text: &str, dotted: &str) -> std::ops::Range<usize> {
 /// A path as shown in messages: relative to the current directory when below it.
 fn shown(p: &Path) -> String {
     match std::env::current_dir() {
-        Ok(cwd) => crate::load::display_path(&cwd, p),
+        Ok(cwd) => display_path(&cwd, p),
         Err(_) => p.display().to_string(),
     }
 }
@@ -388,7 +388,7 @@ fn merge(
                 format!("unknown lint `{lname}` in [lints]"),
                 "unknown lint",
             );
-            if let Some(s) = crate::driver::did_you_mean_lint(bare) {
+            if let Some(s) = did_you_mean_lint(bare) {
                 e = e.with_help(format!("did you mean `{s}`?"));
             } else {
                 e = e.with_help("`cargo lockstep list` prints every lint");
@@ -465,6 +465,14 @@ fn merge(
     Ok(())
 }
 
+/// A `-D`/`-W`/`-A` flag, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelFlag {
+    pub level: Level,
+    /// As written (`lockstep::double_lock`, `double_lock` or `warnings`).
+    pub lint: String,
+}
+
 /// Final lint levels: each lint's default, then the configuration, then the command-line
 /// flags in order. `warnings` at deny turns every warning into an error; at allow it hides
 /// every warning.
@@ -488,12 +496,7 @@ impl Levels {
         for f in flags {
             let bare = f.lint.strip_prefix("lockstep::").unwrap_or(&f.lint);
             if bare != "warnings" && !l.per_lint.contains_key(bare) {
-                let mut msg = format!("unknown lint `{}`", f.lint);
-                match crate::driver::did_you_mean_lint(bare) {
-                    Some(s) => msg.push_str(&format!("\n\nhelp: did you mean `{s}`?")),
-                    None => msg.push_str("\n\nhelp: `cargo lockstep list` prints every lint"),
-                }
-                return Err(msg);
+                return Err(unknown_lint(&f.lint, bare));
             }
             l.set(bare, f.level);
         }

@@ -13,8 +13,7 @@ use std::sync::OnceLock;
 use cargo_metadata::{semver, DependencyKind, Metadata, Package, PackageId, TargetKind};
 use lockstep_analyzer::Edition;
 
-use crate::plan::{UnitPlan, UnitSource};
-use crate::Unit;
+use crate::unit::{Unit, UnitPlan, UnitSource};
 
 /// Source bytes of dependencies read in one run, at most: the packages nearest to the analyzed
 /// code come first, and the rest are left out (and said to be) once this is reached.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use lockstep_analyzer::diag::{Applicability, Edit, Suggestion};
 use lockstep_analyzer::{FileId, SourceFile};
 
-use crate::Report;
+use crate::report::Report;
 
 /// How `--fix` behaves.
 #[derive(Clone, Debug)]

@@ -424,12 +424,38 @@ fn layout_part(
         .enumerate()
         .filter_map(|(k, e)| Some((k, *local.get(&e.from)?, *local.get(&e.to)?)))
         .collect();
+    let reversed = back_edges(n, m.edges.len(), &edges);
+    let oriented: Vec<(usize, usize, usize)> = edges
+        .iter()
+        .map(|&(k, a, b)| if reversed[k] { (k, b, a) } else { (k, a, b) })
+        .collect();
+    let layer = longest_path_layers(n, &oriented);
+    let mut g = Layered::new(&layer, part.iter().map(|&v| width[v]).collect(), &oriented);
+    g.order_rows();
+    let x = g.place_x(n);
+    let (vc, right) = g.coordinates(&x, x0);
+    for (i, &v) in part.iter().enumerate() {
+        center[v] = vc[i];
+    }
+    for (k, chain) in g.chains {
+        let mut pts: Vec<(f64, f64)> = chain[1..chain.len() - 1].iter().map(|&b| vc[b]).collect();
+        if reversed[k] {
+            pts.reverse();
+        }
+        bends[k] = pts;
+    }
+    let part_w = right - x0;
+    x0 + part_w
+}
+
+/// DFS over the part's edges `(edge index, from, to)`: the back edges (by edge index, of
+/// `edge_count`), which are reversed for layering.
+fn back_edges(n: usize, edge_count: usize, edges: &[(usize, usize, usize)]) -> Vec<bool> {
     let mut succ: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
-    for &(k, a, b) in &edges {
+    for &(k, a, b) in edges {
         succ[a].push((b, k));
     }
-    // DFS: back edges are reversed for layering.
-    let mut reversed = vec![false; m.edges.len()];
+    let mut reversed = vec![false; edge_count];
     let mut state = vec![0u8; n];
     for root in 0..n {
         if state[root] != 0 {
@@ -455,15 +481,15 @@ fn layout_part(
             }
         }
     }
-    let oriented: Vec<(usize, usize, usize)> = edges
-        .iter()
-        .map(|&(k, a, b)| if reversed[k] { (k, b, a) } else { (k, a, b) })
-        .collect();
-    // Longest-path layers.
+    reversed
+}
+
+/// Longest-path layers of `n` nodes under acyclic edges `(edge index, from, to)`.
+fn longest_path_layers(n: usize, oriented: &[(usize, usize, usize)]) -> Vec<usize> {
     let mut layer = vec![0usize; n];
     for _ in 0..n {
         let mut changed = false;
-        for &(_, a, b) in &oriented {
+        for &(_, a, b) in oriented {
             if layer[b] < layer[a] + 1 {
                 layer[b] = layer[a] + 1;
                 changed = true;
@@ -473,146 +499,182 @@ fn layout_part(
             break;
         }
     }
-    // Chains with bend points: ids n.. are bends.
-    let mut vlayer = layer.clone();
-    let mut vwidth: Vec<f64> = part.iter().map(|&v| width[v]).collect();
-    let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
-    for &(k, a, b) in &oriented {
-        let mut chain = vec![a];
-        for l in layer[a] + 1..layer[b] {
-            chain.push(vlayer.len());
-            vlayer.push(l);
-            vwidth.push(BEND_W);
+    layer
+}
+
+/// A layered part: its nodes (ids `0..n`) plus a bend point (ids `n..`) in every layer an
+/// edge crosses, the rows of each layer and the neighbours of each point.
+struct Layered {
+    vwidth: Vec<f64>,
+    /// Per edge of the part: its index and the points it runs through, top to bottom.
+    chains: Vec<(usize, Vec<usize>)>,
+    up: Vec<Vec<usize>>,
+    down: Vec<Vec<usize>>,
+    rows: Vec<Vec<usize>>,
+}
+
+impl Layered {
+    fn new(layer: &[usize], node_width: Vec<f64>, oriented: &[(usize, usize, usize)]) -> Layered {
+        // Chains with bend points: ids n.. are bends.
+        let mut vlayer = layer.to_vec();
+        let mut vwidth = node_width;
+        let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
+        for &(k, a, b) in oriented {
+            let mut chain = vec![a];
+            for l in layer[a] + 1..layer[b] {
+                chain.push(vlayer.len());
+                vlayer.push(l);
+                vwidth.push(BEND_W);
+            }
+            chain.push(b);
+            chains.push((k, chain));
         }
-        chain.push(b);
-        chains.push((k, chain));
-    }
-    let total = vlayer.len();
-    let mut up: Vec<Vec<usize>> = vec![Vec::new(); total];
-    let mut down: Vec<Vec<usize>> = vec![Vec::new(); total];
-    for (_, c) in &chains {
-        for w in c.windows(2) {
-            down[w[0]].push(w[1]);
-            up[w[1]].push(w[0]);
+        let total = vlayer.len();
+        let mut up: Vec<Vec<usize>> = vec![Vec::new(); total];
+        let mut down: Vec<Vec<usize>> = vec![Vec::new(); total];
+        for (_, c) in &chains {
+            for w in c.windows(2) {
+                down[w[0]].push(w[1]);
+                up[w[1]].push(w[0]);
+            }
+        }
+        let depth = vlayer.iter().copied().max().map_or(0, |d| d + 1);
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); depth];
+        for v in 0..total {
+            rows[vlayer[v]].push(v);
+        }
+        Layered {
+            vwidth,
+            chains,
+            up,
+            down,
+            rows,
         }
     }
-    let depth = vlayer.iter().copied().max().map_or(0, |d| d + 1);
-    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); depth];
-    for v in 0..total {
-        rows[vlayer[v]].push(v);
+
+    fn total(&self) -> usize {
+        self.vwidth.len()
     }
-    let mut pos = vec![0f64; total];
-    for r in &rows {
-        for (i, &v) in r.iter().enumerate() {
-            pos[v] = i as f64;
-        }
-    }
-    for sweep in 0..6 {
-        let downward = sweep % 2 == 0;
-        let order: Vec<usize> = if downward {
-            (1..depth).collect()
-        } else {
-            (0..depth.saturating_sub(1)).rev().collect()
-        };
-        for li in order {
-            let mut keyed: Vec<(f64, usize)> = rows[li]
-                .iter()
-                .map(|&v| {
-                    let ns = if downward { &up[v] } else { &down[v] };
-                    let bc = if ns.is_empty() {
-                        pos[v]
-                    } else {
-                        ns.iter().map(|&w| pos[w]).sum::<f64>() / ns.len() as f64
-                    };
-                    (bc, v)
-                })
-                .collect();
-            keyed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-            rows[li] = keyed.into_iter().map(|(_, v)| v).collect();
-            for (i, &v) in rows[li].iter().enumerate() {
+
+    /// Order the rows by a few barycenter sweeps, alternately down and up.
+    fn order_rows(&mut self) {
+        let (total, depth) = (self.total(), self.rows.len());
+        let rows = &mut self.rows;
+        let mut pos = vec![0f64; total];
+        for r in rows.iter() {
+            for (i, &v) in r.iter().enumerate() {
                 pos[v] = i as f64;
             }
         }
+        for sweep in 0..6 {
+            let downward = sweep % 2 == 0;
+            let order: Vec<usize> = if downward {
+                (1..depth).collect()
+            } else {
+                (0..depth.saturating_sub(1)).rev().collect()
+            };
+            for li in order {
+                let mut keyed: Vec<(f64, usize)> = rows[li]
+                    .iter()
+                    .map(|&v| {
+                        let ns = if downward { &self.up[v] } else { &self.down[v] };
+                        let bc = if ns.is_empty() {
+                            pos[v]
+                        } else {
+                            ns.iter().map(|&w| pos[w]).sum::<f64>() / ns.len() as f64
+                        };
+                        (bc, v)
+                    })
+                    .collect();
+                keyed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+                rows[li] = keyed.into_iter().map(|(_, v)| v).collect();
+                for (i, &v) in rows[li].iter().enumerate() {
+                    pos[v] = i as f64;
+                }
+            }
+        }
     }
-    // x: start packed left to right, then pull every point towards its neighbours in the
-    // rows above and below, keeping the order and the gaps.
-    let real = n;
-    let sep = |a: usize, b: usize| {
+
+    /// Horizontal gap between the centers of neighbours `a` and `b` in a row (ids below
+    /// `real` are nodes, the others bend points).
+    fn sep(&self, real: usize, a: usize, b: usize) -> f64 {
         let gap = if a < real && b < real {
             GAP_X
         } else {
             BEND_GAP
         };
-        (vwidth[a] + vwidth[b]) / 2.0 + gap
-    };
-    let mut x = vec![0f64; total];
-    for r in &rows {
-        let mut cur = 0.0;
-        for (i, &v) in r.iter().enumerate() {
-            if i > 0 {
-                cur += sep(r[i - 1], v);
-            }
-            x[v] = cur;
-        }
+        (self.vwidth[a] + self.vwidth[b]) / 2.0 + gap
     }
-    for it in 0..8 {
-        for r in &rows {
-            let want: Vec<f64> = r
-                .iter()
-                .map(|&v| {
-                    let ns: Vec<usize> = match it % 3 {
-                        0 => up[v].clone(),
-                        1 => down[v].clone(),
-                        _ => up[v].iter().chain(&down[v]).copied().collect(),
-                    };
-                    if ns.is_empty() {
-                        x[v]
-                    } else {
-                        ns.iter().map(|&w| x[w]).sum::<f64>() / ns.len() as f64
-                    }
-                })
-                .collect();
-            // Closest placement from the left and from the right, averaged: both keep the
-            // gaps, so their mean does too.
-            let k = r.len();
-            let mut lft = want.clone();
-            for i in 1..k {
-                lft[i] = lft[i].max(lft[i - 1] + sep(r[i - 1], r[i]));
-            }
-            let mut rgt = want.clone();
-            for i in (0..k.saturating_sub(1)).rev() {
-                rgt[i] = rgt[i].min(rgt[i + 1] - sep(r[i], r[i + 1]));
-            }
-            for i in 0..k {
-                x[r[i]] = (lft[i] + rgt[i]) / 2.0;
+
+    /// x of every point: start packed left to right, then pull every point towards its
+    /// neighbours in the rows above and below, keeping the order and the gaps. Ids below
+    /// `real` are nodes.
+    fn place_x(&self, real: usize) -> Vec<f64> {
+        let sep = |a: usize, b: usize| self.sep(real, a, b);
+        let mut x = vec![0f64; self.total()];
+        for r in &self.rows {
+            let mut cur = 0.0;
+            for (i, &v) in r.iter().enumerate() {
+                if i > 0 {
+                    cur += sep(r[i - 1], v);
+                }
+                x[v] = cur;
             }
         }
-    }
-    let left = (0..total)
-        .map(|v| x[v] - vwidth[v] / 2.0)
-        .fold(f64::INFINITY, f64::min);
-    let left = if left.is_finite() { left } else { 0.0 };
-    let mut vc = vec![(0.0, 0.0); total];
-    let mut right = x0;
-    for (li, r) in rows.iter().enumerate() {
-        for &v in r {
-            let cx = x0 + x[v] - left;
-            vc[v] = (cx, MARGIN + li as f64 * (NODE_H + GAP_Y) + NODE_H / 2.0);
-            right = f64::max(right, cx + vwidth[v] / 2.0);
+        for it in 0..8 {
+            for r in &self.rows {
+                let want: Vec<f64> = r
+                    .iter()
+                    .map(|&v| {
+                        let ns: Vec<usize> = match it % 3 {
+                            0 => self.up[v].clone(),
+                            1 => self.down[v].clone(),
+                            _ => self.up[v].iter().chain(&self.down[v]).copied().collect(),
+                        };
+                        if ns.is_empty() {
+                            x[v]
+                        } else {
+                            ns.iter().map(|&w| x[w]).sum::<f64>() / ns.len() as f64
+                        }
+                    })
+                    .collect();
+                // Closest placement from the left and from the right, averaged: both keep the
+                // gaps, so their mean does too.
+                let k = r.len();
+                let mut lft = want.clone();
+                for i in 1..k {
+                    lft[i] = lft[i].max(lft[i - 1] + sep(r[i - 1], r[i]));
+                }
+                let mut rgt = want.clone();
+                for i in (0..k.saturating_sub(1)).rev() {
+                    rgt[i] = rgt[i].min(rgt[i + 1] - sep(r[i], r[i + 1]));
+                }
+                for i in 0..k {
+                    x[r[i]] = (lft[i] + rgt[i]) / 2.0;
+                }
+            }
         }
+        x
     }
-    let part_w = right - x0;
-    for (i, &v) in part.iter().enumerate() {
-        center[v] = vc[i];
-    }
-    for (k, chain) in chains {
-        let mut pts: Vec<(f64, f64)> = chain[1..chain.len() - 1].iter().map(|&b| vc[b]).collect();
-        if reversed[k] {
-            pts.reverse();
+
+    /// Centers of every point with the part's left edge at `x0`, and the part's right edge.
+    fn coordinates(&self, x: &[f64], x0: f64) -> (Vec<(f64, f64)>, f64) {
+        let total = self.total();
+        let left = (0..total)
+            .map(|v| x[v] - self.vwidth[v] / 2.0)
+            .fold(f64::INFINITY, f64::min);
+        let left = if left.is_finite() { left } else { 0.0 };
+        let mut vc = vec![(0.0, 0.0); total];
+        let mut right = x0;
+        for (li, r) in self.rows.iter().enumerate() {
+            for &v in r {
+                let cx = x0 + x[v] - left;
+                vc[v] = (cx, MARGIN + li as f64 * (NODE_H + GAP_Y) + NODE_H / 2.0);
+                right = f64::max(right, cx + self.vwidth[v] / 2.0);
+            }
         }
-        bends[k] = pts;
+        (vc, right)
     }
-    x0 + part_w
 }
 
 /// A smooth path through points: vertical at both ends, Catmull-Rom through the bends.
@@ -648,11 +710,9 @@ fn smooth_path(pts: &[(f64, f64)]) -> String {
     d
 }
 
-/// An SVG drawing of the graph.
-pub fn svg(m: &GraphModel) -> String {
-    let lay = layout(m);
-    // Where each edge leaves its source and enters its target: the edges at one side of a
-    // node are spread along it, in the order of where they head.
+/// Where each edge leaves its source and enters its target (the x of both ends): the edges at
+/// one side of a node are spread along it, in the order of where they head.
+fn ports(m: &GraphModel, lay: &Layout) -> Vec<(f64, f64)> {
     type Port = (f64, (usize, usize, bool), usize, bool);
     let mut at: BTreeMap<(usize, bool), Vec<Port>> = BTreeMap::new();
     for (k, e) in m.edges.iter().enumerate() {
@@ -686,16 +746,128 @@ pub fn svg(m: &GraphModel) -> String {
             }
         }
     }
-    let mut max_x: f64 = 0.0;
-    let mut max_y: f64 = 0.0;
-    let mut min_x: f64 = 0.0;
-    for (v, &(x, y)) in lay.center.iter().enumerate() {
-        max_x = max_x.max(x + lay.width[v] / 2.0);
-        max_y = max_y.max(y + NODE_H / 2.0);
-    }
+    ports
+}
 
-    let mut paths = String::new();
-    let mut labels = String::new();
+/// The points edge `k` runs through: its source port, its bends, its target port.
+fn edge_points(lay: &Layout, k: usize, e: &GraphEdge, port: (f64, f64)) -> Vec<(f64, f64)> {
+    let (ca, cb) = (lay.center[e.from], lay.center[e.to]);
+    let bends = &lay.bends[k];
+    // Leave the source towards the first point, enter the target from the last one.
+    let first = bends.first().copied().unwrap_or(cb);
+    let last = bends.last().copied().unwrap_or(ca);
+    let out_dir = if first.1 > ca.1 { 1.0 } else { -1.0 };
+    let in_dir = if last.1 < cb.1 { -1.0 } else { 1.0 };
+    let mut pts = vec![(port.0, ca.1 + out_dir * NODE_H / 2.0)];
+    pts.extend(bends.iter().copied());
+    pts.push((port.1, cb.1 + in_dir * NODE_H / 2.0));
+    pts
+}
+
+/// The `<path>` of an edge through `pts`.
+fn edge_path(out: &mut String, m: &GraphModel, e: &GraphEdge, pts: &[(f64, f64)]) {
+    let d = smooth_path(pts);
+    let (stroke, marker, sw) = if e.hot() {
+        (RED, "arrow-red", "2.5")
+    } else {
+        (GREY, "arrow", "1.4")
+    };
+    let dash = if e.try_only {
+        " stroke-dasharray=\"6 4\""
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<path d=\"{d}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash} marker-end=\"url(#{marker})\"><title>{} → {}: {}</title></path>",
+        xml(&m.nodes[e.from].label),
+        xml(&m.nodes[e.to].label),
+        xml(&e.tooltip())
+    );
+}
+
+/// Where the label of an edge through `pts`, `tw` wide, goes (its left end and its middle
+/// line): beside the middle of a stretch, the first that overlaps nothing in `taken` (the
+/// rectangles left, top, right, bottom already drawn); by default beside the first stretch,
+/// on the outer side of a pair. `off` is where the edge leaves its node relative to the
+/// node's center: labels of an edge leaving left of it go to the left.
+fn place_label(
+    pts: &[(f64, f64)],
+    off: f64,
+    tw: f64,
+    taken: &[(f64, f64, f64, f64)],
+) -> (f64, f64) {
+    let mut cands = Vec::new();
+    let sides: [bool; 2] = if off < 0.0 {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    for &t in &[0.5, 0.3, 0.7] {
+        for w in pts.windows(2) {
+            let lx = w[0].0 + (w[1].0 - w[0].0) * t;
+            let ly = w[0].1 + (w[1].1 - w[0].1) * t;
+            for &left_side in &sides {
+                let x = if left_side { lx - 5.0 - tw } else { lx + 5.0 };
+                cands.push((x, ly));
+            }
+        }
+    }
+    // Area of `taken` a label at (x, y) would cover.
+    let overlap = |x: f64, y: f64| -> f64 {
+        taken
+            .iter()
+            .map(|&(l, t, r, b)| {
+                let w = (x + tw + 2.0).min(r) - (x - 2.0).max(l);
+                let h = (y + 7.0).min(b) - (y - 7.0).max(t);
+                w.max(0.0) * h.max(0.0)
+            })
+            .sum()
+    };
+    cands
+        .iter()
+        .copied()
+        .map(|(x, y)| (overlap(x, y), x, y))
+        .fold(None, |best: Option<(f64, f64, f64)>, c| match best {
+            Some(b) if b.0 <= c.0 => Some(b),
+            _ => Some(c),
+        })
+        .map_or((pts[0].0, pts[0].1), |(_, x, y)| (x, y))
+}
+
+/// The label of an edge, `tw` wide, with its left end at `left` and its middle line at `ly`.
+fn edge_label(out: &mut String, e: &GraphEdge, left: f64, ly: f64, tw: f64) {
+    let (anchor, tx) = ("start", left);
+    let color = if e.hot() { RED } else { "#555555" };
+    let _ = writeln!(
+        out,
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\" fill=\"white\" fill-opacity=\"0.85\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"10\" fill=\"{color}\">{}</text>",
+        f(left - 2.0),
+        f(ly - 7.0),
+        f(tw + 4.0),
+        f(tx),
+        f(ly + 3.5),
+        xml(&e.site)
+    );
+}
+
+/// The edges drawn: their paths, their labels, and how far the labels reach left and right.
+struct DrawnEdges {
+    paths: String,
+    labels: String,
+    min_x: f64,
+    max_x: f64,
+}
+
+/// Draw every edge; `min_x` and `max_x` are the horizontal extent of the drawing so far.
+fn draw_edges(m: &GraphModel, lay: &Layout, min_x: f64, max_x: f64) -> DrawnEdges {
+    let ports = ports(m, lay);
+    let mut out = DrawnEdges {
+        paths: String::new(),
+        labels: String::new(),
+        min_x,
+        max_x,
+    };
     // Rectangles (left, top, right, bottom) labels must not cover: nodes, then placed labels.
     let mut taken: Vec<(f64, f64, f64, f64)> = lay
         .center
@@ -704,100 +876,21 @@ pub fn svg(m: &GraphModel) -> String {
         .map(|(&(x, y), &w)| (x - w / 2.0, y - NODE_H / 2.0, x + w / 2.0, y + NODE_H / 2.0))
         .collect();
     for (k, e) in m.edges.iter().enumerate() {
-        let (a, b) = (e.from, e.to);
-        let (ca, cb) = (lay.center[a], lay.center[b]);
-        let bends = &lay.bends[k];
-        // Leave the source towards the first point, enter the target from the last one.
-        let first = bends.first().copied().unwrap_or(cb);
-        let last = bends.last().copied().unwrap_or(ca);
-        let out_dir = if first.1 > ca.1 { 1.0 } else { -1.0 };
-        let in_dir = if last.1 < cb.1 { -1.0 } else { 1.0 };
-        let mut pts = vec![(ports[k].0, ca.1 + out_dir * NODE_H / 2.0)];
-        pts.extend(bends.iter().copied());
-        pts.push((ports[k].1, cb.1 + in_dir * NODE_H / 2.0));
-        // Labels of an edge leaving a node left of its center go to the left.
-        let off = pts[0].0 - ca.0;
-        let d = smooth_path(&pts);
-        let (stroke, marker, sw) = if e.hot() {
-            (RED, "arrow-red", "2.5")
-        } else {
-            (GREY, "arrow", "1.4")
-        };
-        let dash = if e.try_only {
-            " stroke-dasharray=\"6 4\""
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            paths,
-            "<path d=\"{d}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash} marker-end=\"url(#{marker})\"><title>{} → {}: {}</title></path>",
-            xml(&m.nodes[a].label),
-            xml(&m.nodes[b].label),
-            xml(&e.tooltip())
-        );
-        // Label beside the middle of a stretch, the first that overlaps nothing placed yet;
-        // by default beside the first stretch, on the outer side of a pair.
+        let pts = edge_points(lay, k, e, ports[k]);
+        let off = pts[0].0 - lay.center[e.from].0;
+        edge_path(&mut out.paths, m, e, &pts);
         let tw = e.site.chars().count() as f64 * 6.1;
-        let mut cands = Vec::new();
-        let sides: [bool; 2] = if off < 0.0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for &t in &[0.5, 0.3, 0.7] {
-            for w in pts.windows(2) {
-                let lx = w[0].0 + (w[1].0 - w[0].0) * t;
-                let ly = w[0].1 + (w[1].1 - w[0].1) * t;
-                for &left_side in &sides {
-                    let x = if left_side { lx - 5.0 - tw } else { lx + 5.0 };
-                    cands.push((x, ly));
-                }
-            }
-        }
-        // Area of `taken` a label at (x, y) would cover.
-        let overlap = |x: f64, y: f64| -> f64 {
-            taken
-                .iter()
-                .map(|&(l, t, r, b)| {
-                    let w = (x + tw + 2.0).min(r) - (x - 2.0).max(l);
-                    let h = (y + 7.0).min(b) - (y - 7.0).max(t);
-                    w.max(0.0) * h.max(0.0)
-                })
-                .sum()
-        };
-        let (left, ly) = cands
-            .iter()
-            .copied()
-            .map(|(x, y)| (overlap(x, y), x, y))
-            .fold(None, |best: Option<(f64, f64, f64)>, c| match best {
-                Some(b) if b.0 <= c.0 => Some(b),
-                _ => Some(c),
-            })
-            .map_or((pts[0].0, pts[0].1), |(_, x, y)| (x, y));
+        let (left, ly) = place_label(&pts, off, tw, &taken);
         taken.push((left - 2.0, ly - 7.0, left + tw + 2.0, ly + 7.0));
-        min_x = min_x.min(left - 4.0);
-        max_x = max_x.max(left + tw + 4.0);
-        let (anchor, tx) = ("start", left);
-        let color = if e.hot() { RED } else { "#555555" };
-        let _ = writeln!(
-            labels,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\" fill=\"white\" fill-opacity=\"0.85\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"10\" fill=\"{color}\">{}</text>",
-            f(left - 2.0),
-            f(ly - 7.0),
-            f(tw + 4.0),
-            f(tx),
-            f(ly + 3.5),
-            xml(&e.site)
-        );
+        out.min_x = out.min_x.min(left - 4.0);
+        out.max_x = out.max_x.max(left + tw + 4.0);
+        edge_label(&mut out.labels, e, left, ly, tw);
     }
+    out
+}
 
-    let legend_y = max_y + 34.0;
-    let legend_w = 470.0;
-    let vx = min_x.min(0.0);
-    let width = (max_x + MARGIN).max(MARGIN + legend_w) - vx;
-    let height = legend_y + 12.0 + MARGIN;
-
-    let mut s = String::new();
+/// The `<svg>` element's start, the arrow heads and the white background.
+fn svg_head(s: &mut String, vx: f64, width: f64, height: f64) {
     let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"{} 0 {} {}\" font-family=\"monospace\" font-size=\"{}\">",
@@ -823,9 +916,10 @@ pub fn svg(m: &GraphModel) -> String {
         f(width),
         f(height)
     );
-    s.push_str("<g fill=\"none\">\n");
-    s.push_str(&paths);
-    s.push_str("</g>\n<g>\n");
+}
+
+/// One box per node, its class as tooltip.
+fn draw_nodes(s: &mut String, m: &GraphModel, lay: &Layout) {
     for (v, nd) in m.nodes.iter().enumerate() {
         let (x, y) = lay.center[v];
         let w = lay.width[v];
@@ -847,11 +941,11 @@ pub fn svg(m: &GraphModel) -> String {
             xml(&nd.label)
         );
     }
-    s.push_str("</g>\n<g>\n");
-    s.push_str(&labels);
-    s.push_str("</g>\n");
+}
+
+/// The legend line at height `ly`.
+fn legend(s: &mut String, ly: f64) {
     let x0 = MARGIN;
-    let ly = legend_y;
     let _ = writeln!(
         s,
         "<g font-size=\"11\" fill=\"#333333\"><path d=\"M{},{} h28\" stroke=\"{RED}\" stroke-width=\"2.5\"/><text x=\"{}\" y=\"{}\">on a cycle / against lock_order</text><path d=\"M{},{} h28\" stroke=\"{GREY}\" stroke-width=\"1.4\"/><text x=\"{}\" y=\"{}\">ordered</text><path d=\"M{},{} h28\" stroke=\"{GREY}\" stroke-width=\"1.4\" stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{}\">try-lock only</text></g>",
@@ -868,86 +962,35 @@ pub fn svg(m: &GraphModel) -> String {
         f(x0 + 396.0),
         f(ly + 4.0)
     );
-    s.push_str("</svg>\n");
-    s
 }
 
-/// `cargo lockstep graph`: analyze as the default command does, then write the graph.
-pub fn run(inv: &crate::cli::Invocation, format: GraphFormat) -> i32 {
-    use crate::config::{self, Levels};
-    use crate::driver::{EXIT_ERROR, EXIT_OK};
-    use std::io::IsTerminal;
+/// An SVG drawing of the graph.
+pub fn svg(m: &GraphModel) -> String {
+    let lay = layout(m);
+    let mut max_x: f64 = 0.0;
+    let mut max_y: f64 = 0.0;
+    for (v, &(x, y)) in lay.center.iter().enumerate() {
+        max_x = max_x.max(x + lay.width[v] / 2.0);
+        max_y = max_y.max(y + NODE_H / 2.0);
+    }
+    let edges = draw_edges(m, &lay, 0.0, max_x);
 
-    let fail = |msg: &str| {
-        eprintln!("error: {msg}");
-        EXIT_ERROR
-    };
-    if let Err(e) = Levels::new(&[], &inv.level_flags) {
-        return fail(&e);
-    }
-    if inv.selection.manifest_path.is_some() && !inv.paths.is_empty() {
-        return fail("`--manifest-path` cannot be combined with PATHs");
-    }
-    let cwd = match std::env::current_dir() {
-        Ok(c) => c,
-        Err(e) => return fail(&format!("cannot read the current directory: {e}")),
-    };
-    let mut plan = match crate::plan::plan_invocation(inv, &cwd) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
-    };
-    let settings = match config::load_settings(&plan.config_dirs) {
-        Ok(s) => s,
-        Err(e) => {
-            let color = inv.options.color.enabled(std::io::stderr().is_terminal());
-            eprint!("{}", e.render(color));
-            return EXIT_ERROR;
-        }
-    };
-    let levels = match Levels::new(&settings.levels, &inv.level_flags) {
-        Ok(l) => l,
-        Err(e) => return fail(&e),
-    };
-    let mut out: Box<dyn Write> = match &inv.options.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(io::BufWriter::new(f)),
-            Err(e) => return fail(&format!("cannot write `{}`: {e}", path.display())),
-        },
-        None => Box::new(io::BufWriter::new(io::stdout())),
-    };
-    let started = std::time::Instant::now();
-    plan.threads = inv.options.jobs;
-    let (report, timings) = crate::driver::analyze_plan(plan, &settings, &levels);
-    let m = match &report.analysis {
-        Some(a) => model(&report.db, a, &report.config),
-        None => GraphModel::default(),
-    };
-    if let Err(e) = render(&m, format, &mut out).and_then(|_| out.flush()) {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return fail(&format!("cannot write the graph: {e}"));
-        }
-    }
-    drop(out);
-    for e in &report.io_errors {
-        eprintln!("error: {e}");
-    }
-    let unparsed = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.lint == "parse_error")
-        .count();
-    if unparsed > 0 {
-        eprintln!(
-            "warning: {unparsed} file(s) or module(s) could not be analyzed (`cargo lockstep` shows \
-             the parse errors); the graph leaves them out"
-        );
-    }
-    if inv.options.stats {
-        crate::driver::print_stats(&report, &timings, started.elapsed());
-    }
-    if report.io_errors.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    }
+    let legend_y = max_y + 34.0;
+    let legend_w = 470.0;
+    let vx = edges.min_x.min(0.0);
+    let width = (edges.max_x + MARGIN).max(MARGIN + legend_w) - vx;
+    let height = legend_y + 12.0 + MARGIN;
+
+    let mut s = String::new();
+    svg_head(&mut s, vx, width, height);
+    s.push_str("<g fill=\"none\">\n");
+    s.push_str(&edges.paths);
+    s.push_str("</g>\n<g>\n");
+    draw_nodes(&mut s, m, &lay);
+    s.push_str("</g>\n<g>\n");
+    s.push_str(&edges.labels);
+    s.push_str("</g>\n");
+    legend(&mut s, legend_y);
+    s.push_str("</svg>\n");
+    s
 }

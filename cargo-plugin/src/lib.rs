@@ -1,4 +1,26 @@
 //! cargo-lockstep: the command line, loading, configuration and rendering.
+//!
+//! Modules in layers, lowest first; each uses only modules above it in this list:
+//! - `suggest`: "did you mean …?" for misspelled names
+//! - `paths`: lexical path normalization, display paths, globs and `skip` patterns, IO error wording
+//! - `progress`: the progress bar on stderr
+//! - `cache`: per-file lowering results under `target/lockstep/`
+//! - `unit`: the units (cargo targets or paths) a run loads
+//! - `deps`: dependencies read from source (which packages, where their sources are)
+//! - `report`: the outcome of a run
+//! - `baseline`: findings recorded in a baseline file, and matching against it
+//! - `render`: the output formats of the findings (human, short, JSON, SARIF)
+//! - `fix`: applying machine-applicable suggestions to the sources
+//! - `graph`: the lock-order graph as data and as DOT, Mermaid or SVG
+//! - `stats`: what `--stats` prints
+//! - `config`: configuration files and lint levels
+//! - `plan`: which units to load (`cargo metadata`, command-line paths)
+//! - `load`: reading, parsing and lowering the files of the units
+//! - `cli`: the command line, parsed
+//! - `prepare`: the setup every analyzing command shares, and the analysis itself
+//! - `driver`: the commands (check, `graph`, `list`, `explain`) and exit statuses
+//!
+//! and this file on top: the entry points of the binary and of the tests.
 
 pub mod baseline;
 pub mod cache;
@@ -9,51 +31,22 @@ pub mod driver;
 pub mod fix;
 pub mod graph;
 pub mod load;
+pub mod paths;
 pub mod plan;
+pub mod prepare;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod stats;
+pub mod suggest;
+pub mod unit;
 
 use std::path::Path;
 
-use lockstep_analyzer::{Config, Diagnostic, Edition, SourceDb};
+use lockstep_analyzer::{Config, Edition};
 
-/// A cargo target the files were loaded for (what cargo's JSON messages name).
-#[derive(Clone, Debug, Default)]
-pub struct Unit {
-    pub package_name: String,
-    /// cargo's package id as `cargo metadata` prints it.
-    pub package_id: String,
-    pub manifest_path: std::path::PathBuf,
-    pub target_name: String,
-    /// `lib`, `bin`, `test`, … as in cargo's `target.kind`.
-    pub target_kind: Vec<String>,
-    pub crate_types: Vec<String>,
-    pub src_path: std::path::PathBuf,
-    pub edition: Edition,
-}
-
-/// The outcome of one run: the files and the sorted findings.
-#[derive(Default)]
-pub struct Report {
-    /// Workspace root (or the analyzed directory); `SourceFile::path` is relative to it.
-    pub root: std::path::PathBuf,
-    pub db: SourceDb,
-    /// Units the files were loaded for; `file_units[file.id]` indexes `units`.
-    pub units: Vec<Unit>,
-    pub file_units: Vec<usize>,
-    /// Findings after levels and suppressions, in output order.
-    pub diagnostics: Vec<Diagnostic>,
-    /// Files or modules that could not be read.
-    pub io_errors: Vec<String>,
-    /// The analysis the findings came from (lock graph, call resolution), for `graph` and
-    /// `--stats`.
-    pub analysis: Option<lockstep_analyzer::Analysis>,
-    /// The configuration the run used.
-    pub config: lockstep_analyzer::Config,
-    /// What reading the dependencies did.
-    pub deps: deps::DepReport,
-}
+pub use report::Report;
+pub use unit::Unit;
 
 /// Analyze a directory with a given configuration: a directory with a `Cargo.toml` by all
 /// the lib and bin targets of its workspace, any other directory as every `.rs` file below it.
@@ -70,13 +63,13 @@ pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
         ..Default::default()
     };
     let levels = config::Levels::new(&settings.levels, &[]).unwrap_or_default();
-    driver::analyze_plan(plan, &settings, &levels).0
+    prepare::analyze_plan(plan, &settings, &levels).0
 }
 
 fn plan_dir(dir: &Path, edition: Edition, plan: &mut plan::Plan) {
     let manifest = dir.join("Cargo.toml");
     if manifest.is_file() {
-        let sel = cli::Selection {
+        let sel = plan::Selection {
             workspace: true,
             ..Default::default()
         };
@@ -119,7 +112,7 @@ pub fn analyze_fixture(dir: &Path) -> Report {
             }
         }
     };
-    driver::analyze_plan(plan, &settings, &levels).0
+    prepare::analyze_plan(plan, &settings, &levels).0
 }
 
 /// Run `cargo lockstep` with a full argv; returns the exit status.

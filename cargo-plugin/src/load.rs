@@ -1,4 +1,4 @@
-//! Loading sources from disk: the files of planned units ([`crate::plan`]).
+//! Loading sources from disk: the files of planned units ([`UnitPlan`]).
 //!
 //! Two ways to find files:
 //! * a module tree: start at a crate root and follow `mod x;` declarations the way rustc does
@@ -16,7 +16,7 @@
 //! [`Loaded::io_errors`].
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use lockstep_analyzer::lower::ModDecl;
 use lockstep_analyzer::macros::MacroTable;
@@ -25,79 +25,16 @@ use lockstep_analyzer::{
 };
 use rayon::prelude::*;
 
-use crate::plan::{UnitPlan, UnitSource};
+use crate::cache::Cache;
+use crate::paths::{display_path, io_reason, normalize, SkipSet};
+use crate::progress::Progress;
+use crate::unit::{UnitPlan, UnitSource};
 
 /// Largest source file read: spans are 32-bit byte offsets.
 pub const MAX_FILE_SIZE: u64 = 512 << 20;
 
 /// Stack size of the analysis threads: deep but accepted nesting must not overflow.
 pub const STACK_SIZE: usize = 64 << 20;
-
-/// Paths to leave out (`skip` in the configuration).
-#[derive(Clone, Debug, Default)]
-pub struct SkipSet {
-    /// (base directory, glob relative to it)
-    pub patterns: Vec<(PathBuf, String)>,
-}
-
-impl SkipSet {
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
-    /// Whether `path` (or a directory above it) matches a pattern.
-    pub fn matches(&self, path: &Path) -> bool {
-        let path = normalize(path);
-        self.patterns.iter().any(|(base, pat)| {
-            let Ok(rel) = path.strip_prefix(normalize(base)) else {
-                return false;
-            };
-            let rel = to_slash(rel);
-            let mut cut = rel.as_str();
-            loop {
-                if glob_match(pat.trim_end_matches('/'), cut) {
-                    return true;
-                }
-                match cut.rfind('/') {
-                    Some(i) => cut = &cut[..i],
-                    None => return false,
-                }
-            }
-        })
-    }
-}
-
-/// A small glob: `*` (within one path segment), `?`, and `**` (any number of segments).
-pub fn glob_match(pat: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        if p.is_empty() {
-            return t.is_empty();
-        }
-        if p.starts_with(b"**") {
-            let mut rest = &p[2..];
-            if rest.first() == Some(&b'/') {
-                rest = &rest[1..];
-                // `**/` matches zero or more whole segments
-                if go(rest, t) {
-                    return true;
-                }
-                return t
-                    .iter()
-                    .enumerate()
-                    .any(|(i, &c)| c == b'/' && go(rest, &t[i + 1..]));
-            }
-            return (0..=t.len()).any(|i| go(rest, &t[i..]));
-        }
-        match p[0] {
-            b'*' => (0..=t.len())
-                .take_while(|&i| i == 0 || t[i - 1] != b'/')
-                .any(|i| go(&p[1..], &t[i..])),
-            b'?' => !t.is_empty() && t[0] != b'/' && go(&p[1..], &t[1..]),
-            c => !t.is_empty() && t[0] == c && go(&p[1..], &t[1..]),
-        }
-    }
-    go(pat.as_bytes(), text.as_bytes())
-}
 
 /// Files read and lowered, plus problems met on the way.
 #[derive(Default)]
@@ -111,42 +48,6 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// Load problems without one.
     pub io_errors: Vec<String>,
-}
-
-/// `p` with `.` and `..` resolved lexically.
-pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            c => out.push(c.as_os_str()),
-        }
-    }
-    out
-}
-
-fn to_slash(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    if std::path::MAIN_SEPARATOR == '/' {
-        s.into_owned()
-    } else {
-        s.replace(std::path::MAIN_SEPARATOR, "/")
-    }
-}
-
-/// Display path of `p` relative to `root` with `/` separators (absolute when outside `root`).
-pub fn display_path(root: &Path, p: &Path) -> String {
-    let p = normalize(p);
-    let root = normalize(root);
-    match p.strip_prefix(&root) {
-        Ok(rel) if !rel.as_os_str().is_empty() => to_slash(rel),
-        _ => to_slash(&p),
-    }
 }
 
 /// Leave out the functions of inline `#[cfg(test)]` code.
@@ -185,28 +86,18 @@ struct Node {
     parent: Option<usize>,
 }
 
-/// Load every unit. Non-test units are loaded first so a file shared with a test target
-/// belongs to the non-test unit. `root` is the directory display paths are relative to.
-pub fn load(
-    root: &Path,
-    units: &[UnitPlan],
-    skip: &SkipSet,
-    pool: &rayon::ThreadPool,
-    config: &Config,
-) -> Loaded {
-    load_with(root, units, skip, pool, config, &LoadExtras::default())
-}
-
 /// What a load may use besides its inputs.
 #[derive(Default)]
 pub struct LoadExtras<'a> {
-    /// Per-file results by content ([`crate::cache`]).
-    pub cache: Option<&'a crate::cache::Cache>,
-    pub progress: Option<&'a crate::progress::Progress>,
+    /// Per-file results by content ([`Cache`]).
+    pub cache: Option<&'a Cache>,
+    pub progress: Option<&'a Progress>,
 }
 
-/// [`load`] with a cache and a progress bar.
-pub fn load_with(
+/// Load every unit. Non-test units are loaded first so a file shared with a test target
+/// belongs to the non-test unit. `root` is the directory display paths are relative to;
+/// `extras` may hold a cache and a progress bar.
+pub fn load(
     root: &Path,
     units: &[UnitPlan],
     skip: &SkipSet,
@@ -285,13 +176,40 @@ struct State<'a> {
     nodes: Vec<Node>,
     skip: &'a SkipSet,
     config: &'a Config,
-    cache: Option<&'a crate::cache::Cache>,
-    progress: Option<&'a crate::progress::Progress>,
+    cache: Option<&'a Cache>,
+    progress: Option<&'a Progress>,
     /// Per unit, the `macro_rules!` of the files lowered so far.
     macros: BTreeMap<usize, MacroTable>,
 }
 
 type ReadResult = Result<(PathBuf, Vec<u8>), std::io::Error>;
+
+/// Step 1 of a wave, parallel: the bytes of every file of a wave, with its canonical path.
+fn read_wave(wave: &[Pending], pool: &rayon::ThreadPool) -> Vec<ReadResult> {
+    pool.install(|| {
+        wave.par_iter()
+            .map(|p| {
+                let canon = std::fs::canonicalize(&p.path)?;
+                let md = std::fs::metadata(&p.path)?;
+                if md.is_dir() {
+                    return Err(std::io::Error::other("it is a directory"));
+                }
+                if !md.is_file() {
+                    // a FIFO or device would block or never end
+                    return Err(std::io::Error::other("not a regular file"));
+                }
+                if md.len() > MAX_FILE_SIZE {
+                    return Err(std::io::Error::other(format!(
+                        "file is larger than {} MiB",
+                        MAX_FILE_SIZE >> 20
+                    )));
+                }
+                let bytes = std::fs::read(&p.path)?;
+                Ok((canon, bytes))
+            })
+            .collect()
+    })
+}
 
 impl State<'_> {
     fn run_wave(
@@ -304,31 +222,22 @@ impl State<'_> {
             .into_iter()
             .filter(|p| self.skip.is_empty() || !self.skip.matches(&p.path))
             .collect();
-        // 1. read (parallel)
-        let reads: Vec<ReadResult> = pool.install(|| {
-            wave.par_iter()
-                .map(|p| {
-                    let canon = std::fs::canonicalize(&p.path)?;
-                    let md = std::fs::metadata(&p.path)?;
-                    if md.is_dir() {
-                        return Err(std::io::Error::other("it is a directory"));
-                    }
-                    if !md.is_file() {
-                        // a FIFO or device would block or never end
-                        return Err(std::io::Error::other("not a regular file"));
-                    }
-                    if md.len() > MAX_FILE_SIZE {
-                        return Err(std::io::Error::other(format!(
-                            "file is larger than {} MiB",
-                            MAX_FILE_SIZE >> 20
-                        )));
-                    }
-                    let bytes = std::fs::read(&p.path)?;
-                    Ok((canon, bytes))
-                })
-                .collect()
-        });
-        // 2. assign ids (sequential, deterministic)
+        let reads = read_wave(&wave, pool);
+        let added = self.add_files(wave, reads, units);
+        let lowered = self.lower_files(&added, units, pool);
+        let next = self.children(&added, &lowered, units);
+        self.out.lowered.extend(lowered);
+        next
+    }
+
+    /// Step 2 of a wave, sequential and deterministic: assign ids to the files read, each with
+    /// its node in the arena; files already loaded are left out (a module cycle reported).
+    fn add_files(
+        &mut self,
+        wave: Vec<Pending>,
+        reads: Vec<ReadResult>,
+        units: &[UnitPlan],
+    ) -> Vec<(FileId, Pending, usize)> {
         let mut added: Vec<(FileId, Pending, usize)> = Vec::new();
         for (p, r) in wave.into_iter().zip(reads) {
             let (canon, bytes) = match r {
@@ -364,7 +273,17 @@ impl State<'_> {
             });
             added.push((id, p, self.nodes.len() - 1));
         }
-        // 3. parse and lower (parallel; syn trees stay on their thread), or read back
+        added
+    }
+
+    /// Step 3 of a wave: parse and lower (parallel; syn trees stay on their thread), or read
+    /// back from the cache; in file order.
+    fn lower_files(
+        &mut self,
+        added: &[(FileId, Pending, usize)],
+        units: &[UnitPlan],
+        pool: &rayon::ThreadPool,
+    ) -> Vec<LoweredFile> {
         let db = &self.out.db;
         let config = self.config;
         let (cache, progress) = (self.cache, self.progress);
@@ -421,9 +340,18 @@ impl State<'_> {
                 drop_cfg_test(l);
             }
         }
-        // 4. children (sequential)
+        lowered
+    }
+
+    /// Step 4 of a wave, sequential: the files the `mod` declarations of the lowered files name.
+    fn children(
+        &mut self,
+        added: &[(FileId, Pending, usize)],
+        lowered: &[LoweredFile],
+        units: &[UnitPlan],
+    ) -> Vec<Pending> {
         let mut next = Vec::new();
-        for ((id, p, node), l) in added.iter().zip(&lowered) {
+        for ((id, p, node), l) in added.iter().zip(lowered) {
             if !p.follow_mods {
                 continue;
             }
@@ -445,7 +373,6 @@ impl State<'_> {
                 }
             }
         }
-        self.out.lowered.extend(lowered);
         next
     }
 
@@ -756,43 +683,9 @@ fn mod_line(t: &str) -> Option<(&str, usize)> {
     Some((name, t.len() - r.len()))
 }
 
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    let s = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let s = e.to_string();
-            // drop rustc-style " (os error N)" and lowercase the first letter
-            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
-            let mut c = s.chars();
-            match c.next() {
-                Some(f) => f.to_lowercase().chain(c).collect(),
-                None => s,
-            }
-        }
-    };
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("src/generated/**", "src/generated/a/b.rs"));
-        assert!(glob_match("**/gen.rs", "gen.rs"));
-        assert!(glob_match("**/gen.rs", "a/b/gen.rs"));
-        assert!(glob_match("src/*.rs", "src/a.rs"));
-        assert!(!glob_match("src/*.rs", "src/a/b.rs"));
-        assert!(glob_match("src/?.rs", "src/a.rs"));
-        assert!(!glob_match("src/?.rs", "src/ab.rs"));
-        let s = SkipSet {
-            patterns: vec![("/w".into(), "src/generated".into())],
-        };
-        assert!(s.matches(Path::new("/w/src/generated/x.rs")));
-        assert!(!s.matches(Path::new("/w/src/gen.rs")));
-    }
 
     #[test]
     fn mod_decls_of_a_broken_file() {
@@ -814,17 +707,5 @@ mod tests {
         );
         assert_eq!(f.snippet(d[0].span), "a");
         assert_eq!(f.snippet(d[3].span), "d");
-    }
-
-    #[test]
-    fn display_paths() {
-        assert_eq!(
-            display_path(Path::new("/w"), Path::new("/w/src/../a.rs")),
-            "a.rs"
-        );
-        assert_eq!(
-            display_path(Path::new("/w"), Path::new("/x/a.rs")),
-            "/x/a.rs"
-        );
     }
 }

@@ -7,36 +7,20 @@ use std::path::{Component, Path, PathBuf};
 use cargo_metadata::{Metadata, Package, TargetKind};
 use lockstep_analyzer::Edition;
 
-use crate::cli::{Invocation, Selection};
-use crate::load::{display_path, glob_match, io_reason, normalize};
-use crate::Unit;
+use crate::paths::{display_path, glob_match, io_reason, normalize};
+use crate::suggest::did_you_mean;
+use crate::unit::{Unit, UnitPlan, UnitSource};
 
-/// Where the files of a unit come from.
-#[derive(Clone, Debug)]
-pub enum UnitSource {
-    /// A crate root and the module tree below it.
-    Tree {
-        root_file: PathBuf,
-        /// For a root that is a plain `name.rs` module file: children live in `name/`.
-        relative: Option<String>,
-    },
-    /// Files found by walking a directory, each with its module path.
-    Files(Vec<(PathBuf, Vec<String>)>),
-}
-
-/// One unit to load: a cargo target or a path from the command line.
-#[derive(Clone, Debug)]
-pub struct UnitPlan {
-    pub unit: Unit,
-    /// Crate name as code spells it (`-` replaced by `_`).
-    pub crate_name: String,
-    pub source: UnitSource,
-    /// Test, bench and example targets.
-    pub test_only: bool,
-    /// Follow `mod x;` declarations under `#[cfg(test)]`.
-    pub follow_cfg_test: bool,
-    /// A dependency of the analyzed packages: read for what its code does, never reported.
-    pub dependency: bool,
+/// Which packages and targets to analyze.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub manifest_path: Option<PathBuf>,
+    pub packages: Vec<String>,
+    pub workspace: bool,
+    pub exclude: Vec<String>,
+    pub all_targets: bool,
+    pub no_deps: bool,
+    pub edition: Option<Edition>,
 }
 
 /// What to analyze: units and where their configuration lives.
@@ -163,17 +147,21 @@ fn find_manifest(dir: &Path) -> Option<PathBuf> {
         .find(|m| m.is_file())
 }
 
-/// Plan a command line: without PATHs the package or workspace of `--manifest-path` or of the
+/// Plan a command line (its `paths` and package selection): without PATHs the package or workspace of `--manifest-path` or of the
 /// nearest `Cargo.toml` above `cwd`; with PATHs each path, display paths relative to `cwd`.
 /// A path that does not exist is recorded in `io_errors`; a failing `cargo metadata` or an
 /// unknown `-p` package is an error.
-pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
-    let sel = &inv.selection;
+pub fn plan_invocation(
+    paths: &[PathBuf],
+    sel: &Selection,
+    cache_resolve_failures: bool,
+    cwd: &Path,
+) -> Result<Plan, String> {
     let mut plan = Plan {
-        cache_resolve_failures: !inv.options.no_cache,
+        cache_resolve_failures,
         ..Plan::default()
     };
-    if inv.paths.is_empty() {
+    if paths.is_empty() {
         let manifest = match &sel.manifest_path {
             Some(m) => {
                 let m = normalize(&cwd.join(m));
@@ -207,7 +195,7 @@ pub fn plan_invocation(inv: &Invocation, cwd: &Path) -> Result<Plan, String> {
             .or_else(|| enclosing_edition(dir))
             .unwrap_or(Edition::E2021)
     };
-    for p in &inv.paths {
+    for p in paths {
         let abs = normalize(&cwd.join(p));
         let shown = p.display();
         if abs.is_dir() {
@@ -417,7 +405,7 @@ pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &
 /// `["sync"]`): the nearest ancestor with a `Cargo.toml` whose `src/` holds the directory, its
 /// library name (`[lib] name`, else the package name with `-` as `_`).
 fn enclosing_crate_module(dir: &Path) -> Option<(String, Vec<String>)> {
-    let dir = crate::load::normalize(dir);
+    let dir = normalize(dir);
     for anc in dir.ancestors().skip(1) {
         let manifest = anc.join("Cargo.toml");
         if !manifest.is_file() {
@@ -514,7 +502,7 @@ fn select_packages_unordered<'m>(
                 let name = spec.split('@').next().unwrap_or(spec);
                 let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
                 let mut msg = format!("package `{spec}` is not a member of the workspace");
-                if let Some(s) = crate::driver::did_you_mean(name, &names) {
+                if let Some(s) = did_you_mean(name, &names) {
                     msg.push_str(&format!(
                         "\n\nhelp: a package with a similar name exists: `{s}`"
                     ));

@@ -1,10 +1,20 @@
-//! The coverage part of `--stats`: how much of the code the analysis could follow, so that a
-//! quiet run can be read for what it is.
+//! `--stats`: file counts, phase timings, findings per lint, what reading the dependencies
+//! did, and coverage: how much of the code the analysis could follow, so that a quiet run can
+//! be read for what it is.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use crate::Report;
+use crate::report::Report;
+
+/// Timings of one analysis, for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct Timings {
+    pub load: Duration,
+    pub analysis: Duration,
+    pub lints: Duration,
+}
 
 /// Names listed per category.
 const TOP: usize = 10;
@@ -264,4 +274,69 @@ pub fn dependencies(report: &Report) -> String {
         }
     }
     s
+}
+
+/// File counts, timings, findings per lint and analysis coverage, to stderr.
+pub fn print_stats(report: &Report, t: &Timings, total: Duration) {
+    let own = |f: &&lockstep_analyzer::SourceFile| !f.dependency;
+    let files = report.db.files().iter().filter(own).count();
+    let lines: usize = report
+        .db
+        .files()
+        .iter()
+        .filter(own)
+        .map(|f| f.line_count())
+        .sum();
+    let bytes: usize = report
+        .db
+        .files()
+        .iter()
+        .filter(own)
+        .map(|f| f.text.len())
+        .sum();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "lockstep: {files} files, {lines} lines, {bytes} bytes in {} units",
+        report.units.len()
+    );
+    eprint!("{}", dependencies(report));
+    eprintln!(
+        "lockstep: load+parse {:.1} ms, analysis {:.1} ms, lints {:.1} ms, total {:.1} ms",
+        ms(t.load),
+        ms(t.analysis),
+        ms(t.lints),
+        ms(total)
+    );
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("lockstep: peak memory {:.1} MiB", kib as f64 / 1024.0);
+    }
+    if let Some(a) = &report.analysis {
+        let ip = &a.interproc;
+        let budget = a
+            .flows
+            .iter()
+            .filter(|f| f.budget_hit || f.truncated)
+            .count();
+        eprintln!(
+            "lockstep: {} functions, calls resolved {}, unresolved {}, {budget} partial",
+            a.flows.len(),
+            ip.resolved_calls,
+            ip.unresolved_calls
+        );
+    }
+    let mut by_lint: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in &report.diagnostics {
+        *by_lint.entry(d.lint).or_default() += 1;
+    }
+    for (lint, n) in by_lint {
+        eprintln!("lockstep: {n:>6} {lint}");
+    }
+    eprint!("{}", coverage(report));
+}
+
+/// The process's peak resident set size (`VmHWM`), where the platform reports it.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -14,7 +14,7 @@ use miette::{
     ThemeStyles,
 };
 
-use crate::Report;
+use crate::report::Report;
 
 /// Render every finding and the summary line.
 pub fn render(

@@ -12,7 +12,8 @@ use lockstep_analyzer::{Diagnostic, Label, SourceDb, SourceFile, Span};
 use serde::Serialize;
 
 use crate::render::RenderOptions;
-use crate::{Report, Unit};
+use crate::report::Report;
+use crate::unit::Unit;
 
 /// One line of cargo's JSON stream for a finding.
 #[derive(Serialize, Debug)]

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::Report;
+use crate::report::Report;
 
 pub mod human;
 pub mod json;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::baseline;
 use crate::render::json::{display_line_col, floor_char_boundary};
 use crate::render::RenderOptions;
-use crate::Report;
+use crate::report::Report;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const SRCROOT: &str = "%SRCROOT%";

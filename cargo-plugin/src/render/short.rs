@@ -1,6 +1,6 @@
 //! `short` output: `path:line:col: level[lockstep::lint]: message`, one line per finding.
 
-use crate::Report;
+use crate::report::Report;
 
 pub fn render(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     for d in &report.diagnostics {
