@@ -374,166 +374,261 @@ fn summarize(
     compose: bool,
 ) -> (Summary, u64) {
     let flow = &flows[fi];
-    let func = ix.func(files, flow.func);
-    let mut work = 0u64;
-    let mut acq: BTreeMap<AcqKey, SumAcq> = BTreeMap::new();
-    let put = |acq: &mut BTreeMap<AcqKey, SumAcq>, a: SumAcq| {
-        let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
-        let a = match acq.remove(&k) {
-            Some(old) => better(old, a),
-            None => a,
-        };
-        acq.insert(k, a);
+    let mut s = Summarizer {
+        ix,
+        files,
+        flows,
+        ip,
+        config,
+        fi,
+        flow,
+        func: ix.func(files, flow.func),
+        acq: BTreeMap::new(),
+        blocks: BTreeMap::new(),
+        work: 0,
     };
-    for a in &flow.acquisitions {
-        put(
-            &mut acq,
-            SumAcq {
-                lock: a.lock.clone(),
-                instance: own_instance(func, &a.lock.instance),
-                mode: a.mode,
-                is_try: a.is_try,
-                irq_method: a.irq_method || a.irq_region,
-                site: a.span,
-                chain: Vec::new(),
-                held_params: a.held_params.clone(),
-            },
-        );
+    s.add_own_acquires();
+    s.add_own_blocks();
+    s.add_contracts();
+    if compose {
+        s.compose_callees();
     }
-    let mut blocks: BTreeMap<(Span, usize), SumBlock> = BTreeMap::new();
-    for b in &flow.blocks {
-        if !matches!(b.kind, BlockKind::CondWait(_)) {
-            blocks.insert(
-                (b.site_key(), 0),
-                SumBlock {
-                    kind: b.kind.clone(),
-                    site: b.span,
-                    chain: Vec::new(),
-                    held_params: b.held_params.clone(),
-                },
-            );
-        }
-    }
-    for c in &flow.calls {
-        let Some(k) = contract_for(config, &c.callee) else {
-            continue;
-        };
-        let step = ChainStep {
-            call: c.span,
-            callee: k.function.clone(),
-            via_trait: None,
-        };
-        for class in &k.acquires {
+    s.finish()
+}
+
+/// One function's summary under construction: what it reads, and the entries so far.
+struct Summarizer<'a> {
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    flows: &'a [FnFlow],
+    ip: &'a Interproc,
+    config: &'a Config,
+    fi: usize,
+    flow: &'a FnFlow,
+    func: &'a FnDef,
+    acq: BTreeMap<AcqKey, SumAcq>,
+    blocks: BTreeMap<(Span, usize), SumBlock>,
+    /// Summary entries of callees taken as candidates.
+    work: u64,
+}
+
+impl Summarizer<'_> {
+    /// The function's own acquisitions, as summary entries.
+    fn add_own_acquires(&mut self) {
+        for a in &self.flow.acquisitions {
             put(
-                &mut acq,
+                &mut self.acq,
                 SumAcq {
-                    lock: contract_lock(class),
-                    instance: None,
-                    mode: Mode::Exclusive,
-                    is_try: false,
-                    irq_method: false,
-                    site: c.span,
-                    chain: vec![step.clone()],
-                    held_params: c.held_params.clone(),
+                    lock: a.lock.clone(),
+                    instance: own_instance(self.func, &a.lock.instance),
+                    mode: a.mode,
+                    is_try: a.is_try,
+                    irq_method: a.irq_method || a.irq_region,
+                    site: a.span,
+                    chain: Vec::new(),
+                    held_params: a.held_params.clone(),
                 },
             );
         }
-        if k.may_block {
-            blocks.entry((c.span, 1)).or_insert(SumBlock {
-                kind: BlockKind::Sleep(k.function.clone()),
-                site: c.span,
-                chain: vec![step],
-                held_params: c.held_params.clone(),
-            });
-        }
     }
-    for (ci, c) in flow.calls.iter().enumerate() {
-        let Some(targets) = ip.targets.get(fi).and_then(|t| t.get(ci)) else {
-            continue;
-        };
-        if !compose {
-            break;
-        }
-        for t in targets {
-            let callee = ix.func(files, flows[t.flow].func);
-            let step = ChainStep {
-                call: c.span,
-                callee: callee.path.clone(),
-                via_trait: t.via_trait.clone(),
-            };
-            let sum = &ip.summaries[t.flow];
-            work += (sum.acquires.len() + sum.blocks.len()) as u64;
-            for s in &sum.acquires {
-                if s.chain.len() >= MAX_CHAIN {
-                    continue;
-                }
-                let inst = s
-                    .instance
-                    .as_ref()
-                    .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
-                    .and_then(|i| own_instance(func, &i))
-                    .and_then(limit_instance);
-                // A lock the callee only knows as its parameter (`fn wait_lock(l: &Mutex<T>)`)
-                // is the caller's argument: named as the caller names it.
-                let lock = param_lock(ix, files, func, callee, s, c, config);
-                let class = lock.as_ref().map_or(&s.lock.class, |l| &l.class);
-                let held_params = params_through(c, callee, &s.held_params);
-                let k = (class.clone(), inst, s.is_try);
-                // Most candidates lose to a kept witness: decide before building one.
-                if let Some(old) = acq.get_mut(&k) {
-                    if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
-                        union_into(&mut old.held_params, &held_params);
-                        continue;
-                    }
-                }
-                let mut chain = Vec::with_capacity(s.chain.len() + 1);
-                chain.push(step.clone());
-                chain.extend(s.chain.iter().cloned());
-                let a = SumAcq {
-                    lock: lock.unwrap_or_else(|| s.lock.clone()),
-                    instance: k.1.clone(),
-                    mode: s.mode,
-                    is_try: s.is_try,
-                    irq_method: s.irq_method,
-                    site: s.site,
-                    chain,
-                    held_params,
-                };
-                let a = match acq.remove(&k) {
-                    Some(old) => better(old, a),
-                    None => a,
-                };
-                acq.insert(k, a);
-            }
-            for b in &sum.blocks {
-                if b.chain.len() >= MAX_CHAIN {
-                    continue;
-                }
-                let k = (b.site, b.chain.len() + 1);
-                let hp = params_through(c, callee, &b.held_params);
-                union_into(
-                    &mut blocks
-                        .entry(k)
-                        .or_insert_with(|| {
-                            let mut chain = Vec::with_capacity(b.chain.len() + 1);
-                            chain.push(step.clone());
-                            chain.extend(b.chain.iter().cloned());
-                            SumBlock {
-                                kind: b.kind.clone(),
-                                site: b.site,
-                                chain,
-                                held_params: Vec::new(),
-                            }
-                        })
-                        .held_params,
-                    &hp,
+
+    /// The function's own blocking points other than condition-variable waits.
+    fn add_own_blocks(&mut self) {
+        for b in &self.flow.blocks {
+            if !matches!(b.kind, BlockKind::CondWait(_)) {
+                self.blocks.insert(
+                    (b.site_key(), 0),
+                    SumBlock {
+                        kind: b.kind.clone(),
+                        site: b.span,
+                        chain: Vec::new(),
+                        held_params: b.held_params.clone(),
+                    },
                 );
             }
         }
     }
-    // Keep summaries small: one blocking witness per site (the shortest chain), which may
-    // hold what any of the site's witnesses holds.
-    let blocks = bound_blocks(blocks.into_values());
+
+    /// What the function's calls that a configuration contract describes acquire and block on.
+    fn add_contracts(&mut self) {
+        for c in &self.flow.calls {
+            let Some(k) = contract_for(self.config, &c.callee) else {
+                continue;
+            };
+            let step = ChainStep {
+                call: c.span,
+                callee: k.function.clone(),
+                via_trait: None,
+            };
+            for class in &k.acquires {
+                put(
+                    &mut self.acq,
+                    SumAcq {
+                        lock: contract_lock(class),
+                        instance: None,
+                        mode: Mode::Exclusive,
+                        is_try: false,
+                        irq_method: false,
+                        site: c.span,
+                        chain: vec![step.clone()],
+                        held_params: c.held_params.clone(),
+                    },
+                );
+            }
+            if k.may_block {
+                self.blocks.entry((c.span, 1)).or_insert(SumBlock {
+                    kind: BlockKind::Sleep(k.function.clone()),
+                    site: c.span,
+                    chain: vec![step],
+                    held_params: c.held_params.clone(),
+                });
+            }
+        }
+    }
+
+    /// What the summaries of the functions called acquire and block on, one call further up.
+    fn compose_callees(&mut self) {
+        let (ix, files, flows, ip) = (self.ix, self.files, self.flows, self.ip);
+        for (ci, c) in self.flow.calls.iter().enumerate() {
+            let Some(targets) = ip.targets.get(self.fi).and_then(|t| t.get(ci)) else {
+                continue;
+            };
+            for t in targets {
+                let callee = ix.func(files, flows[t.flow].func);
+                let step = ChainStep {
+                    call: c.span,
+                    callee: callee.path.clone(),
+                    via_trait: t.via_trait.clone(),
+                };
+                let sum = &ip.summaries[t.flow];
+                self.work += (sum.acquires.len() + sum.blocks.len()) as u64;
+                self.compose_acquires(c, callee, &step, &sum.acquires);
+                self.compose_blocks(c, callee, &step, &sum.blocks);
+            }
+        }
+    }
+
+    /// The acquisitions `acquires` of `callee`'s summary, reached through call `c` (`step`),
+    /// in this function's terms.
+    fn compose_acquires(
+        &mut self,
+        c: &crate::flow::CallEvent,
+        callee: &FnDef,
+        step: &ChainStep,
+        acquires: &[SumAcq],
+    ) {
+        for s in acquires {
+            if s.chain.len() >= MAX_CHAIN {
+                continue;
+            }
+            let inst = s
+                .instance
+                .as_ref()
+                .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
+                .and_then(|i| own_instance(self.func, &i))
+                .and_then(limit_instance);
+            // A lock the callee only knows as its parameter (`fn wait_lock(l: &Mutex<T>)`)
+            // is the caller's argument: named as the caller names it.
+            let lock = param_lock(self.ix, self.files, self.func, callee, s, c, self.config);
+            let class = lock.as_ref().map_or(&s.lock.class, |l| &l.class);
+            let held_params = params_through(c, callee, &s.held_params);
+            let k = (class.clone(), inst, s.is_try);
+            // Most candidates lose to a kept witness: decide before building one.
+            if let Some(old) = self.acq.get_mut(&k) {
+                if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
+                    union_into(&mut old.held_params, &held_params);
+                    continue;
+                }
+            }
+            let mut chain = Vec::with_capacity(s.chain.len() + 1);
+            chain.push(step.clone());
+            chain.extend(s.chain.iter().cloned());
+            let a = SumAcq {
+                lock: lock.unwrap_or_else(|| s.lock.clone()),
+                instance: k.1.clone(),
+                mode: s.mode,
+                is_try: s.is_try,
+                irq_method: s.irq_method,
+                site: s.site,
+                chain,
+                held_params,
+            };
+            put_at(&mut self.acq, k, a);
+        }
+    }
+
+    /// The blocking points `blocks` of `callee`'s summary, reached through call `c` (`step`),
+    /// in this function's terms.
+    fn compose_blocks(
+        &mut self,
+        c: &crate::flow::CallEvent,
+        callee: &FnDef,
+        step: &ChainStep,
+        blocks: &[SumBlock],
+    ) {
+        for b in blocks {
+            if b.chain.len() >= MAX_CHAIN {
+                continue;
+            }
+            let k = (b.site, b.chain.len() + 1);
+            let hp = params_through(c, callee, &b.held_params);
+            union_into(
+                &mut self
+                    .blocks
+                    .entry(k)
+                    .or_insert_with(|| {
+                        let mut chain = Vec::with_capacity(b.chain.len() + 1);
+                        chain.push(step.clone());
+                        chain.extend(b.chain.iter().cloned());
+                        SumBlock {
+                            kind: b.kind.clone(),
+                            site: b.site,
+                            chain,
+                            held_params: Vec::new(),
+                        }
+                    })
+                    .held_params,
+                &hp,
+            );
+        }
+    }
+
+    /// The bounded summary of the entries collected, and the work it took.
+    fn finish(self) -> (Summary, u64) {
+        // Keep summaries small: one blocking witness per site (the shortest chain), which may
+        // hold what any of the site's witnesses holds.
+        let blocks = bound_blocks(self.blocks.into_values());
+        (
+            Summary {
+                acquires: bound_acquires(self.acq),
+                blocks,
+                closure_calls: closure_calls(self.flow, self.func),
+            },
+            self.work,
+        )
+    }
+}
+
+/// Add acquisition `a` to `acq` under its own key, keeping the better of it and an entry
+/// already there.
+fn put(acq: &mut BTreeMap<AcqKey, SumAcq>, a: SumAcq) {
+    let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
+    put_at(acq, k, a);
+}
+
+/// Add acquisition `a` to `acq` under key `k`, keeping the better of it and an entry already
+/// there.
+fn put_at(acq: &mut BTreeMap<AcqKey, SumAcq>, k: AcqKey, a: SumAcq) {
+    let a = match acq.remove(&k) {
+        Some(old) => better(old, a),
+        None => a,
+    };
+    acq.insert(k, a);
+}
+
+/// The calls of a closure parameter of `func` made while locks are held, one per (parameter,
+/// locks held).
+fn closure_calls(flow: &FnFlow, func: &FnDef) -> Vec<ClosureCall> {
     let mut closure_calls = Vec::new();
     for c in &flow.calls {
         let Callee::Value(name) = &c.callee else {
@@ -553,14 +648,7 @@ fn summarize(
             });
         }
     }
-    (
-        Summary {
-            acquires: bound_acquires(acq),
-            blocks,
-            closure_calls,
-        },
-        work,
-    )
+    closure_calls
 }
 
 /// Add `more` to the sorted set `set`.

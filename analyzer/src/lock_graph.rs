@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::flow::{FnFlow, HeldLock};
+use crate::flow::{AcqEvent, CallEvent, FnFlow, HeldLock};
 use crate::index::{Index, ResolvedLock};
 use crate::interproc::{ChainStep, Interproc, SumAcq, SumBlock};
-use crate::ir::Mode;
+use crate::ir::{FnDef, Mode};
 use crate::lower::LoweredFile;
 use crate::resolve::instance::map_instance;
 use crate::source::Span;
@@ -145,15 +145,43 @@ pub fn build(
     ip: &Interproc,
     config: &crate::config::Config,
 ) -> LockGraph {
-    let mut g = LockGraph::default();
+    let mut b = Builder {
+        ix,
+        files,
+        flows,
+        ip,
+        config,
+        g: LockGraph::default(),
+    };
     for (fi, flow) in flows.iter().enumerate() {
         let func = ix.func(files, flow.func);
-        for a in &flow.acquisitions {
+        b.add_direct_edges(fi, func);
+        b.add_closure_edges(fi, func);
+        b.add_contract_edges(fi, func);
+        b.add_callee_edges(fi, func);
+    }
+    b.g
+}
+
+/// The analysis results a lock graph is built from, and the graph built so far.
+struct Builder<'a> {
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    flows: &'a [FnFlow],
+    ip: &'a Interproc,
+    config: &'a crate::config::Config,
+    g: LockGraph,
+}
+
+impl Builder<'_> {
+    /// Edges from the locks flow `fi` holds to the locks it acquires in its own body.
+    fn add_direct_edges(&mut self, fi: usize, func: &FnDef) {
+        for a in &self.flows[fi].acquisitions {
             for h in &a.held {
                 if h.lock.class == a.lock.class {
                     continue;
                 }
-                g.add(Witness {
+                self.g.add(Witness {
                     from: h.lock.clone(),
                     to: a.lock.clone(),
                     from_span: h.acq_span,
@@ -166,9 +194,15 @@ pub fn build(
                 });
             }
         }
-        // Closures run by a helper that holds locks while calling them (`with_table(|t| ..)`).
-        for a in &flow.acquisitions {
-            for (helper, call, cc) in closure_holders(ix, files, flows, ip, fi, &a.regions) {
+    }
+
+    /// Edges and doubles from what a helper holds while it runs a closure of flow `fi`
+    /// (`with_table(|t| ..)`) to the closure's acquisitions.
+    fn add_closure_edges(&mut self, fi: usize, func: &FnDef) {
+        let flows = self.flows;
+        for a in &flows[fi].acquisitions {
+            let holders = closure_holders(self.ix, self.files, flows, self.ip, fi, &a.regions);
+            for (helper, call, cc) in holders {
                 for h in &cc.held {
                     let chain = vec![
                         ChainStep {
@@ -183,14 +217,8 @@ pub fn build(
                         },
                     ];
                     if h.lock.class == a.lock.class {
-                        let mapped =
-                            map_instance(helper, &h.lock.instance, &call.callee, &call.args);
-                        if !a.is_try
-                            && !a.lock.kind.reentrant
-                            && conflicts(h.mode, a.mode)
-                            && mapped.as_deref() == Some(a.lock.instance.as_str())
-                        {
-                            g.call_doubles.push(CallDouble {
+                        if closure_double(helper, call, h, a) {
+                            self.g.call_doubles.push(CallDouble {
                                 flow: fi,
                                 call: a.span,
                                 held: h.clone(),
@@ -208,7 +236,7 @@ pub fn build(
                         }
                         continue;
                     }
-                    g.add(Witness {
+                    self.g.add(Witness {
                         from: h.lock.clone(),
                         to: a.lock.clone(),
                         from_span: h.acq_span,
@@ -222,8 +250,13 @@ pub fn build(
                 }
             }
         }
-        // Calls a configuration contract describes (FFI, code outside the workspace).
-        for c in &flow.calls {
+    }
+
+    /// Edges, doubles and blocking points of flow `fi`'s calls that a configuration contract
+    /// describes (FFI, code outside the workspace).
+    fn add_contract_edges(&mut self, fi: usize, func: &FnDef) {
+        let (flows, config) = (self.flows, self.config);
+        for c in &flows[fi].calls {
             if c.held.is_empty() {
                 continue;
             }
@@ -235,46 +268,14 @@ pub fn build(
                 callee: k.function.clone(),
                 via_trait: None,
             };
-            for class in &k.acquires {
-                for h in &c.held {
-                    if h.lock.class == *class {
-                        g.call_doubles.push(CallDouble {
-                            flow: fi,
-                            call: c.span,
-                            held: h.clone(),
-                            acq: SumAcq {
-                                lock: crate::interproc::contract_lock(class),
-                                instance: Some(h.lock.instance.clone()),
-                                mode: Mode::Exclusive,
-                                is_try: false,
-                                irq_method: false,
-                                site: c.span,
-                                chain: vec![step.clone()],
-                                held_params: Vec::new(),
-                            },
-                        });
-                        continue;
-                    }
-                    g.add(Witness {
-                        from: h.lock.clone(),
-                        to: crate::interproc::contract_lock(class),
-                        from_span: h.acq_span,
-                        to_span: c.span,
-                        chain: vec![step.clone()],
-                        func: func.path.clone(),
-                        is_try: false,
-                        to_irq_safe: c.irq_region,
-                        from_irq_safe: h.irq_method,
-                    });
-                }
-            }
+            self.add_contract_acquires(fi, func, c, k, &step);
             if k.may_block {
                 if let Some(spin) = c
                     .held
                     .iter()
                     .find(|h| h.lock.kind.spin && h.leaked.is_none())
                 {
-                    g.call_blocks.push(CallBlock {
+                    self.g.call_blocks.push(CallBlock {
                         flow: fi,
                         call: c.span,
                         held: spin.clone(),
@@ -289,7 +290,58 @@ pub fn build(
                 }
             }
         }
-        for (ci, c) in flow.calls.iter().enumerate() {
+    }
+
+    /// Edges and doubles from the locks held at call `c` to the classes its contract `k`
+    /// acquires.
+    fn add_contract_acquires(
+        &mut self,
+        fi: usize,
+        func: &FnDef,
+        c: &CallEvent,
+        k: &crate::config::Contract,
+        step: &ChainStep,
+    ) {
+        for class in &k.acquires {
+            for h in &c.held {
+                if h.lock.class == *class {
+                    self.g.call_doubles.push(CallDouble {
+                        flow: fi,
+                        call: c.span,
+                        held: h.clone(),
+                        acq: SumAcq {
+                            lock: crate::interproc::contract_lock(class),
+                            instance: Some(h.lock.instance.clone()),
+                            mode: Mode::Exclusive,
+                            is_try: false,
+                            irq_method: false,
+                            site: c.span,
+                            chain: vec![step.clone()],
+                            held_params: Vec::new(),
+                        },
+                    });
+                    continue;
+                }
+                self.g.add(Witness {
+                    from: h.lock.clone(),
+                    to: crate::interproc::contract_lock(class),
+                    from_span: h.acq_span,
+                    to_span: c.span,
+                    chain: vec![step.clone()],
+                    func: func.path.clone(),
+                    is_try: false,
+                    to_irq_safe: c.irq_region,
+                    from_irq_safe: h.irq_method,
+                });
+            }
+        }
+    }
+
+    /// Edges, doubles and blocking points from the locks held at flow `fi`'s calls to what
+    /// the summaries of the functions called acquire and block on.
+    fn add_callee_edges(&mut self, fi: usize, func: &FnDef) {
+        let (ix, files, flows, ip) = (self.ix, self.files, self.flows, self.ip);
+        for (ci, c) in flows[fi].calls.iter().enumerate() {
             if c.held.is_empty() {
                 continue;
             }
@@ -303,71 +355,113 @@ pub fn build(
                     callee: callee.path.clone(),
                     via_trait: t.via_trait.clone(),
                 };
-                for s in &ip.summaries[t.flow].acquires {
-                    let mut chain = vec![step.clone()];
-                    chain.extend(s.chain.iter().cloned());
-                    let mapped_lock =
-                        crate::interproc::param_lock(ix, files, func, callee, s, c, config);
-                    let s = &SumAcq {
-                        lock: mapped_lock.unwrap_or_else(|| s.lock.clone()),
-                        ..s.clone()
-                    };
-                    for h in held_at_callee(c, callee, &s.held_params) {
-                        if h.lock.class == s.lock.class {
-                            let mapped = s
-                                .instance
-                                .as_ref()
-                                .and_then(|i| map_instance(callee, i, &c.callee, &c.args));
-                            if !s.is_try
-                                && !s.lock.kind.reentrant
-                                && !h.stale
-                                && conflicts(h.mode, s.mode)
-                                && mapped.as_deref() == Some(h.lock.instance.as_str())
-                            {
-                                g.call_doubles.push(CallDouble {
-                                    flow: fi,
-                                    call: c.span,
-                                    held: h.clone(),
-                                    acq: SumAcq {
-                                        chain: chain.clone(),
-                                        ..s.clone()
-                                    },
-                                });
-                            }
-                            continue;
-                        }
-                        g.add(Witness {
-                            from: h.lock.clone(),
-                            to: s.lock.clone(),
-                            from_span: h.acq_span,
-                            to_span: s.site,
-                            chain: chain.clone(),
-                            func: func.path.clone(),
-                            is_try: s.is_try,
-                            to_irq_safe: s.irq_method || c.irq_region,
-                            from_irq_safe: h.irq_method,
-                        });
-                    }
-                }
-                for b in &ip.summaries[t.flow].blocks {
-                    if let Some(spin) = held_at_callee(c, callee, &b.held_params)
-                        .find(|h| h.lock.kind.spin && h.leaked.is_none())
-                    {
-                        let mut chain = vec![step.clone()];
-                        chain.extend(b.chain.iter().cloned());
-                        g.call_blocks.push(CallBlock {
-                            flow: fi,
-                            call: c.span,
-                            held: spin.clone(),
-                            block: SumBlock { chain, ..b.clone() },
-                            callee: callee.path.clone(),
-                        });
-                    }
-                }
+                let sum = &ip.summaries[t.flow];
+                self.add_callee_acquires(fi, func, c, callee, &step, &sum.acquires);
+                self.add_callee_blocks(fi, c, callee, &step, &sum.blocks);
             }
         }
     }
-    g
+
+    /// Edges and doubles from the locks held at call `c` to the acquisitions `acquires` of
+    /// the summary of `callee`, reached through `step`.
+    fn add_callee_acquires(
+        &mut self,
+        fi: usize,
+        func: &FnDef,
+        c: &CallEvent,
+        callee: &FnDef,
+        step: &ChainStep,
+        acquires: &[SumAcq],
+    ) {
+        for s in acquires {
+            let mut chain = vec![step.clone()];
+            chain.extend(s.chain.iter().cloned());
+            let mapped_lock =
+                crate::interproc::param_lock(self.ix, self.files, func, callee, s, c, self.config);
+            let s = &SumAcq {
+                lock: mapped_lock.unwrap_or_else(|| s.lock.clone()),
+                ..s.clone()
+            };
+            for h in held_at_callee(c, callee, &s.held_params) {
+                if h.lock.class == s.lock.class {
+                    if callee_double(c, callee, h, s) {
+                        self.g.call_doubles.push(CallDouble {
+                            flow: fi,
+                            call: c.span,
+                            held: h.clone(),
+                            acq: SumAcq {
+                                chain: chain.clone(),
+                                ..s.clone()
+                            },
+                        });
+                    }
+                    continue;
+                }
+                self.g.add(Witness {
+                    from: h.lock.clone(),
+                    to: s.lock.clone(),
+                    from_span: h.acq_span,
+                    to_span: s.site,
+                    chain: chain.clone(),
+                    func: func.path.clone(),
+                    is_try: s.is_try,
+                    to_irq_safe: s.irq_method || c.irq_region,
+                    from_irq_safe: h.irq_method,
+                });
+            }
+        }
+    }
+
+    /// Blocking points of the summary of `callee` (`blocks`) reached through call `c` while
+    /// it holds a spinlock.
+    fn add_callee_blocks(
+        &mut self,
+        fi: usize,
+        c: &CallEvent,
+        callee: &FnDef,
+        step: &ChainStep,
+        blocks: &[SumBlock],
+    ) {
+        for b in blocks {
+            if let Some(spin) = held_at_callee(c, callee, &b.held_params)
+                .find(|h| h.lock.kind.spin && h.leaked.is_none())
+            {
+                let mut chain = vec![step.clone()];
+                chain.extend(b.chain.iter().cloned());
+                self.g.call_blocks.push(CallBlock {
+                    flow: fi,
+                    call: c.span,
+                    held: spin.clone(),
+                    block: SumBlock { chain, ..b.clone() },
+                    callee: callee.path.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// Whether acquisition `a` in a closure is a double of the same lock `h` that `helper`
+/// holds while it runs the closure passed at `call`.
+fn closure_double(helper: &FnDef, call: &CallEvent, h: &HeldLock, a: &AcqEvent) -> bool {
+    let mapped = map_instance(helper, &h.lock.instance, &call.callee, &call.args);
+    !a.is_try
+        && !a.lock.kind.reentrant
+        && conflicts(h.mode, a.mode)
+        && mapped.as_deref() == Some(a.lock.instance.as_str())
+}
+
+/// Whether `callee`'s summary acquisition `s`, reached through call `c`, is a double of the
+/// same lock `h` held at the call.
+fn callee_double(c: &CallEvent, callee: &FnDef, h: &HeldLock, s: &SumAcq) -> bool {
+    let mapped = s
+        .instance
+        .as_ref()
+        .and_then(|i| map_instance(callee, i, &c.callee, &c.args));
+    !s.is_try
+        && !s.lock.kind.reentrant
+        && !h.stale
+        && conflicts(h.mode, s.mode)
+        && mapped.as_deref() == Some(h.lock.instance.as_str())
 }
 
 /// The locks held at a call that are still held where the callee acquires or blocks: a guard
