@@ -191,17 +191,7 @@ impl<'a> ItemCx<'a> {
     /// A struct: its fields (named, or by position) and type parameters.
     fn struct_item(&mut self, s: &syn::ItemStruct, module: &str) {
         let fields = match &s.fields {
-            syn::Fields::Named(n) => n
-                .named
-                .iter()
-                .filter_map(|f| {
-                    Some((
-                        f.ident.as_ref()?.to_string(),
-                        type_ref(&f.ty),
-                        self.map.of(f),
-                    ))
-                })
-                .collect(),
+            syn::Fields::Named(n) => self.named_fields(n),
             syn::Fields::Unnamed(u) => u
                 .unnamed
                 .iter()
@@ -210,25 +200,23 @@ impl<'a> ItemCx<'a> {
                 .collect(),
             syn::Fields::Unit => Vec::new(),
         };
-        self.out.structs.push(StructDef {
-            path: format!("{module}::{}", s.ident),
-            name: s.ident.to_string(),
-            fields,
-            generics: s
-                .generics
-                .type_params()
-                .map(|p| p.ident.to_string())
-                .collect(),
-            span: self.map.of(&s.ident),
-            module: module.to_string(),
-        });
+        let generics = s
+            .generics
+            .type_params()
+            .map(|p| p.ident.to_string())
+            .collect();
+        self.push_struct(&s.ident, fields, generics, module);
     }
 
     /// A union, as a struct of its fields.
     fn union_item(&mut self, s: &syn::ItemUnion, module: &str) {
-        let fields = s
-            .fields
-            .named
+        let fields = self.named_fields(&s.fields);
+        self.push_struct(&s.ident, fields, Vec::new(), module);
+    }
+
+    /// Named fields with their types as written and spans.
+    fn named_fields(&self, n: &syn::FieldsNamed) -> Vec<(String, TypeRef, crate::source::Span)> {
+        n.named
             .iter()
             .filter_map(|f| {
                 Some((
@@ -237,13 +225,22 @@ impl<'a> ItemCx<'a> {
                     self.map.of(f),
                 ))
             })
-            .collect();
+            .collect()
+    }
+
+    fn push_struct(
+        &mut self,
+        ident: &syn::Ident,
+        fields: Vec<(String, TypeRef, crate::source::Span)>,
+        generics: Vec<String>,
+        module: &str,
+    ) {
         self.out.structs.push(StructDef {
-            path: format!("{module}::{}", s.ident),
-            name: s.ident.to_string(),
+            path: format!("{module}::{ident}"),
+            name: ident.to_string(),
             fields,
-            generics: Vec::new(),
-            span: self.map.of(&s.ident),
+            generics,
+            span: self.map.of(ident),
             module: module.to_string(),
         });
     }
