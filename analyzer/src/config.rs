@@ -58,6 +58,23 @@ pub struct Contract {
     pub returns_held: Vec<String>,
 }
 
+/// Whether a configured function name (`ndis::NdisMSendComplete`, `Driver::send_complete`, a
+/// bare name) names the function with full path `path` and name `name`.
+pub fn names_fn(pattern: &str, path: &str, name: &str) -> bool {
+    pattern == path
+        || pattern == name
+        || path
+            .strip_suffix(pattern)
+            .is_some_and(|p| p.ends_with("::"))
+}
+
+impl Contract {
+    /// Whether this contract describes the function with full path `path` and name `name`.
+    pub fn describes(&self, path: &str, name: &str) -> bool {
+        names_fn(&self.function, path, name)
+    }
+}
+
 /// Everything the analysis can be told.
 #[derive(Clone, Debug, Default)]
 pub struct Config {

@@ -2,6 +2,17 @@
 
 use crate::source::Span;
 
+/// The ids of the diagnostics the engine and the driver emit themselves; the lints' ids are
+/// their `LintMeta::name`. The lints crate declares these three with their docs.
+pub mod ids {
+    /// A file or `mod` declaration that could not be analyzed.
+    pub const PARSE_ERROR: &str = "parse_error";
+    /// A suppression that suppresses nothing, or names no lint.
+    pub const UNUSED_ALLOW: &str = "unused_allow";
+    /// An analysis that stopped at a budget.
+    pub const ANALYSIS_BUDGET: &str = "analysis_budget";
+}
+
 /// How serious a finding is. `Allow` findings are dropped before rendering.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

@@ -444,7 +444,8 @@ fn returned_lock(
         config,
     )?;
     l.instance = crate::resolve::instance::map_instance(callee_def, &l.instance, callee, args)
-        .unwrap_or_else(|| format!("{}#{i}", l.instance));
+        .unwrap_or_else(|| format!("{}#{i}", l.instance))
+        .into();
     // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):
     // the lock is the caller's argument, named as the caller names it, not one class
     // shared by every caller of the helper.
@@ -585,8 +586,8 @@ fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> R
         _ => format!("{}::{}", func.module, place.text),
     };
     ResolvedLock {
-        class,
-        instance: place.text.clone(),
+        class: class.into(),
+        instance: place.text.as_str().into(),
         kind: crate::index::LockKind {
             type_name: "raw".into(),
             spin,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::Config;
-use crate::ir::{FnDef, Place, Proj, Root, StructDef, TypeRef};
+use crate::ir::{FnDef, LockClass, LockInstance, Place, Proj, Root, StructDef, TypeRef};
 pub use crate::lock_api::LockKind;
 use crate::lock_api::{
     args_mention_critical_section, args_mention_irq_policy, name_table_kind, COLLECTIONS, MAPS,
@@ -18,9 +18,9 @@ use crate::sema::{DefMap, Item, Ns, Res};
 pub struct ResolvedLock {
     /// Canonical class: `crate::module::Type.field`, `crate::module::STATIC`, or for a lock
     /// local to one function `crate::module::func::name`.
-    pub class: String,
+    pub class: LockClass,
     /// The instance inside the function (`self.state`, `q`), for same-lock checks.
-    pub instance: String,
+    pub instance: LockInstance,
     pub kind: LockKind,
     /// The type was not written anywhere; the lock was assumed from the call's shape.
     pub assumed: bool,
@@ -916,8 +916,8 @@ impl Index {
             class = format!("{}::{}", func.path, place.text);
         }
         Some(ResolvedLock {
-            class,
-            instance,
+            class: class.into(),
+            instance: instance.into(),
             kind,
             assumed,
         })

@@ -9,8 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::config::Config;
 use crate::flow::FnFlow;
 use crate::index::{FnRef, Index, ResolvedLock};
-use crate::ir::{BlockKind, Callee, FnDef, Mode, Root};
-use crate::lock_api::irq_method;
+use crate::ir::{BlockKind, Callee, FnDef, LockClass, LockInstance, Mode, Root};
 use crate::lower::LoweredFile;
 use crate::resolve::instance::{instance_root, map_instance};
 use crate::resolve::Target;
@@ -52,7 +51,7 @@ pub struct SumAcq {
     pub lock: ResolvedLock,
     /// The instance in this function's own terms (`self.link`, a parameter's place, a
     /// static), when it can be named here.
-    pub instance: Option<String>,
+    pub instance: Option<LockInstance>,
     pub mode: Mode,
     pub is_try: bool,
     pub irq_method: bool,
@@ -277,12 +276,12 @@ fn better(mut old: SumAcq, mut new: SumAcq) -> SumAcq {
     }
 }
 
-type AcqKey = (String, Option<String>, bool);
+type AcqKey = (LockClass, Option<LockInstance>, bool);
 
 /// The acquisitions of a summary, bounded: per (class, try) the [`MAX_INSTANCES`] smallest
 /// named instances by (length, text); the witnesses of the others fold into the unnamed entry.
 fn bound_acquires(acq: BTreeMap<AcqKey, SumAcq>) -> Vec<SumAcq> {
-    let mut groups: BTreeMap<(String, bool), Vec<SumAcq>> = BTreeMap::new();
+    let mut groups: BTreeMap<(LockClass, bool), Vec<SumAcq>> = BTreeMap::new();
     for ((class, _, is_try), a) in acq {
         groups.entry((class, is_try)).or_default().push(a);
     }
@@ -420,7 +419,7 @@ impl Summarizer<'_> {
                 &mut self.acq,
                 SumAcq {
                     lock: a.lock.clone(),
-                    instance: own_instance(self.func, &a.lock.instance),
+                    instance: own_instance(self.func, &a.lock.instance).map(LockInstance::from),
                     mode: a.mode,
                     is_try: a.is_try,
                     irq_method: a.irq_method || a.irq_region,
@@ -526,7 +525,8 @@ impl Summarizer<'_> {
                 .as_ref()
                 .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
                 .and_then(|i| own_instance(self.func, &i))
-                .and_then(limit_instance);
+                .and_then(limit_instance)
+                .map(LockInstance::from);
             // A lock the callee only knows as its parameter (`fn wait_lock(l: &Mutex<T>)`)
             // is the caller's argument: named as the caller names it.
             let lock = param_lock(self.ix, self.files, self.func, callee, s, c, self.config);
@@ -761,11 +761,6 @@ fn own_instance(func: &FnDef, inst: &str) -> Option<String> {
     }
 }
 
-/// Whether an acquisition through a summary masks interrupts.
-pub fn masks_irq(a: &SumAcq) -> bool {
-    a.irq_method || irq_method(&a.lock.class)
-}
-
 /// The configuration contract describing what a call does, if one names its callee
 /// (`function = "ndis::NdisMSendComplete"`, `"Driver::send_complete"` or a bare name).
 pub fn contract_for<'c>(
@@ -777,10 +772,10 @@ pub fn contract_for<'c>(
         Callee::Method { name, .. } => (name.clone(), name.clone()),
         Callee::Value(v) => (v.clone(), v.clone()),
     };
+    // a method call names its type only through the receiver: `Driver::send_complete`
+    // matches `x.send_complete()`
     config.contracts.iter().find(|c| {
-        c.function == path
-            || c.function == name
-            || path.ends_with(&format!("::{}", c.function))
+        c.describes(&path, &name)
             || c.function.ends_with(&format!("::{name}")) && matches!(callee, Callee::Method { .. })
     })
 }
@@ -788,8 +783,8 @@ pub fn contract_for<'c>(
 /// A lock named by class in a contract.
 pub fn contract_lock(class: &str) -> ResolvedLock {
     ResolvedLock {
-        class: class.to_string(),
-        instance: String::new(),
+        class: class.into(),
+        instance: LockInstance::default(),
         kind: crate::index::LockKind {
             type_name: "contract".into(),
             spin: false,

@@ -183,6 +183,20 @@ pub enum Mode {
     Upgradable,
 }
 
+impl Mode {
+    /// Whether a holder in mode `self` makes an acquirer in mode `other` wait: everything but
+    /// read with read and read with upgradable. (A second read can still wait behind a queued
+    /// writer: `double_lock` reports that hazard on its own.)
+    pub fn conflicts_with(self, other: Mode) -> bool {
+        !matches!(
+            (self, other),
+            (Mode::Read, Mode::Read)
+                | (Mode::Read, Mode::Upgradable)
+                | (Mode::Upgradable, Mode::Read)
+        )
+    }
+}
+
 /// Index of a guard (a binding or temporary holding a guard) in one body.
 pub type GuardId = u32;
 /// Index of a node in one body.
@@ -512,4 +526,140 @@ pub fn type_name(t: &TypeRef) -> String {
 pub struct FnRef {
     pub file: usize,
     pub idx: usize,
+}
+
+/// Text identities the analysis compares and prints: cheap to clone (shared), compared and
+/// ordered as their text.
+macro_rules! text_id {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(std::sync::Arc<str>);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&*self.0, f)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s.into())
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.into())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, o: &str) -> bool {
+                &*self.0 == o
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, o: &String) -> bool {
+                *self.0 == **o
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, o: &&str) -> bool {
+                &*self.0 == *o
+            }
+        }
+    };
+}
+
+text_id! {
+    /// A lock class: `crate::module::Type.field`, `crate::module::STATIC`, or for a lock local
+    /// to one function `crate::module::func::name` (a closure's locals add `::{closure}`).
+    LockClass
+}
+
+text_id! {
+    /// A lock instance as a function names it: `self.state`, `q`, `dev.regs[..]`, or a
+    /// callee's text rewritten into its caller's terms.
+    LockInstance
+}
+
+impl LockClass {
+    /// The class without its module path: `crate::net::Link.state` → `Link.state`,
+    /// `crate::net::TABLE` → `TABLE`.
+    pub fn short(&self) -> &str {
+        short_class(self)
+    }
+}
+
+/// [`LockClass::short`] of a class text.
+pub fn short_class(class: &str) -> &str {
+    let base = class.split("::{").next().unwrap_or(class);
+    match base.rfind("::") {
+        Some(i) if !base[i + 2..].is_empty() => &base[i + 2..],
+        _ => base,
+    }
+}
+
+impl LockInstance {
+    /// The root the instance is reached from: `self.a.b` → `self`, `dev.regs[..]` → `dev`.
+    pub fn root(&self) -> &str {
+        instance_root(self)
+    }
+}
+
+/// [`LockInstance::root`] of an instance text.
+pub fn instance_root(s: &str) -> &str {
+    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
+    &s[..end]
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn short_class_drops_the_module_path() {
+        assert_eq!(
+            LockClass::from("crate::net::Link.state").short(),
+            "Link.state"
+        );
+        assert_eq!(LockClass::from("crate::net::TABLE").short(), "TABLE");
+        assert_eq!(LockClass::from("crate::f::{closure}::g").short(), "f");
+        assert_eq!(LockClass::from("TABLE").short(), "TABLE");
+    }
+
+    #[test]
+    fn instance_root_is_the_first_segment() {
+        assert_eq!(LockInstance::from("self.a.b").root(), "self");
+        assert_eq!(LockInstance::from("dev.regs[..]").root(), "dev");
+        assert_eq!(LockInstance::from("q").root(), "q");
+    }
 }

@@ -93,18 +93,17 @@ fn is_soft_entry(f: &FnDef, config: &Config) -> bool {
 /// hard-interrupt context by its names (`handle_interrupt` of a VMM's virtual device runs on
 /// an ordinary thread).
 fn is_entry(f: &FnDef, config: &Config, no_std: bool) -> bool {
-    if config.contracts.iter().any(|c| {
-        c.irq_context
-            && (c.function == f.path
-                || c.function == f.name
-                || f.path.ends_with(&format!("::{}", c.function)))
-    }) {
+    if config
+        .contracts
+        .iter()
+        .any(|c| c.irq_context && c.describes(&f.path, &f.name))
+    {
         return true;
     }
     if config
         .irq_handlers
         .iter()
-        .any(|h| *h == f.path || *h == f.name || f.path.ends_with(&format!("::{h}")))
+        .any(|h| crate::config::names_fn(h, &f.path, &f.name))
     {
         return true;
     }

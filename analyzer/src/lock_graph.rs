@@ -8,7 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::flow::{AcqEvent, CallEvent, FnFlow, HeldLock};
 use crate::index::{Index, ResolvedLock};
 use crate::interproc::{ChainStep, Interproc, SumAcq, SumBlock};
-use crate::ir::{FnDef, Mode};
+use crate::ir::{FnDef, LockClass, Mode};
 use crate::lower::LoweredFile;
 use crate::resolve::instance::map_instance;
 use crate::source::Span;
@@ -62,19 +62,19 @@ pub struct CallBlock {
 
 #[derive(Debug, Default)]
 pub struct LockGraph {
-    pub graph: DiGraph<String, Vec<Witness>>,
-    pub nodes: BTreeMap<String, NodeIndex>,
+    pub graph: DiGraph<LockClass, Vec<Witness>>,
+    pub nodes: BTreeMap<LockClass, NodeIndex>,
     pub call_doubles: Vec<CallDouble>,
     pub call_blocks: Vec<CallBlock>,
 }
 
 impl LockGraph {
-    fn node(&mut self, class: &str) -> NodeIndex {
+    fn node(&mut self, class: &LockClass) -> NodeIndex {
         if let Some(&n) = self.nodes.get(class) {
             return n;
         }
-        let n = self.graph.add_node(class.to_string());
-        self.nodes.insert(class.to_string(), n);
+        let n = self.graph.add_node(class.clone());
+        self.nodes.insert(class.clone(), n);
         n
     }
 
@@ -113,8 +113,8 @@ impl LockGraph {
     }
 
     /// Edges whose best witness is not a try-lock, as (from, to) class pairs.
-    pub fn blocking_edges(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
+    pub fn blocking_edges(&self) -> Vec<(LockClass, LockClass)> {
+        let mut v: Vec<(LockClass, LockClass)> = self
             .graph
             .edge_indices()
             .filter_map(|e| {
@@ -129,13 +129,6 @@ impl LockGraph {
         v.sort();
         v
     }
-}
-
-fn conflicts(a: Mode, b: Mode) -> bool {
-    !matches!(
-        (a, b),
-        (Mode::Read, Mode::Read) | (Mode::Read, Mode::Upgradable) | (Mode::Upgradable, Mode::Read)
-    )
 }
 
 pub fn build(
@@ -304,7 +297,7 @@ impl Builder<'_> {
     ) {
         for class in &k.acquires {
             for h in &c.held {
-                if h.lock.class == *class {
+                if h.lock.class == class.as_str() {
                     self.g.call_doubles.push(CallDouble {
                         flow: fi,
                         call: c.span,
@@ -446,7 +439,7 @@ fn closure_double(helper: &FnDef, call: &CallEvent, h: &HeldLock, a: &AcqEvent) 
     let mapped = map_instance(helper, &h.lock.instance, &call.callee, &call.args);
     !a.is_try
         && !a.lock.kind.reentrant
-        && conflicts(h.mode, a.mode)
+        && h.mode.conflicts_with(a.mode)
         && mapped.as_deref() == Some(a.lock.instance.as_str())
 }
 
@@ -460,7 +453,7 @@ fn callee_double(c: &CallEvent, callee: &FnDef, h: &HeldLock, s: &SumAcq) -> boo
     !s.is_try
         && !s.lock.kind.reentrant
         && !h.stale
-        && conflicts(h.mode, s.mode)
+        && h.mode.conflicts_with(s.mode)
         && mapped.as_deref() == Some(h.lock.instance.as_str())
 }
 

@@ -48,7 +48,7 @@ pub fn parse_file(file: &SourceFile) -> Result<Parsed, Box<Diagnostic>> {
         let span = Span::new(file.id, bad as u32, bad as u32 + 1);
         return Err(Box::new(
             Diagnostic::new(
-                "parse_error",
+                crate::diag::ids::PARSE_ERROR,
                 Level::Warn,
                 "file is not valid utf-8 and was not analyzed",
                 Label::new(span, "invalid utf-8 here"),
@@ -70,7 +70,7 @@ pub fn parse_file(file: &SourceFile) -> Result<Parsed, Box<Diagnostic>> {
         let at = (base + off) as u32;
         return Err(Box::new(
             Diagnostic::new(
-                "parse_error",
+                crate::diag::ids::PARSE_ERROR,
                 Level::Warn,
                 format!("nesting deeper than {MAX_NESTING} levels; file was not analyzed"),
                 Label::new(Span::new(file.id, at, at + 1), "nesting limit reached here"),
@@ -91,7 +91,7 @@ pub fn parse_file(file: &SourceFile) -> Result<Parsed, Box<Diagnostic>> {
             }
             Err(Box::new(
                 Diagnostic::new(
-                    "parse_error",
+                    crate::diag::ids::PARSE_ERROR,
                     Level::Warn,
                     format!("file does not parse: {}", lower_first(&e.to_string())),
                     Label::new(Span::new(file.id, s, t), "syntax error here"),

@@ -17,36 +17,12 @@ use crate::diag::{Diagnostic, Label, Level};
 use crate::lower::LoweredFile;
 use crate::source::{FileId, SourceDb, SourceFile, Span};
 
-/// The lint name of the findings this module emits.
-pub const UNUSED_ALLOW: &str = "unused_allow";
+use crate::diag::ids::UNUSED_ALLOW;
 
-/// Every lint name an allow may name when the caller does not supply the registry.
-pub const LINT_NAMES: &[&str] = &[
-    "blocking_under_spinlock",
-    "double_lock",
-    "irq_unsafe_lock",
-    "isn_not_monotonic",
-    "lock_order_inversion",
-    "parse_error",
-    "resource_leak",
-    "seq_arith",
-    "seq_compare",
-    "unreleased_lock",
-    "unused_allow",
-];
-
-/// Apply every allow of `files` to `diags` with the built-in lint names. Returns the kept
-/// findings (plus `unused_allow` findings) and how many were suppressed.
+/// Apply every allow of `files` to `diags`; `known` says which lint names exist (the
+/// registry's, from the lints crate). Returns the kept findings (plus `unused_allow` findings)
+/// and how many were suppressed.
 pub fn apply(
-    db: &SourceDb,
-    files: &[LoweredFile],
-    diags: Vec<Diagnostic>,
-) -> (Vec<Diagnostic>, usize) {
-    apply_with(db, files, diags, |n| LINT_NAMES.contains(&n))
-}
-
-/// [`apply`] with the caller's notion of which lint names exist.
-pub fn apply_with(
     db: &SourceDb,
     files: &[LoweredFile],
     diags: Vec<Diagnostic>,
@@ -452,6 +428,17 @@ mod tests {
     use super::*;
     use crate::lower::lower_file;
 
+    /// The names these tests' allows may name (the real list is the lints crate's registry).
+    const NAMES: &[&str] = &["double_lock", "seq_arith", "seq_compare", UNUSED_ALLOW];
+
+    fn apply(
+        db: &SourceDb,
+        files: &[LoweredFile],
+        diags: Vec<Diagnostic>,
+    ) -> (Vec<Diagnostic>, usize) {
+        super::apply(db, files, diags, |n| NAMES.contains(&n))
+    }
+
     fn setup(text: &str) -> (SourceDb, Vec<LoweredFile>) {
         let mut db = SourceDb::new();
         let id = db.add(SourceFile::new(FileId(0), "src/lib.rs", text));
@@ -581,7 +568,7 @@ mod tests {
             kept[0].message,
             "allow names `lockstep::no_such_lint`, a lint that does not exist"
         );
-        let (kept, _) = apply_with(&db, &files, Vec::new(), |n| n == "no_such_lint");
+        let (kept, _) = super::apply(&db, &files, Vec::new(), |n| n == "no_such_lint");
         assert_eq!(
             kept[0].message,
             "allow of `lockstep::no_such_lint` suppresses nothing"

@@ -153,7 +153,11 @@ fn analyze(src: &str, edition: Edition) -> Answers {
             let Some(id) = text.split('"').nth(1) else {
                 continue;
             };
-            let held: HeldSet = call.held.iter().map(|h| h.lock.instance.clone()).collect();
+            let held: HeldSet = call
+                .held
+                .iter()
+                .map(|h| h.lock.instance.to_string())
+                .collect();
             answers.entry(id.to_string()).or_default().insert(held);
         }
     }

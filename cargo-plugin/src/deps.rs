@@ -173,6 +173,8 @@ struct Graph {
     by_manifest: BTreeMap<PathBuf, usize>,
     /// Sources replacing the registry (`[source.*] directory = "vendor"`), for the local graph.
     vendored: Versions,
+    /// Whether the local graph may take sources from `$CARGO_HOME/registry/src`.
+    registry: bool,
 }
 
 /// Package sources by name, newest version first.
@@ -212,6 +214,7 @@ impl Graph {
             pkgs,
             by_manifest: BTreeMap::new(),
             vendored: Versions::new(),
+            registry: true,
         })
     }
 
@@ -219,7 +222,7 @@ impl Graph {
     fn deps_of(&mut self, i: usize) -> Vec<(String, usize)> {
         if self.pkgs[i].deps.is_none() {
             let manifest = self.pkgs[i].manifest.clone();
-            let deps = local_deps(&manifest, &self.vendored)
+            let deps = local_deps(&manifest, &self.vendored, self.registry)
                 .into_iter()
                 .filter_map(|(extern_name, m)| Some((extern_name, self.local_pkg(&m)?)))
                 .collect();
@@ -281,6 +284,7 @@ fn pkg_of_metadata(p: &Package) -> Pkg {
 pub fn dependency_units(
     meta: Option<&Metadata>,
     selected: &[&Package],
+    registry: bool,
 ) -> (Vec<UnitPlan>, DepReport) {
     let mut report = DepReport::default();
     let mut graph = match meta.and_then(Graph::from_metadata) {
@@ -293,6 +297,7 @@ pub fn dependency_units(
                 .and_then(|p| p.manifest_path.parent())
                 .map(|d| vendored_sources(d.as_std_path()))
                 .unwrap_or_default(),
+            registry,
         },
     };
     // the analyzed packages, by position in the graph
@@ -500,7 +505,7 @@ fn registry_sources() -> &'static Versions {
 /// The normal dependencies a manifest declares (also under `[target.'cfg(..)'.dependencies]`:
 /// every configuration, as for the analyzed code) as extern crate name and the manifest of
 /// the package found for it on this machine; a dependency not found is left out.
-fn local_deps(manifest: &Path, vendored: &Versions) -> Vec<(String, PathBuf)> {
+fn local_deps(manifest: &Path, vendored: &Versions, registry: bool) -> Vec<(String, PathBuf)> {
     let Some(t) = read_toml(manifest) else {
         return Vec::new();
     };
@@ -570,6 +575,7 @@ fn local_deps(manifest: &Path, vendored: &Versions) -> Vec<(String, PathBuf)> {
                     match vendored.get(package) {
                         Some(v) if !vendored.is_empty() => pick(v),
                         _ if !vendored.is_empty() => None,
+                        _ if !registry => None,
                         _ => registry_sources().get(package).and_then(pick),
                     }
                 }
@@ -940,7 +946,7 @@ mod tests {
             "[package]\nname = \"ksync\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
         );
         w("common/ksync/src/lib.rs", "");
-        let deps = local_deps(&root.join("app/Cargo.toml"), &Versions::new());
+        let deps = local_deps(&root.join("app/Cargo.toml"), &Versions::new(), true);
         assert_eq!(
             deps,
             [("ksync".to_string(), root.join("common/ksync/Cargo.toml"))]

@@ -201,7 +201,7 @@ fn graph(inv: &Invocation, format: GraphFormat) -> i32 {
     let unparsed = report
         .diagnostics
         .iter()
-        .filter(|d| d.lint == "parse_error")
+        .filter(|d| d.lint == lockstep_analyzer::diag::ids::PARSE_ERROR)
         .count();
     if unparsed > 0 {
         eprintln!(

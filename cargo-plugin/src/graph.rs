@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use lockstep_analyzer::ir::LockClass;
 use lockstep_analyzer::{Analysis, Config, SourceDb};
 use petgraph::graph::DiGraph;
 
@@ -77,19 +78,12 @@ pub enum GraphFormat {
     Svg,
 }
 
-/// `Type.field` or `STATIC` of a full class, without the module path.
-pub fn short_class(class: &str) -> String {
-    let base = class.split("::{").next().unwrap_or(class);
-    match base.rfind("::") {
-        Some(i) if !base[i + 2..].is_empty() => base[i + 2..].to_string(),
-        _ => base.to_string(),
-    }
-}
+use lockstep_analyzer::ir::short_class;
 
 /// Build the graph model from an analysis.
 pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel {
     let lg = &analysis.lock_graph;
-    let classes: Vec<String> = lg.nodes.keys().cloned().collect();
+    let classes: Vec<String> = lg.nodes.keys().map(|c| c.to_string()).collect();
     let index: BTreeMap<&str, usize> = classes
         .iter()
         .enumerate()
@@ -112,7 +106,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             comp[g[n]] = ci;
         }
     }
-    let blocking: BTreeSet<(String, String)> = blocking.into_iter().collect();
+    let blocking: BTreeSet<(LockClass, LockClass)> = blocking.into_iter().collect();
 
     let labels = unique_labels(&classes);
     let nodes: Vec<GraphNode> = classes
@@ -167,7 +161,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
 
 /// Short labels, falling back to the full class where two short labels coincide.
 fn unique_labels(classes: &[String]) -> Vec<String> {
-    let short: Vec<String> = classes.iter().map(|c| short_class(c)).collect();
+    let short: Vec<String> = classes.iter().map(|c| short_class(c).to_string()).collect();
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &short {
         *count.entry(s.as_str()).or_default() += 1;

@@ -54,6 +54,7 @@ pub use unit::Unit;
 pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
     let mut plan = plan::Plan {
         root: dir.to_path_buf(),
+        hermetic: true,
         ..Default::default()
     };
     plan_dir(dir, edition, &mut plan);
@@ -85,10 +86,12 @@ fn plan_dir(dir: &Path, edition: Edition, plan: &mut plan::Plan) {
 
 /// Analyze a fixture crate or workspace as `cargo lockstep --workspace` would, with its own
 /// configuration (`lockstep.toml` or manifest metadata). A configuration error is reported in
-/// `io_errors`.
+/// `io_errors`. No registry source is read (`Plan::hermetic`): the result does not depend on what
+/// this machine fetched before.
 pub fn analyze_fixture(dir: &Path) -> Report {
     let mut plan = plan::Plan {
         root: dir.to_path_buf(),
+        hermetic: true,
         ..Default::default()
     };
     plan_dir(dir, Edition::E2021, &mut plan);

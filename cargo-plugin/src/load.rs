@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use lockstep_analyzer::diag::ids;
 use lockstep_analyzer::lower::ModDecl;
 use lockstep_analyzer::macros::MacroTable;
 use lockstep_analyzer::{
@@ -440,7 +441,7 @@ impl State<'_> {
                 let path = self.display(&p.path);
                 self.out.diagnostics.push(
                     Diagnostic::new(
-                        "parse_error",
+                        ids::PARSE_ERROR,
                         Level::Warn,
                         format!("cannot read `{path}` for module `{name}`: {what}"),
                         Label::new(*span, "module declared here"),
@@ -461,7 +462,7 @@ impl State<'_> {
             let path = self.display(&p.path);
             self.out.diagnostics.push(
                 Diagnostic::new(
-                    "parse_error",
+                    ids::PARSE_ERROR,
                     Level::Warn,
                     format!(
                         "module `{name}` loads `{path}`, which already encloses it: a module cycle"
@@ -517,7 +518,7 @@ impl State<'_> {
                         let (da, db) = (self.display(&a), self.display(&b));
                         self.out.diagnostics.push(
                             Diagnostic::new(
-                                "parse_error",
+                                ids::PARSE_ERROR,
                                 Level::Warn,
                                 format!(
                                     "file for module `{}` found at both `{da}` and `{db}`",
@@ -534,7 +535,7 @@ impl State<'_> {
                         let (da, db) = (self.display(&a), self.display(&b));
                         self.out.diagnostics.push(
                             Diagnostic::new(
-                                "parse_error",
+                                ids::PARSE_ERROR,
                                 Level::Warn,
                                 format!(
                                     "file not found for module `{}`; its code was not analyzed",

@@ -45,6 +45,10 @@ pub struct Plan {
     /// Remember under `target/lockstep/` that cargo could not resolve the dependency graph
     /// offline (the runs of the command line; not with `--no-cache`).
     pub cache_resolve_failures: bool,
+    /// Read no package source from the cargo registry on this machine (neither cargo's resolve
+    /// nor `$CARGO_HOME/registry/src`): path and vendored dependencies only, so the findings do
+    /// not depend on what was fetched before (the fixture tests).
+    pub hermetic: bool,
 }
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.
@@ -87,7 +91,12 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             )
         });
         let remembered = memo.as_ref().and_then(|m| m.get());
-        let (full, why) = if !lock_file.is_file() {
+        let (full, why) = if plan.hermetic {
+            (
+                None,
+                Some("registry sources not read (hermetic run)".to_string()),
+            )
+        } else if !lock_file.is_file() {
             (None, Some("no Cargo.lock".to_string()))
         } else if let Some(why) = remembered {
             (None, Some(why))
@@ -112,7 +121,8 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             }
             None => packages.clone(),
         };
-        let (units, mut report) = crate::deps::dependency_units(full.as_ref(), &selected);
+        let (units, mut report) =
+            crate::deps::dependency_units(full.as_ref(), &selected, !plan.hermetic);
         report.unresolved = why;
         plan.units.extend(units);
         merge_reports(&mut plan.deps, report);

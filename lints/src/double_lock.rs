@@ -89,9 +89,7 @@ impl Lint for DoubleLock {
                     if read_read && !recursive_read_hazard(&a.method, &a.lock.kind.type_name) {
                         continue;
                     }
-                    if h.mode == Mode::Upgradable && a.mode == Mode::Read
-                        || h.mode == Mode::Read && a.mode == Mode::Upgradable
-                    {
+                    if !read_read && !h.mode.conflicts_with(a.mode) {
                         continue;
                     }
                     if !done.insert((a.node, h.acq_node)) {

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use lockstep_analyzer::ir::Mode;
+use lockstep_analyzer::ir::{LockClass, Mode};
 use lockstep_analyzer::irq::IrqLevel;
 use lockstep_analyzer::{Diagnostic, Label, Span};
 
@@ -64,7 +64,7 @@ impl Lint for IrqUnsafeLock {
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let a = cx.analysis;
         // The highest interrupt level each class is used at, with one site.
-        let mut irq_uses: BTreeMap<String, IrqUse> = BTreeMap::new();
+        let mut irq_uses: BTreeMap<LockClass, IrqUse> = BTreeMap::new();
         for (i, flow) in a.flows.iter().enumerate() {
             let Some(origin) = &a.irq[i] else { continue };
             for acq in &flow.acquisitions {
@@ -109,7 +109,7 @@ impl Lint for IrqUnsafeLock {
             }
         };
         // class → (primary site, chain labels, for writing)
-        let mut unsafe_uses: BTreeMap<String, Vec<(Span, Vec<Label>, bool)>> = BTreeMap::new();
+        let mut unsafe_uses: BTreeMap<LockClass, Vec<(Span, Vec<Label>, bool)>> = BTreeMap::new();
         for (i, flow) in a.flows.iter().enumerate() {
             let ctx = a.irq[i].as_ref().map(|o| o.level);
             if ctx == Some(IrqLevel::Hard) {

@@ -8,7 +8,7 @@ pub use lockstep_analyzer::{Analysis, Config, Diagnostic, Level, SourceDb};
 /// `declare_lint! { /// docs… pub NAME, "name", Deny, "summary" }`.
 #[macro_export]
 macro_rules! declare_lint {
-    ($(#[doc = $doc:literal])* $vis:vis $ident:ident, $name:literal, $level:ident, $summary:literal) => {
+    ($(#[doc = $doc:literal])* $vis:vis $ident:ident, $name:expr, $level:ident, $summary:literal) => {
         $(#[doc = $doc])*
         $vis static $ident: $crate::LintMeta = $crate::LintMeta {
             name: $name,
@@ -114,7 +114,7 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
     weaken_by_name(cx, &mut out);
     budget_notes(cx, &mut out);
     let (mut out, _suppressed) =
-        lockstep_analyzer::suppress::apply_with(cx.db, &cx.analysis.files, out, |name| {
+        lockstep_analyzer::suppress::apply(cx.db, &cx.analysis.files, out, |name| {
             find_meta(name).is_some()
         });
     lockstep_analyzer::diag::sort_diagnostics(&mut out);

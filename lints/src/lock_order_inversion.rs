@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use lockstep_analyzer::ir::LockClass;
 use lockstep_analyzer::lock_graph::Witness;
 use lockstep_analyzer::{Diagnostic, Label, Level};
 use petgraph::graph::DiGraph;
@@ -54,7 +55,7 @@ impl Lint for LockOrderInversion {
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let lg = &cx.analysis.lock_graph;
         let edges = lg.blocking_edges();
-        let mut g: DiGraph<String, ()> = DiGraph::new();
+        let mut g: DiGraph<LockClass, ()> = DiGraph::new();
         let mut idx = BTreeMap::new();
         for (a, b) in &edges {
             for c in [a, b] {
@@ -69,7 +70,7 @@ impl Lint for LockOrderInversion {
                 m.entry(a.as_str()).or_default().push(b.as_str());
                 m
             });
-        let mut in_cycle: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut in_cycle: BTreeSet<(LockClass, LockClass)> = BTreeSet::new();
         for scc in petgraph::algo::tarjan_scc(&g) {
             if scc.len() < 2 {
                 continue;
@@ -77,7 +78,7 @@ impl Lint for LockOrderInversion {
             let members: BTreeSet<&str> = scc.iter().map(|n| g[*n].as_str()).collect();
             for a in &members {
                 for b in &members {
-                    in_cycle.insert((a.to_string(), b.to_string()));
+                    in_cycle.insert(((*a).into(), (*b).into()));
                 }
             }
             let start = *members.iter().next().expect("non-empty component");
@@ -100,9 +101,9 @@ impl Lint for LockOrderInversion {
                     (px, x.to_span.start).cmp(&(py, y.to_span.start))
                 })
                 .expect("cycle has edges");
-            let names: Vec<String> = cycle.iter().map(|c| short_class(c)).collect();
+            let names: Vec<&str> = cycle.iter().map(|c| short_class(c)).collect();
             let mut ring = names.clone();
-            ring.push(names[0].clone());
+            ring.push(names[0]);
             let mut d = Diagnostic::new(
                 LOCK_ORDER_INVERSION.name,
                 LOCK_ORDER_INVERSION.default_level,
@@ -203,7 +204,7 @@ impl Lint for LockOrderInversion {
     }
 }
 
-fn list(names: &[String]) -> String {
+fn list(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.len() {
         2 => format!("{} and {}", quoted[0], quoted[1]),

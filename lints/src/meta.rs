@@ -1,5 +1,7 @@
 //! Diagnostics the driver emits that are not lints over the analysis.
 
+use lockstep_analyzer::diag::ids;
+
 declare_lint! {
     /// ## What it does
     /// Reports a file that could not be analyzed: it does not parse, is not UTF-8, or nests
@@ -13,7 +15,7 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Files that only parse with nightly syntax are reported here.
-    pub PARSE_ERROR, "parse_error", Warn, "a file could not be parsed and was not analyzed"
+    pub PARSE_ERROR, ids::PARSE_ERROR, Warn, "a file could not be parsed and was not analyzed"
 }
 
 declare_lint! {
@@ -30,7 +32,7 @@ declare_lint! {
     /// let g = self.state.lock();
     /// ```
     /// Use instead: delete the comment.
-    pub UNUSED_ALLOW, "unused_allow", Warn, "a lockstep allow suppresses nothing"
+    pub UNUSED_ALLOW, ids::UNUSED_ALLOW, Warn, "a lockstep allow suppresses nothing"
 }
 
 declare_lint! {
@@ -44,5 +46,5 @@ declare_lint! {
     /// ## Known problems
     /// The budget counts analysis steps, not time, so the same input always stops at the same
     /// place.
-    pub ANALYSIS_BUDGET, "analysis_budget", Note, "the analysis of a function or of its call summaries stopped at a budget"
+    pub ANALYSIS_BUDGET, ids::ANALYSIS_BUDGET, Note, "the analysis of a function or of its call summaries stopped at a budget"
 }

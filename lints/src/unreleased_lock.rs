@@ -120,12 +120,10 @@ impl Lint for UnreleasedLock {
                 if a.held_at.is_empty() {
                     continue;
                 }
-                let contract_holds = cx.config.contracts.iter().any(|c| {
-                    (c.function == f.path
-                        || c.function == f.name
-                        || f.path.ends_with(&format!("::{}", c.function)))
-                        && c.returns_held.contains(&a.class)
-                });
+                let contract_holds =
+                    cx.config.contracts.iter().any(|c| {
+                        c.describes(&f.path, &f.name) && c.returns_held.contains(&a.class)
+                    });
                 if contract_holds {
                     continue;
                 }

@@ -28,16 +28,7 @@ pub fn lock_name(class: &str, instance: &str) -> String {
     format!("`{instance}`")
 }
 
-/// `crate::net::Link.state` → `Link.state`; `crate::net::TABLE` → `TABLE`.
-pub fn short_class(class: &str) -> String {
-    let base = class.split("::{").next().unwrap_or(class);
-    match base.rfind("::") {
-        Some(i) if base[i + 2..].contains('.') || !base[i + 2..].is_empty() => {
-            base[i + 2..].to_string()
-        }
-        _ => base.to_string(),
-    }
-}
+pub use lockstep_analyzer::ir::short_class;
 
 /// Labels for a call chain: `calls `f` here` at each call site.
 pub fn chain_labels(

@@ -195,7 +195,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     /// Closures and async blocks that run elsewhere, lowered as functions of their own.
-    pub fn take_extra_fns(&mut self, _module: &str, _self_ty: Option<&TypeRef>) -> Vec<FnDef> {
+    pub fn take_extra_fns(&mut self) -> Vec<FnDef> {
         std::mem::take(&mut self.extra)
     }
 

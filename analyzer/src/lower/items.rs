@@ -482,7 +482,7 @@ impl<'a> ItemCx<'a> {
             def.accessor_of = accessor_field(block);
             let mut bl = BodyLowerer::new(self.map, self.edition, self.config, &def);
             let body = bl.lower_fn_body(block);
-            let extra = bl.take_extra_fns(module, self_ty.as_ref());
+            let extra = bl.take_extra_fns();
             def.body = Some(body);
             let generics = def.generics.clone();
             self.out.fns.push(def);

@@ -3,11 +3,7 @@
 
 use crate::ir::{Callee, FnDef, Place, Root};
 
-/// The root of an instance text (`self.a.b` → `self`).
-pub fn instance_root(s: &str) -> &str {
-    let end = s.find(['.', '[', '(']).unwrap_or(s.len());
-    &s[..end]
-}
+pub use crate::ir::instance_root;
 
 /// Rewrite a callee's instance text into the caller's terms through the call's receiver and
 /// arguments.
