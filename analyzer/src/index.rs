@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::ir::{FnDef, LockClass, LockInstance, Place, Proj, Root, StructDef, TypeRef};
 pub use crate::lock_api::LockKind;
 use crate::lock_api::{
-    args_mention_critical_section, args_mention_irq_policy, name_table_kind, COLLECTIONS, MAPS,
+    args_mention_critical_section, args_mention_irq_policy, is_raw_lock_trait, is_raw_rwlock_trait,
+    name_table_kind, COLLECTIONS, MAPS,
     NOT_LOCKS, WRAPPERS,
 };
 use crate::lower::LoweredFile;
@@ -469,17 +470,14 @@ impl Index {
         inherent_guard: bool,
     ) -> Option<LockKind> {
         let traits = self.impls_of.get(real).filter(|_| !inherent_guard)?;
-        if !traits
-            .iter()
-            .any(|t| t.starts_with("RawMutex") || t.starts_with("RawRwLock"))
-        {
+        if !traits.iter().any(|t| is_raw_lock_trait(t)) {
             return None;
         }
         let l = real.to_ascii_lowercase();
         Some(LockKind {
             type_name: type_name.to_string(),
             spin: l.contains("spin") || l.contains("ticket"),
-            rw: traits.iter().any(|t| t.starts_with("RawRwLock")),
+            rw: traits.iter().any(|t| is_raw_rwlock_trait(t)),
             reentrant: false,
             raw: true,
             irq_safe: l.contains("irq"),

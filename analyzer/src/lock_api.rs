@@ -598,3 +598,14 @@ pub fn args_mention_irq_policy(args: &[TypeRef]) -> bool {
         _ => false,
     })
 }
+
+/// lock_api's `RawMutex`, `RawRwLock` and their extensions (`RawMutexFair`, …), by last segment.
+pub fn is_raw_lock_trait(t: &str) -> bool {
+    let last = t.rsplit("::").next().unwrap_or(t);
+    last.starts_with("RawMutex") || last.starts_with("RawRwLock")
+}
+
+/// lock_api's `RawRwLock` and its extensions, by last segment.
+pub fn is_raw_rwlock_trait(t: &str) -> bool {
+    t.rsplit("::").next().unwrap_or(t).starts_with("RawRwLock")
+}

@@ -219,12 +219,6 @@ pub fn compute(ix: &Index, files: &[LoweredFile], returns: &Returns) -> HashMap<
 /// The acquiring methods of lock_api's raw-lock traits.
 const RAW_TRAIT_METHODS: &[&str] = &["lock", "lock_exclusive", "lock_shared"];
 
-/// lock_api's `RawMutex`, `RawRwLock` and their extensions (`RawMutexFair`, …), by last segment.
-fn is_raw_lock_trait(t: &str) -> bool {
-    let last = t.rsplit("::").next().unwrap_or(t);
-    last.starts_with("RawMutex") || last.starts_with("RawRwLock")
-}
-
 fn is_acquire_name(n: &str) -> bool {
     lock_api::GUARD_METHODS.contains(&n) || lock_api::TRY_METHODS.contains(&n)
 }
@@ -260,7 +254,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
         // The acquire of a lock_api raw-lock impl (`impl RawMutex for RawSpin`): a raw lock,
         // spinning or masking interrupts as its `lock` does. One whose code shows neither keeps
         // the reading by its name (see `lock_kind`).
-        if let Some(t) = m.trait_name.as_deref().filter(|t| is_raw_lock_trait(t)) {
+        if let Some(t) = m.trait_name.as_deref().filter(|t| lock_api::is_raw_lock_trait(t)) {
             if !m.has_self || !RAW_TRAIT_METHODS.contains(&m.name.as_str()) {
                 continue;
             }
