@@ -52,7 +52,7 @@ const FN_LINES: usize = 150;
 
 /// Functions still over [`FN_LINES`] lines: (file under the workspace root, function name).
 const LONG_FNS: &[(&str, &str)] = &[
-    ("analyzer/src/flow.rs", "analyze_fn"),
+    ("analyzer/src/flow/mod.rs", "analyze_fn"),
     ("lints/src/irq_unsafe_lock.rs", "check"),
 ];
 
