@@ -155,3 +155,6 @@ pub fn op_span(op: &Op) -> Span {
         _ => Span::default(),
     }
 }
+
+#[cfg(test)]
+mod tests;
