@@ -8,8 +8,7 @@ use crate::ir::{FnDef, LockClass, LockInstance, Place, Proj, Root, StructDef, Ty
 pub use crate::lock_api::LockKind;
 use crate::lock_api::{
     args_mention_critical_section, args_mention_irq_policy, is_raw_lock_trait, is_raw_rwlock_trait,
-    name_table_kind, COLLECTIONS, MAPS,
-    NOT_LOCKS, WRAPPERS,
+    name_table_kind, COLLECTIONS, MAPS, NOT_LOCKS, WRAPPERS,
 };
 use crate::lower::LoweredFile;
 use crate::sema::{DefMap, Item, Ns, Res};

@@ -254,7 +254,11 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
         // The acquire of a lock_api raw-lock impl (`impl RawMutex for RawSpin`): a raw lock,
         // spinning or masking interrupts as its `lock` does. One whose code shows neither keeps
         // the reading by its name (see `lock_kind`).
-        if let Some(t) = m.trait_name.as_deref().filter(|t| lock_api::is_raw_lock_trait(t)) {
+        if let Some(t) = m
+            .trait_name
+            .as_deref()
+            .filter(|t| lock_api::is_raw_lock_trait(t))
+        {
             if !m.has_self || !RAW_TRAIT_METHODS.contains(&m.name.as_str()) {
                 continue;
             }
