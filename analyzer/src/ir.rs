@@ -236,6 +236,32 @@ pub enum BlockKind {
     },
 }
 
+/// How an acquisition was written, classified once when it is lowered (`lock_api::acq_method`).
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct AcqMethod {
+    /// The method or function as written: `lock`, `read_recursive`, `lock_irqsave`,
+    /// `KeAcquireSpinLock`, a configured pair's acquire function.
+    pub name: String,
+    /// Holding the lock masks interrupts (`lock_irqsave`, `lock_irq_disabled`,
+    /// `spin_lock_irqsave`).
+    pub masks_irq: bool,
+    /// Holding the lock masks bottom halves / softirqs (`lock_bh`, `spin_lock_bh`).
+    pub masks_bh: bool,
+    /// A recursive read (`read_recursive`): it does not queue behind a waiting writer.
+    pub recursive: bool,
+}
+
 /// A branch condition that later branches can correlate with (`if flag {..} … if flag {..}`).
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -254,8 +280,8 @@ pub enum Op {
     /// A candidate acquisition: `place.method()` or an acquire function applied to `place`.
     Acquire {
         place: Box<Place>,
-        /// `lock`, `read`, `write`, `lock_irqsave`, `KeAcquireSpinLock`, …
-        method: String,
+        /// `lock`, `read`, `write`, `lock_irqsave`, `KeAcquireSpinLock`, … and what its name says.
+        method: AcqMethod,
         style: AcqStyle,
         mode: Mode,
         /// A try-lock on its success path: never blocks, never closes a cycle.

@@ -433,6 +433,16 @@ pub const ELEM_METHODS: &[&str] = &[
     "pop_last",
 ];
 
+/// What the name of an acquiring method or function says about it.
+pub fn acq_method(name: &str) -> crate::ir::AcqMethod {
+    crate::ir::AcqMethod {
+        name: name.to_string(),
+        masks_irq: irq_method(name),
+        masks_bh: name.ends_with("_bh") || name.contains("_bh_"),
+        recursive: name.ends_with("recursive"),
+    }
+}
+
 /// Does acquiring through `method` mask interrupts?
 pub fn irq_method(method: &str) -> bool {
     let m = method.to_ascii_lowercase();

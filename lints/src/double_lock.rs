@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use lockstep_analyzer::ir::Mode;
+use lockstep_analyzer::ir::{AcqMethod, Mode};
 use lockstep_analyzer::{Diagnostic, Label};
 
 use crate::util::{func, lock_name};
@@ -63,8 +63,8 @@ pub struct DoubleLock;
 
 /// Whether a second read of a read-held lock can deadlock: not through `read_recursive`, and
 /// not for spin's reader-preferring `RwLock` (a waiting writer does not hold readers back).
-fn recursive_read_hazard(method: &str, type_name: &str) -> bool {
-    !method.ends_with("recursive") && !type_name.starts_with("spin::")
+fn recursive_read_hazard(method: &AcqMethod, type_name: &str) -> bool {
+    !method.recursive && !type_name.starts_with("spin::")
 }
 
 impl Lint for DoubleLock {

@@ -120,7 +120,7 @@ impl Lint for IrqUnsafeLock {
                 let held_bh = false;
                 let prot = protection(
                     acq.irq_method || acq.irq_region || held_irq,
-                    &acq.method,
+                    &acq.method.name,
                     held_bh,
                 );
                 if acq.is_try || !exposed(&acq.lock.class, ctx, prot) {

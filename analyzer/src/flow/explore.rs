@@ -322,7 +322,7 @@ impl<'a> Explorer<'a> {
         };
         let lock = &res.locks[li as usize];
         let style = if lock.kind.raw { AcqStyle::Raw } else { *style };
-        let irqm = crate::lock_api::irq_method(method) || lock.kind.irq_safe;
+        let irqm = method.masks_irq || lock.kind.irq_safe;
         let region = st.irq_masked();
         let hp = st.held_params();
         if self
@@ -419,7 +419,7 @@ impl<'a> Explorer<'a> {
                 self.flow.acquisitions.push(AcqEvent {
                     node,
                     span,
-                    method: "upgrade".into(),
+                    method: crate::lock_api::acq_method("upgrade"),
                     lock: self.res.locks[li as usize].clone(),
                     style: AcqStyle::Guard,
                     mode: Mode::Exclusive,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::index::{FnRef, Index, ResolvedLock};
-use crate::ir::{AcqStyle, BlockKind, Callee, Mode, NodeId, Op, Place};
+use crate::ir::{AcqMethod, AcqStyle, BlockKind, Callee, Mode, NodeId, Op, Place};
 use crate::lower::LoweredFile;
 use crate::resolve::returns::Returns;
 use crate::source::Span;
@@ -45,7 +45,7 @@ pub struct HeldLock {
 pub struct AcqEvent {
     pub node: NodeId,
     pub span: Span,
-    pub method: String,
+    pub method: AcqMethod,
     pub lock: ResolvedLock,
     pub style: AcqStyle,
     pub mode: Mode,

@@ -88,7 +88,16 @@ pub(super) fn resolve_body(
                 unwrapped,
                 style,
                 ..
-            } => acquired_lock(ix, files, func, config, place, method, *unwrapped, *style),
+            } => acquired_lock(
+                ix,
+                files,
+                func,
+                config,
+                place,
+                &method.name,
+                *unwrapped,
+                *style,
+            ),
             Op::Unlock { place, method, .. } => {
                 unlocked_lock(ix, files, func, config, place, method)
             }
@@ -278,7 +287,7 @@ fn returned_lock(
         files,
         callee_def,
         place,
-        method,
+        &method.name,
         AcqCall {
             unwrapped: *unwrapped,
             fn_call: false,
@@ -297,7 +306,7 @@ fn returned_lock(
                 files,
                 func,
                 &cp,
-                method,
+                &method.name,
                 AcqCall {
                     unwrapped: *unwrapped,
                     fn_call: false,

@@ -314,7 +314,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
                     files,
                     m,
                     place,
-                    method,
+                    &method.name,
                     crate::index::AcqCall {
                         unwrapped: *unwrapped,
                         fn_call: false,

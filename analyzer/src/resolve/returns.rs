@@ -11,7 +11,7 @@ use crate::lower::LoweredFile;
 /// the place it locked, in its own terms, the acquiring method, the mode and whether the
 /// acquisition was unwrapped (`m.lock().unwrap()`), which the callee's own flow resolved it
 /// with: a tail `self.regs.read()` on an untyped register is no lock there, nor for callers.
-pub type Returns = BTreeMap<FnRef, (Place, String, Mode, bool)>;
+pub type Returns = BTreeMap<FnRef, (Place, crate::ir::AcqMethod, Mode, bool)>;
 
 /// Find the lock behind each function's returned guard, following moves back to the
 /// acquisition.

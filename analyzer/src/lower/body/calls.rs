@@ -323,7 +323,7 @@ impl<'a> BodyLowerer<'a> {
         let g = self.new_guard();
         self.emit(Op::Acquire {
             place: Box::new(place),
-            method: cx.name.clone(),
+            method: crate::lock_api::acq_method(&cx.name),
             style: AcqStyle::Guard,
             mode: if cx.name == "read" {
                 Mode::Read
@@ -409,7 +409,7 @@ impl<'a> BodyLowerer<'a> {
                 let data = project(place.clone(), Proj::Guard);
                 self.emit(Op::Acquire {
                     place: Box::new(place),
-                    method: cx.name.clone(),
+                    method: crate::lock_api::acq_method(&cx.name),
                     style: if lock_api::RAW_ACQUIRE_METHODS.contains(&cx.name.as_str()) {
                         AcqStyle::Raw
                     } else {
@@ -909,7 +909,7 @@ impl<'a> BodyLowerer<'a> {
         if acquire {
             self.emit(Op::Acquire {
                 place,
-                method: pc.last.clone(),
+                method: crate::lock_api::acq_method(&pc.last),
                 style: AcqStyle::Raw,
                 mode: Mode::Exclusive,
                 is_try: false,

@@ -239,7 +239,7 @@ impl<'a> BodyLowerer<'a> {
     pub(super) fn emit_raw_try(&mut self, p: &Pending) {
         self.emit(Op::Acquire {
             place: Box::new(p.place.clone()),
-            method: p.method.clone(),
+            method: crate::lock_api::acq_method(&p.method),
             style: AcqStyle::Raw,
             mode: p.mode,
             is_try: true,

@@ -404,7 +404,7 @@ impl<'a> BodyLowerer<'a> {
         if let Some(p) = v.pending.take() {
             self.emit(Op::Acquire {
                 place: Box::new(p.place),
-                method: p.method,
+                method: crate::lock_api::acq_method(&p.method),
                 style: AcqStyle::Guard,
                 mode: p.mode,
                 is_try: true,

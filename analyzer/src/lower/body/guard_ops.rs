@@ -5,7 +5,7 @@
 //! `unlock_fair(g)` releases it; `MutexGuard::mutex(&g)` names the lock.
 
 use super::{strip_parens, BodyLowerer, Ext, Val};
-use crate::ir::{AcqStyle, GuardId, Mode, Op, Place};
+use crate::ir::{AcqMethod, AcqStyle, GuardId, Mode, Op, Place};
 use crate::source::Span;
 
 /// What an operation on a guard does.
@@ -61,7 +61,7 @@ fn guard_fn(name: &str) -> Option<GuardOp> {
 /// the call was unwrapped.
 struct Origin {
     place: Place,
-    method: String,
+    method: AcqMethod,
     mode: Mode,
     unwrapped: bool,
 }
@@ -122,8 +122,10 @@ impl BodyLowerer<'_> {
             .next()?;
         let fits = match mode {
             Mode::Exclusive => from.0 == Mode::Upgradable,
-            Mode::Read => matches!(from.0, Mode::Exclusive | Mode::Upgradable) && from.1 != "lock",
-            Mode::Upgradable => from.0 == Mode::Exclusive && from.1 != "lock",
+            Mode::Read => {
+                matches!(from.0, Mode::Exclusive | Mode::Upgradable) && from.1.name != "lock"
+            }
+            Mode::Upgradable => from.0 == Mode::Exclusive && from.1.name != "lock",
         };
         if !fits {
             return None;
