@@ -280,3 +280,192 @@ impl Lint for IrqUnsafeLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    /// A kernel spin lock with its interrupt-saving and bottom-half variants.
+    macro_rules! kernel {
+        () => {
+            "#![no_std]\n\
+             pub mod kernel {\n\
+                 pub struct SpinLock<T>(core::cell::UnsafeCell<T>);\n\
+                 pub struct Guard<'a, T>(&'a SpinLock<T>);\n\
+                 impl<T> SpinLock<T> {\n\
+                     pub fn lock(&self) -> Guard<'_, T> { Guard(self) }\n\
+                     pub fn try_lock(&self) -> Option<Guard<'_, T>> { Some(Guard(self)) }\n\
+                     pub fn lock_irqsave(&self) -> Guard<'_, T> { Guard(self) }\n\
+                     pub fn lock_bh(&self) -> Guard<'_, T> { Guard(self) }\n\
+                 }\n\
+             }\n\
+             use kernel::SpinLock;\n\
+             pub struct Nic { rx: SpinLock<u32>, tx: SpinLock<u32>, stats: SpinLock<u64>, status: SpinLock<u32> }\n"
+        };
+    }
+
+    const POLL: &str = concat!(
+        kernel!(),
+        "impl Nic {
+    pub fn handle_irq(&self) {
+        let _rx = self.rx.lock();
+    }
+    pub fn poll(&self) {
+        let _rx = self.rx.lock();
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&IrqUnsafeLock)
+            .pass(&[
+                // process context masks interrupts
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { let _rx = self.rx.lock_irqsave(); }
+                    }"
+                ),
+                // no handler takes the lock
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _tx = self.tx.lock(); }
+                        pub fn poll(&self) { let _rx = self.rx.lock(); }
+                    }"
+                ),
+                // only the handler takes it
+                concat!(
+                    kernel!(),
+                    "impl Nic { pub fn handle_irq(&self) { let _rx = self.rx.lock(); } }"
+                ),
+                // a try-lock in process context does not wait for the handler
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { if let Some(g) = self.rx.try_lock() { drop(g); } }
+                    }"
+                ),
+                // a helper whose name mentions interrupts is not a handler
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn clear_interrupt(&self) { let _tx = self.tx.lock(); }
+                        pub fn poll(&self) { let _tx = self.tx.lock(); }
+                    }"
+                ),
+                // bottom halves disabled against a tasklet
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn rx_tasklet(&self) { let _q = self.rx.lock(); }
+                        pub fn enqueue(&self) { let _q = self.rx.lock_bh(); }
+                    }"
+                ),
+                // inside a critical section interrupts are masked
+                concat!(
+                    kernel!(),
+                    "pub mod critical_section { pub fn with<R>(f: impl FnOnce(()) -> R) -> R { f(()) } }
+                    impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { critical_section::with(|_| { let _rx = self.rx.lock(); }); }
+                    }"
+                ),
+                // in a std program a handler-shaped name alone makes no handler
+                "use std::sync::Mutex;
+                pub struct Routes { table: Mutex<u32> }
+                impl Routes {
+                    pub fn handle_irq(&self) { let _t = self.table.lock().unwrap(); }
+                    pub fn lookup(&self) { let _t = self.table.lock().unwrap(); }
+                }",
+                // the helper the handler calls is called with interrupts masked
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { self.ack(); }
+                        fn ack(&self) { let _tx = self.tx.lock(); }
+                        pub fn reclaim(&self) { let _rx = self.rx.lock_irqsave(); let _tx = self.tx.lock_irqsave(); }
+                    }"
+                ),
+            ])
+            .fail(&[
+                POLL,
+                // `ack` runs in the handler too, and is called with interrupts enabled
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { self.ack(); }
+                        fn ack(&self) { let _tx = self.tx.lock(); }
+                        pub fn reclaim(&self) { self.ack(); }
+                    }"
+                ),
+                // an interrupt-safe lock nests one taken elsewhere with interrupts enabled
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _st = self.status.lock(); let _s = self.stats.lock(); }
+                        pub fn read_stats(&self) { let _s = self.stats.lock(); }
+                        pub fn status(&self) { let _g = self.status.lock_irqsave(); }
+                    }"
+                ),
+                // a tasklet shares the queue with process context
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn rx_tasklet(&self) { let _q = self.rx.lock(); }
+                        pub fn enqueue(&self) { let _q = self.rx.lock(); }
+                    }"
+                ),
+                // an ISR by its name's suffix
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn uart_isr(&self) { let _tx = self.tx.lock(); }
+                        pub fn write(&self) { let _tx = self.tx.lock(); }
+                    }"
+                ),
+                // a handler passed to an IRQ registrar
+                concat!(
+                    kernel!(),
+                    "fn request_irq(_irq: u32, _h: fn(&Nic)) {}
+                    fn on_rx(nic: &Nic) { let _rx = nic.rx.lock(); }
+                    impl Nic {
+                        pub fn open(&self) { request_irq(5, on_rx); }
+                        pub fn poll(&self) { let _rx = self.rx.lock(); }
+                    }"
+                ),
+                // readers on both sides (reported at warn)
+                "#![no_std]
+                pub mod kernel {
+                    pub struct RwLock<T>(core::cell::UnsafeCell<T>);
+                    pub struct ReadGuard<'a, T>(&'a RwLock<T>);
+                    impl<T> RwLock<T> { pub fn read(&self) -> ReadGuard<'_, T> { ReadGuard(self) } }
+                }
+                pub struct Routes { table: kernel::RwLock<u32> }
+                impl Routes {
+                    pub fn handle_irq(&self) { let _t = self.table.read(); }
+                    pub fn lookup(&self) { let _t = self.table.read(); }
+                }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &IrqUnsafeLock,
+            POLL,
+            &[
+                "deny[irq_unsafe_lock]: `Nic.rx` is used in interrupt context but acquired here with interrupts enabled",
+                "  --> 19:19 `self.rx.lock()`: acquired with interrupts enabled",
+                "   - 16:19 `self.rx.lock()`: also acquired in interrupt context (handler `Nic::handle_irq`)",
+                "  help: acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)",
+                "  key: irq_unsafe_lock:crate::Nic.rx",
+            ],
+        );
+    }
+}

@@ -58,7 +58,7 @@ impl Lint for IsnNotMonotonic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seq_common::test_support::check;
+    use crate::test_support::{assert_message, check, Tester};
 
     #[test]
     fn random_alone_is_reported_with_its_source() {
@@ -79,5 +79,59 @@ mod tests {
                  ticks(now).wrapping_add(siphash(secret, t)) }",
         );
         assert!(d.is_empty(), "{d:#?}");
+    }
+
+    const COUNTER: &str = "struct Stack { isn_counter: u32 }
+impl Stack {
+    fn gen_isn(&mut self) -> u32 { self.isn_counter = self.isn_counter.wrapping_add(64000); self.isn_counter }
+    fn reset(&mut self) { self.isn_counter -= 1; }
+}";
+
+    #[test]
+    fn vectors() {
+        Tester::new(&IsnNotMonotonic)
+            .pass(&[
+                // a clock plus a keyed hash (RFC 6528)
+                "fn gen_iss(now: Instant, secret: &Key, t: &Tuple) -> u32 { ticks(now).wrapping_add(siphash(secret, t)) }",
+                // a clock alone moves forward
+                "fn gen_iss(now: Instant) -> u32 { ticks(now) }",
+                // tests pick fixed ISNs on purpose
+                "#[cfg(test)] mod tests { fn t() -> u32 { let iss: u32 = 1000; iss } }",
+                // a counter that only moves forward
+                "struct Stack { isn_counter: u32 }
+                impl Stack { fn gen_isn(&mut self) -> u32 { self.isn_counter = self.isn_counter.wrapping_add(64000); self.isn_counter } }",
+            ])
+            .fail(&[
+                COUNTER,
+                "fn connect() -> u32 { let iss: u32 = rand::random(); iss }",
+                "struct Tcb { iss: u32 }
+                fn open() -> Tcb { Tcb { iss: 1000 } }",
+                "fn gen_iss(secret: &Key, t: &Tuple) -> u32 { siphash(secret, t) }",
+                "struct Tcb { snd_nxt: u32 }
+                impl Tcb { fn open(&mut self, rng: &mut Rng) { self.snd_nxt = rng.next_u32(); } }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &IsnNotMonotonic,
+            COUNTER,
+            &[
+                "warn[isn_not_monotonic]: initial sequence number `gen_isn()` comes from counter `isn_counter`, which can move backwards",
+                "  --> 3:93 `self.isn_counter`: ",
+                "   - 4:27 `self.isn_counter -= 1`: `isn_counter` moves backwards here: `self.isn_counter -= 1`",
+                "  note: `gen_isn()` is an initial sequence number: the name of the function says it makes a new one",
+                "  note: an ISN lower than the previous one for the same connection makes the peer take new segments for old duplicates (RFC 9293 MUST-8)",
+                "  help: derive the ISN from a clock that advances monotonically (RFC 9293: every 4 µs) plus a keyed hash of the local and remote addresses and ports (RFC 6528)",
+                "  fix (HasPlaceholders): clock plus keyed hash of the 4-tuple (fill in the clock and hash)",
+                "    3:93 `self.isn_counter` => `clock_ticks()",
+                "    .wrapping_add(",
+                "        keyed_hash(&secret, local_addr, local_port, remote_addr, remote_port),",
+                "    )`",
+                "  key: isn_not_monotonic:crate::Stack::gen_isn:gen_isn():counter:isn_counter",
+            ],
+        );
     }
 }

@@ -29,6 +29,8 @@ mod resource_leak;
 mod seq_arith;
 mod seq_common;
 mod seq_compare;
+#[cfg(test)]
+mod test_support;
 mod unreleased_lock;
 mod util;
 

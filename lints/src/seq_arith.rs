@@ -51,7 +51,7 @@ impl Lint for SeqArith {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seq_common::test_support::check;
+    use crate::test_support::{assert_message, check, Tester};
 
     #[test]
     fn plain_addition_is_reported_wrapping_is_not() {
@@ -74,5 +74,49 @@ mod tests {
             "use std::num::Wrapping;\nfn f(snd_nxt: Wrapping<u32>, n: u32) -> Wrapping<u32> { snd_nxt + Wrapping(n) }",
         );
         assert!(d.is_empty(), "{d:#?}");
+    }
+
+    const SND: &str = "struct Tcb { snd_nxt: u32 }
+impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt += n; } }";
+
+    #[test]
+    fn vectors() {
+        Tester::new(&SeqArith)
+            .pass(&[
+                "fn f(seq: u32, n: u32) -> u32 { seq.wrapping_add(n) }",
+                "fn f(snd_nxt: std::num::Wrapping<u32>, n: u32) -> std::num::Wrapping<u32> { snd_nxt + std::num::Wrapping(n) }",
+                "fn f(len: u32, n: u32) -> u32 { len + n }",
+                "struct Tcb { snd_nxt: u32 }
+                impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt = self.snd_nxt.wrapping_add(n); } }",
+            ])
+            .fail(&[
+                SND,
+                "struct Seg { seq: u32, len: usize }
+                fn end(seg: &Seg) -> u32 { seg.seq + seg.len as u32 }",
+                "fn in_flight(snd_nxt: u32, snd_una: u32) -> u32 { snd_nxt - snd_una }",
+                "fn f(rcv_nxt: i32) -> i32 { -rcv_nxt }",
+                "fn f(buf: &[u8], seq: u32, snd_una: u32) -> u8 { buf[seq as usize - snd_una as usize] }",
+                "struct Tcb { snd_nxt: u32 }
+                impl Tcb { fn back(&mut self, n: u32) { self.snd_nxt -= n; } }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &SeqArith,
+            SND,
+            &[
+                "deny[seq_arith]: `+=` on a sequence number overflows at the 2^32 wrap",
+                "  --> 2:41 `self.snd_nxt += n`: ",
+                "   - 1:14 `snd_nxt`: `snd_nxt` declared here",
+                "  note: `snd_nxt` is a sequence number: field of `Tcb` declared `u32`",
+                "  help: sequence numbers wrap at 2^32: plain `+`/`-` panics in debug builds (a remote peer can trigger it) and is wrong in release builds only by luck",
+                "  fix (MachineApplicable): use `wrapping_add`",
+                "    2:41 `self.snd_nxt += n` => `self.snd_nxt = self.snd_nxt.wrapping_add(n)`",
+                "  key: seq_arith:crate::Tcb::sent:self.snd_nxt += n",
+            ],
+        );
     }
 }

@@ -33,27 +33,3 @@ pub(crate) fn report(cx: &LintContext<'_>, meta: &LintMeta, out: &mut Vec<Diagno
         out.push(d);
     }
 }
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use lockstep_analyzer::{analyze, lower_file, Config, Diagnostic, SourceDb, SourceFile};
-
-    use crate::{Lint, LintContext};
-
-    /// Run one lint over one file of source text.
-    pub(crate) fn check(lint: &dyn Lint, text: &str) -> Vec<Diagnostic> {
-        let mut db = SourceDb::new();
-        let id = db.add(SourceFile::new(Default::default(), "lib.rs", text));
-        let lowered = vec![lower_file(db.get(id))];
-        let config = Config::default();
-        let analysis = analyze(&db, lowered, &config);
-        let cx = LintContext {
-            db: &db,
-            analysis: &analysis,
-            config: &config,
-        };
-        let mut out = Vec::new();
-        lint.check(&cx, &mut out);
-        out
-    }
-}
