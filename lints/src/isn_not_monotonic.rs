@@ -1,6 +1,8 @@
 //! `isn_not_monotonic`: an initial sequence number that can move backwards.
 
-use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use crate::seq_common::{report, Words};
+use crate::{Lint, LintContext, LintMeta};
+use lockstep_analyzer::seq::{IsnCause, IsnWhy, SeqCheck, SeqFinding, SeqKind};
 use lockstep_analyzer::Diagnostic;
 #[cfg(test)]
 use lockstep_analyzer::Level;
@@ -51,8 +53,81 @@ impl Lint for IsnNotMonotonic {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        report(cx, &ISN_NOT_MONOTONIC, out);
+        report(cx, &ISN_NOT_MONOTONIC, SeqCheck::Isn, words, out);
     }
+}
+
+fn words(f: &SeqFinding) -> Words {
+    let SeqKind::Isn { target, why, cause } = &f.kind else {
+        unreachable!("not an initial sequence number finding: {:?}", f.kind)
+    };
+    let quoted = |ws: &[String]| {
+        ws.iter()
+            .map(|w| format!("`{w}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (message, note, key, labels) = match cause {
+        IsnCause::Random(ws) => (
+            format!(
+                "initial sequence number `{target}` comes from a random source alone ({}) and can move backwards",
+                quoted(ws)
+            ),
+            "RFC 9293 (MUST-8) and RFC 6528: the ISN must follow a clock that advances \
+             monotonically, plus a keyed hash of the connection's 4-tuple; a random value \
+             alone can be lower than the previous ISN of the same connection",
+            format!("random:{}", ws[0]),
+            Vec::new(),
+        ),
+        IsnCause::Hash(ws) => (
+            format!(
+                "initial sequence number `{target}` is a hash of the connection alone ({}), with no clock",
+                quoted(ws)
+            ),
+            "a keyed hash of the 4-tuple is the same for every incarnation of the connection; \
+             RFC 6528 adds it to a clock that advances, and the clock is what keeps the ISN moving \
+             forward (RFC 9293 MUST-8)",
+            format!("hash:{}", ws[0]),
+            Vec::new(),
+        ),
+        IsnCause::Constant(c) => (
+            format!("initial sequence number `{target}` is the constant `{c}`"),
+            "every connection starts at the same sequence number, so segments of an old \
+             incarnation of the connection are taken for new ones",
+            "constant".to_string(),
+            Vec::new(),
+        ),
+        IsnCause::Counter { name, writes } => (
+            format!(
+                "initial sequence number `{target}` comes from counter `{name}`, which can move backwards"
+            ),
+            "an ISN lower than the previous one for the same connection makes the peer take new \
+             segments for old duplicates (RFC 9293 MUST-8)",
+            format!("counter:{name}"),
+            writes
+                .iter()
+                .map(|(span, how)| (*span, format!("`{name}` moves backwards here: {how}")))
+                .collect(),
+        ),
+    };
+    let why = match why {
+        IsnWhy::FnName => "the name of the function says it makes a new one",
+        IsnWhy::RandomWrite => "a sequence number set from a random value starts a sequence space",
+        IsnWhy::Name => "its name",
+    };
+    let mut w = Words::new(
+        message,
+        "derive the ISN from a clock that advances monotonically (RFC 9293: every 4 µs) plus \
+         a keyed hash of the local and remote addresses and ports (RFC 6528)",
+        "clock plus keyed hash of the 4-tuple (fill in the clock and hash)",
+        format!("{target}:{key}"),
+    );
+    w.labels = labels;
+    w.notes = vec![
+        format!("`{target}` is an initial sequence number: {why}"),
+        note.to_string(),
+    ];
+    w
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! `seq_arith`: non-wrapping arithmetic on TCP sequence numbers.
 
-use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use crate::seq_common::{report, Words};
+use crate::{Lint, LintContext, LintMeta};
+use lockstep_analyzer::seq::{SeqCheck, SeqFinding, SeqKind};
+use lockstep_analyzer::seq_facts::BinOp;
 use lockstep_analyzer::Diagnostic;
 
 declare_lint! {
@@ -44,7 +47,61 @@ impl Lint for SeqArith {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        report(cx, &SEQ_ARITH, out);
+        report(cx, &SEQ_ARITH, SeqCheck::Arith, words, out);
+    }
+}
+
+const ARITH_HELP: &str = "sequence numbers wrap at 2^32: plain `+`/`-` panics in debug builds \
+                          (a remote peer can trigger it) and is wrong in release builds only by luck";
+
+fn words(f: &SeqFinding) -> Words {
+    match &f.kind {
+        SeqKind::Arith {
+            op,
+            operands: [l, r],
+        } => {
+            let (what, wrapping) = if *op == BinOp::Add {
+                ("addition", "wrapping_add")
+            } else {
+                ("subtraction", "wrapping_sub")
+            };
+            Words::new(
+                format!("non-wrapping {what} on a sequence number overflows at the 2^32 wrap"),
+                ARITH_HELP,
+                &format!("use `{wrapping}`"),
+                format!("{l} {} {r}", op.as_str()),
+            )
+        }
+        SeqKind::AssignArith {
+            op,
+            operands: [l, r],
+        } => {
+            let (s, w) = if *op == BinOp::Add {
+                ("+=", "wrapping_add")
+            } else {
+                ("-=", "wrapping_sub")
+            };
+            Words::new(
+                format!("`{s}` on a sequence number overflows at the 2^32 wrap"),
+                ARITH_HELP,
+                &format!("use `{w}`"),
+                format!("{l} {s} {r}"),
+            )
+        }
+        SeqKind::Neg { operand } => Words::new(
+            "negation of a sequence number overflows".into(),
+            ARITH_HELP,
+            "use `wrapping_neg`",
+            format!("-{operand}"),
+        ),
+        SeqKind::CastArith { ty, operands } => Words::new(
+            format!("sequence number cast to `{ty}` and used in arithmetic loses the 2^32 wrap"),
+            "take the offset from a base sequence number with `wrapping_sub` first, then widen \
+             the offset: `seq.wrapping_sub(base) as usize`",
+            "widen the wrapping offset instead",
+            format!("{} as {ty}", operands.join(" - ")),
+        ),
+        k => unreachable!("not an arithmetic finding: {k:?}"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `seq_compare`: ordering raw 32-bit TCP sequence numbers as plain integers.
 
-use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use crate::seq_common::{report, Words};
+use crate::{Lint, LintContext, LintMeta};
+use lockstep_analyzer::seq::{SeqCheck, SeqFinding, SeqKind};
 use lockstep_analyzer::Diagnostic;
 
 declare_lint! {
@@ -51,7 +53,89 @@ impl Lint for SeqCompare {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        report(cx, &SEQ_COMPARE, out);
+        report(cx, &SEQ_COMPARE, SeqCheck::Compare, words, out);
+    }
+}
+
+const CMP_HELP: &str = "compare sequence numbers by their signed distance modulo 2^32 (RFC 1982, \
+                        RFC 9293 §3.4): `(a.wrapping_sub(b) as i32) < 0` means `a` is before `b`";
+
+fn words(f: &SeqFinding) -> Words {
+    match &f.kind {
+        SeqKind::DerivedOrd { ty, inner, decl } => {
+            let mut w = Words::new(
+                format!(
+                    "sequence type `{ty}` derives a plain integer ordering that is wrong across the 2^32 wrap"
+                ),
+                "order sequence numbers by their signed distance modulo 2^32 (RFC 1982): implement \
+                 `PartialOrd` by hand with `wrapping_sub`, and drop `Ord` (a modular order is not total)",
+                "implement `PartialOrd` modulo 2^32",
+                "derive".into(),
+            );
+            w.labels.push((*decl, format!("`{ty}` wraps a `{inner}`")));
+            w.notes.push(format!(
+                "`{ty}` is a sequence type: its name, and it holds a single `{inner}`"
+            ));
+            w
+        }
+        SeqKind::Compare { op, operands: [l, r] } => Words::new(
+            format!(
+                "`{}` compares sequence numbers as plain integers, which is wrong across the 2^32 wrap",
+                op.as_str()
+            ),
+            CMP_HELP,
+            "compare modulo 2^32",
+            format!("{l} {} {r}", op.as_str()),
+        ),
+        SeqKind::MethodCmp {
+            method: m,
+            free_fn,
+            operands,
+        } => {
+            let call = if *free_fn {
+                format!("`cmp::{m}`")
+            } else {
+                format!("`.{m}()`")
+            };
+            Words::new(
+                format!(
+                    "{call} orders sequence numbers as plain integers, which is wrong across the 2^32 wrap"
+                ),
+                CMP_HELP,
+                "compare modulo 2^32",
+                format!("{m}({})", operands.join(", ")),
+            )
+        }
+        SeqKind::Sort { method: m, operand } => Words::new(
+            format!(
+                "`{m}` orders sequence numbers as plain integers, which is wrong across the 2^32 wrap"
+            ),
+            "sort by the distance from a base sequence number (`seq.wrapping_sub(base)`, e.g. \
+             `snd_una` or `rcv_nxt`), which orders correctly within a window of 2^31",
+            "sort by the offset from a base sequence number",
+            format!("{m}({operand})"),
+        ),
+        SeqKind::OrderedKey {
+            container,
+            holder,
+            key_ty,
+            key_why,
+        } => {
+            let mut w = Words::new(
+                format!(
+                    "`{container}` keyed by raw sequence numbers orders them as plain integers across the 2^32 wrap"
+                ),
+                "key the map by the offset from a base sequence number (`seq.wrapping_sub(base)`), \
+                 or by a sequence type whose ordering is modular",
+                "key by the offset from a base sequence number",
+                format!("{container}<{key_ty}>"),
+            );
+            w.notes.push(format!(
+                "the keys of `{holder}` are sequence numbers: {key_why}"
+            ));
+            w
+        }
+        k => unreachable!("not a comparison finding: {k:?}"),
     }
 }
 
