@@ -58,13 +58,6 @@ pub struct LintContext<'a> {
     pub config: &'a Config,
 }
 
-impl LintContext<'_> {
-    /// The level a finding of `meta` is reported at before config and flags apply.
-    pub fn level(&self, meta: &LintMeta) -> Level {
-        meta.default_level
-    }
-}
-
 pub trait Lint: Sync {
     fn meta(&self) -> &'static LintMeta;
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>);
