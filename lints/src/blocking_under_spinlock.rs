@@ -239,3 +239,178 @@ impl Lint for BlockingUnderSpinlock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    /// A spin-lock type, a sleeping mutex and a condition variable in one driver.
+    macro_rules! nic {
+        () => {
+            "use std::sync::{Condvar, Mutex};\n\
+             use std::time::Duration;\n\
+             pub mod spin {\n\
+                 pub struct Mutex<T>(core::cell::UnsafeCell<T>);\n\
+                 pub struct MutexGuard<'a, T>(&'a Mutex<T>);\n\
+                 impl<T> Mutex<T> { pub fn lock(&self) -> MutexGuard<'_, T> { MutexGuard(self) } }\n\
+             }\n\
+             pub struct Nic { ring: spin::Mutex<u32>, config: Mutex<u32>, ready: Condvar }\n"
+        };
+    }
+
+    const RESET: &str = concat!(
+        nic!(),
+        "impl Nic {
+    pub fn reset(&self) {
+        let _ring = self.ring.lock();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&BlockingUnderSpinlock)
+            .pass(&[
+                // the guard is dropped at the end of its block, before the sleep
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn reset(&self) {
+                        { let _ring = self.ring.lock(); }
+                        std::thread::sleep(Duration::from_millis(10));
+                    } }"
+                ),
+                // dropped explicitly
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn reset(&self) {
+                        let ring = self.ring.lock();
+                        drop(ring);
+                        std::thread::sleep(Duration::from_millis(10));
+                    } }"
+                ),
+                // waiting on a condition variable with the sleeping lock only
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn wait_ready(&self) {
+                        let mut g = self.config.lock().unwrap();
+                        while *g == 0 { g = self.ready.wait(g).unwrap(); }
+                    } }"
+                ),
+                // the sleeping lock first, then the spinlock
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn reconfigure(&self) {
+                        let _cfg = self.config.lock().unwrap();
+                        let _ring = self.ring.lock();
+                    } }"
+                ),
+                // sleeping under a sleeping lock is allowed
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn settle(&self) {
+                        let _cfg = self.config.lock().unwrap();
+                        std::thread::sleep(Duration::from_millis(1));
+                    } }"
+                ),
+                // heap allocation outside `no_std` does not count
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn snapshot(&self) -> Vec<u32> {
+                        let ring = self.ring.lock();
+                        let _ = ring;
+                        Vec::with_capacity(16)
+                    } }"
+                ),
+                // a loop that leaves by `break`
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn drain(&self, n: u32) {
+                        let _ring = self.ring.lock();
+                        let mut i = 0;
+                        loop { i += 1; if i == n { break; } }
+                    } }"
+                ),
+            ])
+            .fail(&[
+                RESET,
+                // a sleeping mutex acquired under the spinlock
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn reconfigure(&self) {
+                        let _ring = self.ring.lock();
+                        let _cfg = self.config.lock().unwrap();
+                    } }"
+                ),
+                // `.await` with the spinlock held
+                concat!(
+                    nic!(),
+                    "impl Nic { pub async fn flush(&self, f: impl std::future::Future<Output = ()>) {
+                        let _ring = self.ring.lock();
+                        f.await;
+                    } }"
+                ),
+                // a halt loop with the console locked
+                concat!(
+                    nic!(),
+                    "static CONSOLE: spin::Mutex<u32> = spin::Mutex(core::cell::UnsafeCell::new(0));
+                    pub fn panic_halt() -> ! {
+                        let _console = CONSOLE.lock();
+                        loop { core::hint::spin_loop() }
+                    }"
+                ),
+                // the sleep is in a callee
+                concat!(
+                    nic!(),
+                    "fn backoff() { std::thread::sleep(Duration::from_millis(10)); }
+                    impl Nic { pub fn retry(&self) {
+                        let _ring = self.ring.lock();
+                        backoff();
+                    } }"
+                ),
+                // a blocking channel receive
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn wait_cmd(&self, rx: &std::sync::mpsc::Receiver<u32>) -> u32 {
+                        let _ring = self.ring.lock();
+                        rx.recv().unwrap()
+                    } }"
+                ),
+                // joining a thread
+                concat!(
+                    nic!(),
+                    "impl Nic { pub fn stop(&self, worker: std::thread::JoinHandle<()>) {
+                        let _ring = self.ring.lock();
+                        worker.join().unwrap();
+                    } }"
+                ),
+                // `GFP_KERNEL` allocation sleeps in any crate
+                concat!(
+                    nic!(),
+                    "const GFP_KERNEL: u32 = 0;
+                    fn kmalloc(_n: usize, _f: u32) -> *mut u8 { core::ptr::null_mut() }
+                    impl Nic { pub fn grow(&self) -> *mut u8 {
+                        let _ring = self.ring.lock();
+                        kmalloc(64, GFP_KERNEL)
+                    } }"
+                ),
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &BlockingUnderSpinlock,
+            RESET,
+            &[
+                "warn[blocking_under_spinlock]: `std::thread::sleep` sleeps while spinlock `self.ring` (Nic.ring) is held",
+                "  --> 12:9 `std::thread::sleep(Duration::from_millis(10))`: blocks here",
+                "   - 11:21 `self.ring.lock()`: spinlock acquired here",
+                "  help: release the spinlock before blocking, or use a sleeping lock",
+                "  key: blocking_under_spinlock:crate::Nic::reset:crate::Nic.ring",
+            ],
+        );
+    }
+}

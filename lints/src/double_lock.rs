@@ -158,3 +158,186 @@ impl Lint for DoubleLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    macro_rules! link {
+        () => {
+            "use std::sync::{Mutex, RwLock};\n\
+             pub struct Link { state: Mutex<u32>, table: RwLock<Vec<u32>>, queues: Vec<Mutex<u32>> }\n"
+        };
+    }
+
+    const BINDING_THEN_LOCK: &str = concat!(
+        link!(),
+        "impl Link {
+    pub fn binding_then_lock(&self) {
+        let g = self.state.lock().unwrap();
+        let h = self.state.lock().unwrap();
+        drop((g, h));
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&DoubleLock)
+            .pass(&[
+                // `drop(g)` ends the first guard
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let g = self.state.lock().unwrap();
+                        drop(g);
+                        let _h = self.state.lock().unwrap();
+                    } }"
+                ),
+                // temporaries die at the end of their statement
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) -> u32 {
+                        let a = *self.state.lock().unwrap();
+                        let b = *self.state.lock().unwrap();
+                        a + b
+                    } }"
+                ),
+                // an `if` condition's temporaries are dropped before the body
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        if *self.state.lock().unwrap() == 0 { *self.state.lock().unwrap() = 1; }
+                    } }"
+                ),
+                // `&guard.len()` extends the `usize`, not the guard
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let len = &self.table.read().unwrap().len();
+                        let _w = self.table.write().unwrap();
+                        let _ = len;
+                    } }"
+                ),
+                // two entries of a `Vec<Mutex<_>>` are two locks
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let _a = self.queues[0].lock().unwrap();
+                        let _b = self.queues[1].lock().unwrap();
+                    } }"
+                ),
+                // a try-lock under the guard backs off
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let _g = self.state.lock().unwrap();
+                        if let Ok(h) = self.state.try_lock() { drop(h); }
+                    } }"
+                ),
+                // the guard is dropped before the call that locks again
+                concat!(
+                    link!(),
+                    "impl Link {
+                        pub fn send(&self) {
+                            let n = { let l = self.state.lock().unwrap(); *l };
+                            self.complete(n);
+                        }
+                        fn complete(&self, n: u32) { *self.state.lock().unwrap() += n; }
+                    }"
+                ),
+            ])
+            .fail(&[
+                BINDING_THEN_LOCK,
+                // two temporaries in one statement
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) -> u32 {
+                        *self.state.lock().unwrap() + *self.state.lock().unwrap()
+                    } }"
+                ),
+                // a match scrutinee lives through its arms
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        match *self.state.lock().unwrap() {
+                            0 => { *self.state.lock().unwrap() = 1; }
+                            _ => {}
+                        }
+                    } }"
+                ),
+                // `read` then `write` on one `RwLock`
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let r = self.table.read().unwrap();
+                        let mut w = self.table.write().unwrap();
+                        w.push(r.len() as u32);
+                    } }"
+                ),
+                // two readers (a writer queued in between deadlocks them)
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) -> usize {
+                        let a = self.table.read().unwrap();
+                        let b = self.table.read().unwrap();
+                        a.len() + b.len()
+                    } }"
+                ),
+                // `let x = &guard[i]` keeps the guard to the end of the block
+                concat!(
+                    link!(),
+                    "impl Link { pub fn f(&self) {
+                        let first = &self.table.read().unwrap()[0];
+                        let _w = self.table.write().unwrap();
+                        let _ = first;
+                    } }"
+                ),
+                // KB Q219380: the send path calls its completion with the lock held
+                concat!(
+                    link!(),
+                    "impl Link {
+                        pub fn send(&self) {
+                            let l = self.state.lock().unwrap();
+                            let n = *l;
+                            self.complete(n);
+                        }
+                        fn complete(&self, n: u32) { *self.state.lock().unwrap() += n; }
+                    }"
+                ),
+                // the doc's example: an `if let` scrutinee under a live guard
+                "use std::sync::Mutex;
+                pub struct State { bundle: Option<u32> }
+                pub struct Wan { link: Mutex<State> }
+                impl Wan { pub fn f(&self) -> u32 {
+                    let link = self.link.lock().unwrap();
+                    if let Some(b) = self.link.lock().unwrap().bundle { return b + link.bundle.unwrap_or(0); }
+                    0
+                } }",
+                // one static locked twice
+                "use std::sync::Mutex;
+                static TABLE: Mutex<u32> = Mutex::new(0);
+                pub fn f() {
+                    let _a = TABLE.lock().unwrap();
+                    let _b = TABLE.lock().unwrap();
+                }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &DoubleLock,
+            BINDING_THEN_LOCK,
+            &[
+                "deny[double_lock]: `self.state` (Link.state) is acquired while it is already held (self-deadlock)",
+                "  --> 6:17 `self.state.lock()`: acquired again here",
+                "   - 5:17 `self.state.lock()`: first acquired here, and still held",
+                "  help: reuse the guard you already hold, or drop it before acquiring again",
+                "  key: double_lock:crate::Link::binding_then_lock:crate::Link.state",
+            ],
+        );
+    }
+}

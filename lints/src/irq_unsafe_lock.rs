@@ -1,8 +1,9 @@
 use std::collections::BTreeMap;
 
+use lockstep_analyzer::flow::FnFlow;
 use lockstep_analyzer::ir::{LockClass, Mode};
 use lockstep_analyzer::irq::IrqLevel;
-use lockstep_analyzer::{Diagnostic, Label, Span};
+use lockstep_analyzer::{Analysis, Diagnostic, Label, Span};
 
 use crate::util::{chain_labels, short_class};
 use crate::{Lint, LintContext, LintMeta};
@@ -51,9 +52,39 @@ struct IrqUse {
     write: bool,
 }
 
-/// Acquiring through a `_bh` method disables bottom halves (soft interrupts) only.
-fn bh_method(method: &str) -> bool {
-    method.ends_with("_bh") || method.contains("_bh_")
+/// The highest interrupt level each class is used at, with one site.
+type IrqUses = BTreeMap<LockClass, IrqUse>;
+
+/// An acquisition with interrupts enabled of a lock used in interrupt context: the primary
+/// site (the acquisition, or the call that leads to it), the call chain's labels, and whether
+/// it is for writing.
+struct UnsafeUse {
+    span: Span,
+    labels: Vec<Label>,
+    write: bool,
+}
+
+/// class → its acquisitions with interrupts enabled.
+type UnsafeUses = BTreeMap<LockClass, Vec<UnsafeUse>>;
+
+/// The interrupt level an acquisition keeps out: masked interrupts, or bottom halves (a
+/// `_bh` method disables soft interrupts only).
+fn protection(irq: bool, bh: bool) -> Option<IrqLevel> {
+    if irq {
+        Some(IrqLevel::Hard)
+    } else if bh {
+        Some(IrqLevel::Soft)
+    } else {
+        None
+    }
+}
+
+/// An acquisition at context `ctx` (None = process) protected up to `prot` is unsafe for a
+/// lock used at a higher level than both.
+fn exposed(irq_uses: &IrqUses, class: &str, ctx: Option<IrqLevel>, prot: Option<IrqLevel>) -> bool {
+    irq_uses
+        .get(class)
+        .is_some_and(|u| Some(u.level) > ctx && Some(u.level) > prot)
 }
 
 impl Lint for IrqUnsafeLock {
@@ -62,221 +93,451 @@ impl Lint for IrqUnsafeLock {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let a = cx.analysis;
-        // The highest interrupt level each class is used at, with one site.
-        let mut irq_uses: BTreeMap<LockClass, IrqUse> = BTreeMap::new();
-        for (i, flow) in a.flows.iter().enumerate() {
-            let Some(origin) = &a.irq[i] else { continue };
-            for acq in &flow.acquisitions {
-                if acq.is_try {
-                    continue;
-                }
-                let u = IrqUse {
-                    span: acq.span,
-                    handler: origin.handler.clone(),
-                    level: origin.level,
-                    write: acq.mode != Mode::Read,
-                };
-                match irq_uses.get_mut(&acq.lock.class) {
-                    Some(old) if old.level >= u.level => old.write |= u.write,
-                    Some(old) => {
-                        let write = old.write || u.write;
-                        *old = IrqUse { write, ..u };
-                    }
-                    None => {
-                        irq_uses.insert(acq.lock.class.clone(), u);
-                    }
-                }
-            }
-        }
+        let irq_uses = irq_uses(cx.analysis);
         if irq_uses.is_empty() {
             return;
         }
-        // An acquisition at context `ctx` (None = process) protected up to `prot` is unsafe
-        // for a lock used at a higher level than both.
-        let exposed = |class: &str, ctx: Option<IrqLevel>, prot: Option<IrqLevel>| {
-            irq_uses
-                .get(class)
-                .is_some_and(|u| Some(u.level) > ctx && Some(u.level) > prot)
-        };
-        let protection = |irq: bool, method: &str, bh: bool| {
-            if irq {
-                Some(IrqLevel::Hard)
-            } else if bh || bh_method(method) {
-                Some(IrqLevel::Soft)
-            } else {
-                None
-            }
-        };
-        // class → (primary site, chain labels, for writing)
-        let mut unsafe_uses: BTreeMap<LockClass, Vec<(Span, Vec<Label>, bool)>> = BTreeMap::new();
-        for (i, flow) in a.flows.iter().enumerate() {
-            let ctx = a.irq[i].as_ref().map(|o| o.level);
-            if ctx == Some(IrqLevel::Hard) {
-                continue;
-            }
-            for acq in &flow.acquisitions {
-                let held_irq = acq.held.iter().any(|h| h.irq_method);
-                let held_bh = false;
-                let prot = protection(
-                    acq.irq_method || acq.irq_region || held_irq,
-                    &acq.method.name,
-                    held_bh,
-                );
-                if acq.is_try || !exposed(&acq.lock.class, ctx, prot) {
-                    continue;
-                }
-                unsafe_uses
-                    .entry(acq.lock.class.clone())
-                    .or_default()
-                    .push((acq.span, Vec::new(), acq.mode != Mode::Read));
-            }
-            for (ci, c) in flow.calls.iter().enumerate() {
-                if c.irq_region || c.held.iter().any(|h| h.irq_method) {
-                    continue;
-                }
-                for t in a
-                    .interproc
-                    .targets
-                    .get(i)
-                    .and_then(|t| t.get(ci))
-                    .into_iter()
-                    .flatten()
-                {
-                    // Callees that run only in this context are reported at their own acquisitions.
-                    if a.irq[t.flow].as_ref().map(|o| o.level) <= ctx {
-                        continue;
-                    }
-                    for s in &a.interproc.summaries[t.flow].acquires {
-                        let prot = protection(s.irq_method, "", false);
-                        if s.is_try || !exposed(&s.lock.class, ctx, prot) {
-                            continue;
-                        }
-                        let mut labels = Vec::new();
-                        let callee = a.func(a.flows[t.flow].func);
-                        labels.push(Label::new(
-                            c.span,
-                            format!("calls `{}` with interrupts enabled", callee.name),
-                        ));
-                        labels.extend(chain_labels(&s.chain));
-                        labels.push(Label::new(s.site, "acquired here"));
-                        unsafe_uses.entry(s.lock.class.clone()).or_default().push((
-                            c.span,
-                            labels,
-                            s.mode != Mode::Read,
-                        ));
-                    }
-                }
-            }
-        }
+        let unsafe_uses = unsafe_uses(cx.analysis, &irq_uses);
         for (class, uses) in &unsafe_uses {
-            let Some(iu) = irq_uses.get(class) else {
-                continue;
-            };
-            // Readers on both sides deadlock only where a waiting writer holds new readers
-            // back; a writing side is reported first.
-            let read_only = !iu.write && uses.iter().all(|u| !u.2);
-            let Some((span, labels, _)) = uses.iter().min_by(|x, y| {
-                let px = &cx.db.get(x.0.file).path;
-                let py = &cx.db.get(y.0.file).path;
-                (!x.2, px, x.0.start).cmp(&(!y.2, py, y.0.start))
-            }) else {
-                continue;
-            };
-            let name = short_class(class);
-            let handler = iu
-                .handler
-                .rsplit("::")
-                .take(2)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("::");
-            let mut d = Diagnostic::new(
-                IRQ_UNSAFE_LOCK.name,
-                IRQ_UNSAFE_LOCK.default_level,
-                match iu.level {
-                    IrqLevel::Hard => format!("`{name}` is used in interrupt context but acquired here with interrupts enabled"),
-                    IrqLevel::Soft => format!(
-                        "`{name}` is used in soft-interrupt context (bottom half, DPC) but acquired here with bottom halves enabled"
-                    ),
-                },
-                Label::new(*span, "acquired with interrupts enabled"),
-            );
-            for l in labels.iter().skip(1) {
-                d.labels.push(l.clone());
+            if let Some(d) = unsafe_use_finding(cx, class, uses, &irq_uses) {
+                out.push(d);
             }
-            d = d.with_label(
-                iu.span,
-                match iu.level {
-                    IrqLevel::Hard => {
-                        format!("also acquired in interrupt context (handler `{handler}`)")
-                    }
-                    IrqLevel::Soft => {
-                        format!("also acquired in soft-interrupt context (`{handler}`)")
-                    }
-                },
-            );
-            if uses.len() > 1 {
-                d = d.with_note(format!(
-                    "{} places acquire it with interrupts enabled",
-                    uses.len()
+        }
+        nesting_findings(cx.analysis, &irq_uses, &unsafe_uses, out);
+    }
+}
+
+/// Every class acquired in interrupt context, at the highest level it is used at.
+fn irq_uses(a: &Analysis) -> IrqUses {
+    let mut irq_uses = IrqUses::new();
+    for (i, flow) in a.flows.iter().enumerate() {
+        let Some(origin) = &a.irq[i] else { continue };
+        for acq in &flow.acquisitions {
+            if acq.is_try {
+                continue;
+            }
+            let u = IrqUse {
+                span: acq.span,
+                handler: origin.handler.clone(),
+                level: origin.level,
+                write: acq.mode != Mode::Read,
+            };
+            match irq_uses.get_mut(&acq.lock.class) {
+                Some(old) if old.level >= u.level => old.write |= u.write,
+                Some(old) => {
+                    let write = old.write || u.write;
+                    *old = IrqUse { write, ..u };
+                }
+                None => {
+                    irq_uses.insert(acq.lock.class.clone(), u);
+                }
+            }
+        }
+    }
+    irq_uses
+}
+
+/// Every acquisition, direct or through a call, of a lock used in interrupt context at a
+/// level its context does not keep out.
+fn unsafe_uses(a: &Analysis, irq_uses: &IrqUses) -> UnsafeUses {
+    let mut unsafe_uses = UnsafeUses::new();
+    for (i, flow) in a.flows.iter().enumerate() {
+        let ctx = a.irq[i].as_ref().map(|o| o.level);
+        if ctx == Some(IrqLevel::Hard) {
+            continue;
+        }
+        direct_unsafe_uses(flow, ctx, irq_uses, &mut unsafe_uses);
+        call_unsafe_uses(a, i, ctx, irq_uses, &mut unsafe_uses);
+    }
+    unsafe_uses
+}
+
+/// The acquisitions of one function at context `ctx`.
+fn direct_unsafe_uses(
+    flow: &FnFlow,
+    ctx: Option<IrqLevel>,
+    irq_uses: &IrqUses,
+    unsafe_uses: &mut UnsafeUses,
+) {
+    for acq in &flow.acquisitions {
+        let held_irq = acq.held.iter().any(|h| h.irq_method);
+        let prot = protection(
+            acq.irq_method || acq.irq_region || held_irq,
+            acq.method.masks_bh,
+        );
+        if acq.is_try || !exposed(irq_uses, &acq.lock.class, ctx, prot) {
+            continue;
+        }
+        unsafe_uses
+            .entry(acq.lock.class.clone())
+            .or_default()
+            .push(UnsafeUse {
+                span: acq.span,
+                labels: Vec::new(),
+                write: acq.mode != Mode::Read,
+            });
+    }
+}
+
+/// The acquisitions of the callees of flow `i` (at context `ctx`) that run at a higher
+/// level too, reported at the call.
+fn call_unsafe_uses(
+    a: &Analysis,
+    i: usize,
+    ctx: Option<IrqLevel>,
+    irq_uses: &IrqUses,
+    unsafe_uses: &mut UnsafeUses,
+) {
+    for (ci, c) in a.flows[i].calls.iter().enumerate() {
+        if c.irq_region || c.held.iter().any(|h| h.irq_method) {
+            continue;
+        }
+        for t in a
+            .interproc
+            .targets
+            .get(i)
+            .and_then(|t| t.get(ci))
+            .into_iter()
+            .flatten()
+        {
+            // Callees that run only in this context are reported at their own acquisitions.
+            if a.irq[t.flow].as_ref().map(|o| o.level) <= ctx {
+                continue;
+            }
+            for s in &a.interproc.summaries[t.flow].acquires {
+                let prot = protection(s.irq_method, false);
+                if s.is_try || !exposed(irq_uses, &s.lock.class, ctx, prot) {
+                    continue;
+                }
+                let mut labels = Vec::new();
+                let callee = a.func(a.flows[t.flow].func);
+                labels.push(Label::new(
+                    c.span,
+                    format!("calls `{}` with interrupts enabled", callee.name),
                 ));
+                labels.extend(chain_labels(&s.chain));
+                labels.push(Label::new(s.site, "acquired here"));
+                unsafe_uses
+                    .entry(s.lock.class.clone())
+                    .or_default()
+                    .push(UnsafeUse {
+                        span: c.span,
+                        labels,
+                        write: s.mode != Mode::Read,
+                    });
             }
-            if read_only {
-                d.level = lockstep_analyzer::Level::Warn;
-                d = d.with_note(
-                    "both sides only read: this deadlocks only when a writer waiting on another CPU holds new readers back (a fair or writer-preferring rwlock)",
-                );
-            }
-            out.push(
-                d.with_help("acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)")
-                    .with_key(format!("irq_unsafe_lock:{class}")),
+        }
+    }
+}
+
+/// `a::b::c::handler` → `c::handler`.
+fn short_handler(handler: &str) -> String {
+    handler
+        .rsplit("::")
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// The finding of one class used in interrupt context and acquired with interrupts enabled,
+/// at its first writing use (by file path and position).
+fn unsafe_use_finding(
+    cx: &LintContext<'_>,
+    class: &str,
+    uses: &[UnsafeUse],
+    irq_uses: &IrqUses,
+) -> Option<Diagnostic> {
+    let iu = irq_uses.get(class)?;
+    // Readers on both sides deadlock only where a waiting writer holds new readers
+    // back; a writing side is reported first.
+    let read_only = !iu.write && uses.iter().all(|u| !u.write);
+    let first = uses.iter().min_by(|x, y| {
+        let px = &cx.db.get(x.span.file).path;
+        let py = &cx.db.get(y.span.file).path;
+        (!x.write, px, x.span.start).cmp(&(!y.write, py, y.span.start))
+    })?;
+    let name = short_class(class);
+    let handler = short_handler(&iu.handler);
+    let mut d = Diagnostic::new(
+        IRQ_UNSAFE_LOCK.name,
+        IRQ_UNSAFE_LOCK.default_level,
+        match iu.level {
+            IrqLevel::Hard => format!(
+                "`{name}` is used in interrupt context but acquired here with interrupts enabled"
+            ),
+            IrqLevel::Soft => format!(
+                "`{name}` is used in soft-interrupt context (bottom half, DPC) but acquired here with bottom halves enabled"
+            ),
+        },
+        Label::new(first.span, "acquired with interrupts enabled"),
+    );
+    for l in first.labels.iter().skip(1) {
+        d.labels.push(l.clone());
+    }
+    d = d.with_label(
+        iu.span,
+        match iu.level {
+            IrqLevel::Hard => format!("also acquired in interrupt context (handler `{handler}`)"),
+            IrqLevel::Soft => format!("also acquired in soft-interrupt context (`{handler}`)"),
+        },
+    );
+    if uses.len() > 1 {
+        d = d.with_note(format!(
+            "{} places acquire it with interrupts enabled",
+            uses.len()
+        ));
+    }
+    if read_only {
+        d.level = lockstep_analyzer::Level::Warn;
+        d = d.with_note(
+            "both sides only read: this deadlocks only when a writer waiting on another CPU holds new readers back (a fair or writer-preferring rwlock)",
+        );
+    }
+    Some(
+        d.with_help("acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)")
+            .with_key(format!("irq_unsafe_lock:{class}")),
+    )
+}
+
+/// An interrupt-safe lock nesting one that is taken with interrupts enabled.
+fn nesting_findings(
+    a: &Analysis,
+    irq_uses: &IrqUses,
+    unsafe_uses: &UnsafeUses,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (from, to) in a.lock_graph.blocking_edges() {
+        if !irq_uses.contains_key(&from)
+            || irq_uses.contains_key(&to)
+            || !unsafe_uses.contains_key(&to)
+        {
+            continue;
+        }
+        let Some(w) = a
+            .lock_graph
+            .witnesses(&from, &to)
+            .iter()
+            .find(|w| !w.is_try)
+        else {
+            continue;
+        };
+        let mut d = Diagnostic::new(
+            IRQ_UNSAFE_LOCK.name,
+            IRQ_UNSAFE_LOCK.default_level,
+            format!(
+                "interrupt-safe lock `{}` is held while acquiring `{}`, which is taken elsewhere with interrupts enabled",
+                short_class(&from),
+                short_class(&to)
+            ),
+            Label::new(w.to_span, format!("`{}` acquired here", short_class(&to))),
+        )
+        .with_label(w.from_span, format!("`{}` held since here", short_class(&from)));
+        for l in chain_labels(&w.chain) {
+            d.labels.push(l);
+        }
+        if let Some(u) = unsafe_uses.get(&to).and_then(|v| v.first()) {
+            d = d.with_label(
+                u.span,
+                format!("`{}` acquired with interrupts enabled", short_class(&to)),
             );
         }
-        // An interrupt-safe lock nesting one that is taken with interrupts enabled.
-        for (from, to) in a.lock_graph.blocking_edges() {
-            if !irq_uses.contains_key(&from)
-                || irq_uses.contains_key(&to)
-                || !unsafe_uses.contains_key(&to)
-            {
-                continue;
-            }
-            let Some(w) = a
-                .lock_graph
-                .witnesses(&from, &to)
-                .iter()
-                .find(|w| !w.is_try)
-            else {
-                continue;
-            };
-            let mut d = Diagnostic::new(
-                IRQ_UNSAFE_LOCK.name,
-                IRQ_UNSAFE_LOCK.default_level,
-                format!(
-                    "interrupt-safe lock `{}` is held while acquiring `{}`, which is taken elsewhere with interrupts enabled",
-                    short_class(&from),
-                    short_class(&to)
-                ),
-                Label::new(w.to_span, format!("`{}` acquired here", short_class(&to))),
+        out.push(
+            d.with_help(
+                "take the inner lock with interrupts disabled everywhere, or do not nest it",
             )
-            .with_label(w.from_span, format!("`{}` held since here", short_class(&from)));
-            for l in chain_labels(&w.chain) {
-                d.labels.push(l);
-            }
-            if let Some((s, _, _)) = unsafe_uses.get(&to).and_then(|v| v.first()) {
-                d = d.with_label(
-                    *s,
-                    format!("`{}` acquired with interrupts enabled", short_class(&to)),
-                );
-            }
-            out.push(
-                d.with_help(
-                    "take the inner lock with interrupts disabled everywhere, or do not nest it",
-                )
-                .with_key(format!("irq_unsafe_lock:nest:{from}:{to}")),
-            );
-        }
+            .with_key(format!("irq_unsafe_lock:nest:{from}:{to}")),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    /// A kernel spin lock with its interrupt-saving and bottom-half variants.
+    macro_rules! kernel {
+        () => {
+            "#![no_std]\n\
+             pub mod kernel {\n\
+                 pub struct SpinLock<T>(core::cell::UnsafeCell<T>);\n\
+                 pub struct Guard<'a, T>(&'a SpinLock<T>);\n\
+                 impl<T> SpinLock<T> {\n\
+                     pub fn lock(&self) -> Guard<'_, T> { Guard(self) }\n\
+                     pub fn try_lock(&self) -> Option<Guard<'_, T>> { Some(Guard(self)) }\n\
+                     pub fn lock_irqsave(&self) -> Guard<'_, T> { Guard(self) }\n\
+                     pub fn lock_bh(&self) -> Guard<'_, T> { Guard(self) }\n\
+                 }\n\
+             }\n\
+             use kernel::SpinLock;\n\
+             pub struct Nic { rx: SpinLock<u32>, tx: SpinLock<u32>, stats: SpinLock<u64>, status: SpinLock<u32> }\n"
+        };
+    }
+
+    const POLL: &str = concat!(
+        kernel!(),
+        "impl Nic {
+    pub fn handle_irq(&self) {
+        let _rx = self.rx.lock();
+    }
+    pub fn poll(&self) {
+        let _rx = self.rx.lock();
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&IrqUnsafeLock)
+            .pass(&[
+                // process context masks interrupts
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { let _rx = self.rx.lock_irqsave(); }
+                    }"
+                ),
+                // no handler takes the lock
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _tx = self.tx.lock(); }
+                        pub fn poll(&self) { let _rx = self.rx.lock(); }
+                    }"
+                ),
+                // only the handler takes it
+                concat!(
+                    kernel!(),
+                    "impl Nic { pub fn handle_irq(&self) { let _rx = self.rx.lock(); } }"
+                ),
+                // a try-lock in process context does not wait for the handler
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { if let Some(g) = self.rx.try_lock() { drop(g); } }
+                    }"
+                ),
+                // a helper whose name mentions interrupts is not a handler
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn clear_interrupt(&self) { let _tx = self.tx.lock(); }
+                        pub fn poll(&self) { let _tx = self.tx.lock(); }
+                    }"
+                ),
+                // bottom halves disabled against a tasklet
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn rx_tasklet(&self) { let _q = self.rx.lock(); }
+                        pub fn enqueue(&self) { let _q = self.rx.lock_bh(); }
+                    }"
+                ),
+                // inside a critical section interrupts are masked
+                concat!(
+                    kernel!(),
+                    "pub mod critical_section { pub fn with<R>(f: impl FnOnce(()) -> R) -> R { f(()) } }
+                    impl Nic {
+                        pub fn handle_irq(&self) { let _rx = self.rx.lock(); }
+                        pub fn poll(&self) { critical_section::with(|_| { let _rx = self.rx.lock(); }); }
+                    }"
+                ),
+                // in a std program a handler-shaped name alone makes no handler
+                "use std::sync::Mutex;
+                pub struct Routes { table: Mutex<u32> }
+                impl Routes {
+                    pub fn handle_irq(&self) { let _t = self.table.lock().unwrap(); }
+                    pub fn lookup(&self) { let _t = self.table.lock().unwrap(); }
+                }",
+                // the helper the handler calls is called with interrupts masked
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { self.ack(); }
+                        fn ack(&self) { let _tx = self.tx.lock(); }
+                        pub fn reclaim(&self) { let _rx = self.rx.lock_irqsave(); let _tx = self.tx.lock_irqsave(); }
+                    }"
+                ),
+            ])
+            .fail(&[
+                POLL,
+                // `ack` runs in the handler too, and is called with interrupts enabled
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { self.ack(); }
+                        fn ack(&self) { let _tx = self.tx.lock(); }
+                        pub fn reclaim(&self) { self.ack(); }
+                    }"
+                ),
+                // an interrupt-safe lock nests one taken elsewhere with interrupts enabled
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn handle_irq(&self) { let _st = self.status.lock(); let _s = self.stats.lock(); }
+                        pub fn read_stats(&self) { let _s = self.stats.lock(); }
+                        pub fn status(&self) { let _g = self.status.lock_irqsave(); }
+                    }"
+                ),
+                // a tasklet shares the queue with process context
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn rx_tasklet(&self) { let _q = self.rx.lock(); }
+                        pub fn enqueue(&self) { let _q = self.rx.lock(); }
+                    }"
+                ),
+                // an ISR by its name's suffix
+                concat!(
+                    kernel!(),
+                    "impl Nic {
+                        pub fn uart_isr(&self) { let _tx = self.tx.lock(); }
+                        pub fn write(&self) { let _tx = self.tx.lock(); }
+                    }"
+                ),
+                // a handler passed to an IRQ registrar
+                concat!(
+                    kernel!(),
+                    "fn request_irq(_irq: u32, _h: fn(&Nic)) {}
+                    fn on_rx(nic: &Nic) { let _rx = nic.rx.lock(); }
+                    impl Nic {
+                        pub fn open(&self) { request_irq(5, on_rx); }
+                        pub fn poll(&self) { let _rx = self.rx.lock(); }
+                    }"
+                ),
+                // readers on both sides (reported at warn)
+                "#![no_std]
+                pub mod kernel {
+                    pub struct RwLock<T>(core::cell::UnsafeCell<T>);
+                    pub struct ReadGuard<'a, T>(&'a RwLock<T>);
+                    impl<T> RwLock<T> { pub fn read(&self) -> ReadGuard<'_, T> { ReadGuard(self) } }
+                }
+                pub struct Routes { table: kernel::RwLock<u32> }
+                impl Routes {
+                    pub fn handle_irq(&self) { let _t = self.table.read(); }
+                    pub fn lookup(&self) { let _t = self.table.read(); }
+                }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &IrqUnsafeLock,
+            POLL,
+            &[
+                "deny[irq_unsafe_lock]: `Nic.rx` is used in interrupt context but acquired here with interrupts enabled",
+                "  --> 19:19 `self.rx.lock()`: acquired with interrupts enabled",
+                "   - 16:19 `self.rx.lock()`: also acquired in interrupt context (handler `Nic::handle_irq`)",
+                "  help: acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)",
+                "  key: irq_unsafe_lock:crate::Nic.rx",
+            ],
+        );
     }
 }

@@ -29,6 +29,8 @@ mod resource_leak;
 mod seq_arith;
 mod seq_common;
 mod seq_compare;
+#[cfg(test)]
+mod test_support;
 mod unreleased_lock;
 mod util;
 
@@ -54,13 +56,6 @@ pub struct LintContext<'a> {
     pub db: &'a SourceDb,
     pub analysis: &'a Analysis,
     pub config: &'a Config,
-}
-
-impl LintContext<'_> {
-    /// The level a finding of `meta` is reported at before config and flags apply.
-    pub fn level(&self, meta: &LintMeta) -> Level {
-        meta.default_level
-    }
 }
 
 pub trait Lint: Sync {

@@ -244,3 +244,144 @@ fn shortest_cycle<'a>(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    macro_rules! wan {
+        () => {
+            "use std::sync::Mutex;\n\
+             pub struct Wan { link: Mutex<u32>, bundle: Mutex<u32>, stats: Mutex<u64> }\n"
+        };
+    }
+
+    /// KB Q219380: the send path and the completion path take link and bundle in opposite orders.
+    const LINK_BUNDLE: &str = concat!(
+        wan!(),
+        "impl Wan {
+    pub fn send(&self) {
+        let _l = self.link.lock().unwrap();
+        let _b = self.bundle.lock().unwrap();
+    }
+    pub fn complete(&self) {
+        let _b = self.bundle.lock().unwrap();
+        let _l = self.link.lock().unwrap();
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&LockOrderInversion)
+            .pass(&[
+                // one order everywhere, directly and through a call
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn count(&self) { let _l = self.link.lock().unwrap(); *self.stats.lock().unwrap() += 1; }
+                        pub fn count_again(&self) { let _l = self.link.lock().unwrap(); self.bump_stats(); }
+                        fn bump_stats(&self) { *self.stats.lock().unwrap() += 1; }
+                    }"
+                ),
+                // the reverse order only with `try_lock`, which backs off
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn count(&self) { let _l = self.link.lock().unwrap(); *self.stats.lock().unwrap() += 1; }
+                        pub fn stats_then_link(&self) {
+                            let _s = self.stats.lock().unwrap();
+                            if let Ok(l) = self.link.try_lock() { drop(l); }
+                        }
+                    }"
+                ),
+                // the first guard is dropped before the second lock
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn send(&self) { let _l = self.link.lock().unwrap(); let _b = self.bundle.lock().unwrap(); }
+                        pub fn complete(&self) {
+                            let b = self.bundle.lock().unwrap();
+                            drop(b);
+                            let _l = self.link.lock().unwrap();
+                        }
+                    }"
+                ),
+                // hand-over-hand over two instances of one class
+                "use std::sync::Mutex;
+                pub struct Node { next: Mutex<u32> }
+                pub fn walk(a: &Node, b: &Node) {
+                    let _x = a.next.lock().unwrap();
+                    let _y = b.next.lock().unwrap();
+                }",
+                // two locks, never nested
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn a(&self) { *self.link.lock().unwrap() += 1; *self.bundle.lock().unwrap() += 1; }
+                        pub fn b(&self) { *self.bundle.lock().unwrap() += 1; *self.link.lock().unwrap() += 1; }
+                    }"
+                ),
+            ])
+            .fail(&[
+                LINK_BUNDLE,
+                // the second lock of one side is taken by a callee
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn send(&self) { let _l = self.link.lock().unwrap(); self.touch_bundle(); }
+                        fn touch_bundle(&self) { *self.bundle.lock().unwrap() += 1; }
+                        pub fn complete(&self) { let _b = self.bundle.lock().unwrap(); let _l = self.link.lock().unwrap(); }
+                    }"
+                ),
+                // a cycle of three
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn a(&self) { let _l = self.link.lock().unwrap(); let _b = self.bundle.lock().unwrap(); }
+                        pub fn b(&self) { let _b = self.bundle.lock().unwrap(); let _s = self.stats.lock().unwrap(); }
+                        pub fn c(&self) { let _s = self.stats.lock().unwrap(); let _l = self.link.lock().unwrap(); }
+                    }"
+                ),
+                // two statics in opposite orders in free functions
+                "use std::sync::Mutex;
+                static DEVICES: Mutex<u32> = Mutex::new(0);
+                static DRIVERS: Mutex<u32> = Mutex::new(0);
+                pub fn probe() { let _d = DEVICES.lock().unwrap(); let _r = DRIVERS.lock().unwrap(); }
+                pub fn unbind() { let _r = DRIVERS.lock().unwrap(); let _d = DEVICES.lock().unwrap(); }",
+                // a match scrutinee's guard is held through the arm
+                concat!(
+                    wan!(),
+                    "impl Wan {
+                        pub fn send(&self) { let _l = self.link.lock().unwrap(); let _b = self.bundle.lock().unwrap(); }
+                        pub fn complete(&self) {
+                            match *self.bundle.lock().unwrap() {
+                                0 => { *self.link.lock().unwrap() += 1; }
+                                _ => {}
+                            }
+                        }
+                    }"
+                ),
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &LockOrderInversion,
+            LINK_BUNDLE,
+            &[
+                "deny[lock_order_inversion]: lock order inversion: `Wan.bundle` and `Wan.link` are acquired in opposite orders (possible deadlock)",
+                "  --> 6:18 `self.bundle.lock()`: `Wan.bundle` acquired here while `Wan.link` is held",
+                "   - 9:18 `self.bundle.lock()`: `Wan.bundle` acquired here",
+                "   - 10:18 `self.link.lock()`: then `Wan.link` acquired here while `Wan.bundle` is held",
+                "   - 5:18 `self.link.lock()`: `Wan.link` acquired here",
+                "  note: cycle: Wan.bundle → Wan.link → Wan.bundle",
+                "  help: pick one order for these locks and acquire them in that order everywhere",
+                "  key: lock_order_inversion:crate::Wan.bundle,crate::Wan.link",
+            ],
+        );
+    }
+}

@@ -89,3 +89,157 @@ impl Lint for ResourceLeak {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    /// A load-balancing filter in front of a miniport.
+    macro_rules! filter {
+        () => {
+            "use std::sync::atomic::{AtomicU32, Ordering};\n\
+             pub struct Packet(pub Vec<u8>);\n\
+             pub struct Refused;\n\
+             pub struct Miniport;\n\
+             impl Miniport {\n\
+                 pub fn send(&self, _p: Packet) {}\n\
+                 pub fn try_send(&self, _p: Packet) -> Result<(), Refused> { Ok(()) }\n\
+             }\n\
+             pub struct Filter { credits: AtomicU32, sent: AtomicU32, miniport: Miniport, free: u32, slot: Option<Packet> }\n\
+             impl Filter {\n\
+                 fn drops(&self, p: &Packet) -> bool { p.0.is_empty() }\n\
+                 pub fn send_complete(&self) { self.credits.fetch_add(1, Ordering::AcqRel); }\n\
+             }\n"
+        };
+    }
+
+    /// KB Q228942: the filtered path returns without giving the credit back.
+    const KB_Q228942: &str = concat!(
+        filter!(),
+        "impl Filter {
+    pub fn send(&self, packet: Packet) {
+        self.credits.fetch_sub(1, Ordering::AcqRel);
+        if self.drops(&packet) {
+            return;
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.miniport.send(packet);
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&ResourceLeak)
+            .pass(&[
+                // the filtered path gives the credit back
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn send(&self, packet: Packet) {
+                        self.credits.fetch_sub(1, Ordering::AcqRel);
+                        if self.drops(&packet) { self.credits.fetch_add(1, Ordering::AcqRel); return; }
+                        self.miniport.send(packet);
+                    } }"
+                ),
+                // a refused packet gives its credit back
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn send(&self, packet: Packet) -> Result<(), Refused> {
+                        self.credits.fetch_sub(1, Ordering::AcqRel);
+                        if let Err(e) = self.miniport.try_send(packet) {
+                            self.credits.fetch_add(1, Ordering::AcqRel);
+                            return Err(e);
+                        }
+                        Ok(())
+                    } }"
+                ),
+                // a statistics counter that only grows is no resource
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn send(&self, packet: Packet) {
+                        self.sent.fetch_add(1, Ordering::Relaxed);
+                        if self.drops(&packet) { return; }
+                        self.miniport.send(packet);
+                    } }"
+                ),
+                // a helper that takes on every path leaves it to its callers
+                concat!(
+                    filter!(),
+                    "impl Filter { fn take_credit(&self) { self.credits.fetch_sub(1, Ordering::AcqRel); } }"
+                ),
+                // storing the packet into a field hands it off
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn park(&mut self, packet: Packet) {
+                        self.credits.fetch_sub(1, Ordering::AcqRel);
+                        if self.drops(&packet) { self.slot = Some(packet); return; }
+                        self.miniport.send(packet);
+                    } }"
+                ),
+                // a plain field counter given back on the early path
+                concat!(
+                    filter!(),
+                    "impl Filter {
+                        pub fn post(&mut self, packet: Packet) {
+                            self.free -= 1;
+                            if self.drops(&packet) { self.free += 1; return; }
+                            self.miniport.send(packet);
+                        }
+                    }"
+                ),
+            ])
+            .fail(&[
+                KB_Q228942,
+                // the miniport refused the packet: no completion will come
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn send(&self, packet: Packet) -> Result<(), Refused> {
+                        self.credits.fetch_sub(1, Ordering::AcqRel);
+                        if let Err(e) = self.miniport.try_send(packet) { return Err(e); }
+                        Ok(())
+                    } }"
+                ),
+                // `-= 1` on a plain field, skipped back on the early return
+                concat!(
+                    filter!(),
+                    "impl Filter {
+                        pub fn post(&mut self, packet: Packet) {
+                            self.free -= 1;
+                            if self.drops(&packet) { return; }
+                            self.miniport.send(packet);
+                        }
+                        pub fn complete(&mut self) { self.free += 1; }
+                    }"
+                ),
+                // `?` leaves with the credit taken
+                concat!(
+                    filter!(),
+                    "impl Filter { pub fn send(&self, packet: Packet, r: Result<(), Refused>) -> Result<(), Refused> {
+                        self.credits.fetch_sub(1, Ordering::AcqRel);
+                        r?;
+                        self.miniport.send(packet);
+                        Ok(())
+                    } }"
+                ),
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &ResourceLeak,
+            KB_Q228942,
+            &[
+                "warn[resource_leak]: `Filter.credits` taken here is neither given back nor handed off on 1 of 2 paths out of `send`",
+                "  --> 16:9 `self.credits.fetch_sub(1, Ordering::AcqRel)`: resource taken here",
+                "   - 18:13 `return`: leaves here without giving it back",
+                "   - 21:9 `self.miniport.send(packet)`: given back or handed off here on the other paths",
+                "  note: leaks on: lib.rs:18",
+                "  help: give the resource back (or hand the packet on) before every return",
+                "  key: resource_leak:crate::Filter::send:crate::Filter.credits",
+            ],
+        );
+    }
+}

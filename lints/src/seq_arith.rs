@@ -1,6 +1,9 @@
 //! `seq_arith`: non-wrapping arithmetic on TCP sequence numbers.
 
-use crate::{seq_common::report, Lint, LintContext, LintMeta};
+use crate::seq_common::{report, Words};
+use crate::{Lint, LintContext, LintMeta};
+use lockstep_analyzer::seq::{SeqCheck, SeqFinding, SeqKind};
+use lockstep_analyzer::seq_facts::BinOp;
 use lockstep_analyzer::Diagnostic;
 
 declare_lint! {
@@ -44,14 +47,68 @@ impl Lint for SeqArith {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        report(cx, &SEQ_ARITH, out);
+        report(cx, &SEQ_ARITH, SeqCheck::Arith, words, out);
+    }
+}
+
+const ARITH_HELP: &str = "sequence numbers wrap at 2^32: plain `+`/`-` panics in debug builds \
+                          (a remote peer can trigger it) and is wrong in release builds only by luck";
+
+fn words(f: &SeqFinding) -> Words {
+    match &f.kind {
+        SeqKind::Arith {
+            op,
+            operands: [l, r],
+        } => {
+            let (what, wrapping) = if *op == BinOp::Add {
+                ("addition", "wrapping_add")
+            } else {
+                ("subtraction", "wrapping_sub")
+            };
+            Words::new(
+                format!("non-wrapping {what} on a sequence number overflows at the 2^32 wrap"),
+                ARITH_HELP,
+                &format!("use `{wrapping}`"),
+                format!("{l} {} {r}", op.as_str()),
+            )
+        }
+        SeqKind::AssignArith {
+            op,
+            operands: [l, r],
+        } => {
+            let (s, w) = if *op == BinOp::Add {
+                ("+=", "wrapping_add")
+            } else {
+                ("-=", "wrapping_sub")
+            };
+            Words::new(
+                format!("`{s}` on a sequence number overflows at the 2^32 wrap"),
+                ARITH_HELP,
+                &format!("use `{w}`"),
+                format!("{l} {s} {r}"),
+            )
+        }
+        SeqKind::Neg { operand } => Words::new(
+            "negation of a sequence number overflows".into(),
+            ARITH_HELP,
+            "use `wrapping_neg`",
+            format!("-{operand}"),
+        ),
+        SeqKind::CastArith { ty, operands } => Words::new(
+            format!("sequence number cast to `{ty}` and used in arithmetic loses the 2^32 wrap"),
+            "take the offset from a base sequence number with `wrapping_sub` first, then widen \
+             the offset: `seq.wrapping_sub(base) as usize`",
+            "widen the wrapping offset instead",
+            format!("{} as {ty}", operands.join(" - ")),
+        ),
+        k => unreachable!("not an arithmetic finding: {k:?}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seq_common::test_support::check;
+    use crate::test_support::{assert_message, check, Tester};
 
     #[test]
     fn plain_addition_is_reported_wrapping_is_not() {
@@ -74,5 +131,49 @@ mod tests {
             "use std::num::Wrapping;\nfn f(snd_nxt: Wrapping<u32>, n: u32) -> Wrapping<u32> { snd_nxt + Wrapping(n) }",
         );
         assert!(d.is_empty(), "{d:#?}");
+    }
+
+    const SND: &str = "struct Tcb { snd_nxt: u32 }
+impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt += n; } }";
+
+    #[test]
+    fn vectors() {
+        Tester::new(&SeqArith)
+            .pass(&[
+                "fn f(seq: u32, n: u32) -> u32 { seq.wrapping_add(n) }",
+                "fn f(snd_nxt: std::num::Wrapping<u32>, n: u32) -> std::num::Wrapping<u32> { snd_nxt + std::num::Wrapping(n) }",
+                "fn f(len: u32, n: u32) -> u32 { len + n }",
+                "struct Tcb { snd_nxt: u32 }
+                impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt = self.snd_nxt.wrapping_add(n); } }",
+            ])
+            .fail(&[
+                SND,
+                "struct Seg { seq: u32, len: usize }
+                fn end(seg: &Seg) -> u32 { seg.seq + seg.len as u32 }",
+                "fn in_flight(snd_nxt: u32, snd_una: u32) -> u32 { snd_nxt - snd_una }",
+                "fn f(rcv_nxt: i32) -> i32 { -rcv_nxt }",
+                "fn f(buf: &[u8], seq: u32, snd_una: u32) -> u8 { buf[seq as usize - snd_una as usize] }",
+                "struct Tcb { snd_nxt: u32 }
+                impl Tcb { fn back(&mut self, n: u32) { self.snd_nxt -= n; } }",
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &SeqArith,
+            SND,
+            &[
+                "deny[seq_arith]: `+=` on a sequence number overflows at the 2^32 wrap",
+                "  --> 2:41 `self.snd_nxt += n`: ",
+                "   - 1:14 `snd_nxt`: `snd_nxt` declared here",
+                "  note: `snd_nxt` is a sequence number: field of `Tcb` declared `u32`",
+                "  help: sequence numbers wrap at 2^32: plain `+`/`-` panics in debug builds (a remote peer can trigger it) and is wrong in release builds only by luck",
+                "  fix (MachineApplicable): use `wrapping_add`",
+                "    2:41 `self.snd_nxt += n` => `self.snd_nxt = self.snd_nxt.wrapping_add(n)`",
+                "  key: seq_arith:crate::Tcb::sent:self.snd_nxt += n",
+            ],
+        );
     }
 }

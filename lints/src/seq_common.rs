@@ -1,59 +1,68 @@
 //! Turning resolved sequence-number findings into diagnostics (shared by the three
-//! sequence lints).
+//! sequence lints; each says what its findings read like).
 
 use lockstep_analyzer::diag::Suggestion;
-use lockstep_analyzer::Diagnostic;
+use lockstep_analyzer::seq::{SeqCheck, SeqFinding};
+use lockstep_analyzer::{Diagnostic, Span};
 
 use crate::{LintContext, LintMeta};
 
-pub(crate) fn report(cx: &LintContext<'_>, meta: &LintMeta, out: &mut Vec<Diagnostic>) {
-    let level = cx.level(meta);
-    for f in cx.analysis.seq.of_lint(meta.name) {
+/// The wording of one finding, added to the evidence the analysis found.
+pub(crate) struct Words {
+    pub message: String,
+    pub help: &'static str,
+    pub fix_message: String,
+    /// Ends the key, after the lint and the function.
+    pub key: String,
+    /// Labels and notes after the evidence's own.
+    pub labels: Vec<(Span, String)>,
+    pub notes: Vec<String>,
+}
+
+impl Words {
+    pub fn new(message: String, help: &'static str, fix_message: &str, key: String) -> Words {
+        Words {
+            message,
+            help,
+            fix_message: fix_message.to_string(),
+            key,
+            labels: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A diagnostic of `meta` for every finding of `check`, worded by `words`.
+pub(crate) fn report(
+    cx: &LintContext<'_>,
+    meta: &LintMeta,
+    check: SeqCheck,
+    words: impl Fn(&SeqFinding) -> Words,
+    out: &mut Vec<Diagnostic>,
+) {
+    for f in cx.analysis.seq.of_check(check) {
+        let w = words(f);
         let mut d = Diagnostic::new(
             meta.name,
-            level,
-            f.message.clone(),
+            meta.default_level,
+            w.message,
             lockstep_analyzer::Label::new(f.span, ""),
         )
-        .with_help(f.help.clone())
-        .with_key(f.key.clone());
-        for (span, msg) in &f.labels {
+        .with_help(w.help)
+        .with_key(format!("{}:{}:{}", meta.name, f.path, w.key));
+        for (span, msg) in f.labels.iter().chain(&w.labels) {
             d = d.with_label(*span, msg.clone());
         }
-        for n in &f.notes {
+        for n in f.notes.iter().chain(&w.notes) {
             d = d.with_note(n.clone());
         }
         if !f.edits.is_empty() {
             d = d.with_suggestion(Suggestion {
-                message: f.fix_message.clone(),
+                message: w.fix_message,
                 edits: f.edits.clone(),
                 applicability: f.applicability,
             });
         }
         out.push(d);
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use lockstep_analyzer::{analyze, lower_file, Config, Diagnostic, SourceDb, SourceFile};
-
-    use crate::{Lint, LintContext};
-
-    /// Run one lint over one file of source text.
-    pub(crate) fn check(lint: &dyn Lint, text: &str) -> Vec<Diagnostic> {
-        let mut db = SourceDb::new();
-        let id = db.add(SourceFile::new(Default::default(), "lib.rs", text));
-        let lowered = vec![lower_file(db.get(id))];
-        let config = Config::default();
-        let analysis = analyze(&db, lowered, &config);
-        let cx = LintContext {
-            db: &db,
-            analysis: &analysis,
-            config: &config,
-        };
-        let mut out = Vec::new();
-        lint.check(&cx, &mut out);
-        out
     }
 }

@@ -243,3 +243,194 @@ fn released_elsewhere(
         .filter(|f| f.func != here)
         .any(|f| f.foreign_releases.iter().any(|r| r.lock.class == class))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_message, Tester};
+
+    /// The WDK spin-lock calls and a table they protect.
+    macro_rules! wdk {
+        () => {
+            "#![allow(non_snake_case, non_camel_case_types)]\n\
+             use std::sync::Mutex;\n\
+             pub struct KSPIN_LOCK(pub usize);\n\
+             pub type KIRQL = u8;\n\
+             pub unsafe fn KeAcquireSpinLock(_l: *mut KSPIN_LOCK, _old: *mut KIRQL) {}\n\
+             pub unsafe fn KeReleaseSpinLock(_l: *mut KSPIN_LOCK, _new: KIRQL) {}\n\
+             pub unsafe trait RawMutex { fn lock(&self); unsafe fn unlock(&self); }\n\
+             pub struct RawLock;\n\
+             pub struct Table { lock: KSPIN_LOCK, syn_attack_protect: bool, half_open: u32, state: Mutex<u32> }\n\
+             pub enum Error { Busy }\n"
+        };
+    }
+
+    const KB_Q297040: &str = concat!(
+        wdk!(),
+        "impl Table {
+    pub fn connect(&mut self) -> Result<(), Error> {
+        let mut irql = 0;
+        unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) };
+        if self.syn_attack_protect && self.half_open > 100 {
+            return Err(Error::Busy);
+        }
+        self.half_open += 1;
+        unsafe { KeReleaseSpinLock(&mut self.lock, irql) };
+        Ok(())
+    }
+}"
+    );
+
+    #[test]
+    fn vectors() {
+        Tester::new(&UnreleasedLock)
+            .pass(&[
+                // released before every return
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn connect(&mut self) -> Result<(), Error> {
+                        let mut irql = 0;
+                        unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) };
+                        if self.syn_attack_protect && self.half_open > 100 {
+                            unsafe { KeReleaseSpinLock(&mut self.lock, irql) };
+                            return Err(Error::Busy);
+                        }
+                        self.half_open += 1;
+                        unsafe { KeReleaseSpinLock(&mut self.lock, irql) };
+                        Ok(())
+                    } }"
+                ),
+                // branches on the same unchanged condition are correlated
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn correlated(&mut self, flag: bool) {
+                        let mut irql = 0;
+                        if flag { unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) }; }
+                        self.half_open += 1;
+                        if flag { unsafe { KeReleaseSpinLock(&mut self.lock, irql) }; }
+                    } }"
+                ),
+                // an acquire wrapper and its release wrapper
+                concat!(
+                    wdk!(),
+                    "impl Table {
+                        pub fn lock_table(&mut self) -> KIRQL {
+                            let mut irql = 0;
+                            unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) };
+                            irql
+                        }
+                        pub fn unlock_table(&mut self, irql: KIRQL) {
+                            unsafe { KeReleaseSpinLock(&mut self.lock, irql) };
+                        }
+                    }"
+                ),
+                // a guard released by its drop on every path
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn read(&self, early: bool) -> u32 {
+                        let g = self.state.lock().unwrap();
+                        if early { return 0; }
+                        *g
+                    } }"
+                ),
+                // a raw lock released before the `?`
+                concat!(
+                    wdk!(),
+                    "unsafe impl RawMutex for RawLock { fn lock(&self) {} unsafe fn unlock(&self) {} }
+                    impl Table { pub fn take(&self, raw: &RawLock, r: Result<u32, Error>) -> Result<u32, Error> {
+                        raw.lock();
+                        unsafe { raw.unlock() };
+                        let v = r?;
+                        Ok(v)
+                    } }"
+                ),
+                // the raw trait's own acquire returns with the lock held by contract
+                concat!(
+                    wdk!(),
+                    "pub struct Spin { locked: std::sync::atomic::AtomicBool }
+                    unsafe impl RawMutex for Spin {
+                        fn lock(&self) { while self.locked.swap(true, std::sync::atomic::Ordering::Acquire) {} }
+                        unsafe fn unlock(&self) { self.locked.store(false, std::sync::atomic::Ordering::Release) }
+                    }"
+                ),
+            ])
+            .fail(&[
+                KB_Q297040,
+                // a guard forgotten on one path
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn forget_guard(&self, protect: bool) -> u32 {
+                        let g = self.state.lock().unwrap();
+                        let v = *g;
+                        if protect { std::mem::forget(g); return v; }
+                        v
+                    } }"
+                ),
+                // `?` leaves with the raw lock held
+                concat!(
+                    wdk!(),
+                    "unsafe impl RawMutex for RawLock { fn lock(&self) {} unsafe fn unlock(&self) {} }
+                    impl Table { pub fn take(&self, raw: &RawLock, r: Result<u32, Error>) -> Result<u32, Error> {
+                        raw.lock();
+                        let v = r?;
+                        unsafe { raw.unlock() };
+                        Ok(v)
+                    } }"
+                ),
+                // `break` skips the release
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn loop_break(&mut self, items: &[u32]) {
+                        let mut irql = 0;
+                        for &i in items {
+                            unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) };
+                            if i == 0 { break; }
+                            unsafe { KeReleaseSpinLock(&mut self.lock, irql) };
+                        }
+                    } }"
+                ),
+                // a guard leaked into a `Box::leak`
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn pin(&self) {
+                        let g = self.state.lock().unwrap();
+                        Box::leak(Box::new(g));
+                    } }"
+                ),
+                // a guard kept in `ManuallyDrop`
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn keep(&self) -> u32 {
+                        let g = std::mem::ManuallyDrop::new(self.state.lock().unwrap());
+                        **g
+                    } }"
+                ),
+                // held on every exit, and nothing in the crate releases it
+                concat!(
+                    wdk!(),
+                    "impl Table { pub fn init(&mut self) {
+                        let mut irql = 0;
+                        unsafe { KeAcquireSpinLock(&mut self.lock, &mut irql) };
+                        self.half_open = 0;
+                    } }"
+                ),
+            ])
+            .run();
+    }
+
+    #[test]
+    fn message() {
+        assert_message(
+            &UnreleasedLock,
+            KB_Q297040,
+            &[
+                "deny[unreleased_lock]: `self.lock` (Table.lock) is still held on 1 of 2 paths out of `connect`",
+                "  --> 14:18 `KeAcquireSpinLock(&mut self.lock, &mut irql)`: lock acquired here",
+                "   - 16:13 `return Err(Error::Busy)`: leaves with the lock still held",
+                "  note: locked on: lib.rs:16; unlocked on: lib.rs:21",
+                "  help: release the lock on every path, or hold it in a guard that releases on drop",
+                "  key: unreleased_lock:crate::Table::connect:crate::Table.lock",
+            ],
+        );
+    }
+}

@@ -10,22 +10,125 @@ mod resolve;
 pub use resolve::resolve;
 
 use crate::diag::{Applicability, Edit};
+use crate::seq_facts::BinOp;
 use crate::source::Span;
 
-/// One resolved finding of a sequence lint.
+/// One resolved finding: what was found ([`SeqKind`]), where, why its operands are sequence
+/// numbers, and the fix. The wording is the lints' business.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeqFinding {
-    /// `seq_compare`, `seq_arith` or `isn_not_monotonic`.
-    pub lint: &'static str,
+    pub kind: SeqKind,
+    /// The site.
     pub span: Span,
-    pub message: String,
+    /// The function the site is in (for a derive: the type).
+    pub path: String,
+    /// The evidence for the operands, each once: where it is written, and what it is.
     pub labels: Vec<(Span, String)>,
     pub notes: Vec<String>,
-    pub help: String,
-    pub fix_message: String,
+    /// The fix, when one could be built.
     pub edits: Vec<Edit>,
     pub applicability: Applicability,
-    pub key: String,
+}
+
+/// Which of the three checks a finding belongs to, in the order findings at one span sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SeqCheck {
+    /// An initial sequence number that can move backwards.
+    Isn,
+    /// Non-wrapping arithmetic.
+    Arith,
+    /// A plain integer ordering.
+    Compare,
+}
+
+/// What a finding is about, with the data its message needs. Operand texts have their
+/// whitespace squashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeqKind {
+    /// `#[derive(PartialOrd)]` / `#[derive(Ord)]` on sequence newtype `ty` holding one
+    /// `inner`; `decl` is the type's declaration.
+    DerivedOrd {
+        ty: String,
+        inner: String,
+        decl: Span,
+    },
+    /// `a < b` and friends.
+    Compare { op: BinOp, operands: [String; 2] },
+    /// `a.max(b)` (`free_fn`: `cmp::max(a, b)`) and friends.
+    MethodCmp {
+        method: String,
+        free_fn: bool,
+        operands: Vec<String>,
+    },
+    /// `v.sort()`, `v.sort_by_key(|x| key)`: the vector or the key.
+    Sort { method: String, operand: String },
+    /// A `BTreeMap` / `BTreeSet` field `holder` keyed by `key_ty`; `key_why` says why its keys
+    /// are sequence numbers (the evidence notes leave that one out).
+    OrderedKey {
+        container: String,
+        holder: String,
+        key_ty: String,
+        key_why: String,
+    },
+    /// `a + b`, `a - b`.
+    Arith { op: BinOp, operands: [String; 2] },
+    /// `a += b`, `a -= b` (`op` is `Add` or `Sub`).
+    AssignArith { op: BinOp, operands: [String; 2] },
+    /// `-a`.
+    Neg { operand: String },
+    /// A sequence number (or the difference of two: two operands) cast to `ty` and used in
+    /// arithmetic.
+    CastArith { ty: String, operands: Vec<String> },
+    /// Initial sequence number `target` taken from `cause`.
+    Isn {
+        target: String,
+        why: IsnWhy,
+        cause: IsnCause,
+    },
+}
+
+/// Why a value is taken for an initial sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsnWhy {
+    /// It is what a function named like `gen_isn` returns.
+    FnName,
+    /// A sequence number set from a random value.
+    RandomWrite,
+    /// The name of the field or local it is assigned to.
+    Name,
+}
+
+/// Where an initial sequence number comes from that makes it a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IsnCause {
+    /// Random sources alone (the words read, in order; at least one).
+    Random(Vec<String>),
+    /// A hash of the connection, no clock (the hash words, at least one).
+    Hash(Vec<String>),
+    /// A constant (its text, squashed).
+    Constant(String),
+    /// A counter that moves backwards at `writes` (span, how).
+    Counter {
+        name: String,
+        writes: Vec<(Span, String)>,
+    },
+}
+
+impl SeqKind {
+    pub fn check(&self) -> SeqCheck {
+        match self {
+            SeqKind::Isn { .. } => SeqCheck::Isn,
+            SeqKind::Arith { .. }
+            | SeqKind::AssignArith { .. }
+            | SeqKind::Neg { .. }
+            | SeqKind::CastArith { .. } => SeqCheck::Arith,
+            SeqKind::DerivedOrd { .. }
+            | SeqKind::Compare { .. }
+            | SeqKind::MethodCmp { .. }
+            | SeqKind::Sort { .. }
+            | SeqKind::OrderedKey { .. } => SeqCheck::Compare,
+        }
+    }
 }
 
 /// How the candidate sites of one file were judged.
@@ -51,8 +154,11 @@ pub struct SeqAnalysis {
 }
 
 impl SeqAnalysis {
-    pub fn of_lint<'a>(&'a self, lint: &'a str) -> impl Iterator<Item = &'a SeqFinding> + 'a {
-        self.findings.iter().filter(move |f| f.lint == lint)
+    /// The findings of one check, in order.
+    pub fn of_check(&self, check: SeqCheck) -> impl Iterator<Item = &SeqFinding> + '_ {
+        self.findings
+            .iter()
+            .filter(move |f| f.kind.check() == check)
     }
 }
 
@@ -106,13 +212,17 @@ mod tests {
         ]);
         assert_eq!(a.findings.len(), 1);
         let f = &a.findings[0];
-        assert_eq!(f.lint, "seq_compare");
+        assert!(matches!(
+            &f.kind,
+            super::SeqKind::Compare { op: crate::seq_facts::BinOp::Lt, operands }
+                if operands == &["self.snd_una".to_string(), "seg_ack".to_string()]
+        ));
         assert!(f
             .notes
             .iter()
             .any(|n| n == "`snd_una` is a sequence number: field of `Tcb` declared `u32`"));
         assert_eq!(f.labels[0].0.file, FileId(0));
-        assert_eq!(f.key, "seq_compare:crate::Tcb::on:self.snd_una < seg_ack");
+        assert_eq!(f.path, "crate::Tcb::on");
         assert_eq!(
             f.applicability,
             crate::diag::Applicability::MachineApplicable

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{SeqAnalysis, SeqFinding, SeqStats};
+use super::{IsnCause, IsnWhy, SeqAnalysis, SeqFinding, SeqKind, SeqStats};
 use crate::config::Config;
 use crate::diag::{Applicability, Edit};
 use crate::fix;
@@ -105,14 +105,7 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
             }
         }
     }
-    findings.sort_by(|a, b| {
-        (a.span.file, a.span.start, a.span.end, a.lint).cmp(&(
-            b.span.file,
-            b.span.start,
-            b.span.end,
-            b.lint,
-        ))
-    });
-    findings.dedup_by(|a, b| a.span == b.span && a.lint == b.lint);
+    findings.sort_by_key(|f| (f.span.file, f.span.start, f.span.end, f.kind.check()));
+    findings.dedup_by(|a, b| a.span == b.span && a.kind.check() == b.kind.check());
     SeqAnalysis { findings, stats }
 }

@@ -13,26 +13,18 @@ pub(super) fn derive_finding(ix: &Index<'_>, st: &StructDecl, out: &mut Vec<SeqF
     if nt.modular {
         return;
     }
-    let inner = st.fields[0].ty.display();
     out.push(SeqFinding {
-        lint: "seq_compare",
+        kind: SeqKind::DerivedOrd {
+            ty: st.name.clone(),
+            inner: st.fields[0].ty.display(),
+            decl: st.span,
+        },
         span: d.span,
-        message: format!(
-            "sequence type `{}` derives a plain integer ordering that is wrong across the 2^32 wrap",
-            st.name
-        ),
-        labels: vec![(st.span, format!("`{}` wraps a `{inner}`", st.name))],
-        notes: vec![format!(
-            "`{}` is a sequence type: its name, and it holds a single `{inner}`",
-            st.name
-        )],
-        help: "order sequence numbers by their signed distance modulo 2^32 (RFC 1982): implement \
-               `PartialOrd` by hand with `wrapping_sub`, and drop `Ord` (a modular order is not total)"
-            .into(),
-        fix_message: "implement `PartialOrd` modulo 2^32".into(),
+        path: format!("{}::{}", st.path, st.name),
+        labels: Vec::new(),
+        notes: Vec::new(),
         edits: d.fix.clone(),
         applicability: Applicability::MaybeIncorrect,
-        key: format!("seq_compare:{}::{}:derive", st.path, st.name),
     });
 }
 
@@ -138,43 +130,32 @@ impl Evidence {
     }
 }
 
-/// The wording of a finding.
-struct Words<'w> {
-    lint: &'static str,
-    message: String,
-    help: &'w str,
-    fix_message: &'w str,
-}
-
-const CMP_HELP: &str = "compare sequence numbers by their signed distance modulo 2^32 (RFC 1982, \
-                        RFC 9293 §3.4): `(a.wrapping_sub(b) as i32) < 0` means `a` is before `b`";
-const ARITH_HELP: &str = "sequence numbers wrap at 2^32: plain `+`/`-` panics in debug builds \
-                          (a remote peer can trigger it) and is wrong in release builds only by luck";
-
 impl Judged<'_> {
+    /// The two operands' key texts.
+    fn two(&self) -> [String; 2] {
+        [self.key_tail[0].clone(), self.key_tail[1].clone()]
+    }
+
     /// The fix (`.0`) and its alternative (`.1`).
     fn fx(&self) -> &(Option<String>, Option<String>) {
         self.fixes.get_or_init(|| build_fixes(self.site))
     }
 
-    /// The finding at the site; `what` ends its key.
+    /// The finding at the site.
     fn finding(
         &self,
-        words: Words<'_>,
+        kind: SeqKind,
         ev: Evidence,
         fix: Option<&String>,
         appl: Applicability,
-        what: &str,
     ) -> SeqFinding {
         let site = self.site;
         SeqFinding {
-            lint: words.lint,
+            kind,
             span: site.span,
-            message: words.message,
+            path: site.fn_path.clone(),
             labels: ev.labels,
             notes: ev.notes,
-            help: words.help.to_string(),
-            fix_message: words.fix_message.to_string(),
             edits: fix
                 .map(|f| {
                     vec![Edit {
@@ -187,7 +168,6 @@ impl Judged<'_> {
                 (Applicability::MachineApplicable, Some(c)) => c,
                 (a, _) => a,
             },
-            key: format!("{}:{}:{what}", words.lint, site.fn_path),
         }
     }
 
@@ -241,19 +221,13 @@ fn compare_finding(ix: &Index<'_>, j: &Judged<'_>, op: BinOp) -> Option<SeqFindi
         Applicability::MaybeIncorrect
     };
     Some(j.finding(
-        Words {
-            lint: "seq_compare",
-            message: format!(
-                "`{}` compares sequence numbers as plain integers, which is wrong across the 2^32 wrap",
-                op.as_str()
-            ),
-            help: CMP_HELP,
-            fix_message: "compare modulo 2^32",
+        SeqKind::Compare {
+            op,
+            operands: j.two(),
         },
         ev,
         j.cmp_fix(wrap),
         appl,
-        &format!("{} {} {}", j.key_tail[0], op.as_str(), j.key_tail[1]),
     ))
 }
 
@@ -281,24 +255,15 @@ fn method_cmp_finding(ix: &Index<'_>, j: &Judged<'_>, m: &str) -> Option<SeqFind
     } else {
         Applicability::MaybeIncorrect
     };
-    let call = if matches!(j.site.kind, SiteKind::FnCmp(_)) {
-        format!("`cmp::{m}`")
-    } else {
-        format!("`.{m}()`")
-    };
     Some(j.finding(
-        Words {
-            lint: "seq_compare",
-            message: format!(
-                "{call} orders sequence numbers as plain integers, which is wrong across the 2^32 wrap"
-            ),
-            help: CMP_HELP,
-            fix_message: "compare modulo 2^32",
+        SeqKind::MethodCmp {
+            method: m.to_string(),
+            free_fn: matches!(j.site.kind, SiteKind::FnCmp(_)),
+            operands: j.key_tail.clone(),
         },
         ev,
         j.cmp_fix(wrap),
         appl,
-        &format!("{m}({})", j.key_tail.join(", ")),
     ))
 }
 
@@ -319,19 +284,13 @@ fn sort_finding(ix: &Index<'_>, j: &Judged<'_>, m: &str) -> Option<SeqFinding> {
     }
     let ev = Evidence::of([&k]);
     Some(j.finding(
-        Words {
-            lint: "seq_compare",
-            message: format!(
-                "`{m}` orders sequence numbers as plain integers, which is wrong across the 2^32 wrap"
-            ),
-            help: "sort by the distance from a base sequence number (`seq.wrapping_sub(base)`, e.g. \
-                   `snd_una` or `rcv_nxt`), which orders correctly within a window of 2^31",
-            fix_message: "sort by the offset from a base sequence number",
+        SeqKind::Sort {
+            method: m.to_string(),
+            operand: j.key_tail[0].clone(),
         },
         ev,
         j.fx().0.as_ref(),
         Applicability::HasPlaceholders,
-        &format!("{m}({})", j.key_tail[0]),
     ))
 }
 
@@ -363,28 +322,21 @@ fn ordered_key_finding(
     if !k.is_seq() {
         return None;
     }
+    let (Kind::Wrap { ev: e } | Kind::Raw { ev: e, .. }) = &k else {
+        return None;
+    };
     let mut ev = Evidence::of([&k]);
-    if let Kind::Wrap { ev: e } | Kind::Raw { ev: e, .. } = &k {
-        ev.notes.retain(|n| n != &e.note());
-        ev.notes.push(format!(
-            "the keys of `{holder}` are sequence numbers: {}",
-            e.why
-        ));
-    }
+    ev.notes.retain(|n| n != &e.note());
     Some(j.finding(
-        Words {
-            lint: "seq_compare",
-            message: format!(
-                "`{container}` keyed by raw sequence numbers orders them as plain integers across the 2^32 wrap"
-            ),
-            help: "key the map by the offset from a base sequence number (`seq.wrapping_sub(base)`), \
-                   or by a sequence type whose ordering is modular",
-            fix_message: "key by the offset from a base sequence number",
+        SeqKind::OrderedKey {
+            container: container.to_string(),
+            holder: holder.to_string(),
+            key_ty: key.display(),
+            key_why: e.why.clone(),
         },
         ev,
         None,
         Applicability::Unspecified,
-        &format!("{container}<{}>", key.display()),
     ))
 }
 
@@ -416,22 +368,14 @@ fn arith_finding(j: &Judged<'_>, op: BinOp) -> Option<SeqFinding> {
     } else {
         Applicability::MaybeIncorrect
     };
-    let (what, wrapping) = if op == BinOp::Add {
-        ("addition", "wrapping_add")
-    } else {
-        ("subtraction", "wrapping_sub")
-    };
     Some(j.finding(
-        Words {
-            lint: "seq_arith",
-            message: format!("non-wrapping {what} on a sequence number overflows at the 2^32 wrap"),
-            help: ARITH_HELP,
-            fix_message: &format!("use `{wrapping}`"),
+        SeqKind::Arith {
+            op,
+            operands: j.two(),
         },
         ev,
         fix,
         appl,
-        &format!("{} {} {}", j.key_tail[0], op.as_str(), j.key_tail[1]),
     ))
 }
 
@@ -442,22 +386,14 @@ fn assign_arith_finding(j: &Judged<'_>, op: BinOp) -> Option<SeqFinding> {
         return None;
     }
     let ev = Evidence::of([k]);
-    let (s, w) = if op == BinOp::Add {
-        ("+=", "wrapping_add")
-    } else {
-        ("-=", "wrapping_sub")
-    };
     Some(j.finding(
-        Words {
-            lint: "seq_arith",
-            message: format!("`{s}` on a sequence number overflows at the 2^32 wrap"),
-            help: ARITH_HELP,
-            fix_message: &format!("use `{w}`"),
+        SeqKind::AssignArith {
+            op,
+            operands: j.two(),
         },
         ev,
         j.fx().0.as_ref(),
         certain_or_maybe(k),
-        &format!("{} {s} {}", j.key_tail[0], j.key_tail[1]),
     ))
 }
 
@@ -469,16 +405,12 @@ fn neg_finding(j: &Judged<'_>) -> Option<SeqFinding> {
     }
     let ev = Evidence::of([k]);
     Some(j.finding(
-        Words {
-            lint: "seq_arith",
-            message: "negation of a sequence number overflows".into(),
-            help: ARITH_HELP,
-            fix_message: "use `wrapping_neg`",
+        SeqKind::Neg {
+            operand: j.key_tail[0].clone(),
         },
         ev,
         j.fx().0.as_ref(),
         certain_or_maybe(k),
-        &format!("-{}", j.key_tail[0]),
     ))
 }
 
@@ -501,20 +433,13 @@ fn cast_arith_finding(j: &Judged<'_>, ty: &str) -> Option<SeqFinding> {
         (j.fx().0.as_ref(), Applicability::HasPlaceholders)
     };
     Some(j.finding(
-        Words {
-            lint: "seq_arith",
-            message: format!(
-                "sequence number cast to `{ty}` and used in arithmetic loses the 2^32 wrap"
-            ),
-            help:
-                "take the offset from a base sequence number with `wrapping_sub` first, then widen \
-                   the offset: `seq.wrapping_sub(base) as usize`",
-            fix_message: "widen the wrapping offset instead",
+        SeqKind::CastArith {
+            ty: ty.to_string(),
+            operands: j.key_tail.clone(),
         },
         ev,
         fix,
         appl,
-        &format!("{} as {ty}", j.key_tail.join(" - ")),
     ))
 }
 
