@@ -145,6 +145,9 @@ impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt += n; } }";
                 "fn f(len: u32, n: u32) -> u32 { len + n }",
                 "struct Tcb { snd_nxt: u32 }
                 impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt = self.snd_nxt.wrapping_add(n); } }",
+                // the widened wrapping offset the help text recommends, whatever the base is
+                "fn f(buf: &[u8], seq: u32, base: u32) -> u8 { buf[seq.wrapping_sub(base) as usize] }",
+                "fn f(buf: &[u8], seq: u32, snd_una: u32) -> u8 { buf[seq.wrapping_sub(snd_una) as usize + 1] }",
             ])
             .fail(&[
                 SND,

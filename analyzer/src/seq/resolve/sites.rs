@@ -417,6 +417,14 @@ fn neg_finding(j: &Judged<'_>) -> Option<SeqFinding> {
 /// `seq as usize` feeding arithmetic, and `a as usize - b as usize`.
 fn cast_arith_finding(j: &Judged<'_>, ty: &str) -> Option<SeqFinding> {
     let kinds = &j.kinds;
+    // `seq.wrapping_sub(x) as usize` is the widening of an offset taken with wrapping
+    // arithmetic, the form the finding recommends, even where `x` is not known to be a
+    // sequence number.
+    if let [Val::Method { name, .. }] = j.site.operands.as_slice() {
+        if name == "wrapping_sub" {
+            return None;
+        }
+    }
     if !kinds
         .iter()
         .any(|k| matches!(k, Kind::Raw { cast: false, .. } | Kind::Wrap { .. }))
