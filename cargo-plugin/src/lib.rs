@@ -50,7 +50,8 @@ pub use unit::Unit;
 
 /// Analyze a directory with a given configuration: a directory with a `Cargo.toml` by all
 /// the lib and bin targets of its workspace, any other directory as every `.rs` file below it.
-/// Config files are not read; levels are the lints' defaults plus `config.levels`.
+/// Config files are not read; levels are the lints' defaults plus `config.levels`. No registry
+/// source is read (`Plan::hermetic`), as for [`analyze_fixture`].
 pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
     let mut plan = plan::Plan {
         root: dir.to_path_buf(),
