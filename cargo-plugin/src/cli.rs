@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// Print the lock-order graph (DOT, Mermaid or SVG)
     Graph(Box<GraphArgs>),
+    /// Analyze the built-in examples: the five knowledge-base bugs and a clean reference stack
+    Demo,
 }
 
 /// `cargo lockstep graph`: analyzes like the default command, then prints the lock graph.

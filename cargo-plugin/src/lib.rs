@@ -18,6 +18,7 @@
 //! - `load`: reading, parsing and lowering the files of the units
 //! - `cli`: the command line, parsed
 //! - `prepare`: the setup every analyzing command shares, and the analysis itself
+//! - `demo`: the built-in examples (`cargo lockstep demo`)
 //! - `driver`: the commands (check, `graph`, `list`, `explain`) and exit statuses
 //!
 //! and this file on top: the entry points of the binary and of the tests.
@@ -26,6 +27,7 @@ pub mod baseline;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod deps;
 pub mod driver;
 pub mod fix;
@@ -58,7 +60,7 @@ pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
         hermetic: true,
         ..Default::default()
     };
-    plan_dir(dir, edition, &mut plan);
+    prepare::plan_dir(dir, edition, &mut plan);
     let settings = config::Settings {
         config: config.clone(),
         levels: config.levels.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -68,55 +70,12 @@ pub fn analyze_dir(dir: &Path, edition: Edition, config: &Config) -> Report {
     prepare::analyze_plan(plan, &settings, &levels).0
 }
 
-fn plan_dir(dir: &Path, edition: Edition, plan: &mut plan::Plan) {
-    let manifest = dir.join("Cargo.toml");
-    if manifest.is_file() {
-        let sel = plan::Selection {
-            workspace: true,
-            ..Default::default()
-        };
-        if let Err(e) = plan::plan_manifest(&manifest, &sel, plan) {
-            plan.io_errors.push(e);
-        }
-    } else {
-        let unit = plan::plan_walk(dir, edition, &mut plan.io_errors, dir);
-        plan.units.push(unit);
-        plan.config_dirs.push(dir.to_path_buf());
-    }
-}
-
 /// Analyze a fixture crate or workspace as `cargo lockstep --workspace` would, with its own
 /// configuration (`lockstep.toml` or manifest metadata). A configuration error is reported in
 /// `io_errors`. No registry source is read (`Plan::hermetic`): the result does not depend on what
 /// this machine fetched before.
 pub fn analyze_fixture(dir: &Path) -> Report {
-    let mut plan = plan::Plan {
-        root: dir.to_path_buf(),
-        hermetic: true,
-        ..Default::default()
-    };
-    plan_dir(dir, Edition::E2021, &mut plan);
-    let settings = match config::load_settings(&plan.config_dirs) {
-        Ok(s) => s,
-        Err(e) => {
-            return Report {
-                root: dir.to_path_buf(),
-                io_errors: vec![e.render(false)],
-                ..Default::default()
-            }
-        }
-    };
-    let levels = match config::Levels::new(&settings.levels, &[]) {
-        Ok(l) => l,
-        Err(e) => {
-            return Report {
-                root: dir.to_path_buf(),
-                io_errors: vec![e],
-                ..Default::default()
-            }
-        }
-    };
-    prepare::analyze_plan(plan, &settings, &levels).0
+    prepare::analyze_hermetic(dir)
 }
 
 /// Run `cargo lockstep` with a full argv; returns the exit status.

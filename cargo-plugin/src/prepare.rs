@@ -3,9 +3,10 @@
 //! then load, analyze and lint ([`analyze_plan`]).
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Instant;
 
-use lockstep_analyzer::{analyze, diag::sort_diagnostics, Level};
+use lockstep_analyzer::{analyze, diag::sort_diagnostics, Edition, Level};
 use lockstep_lints::LintContext;
 
 use crate::cache::Cache;
@@ -173,4 +174,56 @@ fn lower(l: Level) -> Level {
         Level::Warn | Level::Note => Level::Note,
         Level::Allow => Level::Allow,
     }
+}
+
+/// Plan a directory: a `Cargo.toml` there by its whole workspace, else every `.rs` file below it.
+pub fn plan_dir(dir: &Path, edition: Edition, plan: &mut Plan) {
+    let manifest = dir.join("Cargo.toml");
+    if manifest.is_file() {
+        let sel = plan::Selection {
+            workspace: true,
+            ..Default::default()
+        };
+        if let Err(e) = plan::plan_manifest(&manifest, &sel, plan) {
+            plan.io_errors.push(e);
+        }
+    } else {
+        let unit = plan::plan_walk(dir, edition, &mut plan.io_errors, dir);
+        plan.units.push(unit);
+        plan.config_dirs.push(dir.to_path_buf());
+    }
+}
+
+/// Analyze a fixture crate or workspace as `cargo lockstep --workspace` would, with its own
+/// configuration (`lockstep.toml` or manifest metadata). A configuration error is reported in
+/// `io_errors`. No registry source is read (`Plan::hermetic`): the result does not depend on what
+/// this machine fetched before.
+pub fn analyze_hermetic(dir: &Path) -> Report {
+    let mut plan = Plan {
+        root: dir.to_path_buf(),
+        hermetic: true,
+        ..Default::default()
+    };
+    plan_dir(dir, Edition::E2021, &mut plan);
+    let settings = match config::load_settings(&plan.config_dirs) {
+        Ok(s) => s,
+        Err(e) => {
+            return Report {
+                root: dir.to_path_buf(),
+                io_errors: vec![e.render(false)],
+                ..Default::default()
+            }
+        }
+    };
+    let levels = match Levels::new(&settings.levels, &[]) {
+        Ok(l) => l,
+        Err(e) => {
+            return Report {
+                root: dir.to_path_buf(),
+                io_errors: vec![e],
+                ..Default::default()
+            }
+        }
+    };
+    analyze_plan(plan, &settings, &levels).0
 }
