@@ -62,6 +62,13 @@ pub struct GraphArgs {
     /// Graph format
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot, value_name = "FMT")]
     pub format: GraphFormat,
+    /// Show only the classes on lock cycles or against the declared order (the default above
+    /// 40 classes)
+    #[arg(long, conflicts_with = "all_classes")]
+    pub cycles_only: bool,
+    /// Show every class, however many
+    #[arg(long)]
+    pub all_classes: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

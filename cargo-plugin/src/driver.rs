@@ -8,7 +8,7 @@ use std::time::Instant;
 use lockstep_analyzer::Level;
 
 use crate::cli::{self, Command, Invocation, MessageFormatArg, RunOptions};
-use crate::graph::{self, GraphFormat, GraphModel};
+use crate::graph::{self, GraphModel};
 use crate::prepare::{analyze_plan, prepare, Prepared};
 use crate::render::{self, RenderOptions};
 use crate::report::Report;
@@ -33,7 +33,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     match &inv.command {
         Some(Command::List) => list(),
         Some(Command::Explain { lint }) => explain(lint),
-        Some(Command::Graph(g)) => graph(&inv, g.format),
+        Some(Command::Graph(g)) => graph(&inv, g),
         Some(Command::Demo) => demo(),
         None => check(&inv),
     }
@@ -178,7 +178,7 @@ fn baseline(opts: &RunOptions, report: &mut Report) -> Result<(), String> {
 }
 
 /// `cargo lockstep graph`: analyze as the default command does, then write the graph.
-fn graph(inv: &Invocation, format: GraphFormat) -> i32 {
+fn graph(inv: &Invocation, args: &cli::GraphArgs) -> i32 {
     let Prepared {
         mut plan,
         settings,
@@ -197,11 +197,23 @@ fn graph(inv: &Invocation, format: GraphFormat) -> i32 {
     let started = Instant::now();
     plan.threads = inv.options.jobs;
     let (report, timings) = analyze_plan(plan, &settings, &levels);
-    let m = match &report.analysis {
+    let mut m = match &report.analysis {
         Some(a) => graph::model(&report.db, a, &report.config),
         None => GraphModel::default(),
     };
-    if let Err(e) = graph::render(&m, format, &mut out).and_then(|_| out.flush()) {
+    let large = m.nodes.len() > graph::CYCLES_ONLY_ABOVE && m.has_hot();
+    if args.cycles_only || large && !args.all_classes {
+        let all = m.nodes.len();
+        m = m.cycles_only();
+        if !args.cycles_only {
+            eprintln!(
+                "note: the graph has {all} lock classes; showing the {} on cycles or against \
+                 `lock_order` (`--all-classes` shows every class)",
+                m.nodes.len()
+            );
+        }
+    }
+    if let Err(e) = graph::render(&m, args.format, &mut out).and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return error(&format!("cannot write the graph: {e}"));
         }

@@ -22,6 +22,8 @@ pub struct GraphNode {
     pub label: String,
     /// Takes part in a cycle of blocking acquisitions.
     pub in_cycle: bool,
+    /// The crate and module the class is declared in (`crate::net`), for clusters.
+    pub group: String,
 }
 
 /// One ordered pair of lock classes.
@@ -33,6 +35,9 @@ pub struct GraphEdge {
     pub site: String,
     /// Function in which the outer lock is held, for the best witness.
     pub func: String,
+    /// The calls from that function to the inner acquisition (`callee at file:line`), empty
+    /// when it is in the function itself.
+    pub chain: Vec<String>,
     /// Every witness is a try-lock: the edge cannot close a deadlock.
     pub try_only: bool,
     /// Both ends lie in one strongly connected component of blocking edges.
@@ -48,7 +53,11 @@ impl GraphEdge {
     }
 
     fn tooltip(&self) -> String {
-        let mut t = format!("{} (in {})", self.site, self.func);
+        let mut t = format!("held in {}", self.func);
+        for c in &self.chain {
+            let _ = write!(t, " → calls {c}");
+        }
+        let _ = write!(t, " → acquired at {}", self.site);
         if self.in_cycle {
             t.push_str("; on a lock cycle");
         }
@@ -67,6 +76,72 @@ impl GraphEdge {
 pub struct GraphModel {
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
+}
+
+/// Above this many classes, `graph` shows only the cycles unless asked for every class.
+pub const CYCLES_ONLY_ABOVE: usize = 40;
+
+impl GraphModel {
+    /// Some edge is on a cycle or against the declared order: the rest is drawn faded.
+    pub fn has_hot(&self) -> bool {
+        self.edges.iter().any(GraphEdge::hot)
+    }
+
+    /// For every node: on a cycle, or an end of an edge against the declared order.
+    pub fn hot_nodes(&self) -> Vec<bool> {
+        let mut hot: Vec<bool> = self.nodes.iter().map(|n| n.in_cycle).collect();
+        for e in self.edges.iter().filter(|e| e.hot()) {
+            hot[e.from] = true;
+            hot[e.to] = true;
+        }
+        hot
+    }
+
+    /// For every node: drawn faded (something else is hot and this node is not).
+    fn faded_nodes(&self) -> Vec<bool> {
+        let any = self.has_hot();
+        self.hot_nodes().into_iter().map(|h| any && !h).collect()
+    }
+
+    /// Only the classes on cycles or on edges against the declared order, and those edges.
+    pub fn cycles_only(&self) -> GraphModel {
+        let hot = self.hot_nodes();
+        let keep: Vec<usize> = (0..self.nodes.len()).filter(|&i| hot[i]).collect();
+        let new_index: BTreeMap<usize, usize> =
+            keep.iter().enumerate().map(|(n, &o)| (o, n)).collect();
+        let nodes = keep.iter().map(|&i| self.nodes[i].clone()).collect();
+        let edges = self
+            .edges
+            .iter()
+            .filter(|e| e.hot())
+            .filter_map(|e| {
+                Some(GraphEdge {
+                    from: *new_index.get(&e.from)?,
+                    to: *new_index.get(&e.to)?,
+                    ..e.clone()
+                })
+            })
+            .collect();
+        GraphModel { nodes, edges }
+    }
+
+    /// The groups (crate and module) in order, with their nodes.
+    fn groups(&self) -> Vec<(&str, Vec<usize>)> {
+        let mut g: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            g.entry(n.group.as_str()).or_default().push(i);
+        }
+        g.into_iter().collect()
+    }
+}
+
+/// The crate and module a class is declared in: `crate::net::Link.state` → `crate::net`.
+fn group_of(class: &str) -> String {
+    let base = class.split("::{").next().unwrap_or(class);
+    match base.rfind("::") {
+        Some(i) => base[..i].to_string(),
+        None => String::new(),
+    }
 }
 
 /// Output format of `cargo lockstep graph`.
@@ -117,6 +192,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             class: c.clone(),
             label,
             in_cycle: comp[i] != usize::MAX,
+            group: group_of(c),
         })
         .collect();
 
@@ -138,18 +214,22 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
         let is_blocking = blocking.contains(&(ca.clone(), cb.clone()));
         let against_order =
             is_blocking && matches!((pos(ca), pos(cb)), (Some(x), Some(y)) if x > y);
-        let file = db.files().get(best.to_span.file.0 as usize);
-        let site = match file {
-            Some(f) if f.id == best.to_span.file => {
-                format!("{}:{}", f.path, f.line_col(best.to_span.start).line)
-            }
+        let at = |span: lockstep_analyzer::Span| match db.files().get(span.file.0 as usize) {
+            Some(f) if f.id == span.file => format!("{}:{}", f.path, f.line_col(span.start).line),
             _ => "?".to_string(),
         };
+        let site = at(best.to_span);
+        let chain = best
+            .chain
+            .iter()
+            .map(|c| format!("{} at {}", short_fn(&c.callee), at(c.call)))
+            .collect();
         edges.push(GraphEdge {
             from,
             to,
             site,
             func: best.func.clone(),
+            chain,
             try_only: !is_blocking,
             in_cycle: is_blocking && comp[from] != usize::MAX && comp[from] == comp[to],
             against_order,
@@ -157,6 +237,12 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
     }
     edges.sort_by_key(|x| (x.from, x.to));
     GraphModel { nodes, edges }
+}
+
+/// `crate::net::Link::send` → `Link::send`.
+fn short_fn(path: &str) -> String {
+    let segs: Vec<&str> = path.rsplit("::").take(2).collect();
+    segs.into_iter().rev().collect::<Vec<_>>().join("::")
 }
 
 /// Short labels, falling back to the full class where two short labels coincide.
@@ -209,23 +295,38 @@ pub fn dot(m: &GraphModel) -> String {
     let mut s = String::new();
     s.push_str("digraph lock_order {\n");
     s.push_str(
-        "  // red: on a lock cycle or against the declared lock_order; dashed: try-lock only\n",
+        "  // red: on a lock cycle or against the declared lock_order, the rest faded; dashed: \
+         try-lock only; boxes: the crate and module of each class\n",
     );
     s.push_str("  rankdir=LR;\n");
     s.push_str("  node [shape=box, style=rounded, fontname=\"monospace\"];\n");
     s.push_str("  edge [fontname=\"monospace\", fontsize=10];\n");
-    for (i, n) in m.nodes.iter().enumerate() {
-        let _ = write!(
+    let faded_nodes = m.faded_nodes();
+    for (k, (group, members)) in m.groups().into_iter().enumerate() {
+        let _ = writeln!(s, "  subgraph cluster_{k} {{");
+        let _ = writeln!(
             s,
-            "  n{i} [label={}, tooltip={}",
-            dot_str(&n.label),
-            dot_str(&n.class)
+            "    label={}; style=\"rounded,dashed\"; color=gray60; fontcolor=gray40; fontname=\"monospace\";",
+            dot_str(group)
         );
-        if n.in_cycle {
-            s.push_str(", color=red, penwidth=2");
+        for i in members {
+            let n = &m.nodes[i];
+            let _ = write!(
+                s,
+                "    n{i} [label={}, tooltip={}",
+                dot_str(&n.label),
+                dot_str(&n.class)
+            );
+            if n.in_cycle {
+                s.push_str(", color=red, penwidth=2");
+            } else if faded_nodes[i] {
+                s.push_str(", color=gray70, fontcolor=gray50");
+            }
+            s.push_str("];\n");
         }
-        s.push_str("];\n");
+        s.push_str("  }\n");
     }
+    let faded = m.has_hot();
     for e in &m.edges {
         let _ = write!(
             s,
@@ -237,6 +338,8 @@ pub fn dot(m: &GraphModel) -> String {
         );
         if e.hot() {
             s.push_str(", color=red, fontcolor=red, penwidth=2.5");
+        } else if faded {
+            s.push_str(", color=gray70, fontcolor=gray60");
         }
         if e.try_only {
             s.push_str(", style=dashed");
@@ -265,11 +368,18 @@ fn mermaid_str(s: &str) -> String {
 pub fn mermaid(m: &GraphModel) -> String {
     let mut s = String::new();
     s.push_str("flowchart LR\n");
-    for (i, n) in m.nodes.iter().enumerate() {
-        let _ = writeln!(s, "  %% n{i}: {}", n.class);
-        let _ = writeln!(s, "  n{i}[\"{}\"]", mermaid_str(&n.label));
+    for (k, (group, members)) in m.groups().into_iter().enumerate() {
+        let _ = writeln!(s, "  subgraph g{k}[\"{}\"]", mermaid_str(group));
+        for i in members {
+            let n = &m.nodes[i];
+            let _ = writeln!(s, "    %% n{i}: {}", n.class);
+            let _ = writeln!(s, "    n{i}[\"{}\"]", mermaid_str(&n.label));
+        }
+        s.push_str("  end\n");
     }
+    let any_hot = m.has_hot();
     let mut hot = Vec::new();
+    let mut cold = Vec::new();
     for (k, e) in m.edges.iter().enumerate() {
         let arrow = if e.try_only { "-.->" } else { "-->" };
         let _ = writeln!(
@@ -281,6 +391,8 @@ pub fn mermaid(m: &GraphModel) -> String {
         );
         if e.hot() {
             hot.push(k.to_string());
+        } else if any_hot {
+            cold.push(k.to_string());
         }
     }
     let cyc: Vec<String> = (0..m.nodes.len())
@@ -291,11 +403,27 @@ pub fn mermaid(m: &GraphModel) -> String {
         s.push_str("  classDef cycle stroke:red,stroke-width:2px\n");
         let _ = writeln!(s, "  class {} cycle", cyc.join(","));
     }
+    let faded_nodes = m.faded_nodes();
+    let faded: Vec<String> = (0..m.nodes.len())
+        .filter(|&i| faded_nodes[i])
+        .map(|i| format!("n{i}"))
+        .collect();
+    if !faded.is_empty() {
+        s.push_str("  classDef faded stroke:#bbbbbb,color:#888888\n");
+        let _ = writeln!(s, "  class {} faded", faded.join(","));
+    }
     if !hot.is_empty() {
         let _ = writeln!(
             s,
             "  linkStyle {} stroke:red,stroke-width:3px,color:red",
             hot.join(",")
+        );
+    }
+    if !cold.is_empty() {
+        let _ = writeln!(
+            s,
+            "  linkStyle {} stroke:#bbbbbb,color:#888888",
+            cold.join(",")
         );
     }
     s
@@ -759,7 +887,7 @@ fn edge_points(lay: &Layout, k: usize, e: &GraphEdge, port: (f64, f64)) -> Vec<(
 }
 
 /// The `<path>` of an edge through `pts`.
-fn edge_path(out: &mut String, m: &GraphModel, e: &GraphEdge, pts: &[(f64, f64)]) {
+fn edge_path(out: &mut String, m: &GraphModel, e: &GraphEdge, faded: bool, pts: &[(f64, f64)]) {
     let d = smooth_path(pts);
     let (stroke, marker, sw) = if e.hot() {
         (RED, "arrow-red", "2.5")
@@ -771,9 +899,10 @@ fn edge_path(out: &mut String, m: &GraphModel, e: &GraphEdge, pts: &[(f64, f64)]
     } else {
         ""
     };
+    let fade = if faded { FADED } else { "" };
     let _ = writeln!(
         out,
-        "<path d=\"{d}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash} marker-end=\"url(#{marker})\"><title>{} → {}: {}</title></path>",
+        "<path d=\"{d}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash}{fade} marker-end=\"url(#{marker})\"><title>{} → {}: {}</title></path>",
         xml(&m.nodes[e.from].label),
         xml(&m.nodes[e.to].label),
         xml(&e.tooltip())
@@ -830,12 +959,14 @@ fn place_label(
 }
 
 /// The label of an edge, `tw` wide, with its left end at `left` and its middle line at `ly`.
-fn edge_label(out: &mut String, e: &GraphEdge, left: f64, ly: f64, tw: f64) {
+fn edge_label(out: &mut String, e: &GraphEdge, faded: bool, left: f64, ly: f64, tw: f64) {
     let (anchor, tx) = ("start", left);
     let color = if e.hot() { RED } else { "#555555" };
+    let fade = if faded { FADED } else { "" };
     let _ = writeln!(
         out,
-        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\" fill=\"white\" fill-opacity=\"0.85\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"10\" fill=\"{color}\">{}</text>",
+        "<g{fade}><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\" fill=\"white\" fill-opacity=\"0.85\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"10\" fill=\"{color}\">{}</text></g>",
+        xml(&e.tooltip()),
         f(left - 2.0),
         f(ly - 7.0),
         f(tw + 4.0),
@@ -844,6 +975,9 @@ fn edge_label(out: &mut String, e: &GraphEdge, left: f64, ly: f64, tw: f64) {
         xml(&e.site)
     );
 }
+
+/// What a faded element (not on a cycle, while something is) carries.
+const FADED: &str = " opacity=\"0.35\"";
 
 /// The edges drawn: their paths, their labels, and how far the labels reach left and right.
 struct DrawnEdges {
@@ -856,6 +990,7 @@ struct DrawnEdges {
 /// Draw every edge; `min_x` and `max_x` are the horizontal extent of the drawing so far.
 fn draw_edges(m: &GraphModel, lay: &Layout, min_x: f64, max_x: f64) -> DrawnEdges {
     let ports = ports(m, lay);
+    let any_hot = m.has_hot();
     let mut out = DrawnEdges {
         paths: String::new(),
         labels: String::new(),
@@ -872,13 +1007,14 @@ fn draw_edges(m: &GraphModel, lay: &Layout, min_x: f64, max_x: f64) -> DrawnEdge
     for (k, e) in m.edges.iter().enumerate() {
         let pts = edge_points(lay, k, e, ports[k]);
         let off = pts[0].0 - lay.center[e.from].0;
-        edge_path(&mut out.paths, m, e, &pts);
+        let faded = any_hot && !e.hot();
+        edge_path(&mut out.paths, m, e, faded, &pts);
         let tw = e.site.chars().count() as f64 * 6.1;
         let (left, ly) = place_label(&pts, off, tw, &taken);
         taken.push((left - 2.0, ly - 7.0, left + tw + 2.0, ly + 7.0));
         out.min_x = out.min_x.min(left - 4.0);
         out.max_x = out.max_x.max(left + tw + 4.0);
-        edge_label(&mut out.labels, e, left, ly, tw);
+        edge_label(&mut out.labels, e, faded, left, ly, tw);
     }
     out
 }
@@ -914,6 +1050,7 @@ fn svg_head(s: &mut String, vx: f64, width: f64, height: f64) {
 
 /// One box per node, its class as tooltip.
 fn draw_nodes(s: &mut String, m: &GraphModel, lay: &Layout) {
+    let faded_nodes = m.faded_nodes();
     for (v, nd) in m.nodes.iter().enumerate() {
         let (x, y) = lay.center[v];
         let w = lay.width[v];
@@ -922,9 +1059,10 @@ fn draw_nodes(s: &mut String, m: &GraphModel, lay: &Layout) {
         } else {
             ("#333333", "1.2")
         };
+        let fade = if faded_nodes[v] { FADED } else { "" };
         let _ = writeln!(
             s,
-            "<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"6\" fill=\"#f4f6fb\" stroke=\"{stroke}\" stroke-width=\"{sw}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#111111\">{}</text></g>",
+            "<g{fade}><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"6\" fill=\"#f4f6fb\" stroke=\"{stroke}\" stroke-width=\"{sw}\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#111111\">{}</text></g>",
             xml(&nd.class),
             f(x - w / 2.0),
             f(y - NODE_H / 2.0),

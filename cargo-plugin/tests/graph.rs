@@ -234,11 +234,13 @@ fn labels_and_text_are_escaped() {
                 class: "k::Q<\"x\">.a".into(),
                 label: "Q<\"x\">.a".into(),
                 in_cycle: false,
+                group: "k<\"m\">".into(),
             },
             graph::GraphNode {
                 class: "k::R&.b".into(),
                 label: "R&.b".into(),
                 in_cycle: false,
+                group: "k".into(),
             },
         ],
         edges: vec![graph::GraphEdge {
@@ -246,6 +248,7 @@ fn labels_and_text_are_escaped() {
             to: 1,
             site: "src/a b.rs:3".into(),
             func: "k::f".into(),
+            chain: vec!["g<T> at src/a b.rs:2".into()],
             try_only: false,
             in_cycle: false,
             against_order: false,
@@ -257,9 +260,12 @@ fn labels_and_text_are_escaped() {
         String::from_utf8(out).unwrap()
     };
     assert!(render(GraphFormat::Dot).contains(r#"label="Q<\"x\">.a""#));
+    assert!(render(GraphFormat::Dot).contains(r#"label="k<\"m\">""#));
     assert!(render(GraphFormat::Mermaid).contains("Q#lt;#quot;x#quot;#gt;.a"));
+    assert!(render(GraphFormat::Mermaid).contains("subgraph g1[\"k#lt;#quot;m#quot;#gt;\"]"));
     let svg = render(GraphFormat::Svg);
     assert!(svg.contains("Q&lt;&quot;x&quot;&gt;.a") && svg.contains("R&amp;.b"));
+    assert!(svg.contains("calls g&lt;T&gt; at src/a b.rs:2"), "{svg}");
     balanced(&svg).unwrap();
 }
 
@@ -339,4 +345,76 @@ fn register_read_returned_by_a_helper_is_no_lock_for_callers() {
     let o = lockstep(&fixture("locks/precision/returned-read"), &["graph"]);
     assert_eq!(o.code, 0, "{o:?}");
     assert!(!o.stdout.contains("Dev.regs"), "{}", o.stdout);
+}
+
+/// A crate with `pairs` structs taking their two locks in one order, and two structs whose
+/// locks form a cycle.
+fn many_classes(name: &str, pairs: usize) -> std::path::PathBuf {
+    let d = scratch(name);
+    let mut src = String::from("use std::sync::Mutex;\n");
+    for i in 0..pairs {
+        src.push_str(&format!(
+            "pub struct P{i} {{ a: Mutex<u32>, b: Mutex<u32> }}\n\
+             impl P{i} {{ pub fn f(&self) {{ let _a = self.a.lock().unwrap(); let _b = self.b.lock().unwrap(); }} }}\n"
+        ));
+    }
+    src.push_str(
+        "pub struct Link { state: Mutex<u32> }\npub struct Bundle { state: Mutex<u32> }\n\
+         pub fn up(l: &Link, b: &Bundle) { let _l = l.state.lock().unwrap(); let _b = b.state.lock().unwrap(); }\n\
+         pub fn down(l: &Link, b: &Bundle) { let _b = b.state.lock().unwrap(); let _l = l.state.lock().unwrap(); }\n",
+    );
+    cli_support::write(&d.join("src/lib.rs"), src);
+    d
+}
+
+#[test]
+fn a_large_graph_shows_its_cycles_only_unless_asked_for_every_class() {
+    let d = many_classes("graph-large", 25);
+    let o = lockstep(&d, &["graph", "src"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stderr
+            .contains("note: the graph has 52 lock classes; showing the 2 on cycles"),
+        "{o:?}"
+    );
+    assert!(
+        dot_edge(&o.stdout, "Link.state", "Bundle.state").is_some(),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("P0.a"), "{}", o.stdout);
+
+    let all = lockstep(&d, &["graph", "src", "--all-classes"]);
+    assert_eq!(all.code, 0, "{all:?}");
+    assert!(!all.stderr.contains("note: the graph has"), "{all:?}");
+    let ordered = dot_edge(&all.stdout, "P0.a", "P0.b").expect("every class");
+    assert!(
+        ordered.contains("color=gray70"),
+        "the rest is faded: {ordered}"
+    );
+    assert!(dot_edge(&all.stdout, "Link.state", "Bundle.state")
+        .unwrap()
+        .contains("color=red"));
+}
+
+#[test]
+fn cycles_only_on_a_small_graph() {
+    let d = many_classes("graph-small", 2);
+    let o = lockstep(
+        &d,
+        &["graph", "src", "--cycles-only", "--format", "mermaid"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!o.stderr.contains("note:"), "{o:?}");
+    assert!(
+        o.stdout.contains("Link.state") && !o.stdout.contains("P1.b"),
+        "{}",
+        o.stdout
+    );
+    let full = lockstep(&d, &["graph", "src", "--format", "mermaid"]);
+    assert!(
+        full.stdout.contains("P1.b") && full.stdout.contains("classDef faded"),
+        "{}",
+        full.stdout
+    );
 }
