@@ -418,3 +418,19 @@ fn cycles_only_on_a_small_graph() {
         full.stdout
     );
 }
+
+#[test]
+fn many_small_parts_wrap_into_rows() {
+    let d = many_classes("graph-rows", 25);
+    let o = lockstep(&d, &["graph", "src", "--all-classes", "--format", "svg"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let width: f64 = o
+        .stdout
+        .split("width=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|w| w.parse().ok())
+        .expect("svg width");
+    assert!(width < 1800.0, "26 parts side by side: {width}");
+    balanced(&o.stdout).unwrap();
+}

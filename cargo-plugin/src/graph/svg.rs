@@ -1,439 +1,12 @@
-//! `cargo lockstep graph`: the lock-order graph as Graphviz DOT, a Mermaid flowchart or a
-//! self-drawn SVG.
-//!
-//! Nodes are lock classes; an edge A → B means B was acquired while A was held. Edges on a
-//! cycle of blocking acquisitions and edges against the declared `lock_order` are drawn red;
-//! edges taken only with a try-lock are dashed.
+//! The self-drawn SVG of the lock graph: a small layered layout. Cycles are broken by
+//! reversing DFS back edges, nodes are put in rows by longest path, edges longer than one row
+//! get invisible bend points, and rows are ordered by a few barycenter sweeps. Each connected
+//! part is drawn on its own, side by side, in rows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
-use lockstep_analyzer::ir::LockClass;
-use lockstep_analyzer::{Analysis, Config, SourceDb};
-use petgraph::graph::DiGraph;
-
-/// One lock class.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GraphNode {
-    /// Full class (`crate::module::Type.field` or `crate::module::STATIC`).
-    pub class: String,
-    /// Short label (`Type.field`, `STATIC`), unique within the graph.
-    pub label: String,
-    /// Takes part in a cycle of blocking acquisitions.
-    pub in_cycle: bool,
-    /// The crate and module the class is declared in (`crate::net`), for clusters.
-    pub group: String,
-}
-
-/// One ordered pair of lock classes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GraphEdge {
-    pub from: usize,
-    pub to: usize,
-    /// `file:line` of the inner acquisition of the best witness.
-    pub site: String,
-    /// Function in which the outer lock is held, for the best witness.
-    pub func: String,
-    /// The calls from that function to the inner acquisition (`callee at file:line`), empty
-    /// when it is in the function itself.
-    pub chain: Vec<String>,
-    /// Every witness is a try-lock: the edge cannot close a deadlock.
-    pub try_only: bool,
-    /// Both ends lie in one strongly connected component of blocking edges.
-    pub in_cycle: bool,
-    /// Goes against the declared `lock_order`.
-    pub against_order: bool,
-}
-
-impl GraphEdge {
-    /// Drawn highlighted.
-    pub fn hot(&self) -> bool {
-        self.in_cycle || self.against_order
-    }
-
-    fn tooltip(&self) -> String {
-        let mut t = format!("held in {}", self.func);
-        for c in &self.chain {
-            let _ = write!(t, " → calls {c}");
-        }
-        let _ = write!(t, " → acquired at {}", self.site);
-        if self.in_cycle {
-            t.push_str("; on a lock cycle");
-        }
-        if self.against_order {
-            t.push_str("; against the declared lock order");
-        }
-        if self.try_only {
-            t.push_str("; try-lock only");
-        }
-        t
-    }
-}
-
-/// The lock graph as plain data, nodes sorted by class, edges by (from, to).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GraphModel {
-    pub nodes: Vec<GraphNode>,
-    pub edges: Vec<GraphEdge>,
-}
-
-/// Above this many classes, `graph` shows only the cycles unless asked for every class.
-pub const CYCLES_ONLY_ABOVE: usize = 40;
-
-impl GraphModel {
-    /// Some edge is on a cycle or against the declared order: the rest is drawn faded.
-    pub fn has_hot(&self) -> bool {
-        self.edges.iter().any(GraphEdge::hot)
-    }
-
-    /// For every node: on a cycle, or an end of an edge against the declared order.
-    pub fn hot_nodes(&self) -> Vec<bool> {
-        let mut hot: Vec<bool> = self.nodes.iter().map(|n| n.in_cycle).collect();
-        for e in self.edges.iter().filter(|e| e.hot()) {
-            hot[e.from] = true;
-            hot[e.to] = true;
-        }
-        hot
-    }
-
-    /// For every node: drawn faded (something else is hot and this node is not).
-    fn faded_nodes(&self) -> Vec<bool> {
-        let any = self.has_hot();
-        self.hot_nodes().into_iter().map(|h| any && !h).collect()
-    }
-
-    /// Only the classes on cycles or on edges against the declared order, and those edges.
-    pub fn cycles_only(&self) -> GraphModel {
-        let hot = self.hot_nodes();
-        let keep: Vec<usize> = (0..self.nodes.len()).filter(|&i| hot[i]).collect();
-        let new_index: BTreeMap<usize, usize> =
-            keep.iter().enumerate().map(|(n, &o)| (o, n)).collect();
-        let nodes = keep.iter().map(|&i| self.nodes[i].clone()).collect();
-        let edges = self
-            .edges
-            .iter()
-            .filter(|e| e.hot())
-            .filter_map(|e| {
-                Some(GraphEdge {
-                    from: *new_index.get(&e.from)?,
-                    to: *new_index.get(&e.to)?,
-                    ..e.clone()
-                })
-            })
-            .collect();
-        GraphModel { nodes, edges }
-    }
-
-    /// The groups (crate and module) in order, with their nodes.
-    fn groups(&self) -> Vec<(&str, Vec<usize>)> {
-        let mut g: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            g.entry(n.group.as_str()).or_default().push(i);
-        }
-        g.into_iter().collect()
-    }
-}
-
-/// The crate and module a class is declared in: `crate::net::Link.state` → `crate::net`.
-fn group_of(class: &str) -> String {
-    let base = class.split("::{").next().unwrap_or(class);
-    match base.rfind("::") {
-        Some(i) => base[..i].to_string(),
-        None => String::new(),
-    }
-}
-
-/// Output format of `cargo lockstep graph`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum GraphFormat {
-    #[default]
-    Dot,
-    Mermaid,
-    Svg,
-}
-
-use lockstep_analyzer::ir::short_class;
-
-/// Build the graph model from an analysis.
-pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel {
-    let lg = &analysis.lock_graph;
-    let classes: Vec<String> = lg.nodes.keys().map(|c| c.to_string()).collect();
-    let index: BTreeMap<&str, usize> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-
-    // Components of blocking edges.
-    let blocking = lg.blocking_edges();
-    let mut g: DiGraph<usize, ()> = DiGraph::new();
-    let gn: Vec<_> = (0..classes.len()).map(|i| g.add_node(i)).collect();
-    for (a, b) in &blocking {
-        g.add_edge(gn[index[a.as_str()]], gn[index[b.as_str()]], ());
-    }
-    let mut comp = vec![usize::MAX; classes.len()];
-    for (ci, scc) in petgraph::algo::tarjan_scc(&g).into_iter().enumerate() {
-        if scc.len() < 2 {
-            continue;
-        }
-        for n in scc {
-            comp[g[n]] = ci;
-        }
-    }
-    let blocking: BTreeSet<(LockClass, LockClass)> = blocking.into_iter().collect();
-
-    let labels = unique_labels(&classes);
-    let nodes: Vec<GraphNode> = classes
-        .iter()
-        .zip(labels)
-        .enumerate()
-        .map(|(i, (c, label))| GraphNode {
-            class: c.clone(),
-            label,
-            in_cycle: comp[i] != usize::MAX,
-            group: group_of(c),
-        })
-        .collect();
-
-    let pos = |c: &str| config.lock_order.iter().position(|o| o == c);
-    let mut edges = Vec::new();
-    for e in lg.graph.edge_indices() {
-        let Some((a, b)) = lg.graph.edge_endpoints(e) else {
-            continue;
-        };
-        let (ca, cb) = (&lg.graph[a], &lg.graph[b]);
-        if ca == cb {
-            continue;
-        }
-        let ws = &lg.graph[e];
-        let Some(best) = ws.iter().find(|w| !w.is_try).or_else(|| ws.first()) else {
-            continue;
-        };
-        let (from, to) = (index[ca.as_str()], index[cb.as_str()]);
-        let is_blocking = blocking.contains(&(ca.clone(), cb.clone()));
-        let against_order =
-            is_blocking && matches!((pos(ca), pos(cb)), (Some(x), Some(y)) if x > y);
-        let at = |span: lockstep_analyzer::Span| match db.files().get(span.file.0 as usize) {
-            Some(f) if f.id == span.file => format!("{}:{}", f.path, f.line_col(span.start).line),
-            _ => "?".to_string(),
-        };
-        let site = at(best.to_span);
-        let chain = best
-            .chain
-            .iter()
-            .map(|c| format!("{} at {}", short_fn(&c.callee), at(c.call)))
-            .collect();
-        edges.push(GraphEdge {
-            from,
-            to,
-            site,
-            func: best.func.clone(),
-            chain,
-            try_only: !is_blocking,
-            in_cycle: is_blocking && comp[from] != usize::MAX && comp[from] == comp[to],
-            against_order,
-        });
-    }
-    edges.sort_by_key(|x| (x.from, x.to));
-    GraphModel { nodes, edges }
-}
-
-/// `crate::net::Link::send` → `Link::send`.
-fn short_fn(path: &str) -> String {
-    let segs: Vec<&str> = path.rsplit("::").take(2).collect();
-    segs.into_iter().rev().collect::<Vec<_>>().join("::")
-}
-
-/// Short labels, falling back to the full class where two short labels coincide.
-fn unique_labels(classes: &[String]) -> Vec<String> {
-    let short: Vec<String> = classes.iter().map(|c| short_class(c).to_string()).collect();
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in &short {
-        *count.entry(s.as_str()).or_default() += 1;
-    }
-    short
-        .iter()
-        .zip(classes)
-        .map(|(s, c)| {
-            if count[s.as_str()] > 1 {
-                c.clone()
-            } else {
-                s.clone()
-            }
-        })
-        .collect()
-}
-
-/// Render the model in a format.
-pub fn render(m: &GraphModel, format: GraphFormat, out: &mut dyn Write) -> io::Result<()> {
-    let s = match format {
-        GraphFormat::Dot => dot(m),
-        GraphFormat::Mermaid => mermaid(m),
-        GraphFormat::Svg => svg(m),
-    };
-    out.write_all(s.as_bytes())
-}
-
-fn dot_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
-}
-
-/// Graphviz DOT.
-pub fn dot(m: &GraphModel) -> String {
-    let mut s = String::new();
-    s.push_str("digraph lock_order {\n");
-    s.push_str(
-        "  // red: on a lock cycle or against the declared lock_order, the rest faded; dashed: \
-         try-lock only; boxes: the crate and module of each class\n",
-    );
-    s.push_str("  rankdir=LR;\n");
-    s.push_str("  node [shape=box, style=rounded, fontname=\"monospace\"];\n");
-    s.push_str("  edge [fontname=\"monospace\", fontsize=10];\n");
-    let faded_nodes = m.faded_nodes();
-    for (k, (group, members)) in m.groups().into_iter().enumerate() {
-        let _ = writeln!(s, "  subgraph cluster_{k} {{");
-        let _ = writeln!(
-            s,
-            "    label={}; style=\"rounded,dashed\"; color=gray60; fontcolor=gray40; fontname=\"monospace\";",
-            dot_str(group)
-        );
-        for i in members {
-            let n = &m.nodes[i];
-            let _ = write!(
-                s,
-                "    n{i} [label={}, tooltip={}",
-                dot_str(&n.label),
-                dot_str(&n.class)
-            );
-            if n.in_cycle {
-                s.push_str(", color=red, penwidth=2");
-            } else if faded_nodes[i] {
-                s.push_str(", color=gray70, fontcolor=gray50");
-            }
-            s.push_str("];\n");
-        }
-        s.push_str("  }\n");
-    }
-    let faded = m.has_hot();
-    for e in &m.edges {
-        let _ = write!(
-            s,
-            "  n{} -> n{} [label={}, tooltip={}",
-            e.from,
-            e.to,
-            dot_str(&e.site),
-            dot_str(&e.tooltip())
-        );
-        if e.hot() {
-            s.push_str(", color=red, fontcolor=red, penwidth=2.5");
-        } else if faded {
-            s.push_str(", color=gray70, fontcolor=gray60");
-        }
-        if e.try_only {
-            s.push_str(", style=dashed");
-        }
-        s.push_str("];\n");
-    }
-    s.push_str("}\n");
-    s
-}
-
-fn mermaid_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("#quot;"),
-            '<' => o.push_str("#lt;"),
-            '>' => o.push_str("#gt;"),
-            '|' => o.push_str("#124;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// A Mermaid flowchart.
-pub fn mermaid(m: &GraphModel) -> String {
-    let mut s = String::new();
-    s.push_str("flowchart LR\n");
-    for (k, (group, members)) in m.groups().into_iter().enumerate() {
-        let _ = writeln!(s, "  subgraph g{k}[\"{}\"]", mermaid_str(group));
-        for i in members {
-            let n = &m.nodes[i];
-            let _ = writeln!(s, "    %% n{i}: {}", n.class);
-            let _ = writeln!(s, "    n{i}[\"{}\"]", mermaid_str(&n.label));
-        }
-        s.push_str("  end\n");
-    }
-    let any_hot = m.has_hot();
-    let mut hot = Vec::new();
-    let mut cold = Vec::new();
-    for (k, e) in m.edges.iter().enumerate() {
-        let arrow = if e.try_only { "-.->" } else { "-->" };
-        let _ = writeln!(
-            s,
-            "  n{} {arrow}|\"{}\"| n{}",
-            e.from,
-            mermaid_str(&e.site),
-            e.to
-        );
-        if e.hot() {
-            hot.push(k.to_string());
-        } else if any_hot {
-            cold.push(k.to_string());
-        }
-    }
-    let cyc: Vec<String> = (0..m.nodes.len())
-        .filter(|&i| m.nodes[i].in_cycle)
-        .map(|i| format!("n{i}"))
-        .collect();
-    if !cyc.is_empty() {
-        s.push_str("  classDef cycle stroke:red,stroke-width:2px\n");
-        let _ = writeln!(s, "  class {} cycle", cyc.join(","));
-    }
-    let faded_nodes = m.faded_nodes();
-    let faded: Vec<String> = (0..m.nodes.len())
-        .filter(|&i| faded_nodes[i])
-        .map(|i| format!("n{i}"))
-        .collect();
-    if !faded.is_empty() {
-        s.push_str("  classDef faded stroke:#bbbbbb,color:#888888\n");
-        let _ = writeln!(s, "  class {} faded", faded.join(","));
-    }
-    if !hot.is_empty() {
-        let _ = writeln!(
-            s,
-            "  linkStyle {} stroke:red,stroke-width:3px,color:red",
-            hot.join(",")
-        );
-    }
-    if !cold.is_empty() {
-        let _ = writeln!(
-            s,
-            "  linkStyle {} stroke:#bbbbbb,color:#888888",
-            cold.join(",")
-        );
-    }
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// SVG: a small layered layout. Cycles are broken by reversing DFS back edges, nodes are put
-// in rows by longest path, edges longer than one row get invisible bend points, and rows
-// are ordered by a few barycenter sweeps. Each connected part is drawn on its own, side by
-// side.
+use super::{GraphEdge, GraphModel};
 
 const CHAR_W: f64 = 7.8;
 const FONT: f64 = 13.0;
@@ -444,6 +17,8 @@ const GAP_Y: f64 = 70.0;
 const BEND_W: f64 = 12.0;
 const BEND_GAP: f64 = 22.0;
 const PART_GAP: f64 = 64.0;
+/// Parts wrap to a new row past this width.
+const ROW_WIDTH: f64 = 1600.0;
 const MARGIN: f64 = 20.0;
 const RED: &str = "#d62728";
 const GREY: &str = "#444444";
@@ -517,10 +92,31 @@ fn layout(m: &GraphModel) -> Layout {
         .collect();
     let mut center = vec![(0.0, 0.0); n];
     let mut bends = vec![Vec::new(); m.edges.len()];
-    let mut x0 = MARGIN;
+    // Parts side by side, in rows no wider than ROW_WIDTH (a part wider than that alone).
+    let (mut x0, mut y0, mut row_bottom) = (MARGIN, 0.0, 0.0f64);
     for part in parts(m) {
         let right = layout_part(m, &part, &width, x0, &mut center, &mut bends);
-        x0 = right + PART_GAP;
+        let (dx, dy) = if right > ROW_WIDTH && x0 > MARGIN {
+            y0 = row_bottom + GAP_Y;
+            (MARGIN - x0, y0)
+        } else {
+            (0.0, y0)
+        };
+        let in_part: BTreeSet<usize> = part.iter().copied().collect();
+        for &v in &part {
+            center[v].0 += dx;
+            center[v].1 += dy;
+            row_bottom = row_bottom.max(center[v].1 + NODE_H / 2.0);
+        }
+        for (k, e) in m.edges.iter().enumerate() {
+            if in_part.contains(&e.from) {
+                for b in &mut bends[k] {
+                    b.0 += dx;
+                    b.1 += dy;
+                }
+            }
+        }
+        x0 = right + dx + PART_GAP;
     }
     Layout {
         center,
