@@ -645,6 +645,17 @@ impl LockClass {
     }
 }
 
+/// The last two segments of a path: `crate::net::Link::send` → `Link::send`, `f` → `f`.
+pub fn last_two_segments(path: &str) -> &str {
+    match path.rfind("::") {
+        Some(i) => match path[..i].rfind("::") {
+            Some(j) => &path[j + 2..],
+            None => path,
+        },
+        None => path,
+    }
+}
+
 /// [`LockClass::short`] of a class text.
 pub fn short_class(class: &str) -> &str {
     let base = class.split("::{").next().unwrap_or(class);

@@ -231,15 +231,8 @@ fn call_unsafe_uses(
 }
 
 /// `a::b::c::handler` → `c::handler`.
-fn short_handler(handler: &str) -> String {
-    handler
-        .rsplit("::")
-        .take(2)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("::")
+fn short_handler(handler: &str) -> &str {
+    lockstep_analyzer::ir::last_two_segments(handler)
 }
 
 /// The finding of one class used in interrupt context and acquired with interrupts enabled,

@@ -37,15 +37,7 @@ pub fn chain_labels(
     chain
         .iter()
         .map(|s| {
-            let name = s
-                .callee
-                .rsplit("::")
-                .take(2)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("::");
+            let name = lockstep_analyzer::ir::last_two_segments(&s.callee);
             let msg = match &s.via_trait {
                 Some(t) => format!("calls `{name}` (through trait `{t}`)"),
                 None => format!("calls `{name}`"),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use lockstep_analyzer::ir::{short_class, LockClass};
+use lockstep_analyzer::ir::{last_two_segments, short_class, LockClass};
 use lockstep_analyzer::{Analysis, Config, SourceDb};
 use petgraph::graph::DiGraph;
 
@@ -222,7 +222,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
         let chain = best
             .chain
             .iter()
-            .map(|c| format!("{} at {}", short_fn(&c.callee), at(c.call)))
+            .map(|c| format!("{} at {}", last_two_segments(&c.callee), at(c.call)))
             .collect();
         edges.push(GraphEdge {
             from,
@@ -255,12 +255,6 @@ fn short_path(path: &str) -> String {
     }
     let parts: Vec<&str> = norm.rsplit('/').take(3).collect();
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
-}
-
-/// `crate::net::Link::send` → `Link::send`.
-fn short_fn(path: &str) -> String {
-    let segs: Vec<&str> = path.rsplit("::").take(2).collect();
-    segs.into_iter().rev().collect::<Vec<_>>().join("::")
 }
 
 /// Short labels (`Type.field`, `STATIC`); where two coincide, as many trailing path segments as
