@@ -89,8 +89,13 @@ pub struct Index {
 
 impl Index {
     pub fn build(files: &[LoweredFile]) -> Index {
+        Index::build_with(files, crate::sema::ExternNames::new())
+    }
+
+    /// [`Index::build`] with the names crates give their renamed dependencies.
+    pub fn build_with(files: &[LoweredFile], externs: crate::sema::ExternNames) -> Index {
         let mut ix = Index {
-            defmap: DefMap::build(files),
+            defmap: DefMap::build(files).with_extern_names(externs),
             ..Index::default()
         };
         for (fi, f) in files.iter().enumerate() {
@@ -366,7 +371,9 @@ impl Index {
             segs.clone()
         };
         let real = full.last().map(String::as_str).unwrap_or(name);
+        // the crate, as its dependent may rename it (`spin2 = { package = "spin" }`)
         let first = full.first().map(String::as_str).unwrap_or("");
+        let first = self.defmap.crate_named(module, first);
         let type_name = full.join("::");
         if let Some(t) = config
             .lock_types
@@ -1055,4 +1062,38 @@ pub struct AcqCall {
     pub unwrapped: bool,
     /// An acquire function applied to the lock (`spin_lock(&l)`), not a method.
     pub fn_call: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Edition, FileId, SourceFile};
+
+    #[test]
+    fn a_renamed_lock_crate_is_known_by_its_own_name() {
+        let f = SourceFile::new(FileId(0), "lib.rs", "use spin2::Mutex;").with_crate(
+            "drv",
+            vec![],
+            Edition::E2021,
+        );
+        let files = vec![crate::lower_file(&f)];
+        let ty = TypeRef::Path {
+            segs: vec!["Mutex".to_string()],
+            args: vec![],
+        };
+        let spin = |externs: crate::sema::ExternNames| {
+            let ix = Index::build_with(&files, externs);
+            let k = ix.lock_kind(&files, "drv", &ty, &Config::default());
+            k.map(|k| k.spin)
+        };
+        // `spin2 = { package = "spin" }`: spin's `Mutex` spins, whatever the driver calls it
+        let mut externs = crate::sema::ExternNames::new();
+        externs.insert(
+            "drv".to_string(),
+            [("spin2".to_string(), "spin".to_string())].into(),
+        );
+        assert_eq!(spin(externs), Some(true));
+        // a crate of that name unknown: a `Mutex` is a sleeping lock
+        assert_eq!(spin(crate::sema::ExternNames::new()), Some(false));
+    }
 }

@@ -57,7 +57,7 @@ impl Analysis {
 /// Run every cross-file analysis over lowered files.
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     files.sort_by_key(|f| f.file);
-    let mut index = index::Index::build(&files);
+    let mut index = index::Index::build_with(&files, sema::defmap::extern_names(db));
     let returns = resolve::returns::returned_guards(&index, &files);
     // Twice: a wrapper of a wrapper is a lock once the inner one is known.
     for _ in 0..2 {

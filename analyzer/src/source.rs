@@ -156,6 +156,10 @@ pub struct SourceFile {
     pub test_only: bool,
     /// Part of a dependency: analyzed for what its code does, its findings never reported.
     pub dependency: bool,
+    /// The names the crate gives its dependencies other than their crate names, as rustc's
+    /// `--extern` does: `mysync = { package = "k-sync" }` in the manifest makes `mysync` stand
+    /// for the crate `ksync` (extern name → crate name; empty for most crates).
+    pub extern_names: Vec<(String, String)>,
     line_starts: Vec<u32>,
 }
 
@@ -173,6 +177,7 @@ impl SourceFile {
             decode_error: None,
             test_only: false,
             dependency: false,
+            extern_names: Vec::new(),
             line_starts,
         }
     }

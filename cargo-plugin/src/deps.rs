@@ -224,7 +224,12 @@ impl Graph {
             let manifest = self.pkgs[i].manifest.clone();
             let deps = local_deps(&manifest, &self.vendored, self.registry)
                 .into_iter()
-                .filter_map(|(extern_name, m)| Some((extern_name, self.local_pkg(&m)?)))
+                .filter_map(|(rename, m)| {
+                    let d = self.local_pkg(&m)?;
+                    // as cargo's `--extern`: the rename, else the library's name
+                    let name = rename.unwrap_or_else(|| self.pkgs[d].crate_name());
+                    Some((name, d))
+                })
                 .collect();
             self.pkgs[i].deps = Some(deps);
         }
@@ -232,6 +237,18 @@ impl Graph {
         d.sort();
         d.dedup();
         d
+    }
+
+    /// The names package `i`'s code gives its dependencies that are not their crate names.
+    fn extern_names(&mut self, i: usize) -> Vec<(String, String)> {
+        self.deps_of(i)
+            .into_iter()
+            .filter_map(|(name, d)| {
+                let name = name.replace('-', "_");
+                let krate = self.pkgs[d].crate_name();
+                (name != krate).then_some((name, krate))
+            })
+            .collect()
     }
 
     fn local_pkg(&mut self, manifest: &Path) -> Option<usize> {
@@ -243,6 +260,17 @@ impl Graph {
         let i = self.pkgs.len() - 1;
         self.by_manifest.insert(manifest.to_path_buf(), i);
         Some(i)
+    }
+}
+
+impl Pkg {
+    /// The name its library is loaded under (code's spelling): the library target's name,
+    /// else the package's.
+    fn crate_name(&self) -> String {
+        self.lib
+            .as_ref()
+            .map_or(&self.name, |l| &l.name)
+            .replace('-', "_")
     }
 }
 
@@ -281,11 +309,15 @@ fn pkg_of_metadata(p: &Package) -> Pkg {
 /// `meta` cargo's resolve graph is walked; without it (cargo could not resolve offline), the
 /// manifests: path dependencies where they point, registry dependencies as the newest version
 /// whose source is under `$CARGO_HOME/registry/src` and matches the requirement.
+///
+/// A package is loaded once, under its library's name, whatever its dependents call it; the
+/// names that differ (renamed dependencies, `mysync = { package = "k-sync" }`) are returned by
+/// package id, for the selected packages and the units, as each crate's extern names.
 pub fn dependency_units(
     meta: Option<&Metadata>,
     selected: &[&Package],
     registry: bool,
-) -> (Vec<UnitPlan>, DepReport) {
+) -> (Vec<UnitPlan>, DepReport, ExternNames) {
     let mut report = DepReport::default();
     let mut graph = match meta.and_then(Graph::from_metadata) {
         Some(g) => g,
@@ -323,6 +355,8 @@ pub fn dependency_units(
         .map(|t| t.name.replace('-', "_"))
         .collect();
     let mut units = Vec::new();
+    // the package of each unit
+    let mut loaded = Vec::new();
     let mut queue: VecDeque<usize> = roots.iter().copied().collect();
     let mut visited: BTreeSet<usize> = roots.iter().copied().collect();
     while let Some(i) = queue.pop_front() {
@@ -393,11 +427,47 @@ pub fn dependency_units(
                 test_only: false,
                 follow_cfg_test: false,
                 dependency: true,
+                extern_names: Vec::new(),
             });
+            loaded.push(*d);
             queue.push_back(*d);
         }
     }
-    (units, report)
+    let mut extern_names = ExternNames::new();
+    for &i in roots.iter().chain(&loaded) {
+        let names = graph.extern_names(i);
+        if !names.is_empty() {
+            extern_names.insert(graph.pkgs[i].id.clone(), names);
+        }
+    }
+    (units, report, extern_names)
+}
+
+/// Extern names that are not the crate names of their packages, by package id.
+pub type ExternNames = BTreeMap<String, Vec<(String, String)>>;
+
+/// The renamed dependencies package `p` declares (any kind), as extern name → crate name: the
+/// library name of a package among `known`, else the package name. For the selected packages
+/// when no dependency is read: [`dependency_units`] finds the names in the graph.
+pub fn declared_extern_names(p: &Package, known: &[&Package]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = p
+        .dependencies
+        .iter()
+        .filter_map(|d| {
+            let rename = d.rename.as_ref()?.replace('-', "_");
+            let lib = known
+                .iter()
+                .filter(|k| k.name.as_str() == d.name)
+                .flat_map(|k| k.targets.iter())
+                .find(|t| is_library(t) || t.kind.contains(&TargetKind::ProcMacro))
+                .map_or(d.name.as_str(), |t| t.name.as_str())
+                .replace('-', "_");
+            (rename != lib).then_some((rename, lib))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The directory sources that `.cargo/config.toml` files at or above `dir` set up
@@ -503,9 +573,14 @@ fn registry_sources() -> &'static Versions {
 }
 
 /// The normal dependencies a manifest declares (also under `[target.'cfg(..)'.dependencies]`:
-/// every configuration, as for the analyzed code) as extern crate name and the manifest of
-/// the package found for it on this machine; a dependency not found is left out.
-fn local_deps(manifest: &Path, vendored: &Versions, registry: bool) -> Vec<(String, PathBuf)> {
+/// every configuration, as for the analyzed code) as the name a rename gives it (`mysync =
+/// { package = "k-sync" }`: `mysync`; `None` when the key is the package name) and the
+/// manifest of the package found for it on this machine; a dependency not found is left out.
+fn local_deps(
+    manifest: &Path,
+    vendored: &Versions,
+    registry: bool,
+) -> Vec<(Option<String>, PathBuf)> {
     let Some(t) = read_toml(manifest) else {
         return Vec::new();
     };
@@ -549,17 +624,16 @@ fn local_deps(manifest: &Path, vendored: &Versions, registry: bool) -> Vec<(Stri
                 (None, true) => continue,
                 _ => (spec, dir),
             };
-            let (package, req, path) = match spec {
-                toml::Value::String(req) => (key.as_str(), Some(req.as_str()), None),
+            let (renamed, req, path) = match spec {
+                toml::Value::String(req) => (None, Some(req.as_str()), None),
                 toml::Value::Table(s) => (
-                    s.get("package")
-                        .and_then(toml::Value::as_str)
-                        .unwrap_or(key),
+                    s.get("package").and_then(toml::Value::as_str),
                     s.get("version").and_then(toml::Value::as_str),
                     s.get("path").and_then(toml::Value::as_str),
                 ),
                 _ => continue,
             };
+            let package = renamed.unwrap_or(key);
             let found = match path {
                 Some(p) => Some(base.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
                 None => {
@@ -581,7 +655,7 @@ fn local_deps(manifest: &Path, vendored: &Versions, registry: bool) -> Vec<(Stri
                 }
             };
             if let Some(m) = found {
-                out.push((key.replace('-', "_"), m));
+                out.push((renamed.map(|_| key.replace('-', "_")), m));
             }
         }
     }
@@ -947,10 +1021,7 @@ mod tests {
         );
         w("common/ksync/src/lib.rs", "");
         let deps = local_deps(&root.join("app/Cargo.toml"), &Versions::new(), true);
-        assert_eq!(
-            deps,
-            [("ksync".to_string(), root.join("common/ksync/Cargo.toml"))]
-        );
+        assert_eq!(deps, [(None, root.join("common/ksync/Cargo.toml"))]);
         let p = read_local_package(&deps[0].1).unwrap();
         assert_eq!(p.lib.unwrap().edition, Edition::E2021);
     }

@@ -265,6 +265,7 @@ impl State<'_> {
             let mut file = file.with_crate(&u.crate_name, p.module.clone(), u.unit.edition);
             file.test_only = p.test_only;
             file.dependency = u.dependency;
+            file.extern_names = u.extern_names.clone();
             let id = self.out.db.add(file);
             self.out.file_units.push(p.unit);
             self.seen.insert(canon.clone(), id);

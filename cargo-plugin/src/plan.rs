@@ -121,10 +121,17 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             }
             None => packages.clone(),
         };
-        let (units, mut report) =
+        let (units, mut report, extern_names) =
             crate::deps::dependency_units(full.as_ref(), &selected, !plan.hermetic);
         report.unresolved = why;
         plan.units.extend(units);
+        // the graph knows the library name of every normal dependency
+        for u in &mut plan.units {
+            for (alias, krate) in extern_names.get(&u.unit.package_id).into_iter().flatten() {
+                u.extern_names.retain(|(a, _)| a != alias);
+                u.extern_names.push((alias.clone(), krate.clone()));
+            }
+        }
         merge_reports(&mut plan.deps, report);
     }
     Ok(())
@@ -341,6 +348,7 @@ pub fn plan_file(path: &Path, edition: Edition) -> UnitPlan {
         test_only: false,
         follow_cfg_test: true,
         dependency: false,
+        extern_names: Vec::new(),
     }
 }
 
@@ -408,6 +416,7 @@ pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &
         test_only: false,
         follow_cfg_test: true,
         dependency: false,
+        extern_names: Vec::new(),
     }
 }
 
@@ -570,6 +579,7 @@ fn edition_of(e: &cargo_metadata::Edition) -> Edition {
 pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> {
     let mut out = Vec::new();
     for p in packages {
+        let extern_names = crate::deps::declared_extern_names(p, packages);
         for t in &p.targets {
             let kinds = &t.kind;
             let is = |k: TargetKind| kinds.contains(&k);
@@ -612,6 +622,7 @@ pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> 
                 test_only,
                 follow_cfg_test: all_targets,
                 dependency: false,
+                extern_names: extern_names.clone(),
             });
         }
     }

@@ -45,4 +45,7 @@ pub struct UnitPlan {
     pub follow_cfg_test: bool,
     /// A dependency of the analyzed packages: read for what its code does, never reported.
     pub dependency: bool,
+    /// The names this crate's code gives renamed dependencies (`mysync = { package =
+    /// "k-sync" }`): extern name → the crate name the dependency is loaded under.
+    pub extern_names: Vec<(String, String)>,
 }

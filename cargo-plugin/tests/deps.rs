@@ -99,3 +99,78 @@ fn a_lock_of_a_missing_dependency_is_one_level_weaker() {
         "{human}"
     );
 }
+
+/// A copy of a fixture tree without its lock file: the run reads the manifests.
+fn copy_without_lock(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            copy_without_lock(&src, &dst);
+        } else if e.file_name() != "Cargo.lock" {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_renamed_dependency_is_its_crate_under_the_new_name() {
+    // `mysync = { package = "k-sync" }`, whose library is `ksync`; netdev names it `ksync`
+    let want = [
+        "src/lib.rs:17:18: error[lockstep::double_lock]",
+        "src/lib.rs:23:9: warning[lockstep::blocking_under_spinlock]",
+        "src/lib.rs:28:18: error[lockstep::lock_order_inversion]",
+    ];
+    let d = fixture("renamed");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_without_lock(&d, tmp.path());
+    // with the lock file cargo's resolve graph says the names, without it the manifests do
+    for (dir, by_cargo) in [(d.as_path(), true), (tmp.path(), false)] {
+        let (code, out, err) = run(dir, &[]);
+        assert_eq!(code, 1, "{out}\n{err}");
+        for w in want {
+            assert!(out.contains(w), "{w}:\n{out}\n{err}");
+        }
+        assert_eq!(out.lines().count(), want.len(), "{out}");
+        assert!(
+            err.contains("dependencies read: k-sync 0.1.0, netdev 0.1.0"),
+            "{err}"
+        );
+        assert_eq!(!err.contains("not by cargo"), by_cargo, "{err}");
+    }
+}
+
+#[test]
+fn a_workspace_member_renamed_by_another_is_the_same_crate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    copy_without_lock(&fixture("renamed/k-sync"), &root.join("k-sync"));
+    let w = |p: &str, t: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, t).unwrap();
+    };
+    w(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"k-sync\"]\nresolver = \"2\"\n",
+    );
+    w(
+        "app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
+         [dependencies]\nsync2 = { package = \"k-sync\", path = \"../k-sync\" }\n",
+    );
+    w(
+        "app/src/lib.rs",
+        "pub struct P {\n    a: sync2::Gate<u32>,\n}\n\nimpl P {\n    pub fn twice(&self) {\n        \
+         let _x = self.a.lock();\n        let _y = self.a.lock();\n    }\n}\n",
+    );
+    for extra in [&[][..], &["--no-deps"]] {
+        let (code, out, err) = run(root, &[&["--workspace"][..], extra].concat());
+        assert_eq!(code, 1, "{extra:?}\n{out}\n{err}");
+        assert!(
+            out.contains("app/src/lib.rs:8:18: error[lockstep::double_lock]"),
+            "{extra:?}\n{out}"
+        );
+    }
+}

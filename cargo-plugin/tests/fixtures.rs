@@ -231,6 +231,7 @@ fixtures! {
     cli_workspace => "cli/workspace",
     deps_missing => "deps/missing",
     deps_path_sync => "deps/path-sync",
+    deps_renamed => "deps/renamed",
     deps_vendored => "deps/vendored",
     harness_clean => "harness/clean",
     harness_parse_error => "harness/parse-error",

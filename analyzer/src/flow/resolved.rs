@@ -410,6 +410,7 @@ fn heap_growth(
     };
     let real = full.last()?;
     let first = full.first().map(String::as_str).unwrap_or("");
+    let first = ix.defmap.crate_named(&walk.module, first);
     if !HEAP_COLLECTIONS.contains(&real.as_str())
         || matches!(
             first,

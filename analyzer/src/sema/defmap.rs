@@ -1,6 +1,7 @@
 //! Name resolution as rustc does it, per crate: the module tree of every analyzed crate, the
 //! items each module declares, its `use` imports (renames, groups, globs, `self`/`super`/
-//! `crate`, re-exports through any number of modules) and the other analyzed crates by name.
+//! `crate`, re-exports through any number of modules) and the other analyzed crates by name
+//! (or by the name a crate gives a renamed dependency).
 //! A path resolves to an item of the analyzed code, to a path outside it (a dependency or std,
 //! as far as the imports spell it: `use parking_lot::Mutex` makes `Mutex` stand for
 //! `parking_lot::Mutex`), or to nothing — never to a same-named item somewhere else.
@@ -103,12 +104,36 @@ const MAX_HOPS: u32 = 32;
 /// Most module lookups one resolution makes in all (import cycles through globs branch).
 const MAX_LOOKUPS: u32 = 512;
 
+/// The names crates give their dependencies other than the dependencies' crate names:
+/// crate → extern name → crate name (`deps_renamed` → `mysync` → `ksync`).
+pub type ExternNames = HashMap<String, HashMap<String, String>>;
+
+/// The extern names of the crates of `db`'s files ([`SourceFile::extern_names`]).
+///
+/// [`SourceFile::extern_names`]: crate::source::SourceFile::extern_names
+pub fn extern_names(db: &crate::source::SourceDb) -> ExternNames {
+    let mut out = ExternNames::new();
+    for f in db.files() {
+        if f.extern_names.is_empty() {
+            continue;
+        }
+        let names = out.entry(f.crate_name.clone()).or_default();
+        for (alias, krate) in &f.extern_names {
+            names.entry(alias.clone()).or_insert_with(|| krate.clone());
+        }
+    }
+    out
+}
+
 /// The module trees and items of every analyzed crate.
 #[derive(Default)]
 pub struct DefMap {
     modules: Vec<Module>,
     by_path: HashMap<String, ModId>,
     crates: HashMap<String, ModId>,
+    /// Renamed dependencies, per crate: the extern name stands for the crate of that name
+    /// (one crate analyzed once, under its own name, whatever its dependents call it).
+    externs: ExternNames,
 }
 
 impl DefMap {
@@ -159,6 +184,36 @@ impl DefMap {
             }
         }
         dm
+    }
+
+    /// With the extern names of the crates ([`extern_names`]).
+    pub fn with_extern_names(mut self, externs: ExternNames) -> DefMap {
+        self.externs = externs;
+        self
+    }
+
+    /// The crate a path written in `module` that starts with `name` starts in, when `name` is
+    /// an extern name of the module's crate (`mysync` → `ksync`); else `name`.
+    pub fn crate_named<'a>(&'a self, module: &str, name: &'a str) -> &'a str {
+        let Some(m) = self.module_id(module) else {
+            return name;
+        };
+        let root = &self.modules[self.modules[m as usize].root as usize];
+        self.externs
+            .get(&root.path)
+            .and_then(|e| e.get(name))
+            .map_or(name, String::as_str)
+    }
+
+    /// The crate that `name` names in module `m` as an extern name of `m`'s crate: the
+    /// analyzed crate of that name, else the path outside the analyzed code.
+    fn extern_crate(&self, m: ModId, name: &str) -> Option<Res> {
+        let root = &self.modules[self.modules[m as usize].root as usize];
+        let krate = self.externs.get(&root.path)?.get(name)?;
+        Some(match self.crates.get(krate) {
+            Some(&c) => Res::Item(Item::Module(c)),
+            None => Res::External(vec![krate.clone()]),
+        })
     }
 
     /// The module at a path (`krate::a::b`), created with its ancestors when new.
@@ -297,8 +352,8 @@ impl DefMap {
         Some(res)
     }
 
-    /// A name used unqualified in module `m`: the module's items and imports, then the other
-    /// analyzed crates and the sysroot crates, then std's prelude.
+    /// A name used unqualified in module `m`: the module's items and imports, then its crate's
+    /// extern names, the other analyzed crates and the sysroot crates, then std's prelude.
     fn lookup_scope(
         &self,
         m: ModId,
@@ -308,6 +363,9 @@ impl DefMap {
         budget: &mut u32,
     ) -> Option<Res> {
         if let Some(r) = self.lookup_module(m, name, ns, hops, budget) {
+            return Some(r);
+        }
+        if let Some(r) = self.extern_crate(m, name) {
             return Some(r);
         }
         if let Some(&c) = self.crates.get(name) {
@@ -365,7 +423,8 @@ impl DefMap {
     }
 
     /// A `use` path of module `m`: relative to `m` (or `crate`/`self`/`super`), else a crate
-    /// by name, else (edition 2015) relative to the crate root, else outside the analyzed code.
+    /// by extern name or by name, else (edition 2015) relative to the crate root, else outside
+    /// the analyzed code.
     fn resolve_use(
         &self,
         m: ModId,
@@ -391,6 +450,9 @@ impl DefMap {
         };
         if let Some(&item) = local {
             return self.walk(Res::Item(item), &path[1..], ns, hops, budget);
+        }
+        if let Some(r) = self.extern_crate(m, first) {
+            return self.walk(r, &path[1..], ns, hops, budget);
         }
         if let Some(&c) = self.crates.get(first) {
             return self.walk(Res::Item(Item::Module(c)), &path[1..], ns, hops, budget);
@@ -489,6 +551,43 @@ mod tests {
             dm.resolve("vmm", &segs("Name::new"), Ns::Value),
             Some(Res::Assoc(Item::Struct(0, 0), _))
         ));
+    }
+
+    #[test]
+    fn a_renamed_dependency_is_its_crate_under_the_dependents_name() {
+        let fs = files(&[
+            (
+                "ksync",
+                &[],
+                "pub struct Gate; pub mod sched { pub fn wait() {} }",
+            ),
+            ("drv", &[], "use mysync::Gate; use spin2::Mutex;"),
+            ("other", &[], "use ksync::Gate as G;"),
+        ]);
+        let mut externs = ExternNames::new();
+        externs.insert(
+            "drv".to_string(),
+            [("mysync", "ksync"), ("spin2", "spin")]
+                .into_iter()
+                .map(|(a, c)| (a.to_string(), c.to_string()))
+                .collect(),
+        );
+        let dm = DefMap::build(&fs).with_extern_names(externs);
+        let r = |m: &str, p: &str| struct_path(&fs, dm.resolve(m, &segs(p), Ns::Type));
+        assert_eq!(r("drv", "Gate"), "ksync::Gate");
+        assert_eq!(r("drv", "mysync::Gate"), "ksync::Gate");
+        assert!(matches!(
+            dm.resolve("drv", &segs("mysync::sched::wait"), Ns::Value),
+            Some(Res::Item(Item::Fn(0, _)))
+        ));
+        // a crate not analyzed is the path outside under its own name
+        assert_eq!(r("drv", "Mutex"), "extern spin::Mutex");
+        assert_eq!(r("drv", "spin2::Mutex"), "extern spin::Mutex");
+        // the rename is the dependent's own: another crate names the crate by its name
+        assert_eq!(r("other", "G"), "ksync::Gate");
+        assert_eq!(r("other", "mysync::Gate"), "None");
+        assert_eq!(dm.crate_named("drv", "spin2"), "spin");
+        assert_eq!(dm.crate_named("other", "spin2"), "spin2");
     }
 
     #[test]

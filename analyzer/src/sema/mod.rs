@@ -6,5 +6,5 @@
 pub mod defmap;
 pub mod impls;
 
-pub use defmap::{DefMap, Item, ModId, Ns, Res};
+pub use defmap::{DefMap, ExternNames, Item, ModId, Ns, Res};
 pub use impls::{Impls, TyKey, TyRes};
