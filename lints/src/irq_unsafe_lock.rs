@@ -19,15 +19,19 @@ declare_lint! {
     ///
     /// Handlers are the functions named in `irq_handlers`, functions with an `#[interrupt]`
     /// style attribute, functions and closures passed to IRQ registrars (`request_irq`,
-    /// `register_irq_handler`, …) and handler-shaped names (`handle_irq`, `irq_handler`, `*_isr`).
+    /// `register_irq_handler`, …) and, in a `no_std` crate outside its tests, handler-shaped
+    /// names (`handle_irq`, `irq_handler`, `*_isr`): in a std program a virtual device's
+    /// `handle_interrupt` runs on an ordinary thread. Soft-interrupt handlers (bottom halves,
+    /// DPCs) come from `softirq_handlers`; a lock they use must be taken elsewhere with bottom
+    /// halves (or interrupts) disabled.
     ///
     /// ## Why is this bad?
     /// Process context holds the lock with interrupts enabled; the interrupt arrives on the
     /// same CPU and its handler spins on the lock forever.
     ///
     /// ## Known problems
-    /// Soft-interrupt levels (bottom halves, DPCs) are not distinguished from process context.
-    /// A handler registered through an API whose name does not mention irq or interrupt must be
+    /// Bottom halves disabled by an outer `_bh` lock do not count for the locks taken inside
+    /// it (interrupts masked by an outer lock do). A handler registered through an API whose name does not mention irq or interrupt must be
     /// listed in `irq_handlers`. Interrupts masked by a guard value that is not a lock
     /// (`let _g = irq::disable_local();`) are not seen: acquisitions under it count as
     /// interrupts enabled. A lock whose guard-policy type argument masks interrupts for writers
