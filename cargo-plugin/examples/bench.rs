@@ -4,11 +4,15 @@
 //! ```text
 //! cargo build --release -p cargo-lockstep --examples
 //! target/release/examples/bench gen <dir> <lines>        # generated driver-shaped workspace
-//! target/release/examples/bench floor <dir>              # (a) read + syn-parse every .rs
-//! target/release/examples/bench run <name> <Cargo.toml> [--check] [--no-cache]
+//! target/release/examples/bench floor <dir> [<threads>]  # (a) read + syn-parse every .rs
+//! target/release/examples/bench run <name> <Cargo.toml> [--check] [--no-cache] [--loop FILE]
 //! ```
 //!
-//! `run` prints one Markdown table row per phase; BENCHMARKS.md has the commands and results.
+//! The floor runs on as many threads as the analysis does (all cores; `<threads>` for one).
+//! `--loop FILE` adds the developer loop: a warm run (cache filled by the run before), a run
+//! after touching FILE, and with `--check` `cargo clippy` after touching it (dependencies
+//! built). `run` prints one Markdown table row per phase; BENCHMARKS.md has the commands and
+//! results.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +26,11 @@ fn main() {
             Ok(lines) => generate(Path::new(&args[1]), lines),
             Err(_) => usage(),
         },
-        Some("floor") if args.len() == 2 => floor(Path::new(&args[1])),
+        Some("floor") if args.len() == 2 => floor(Path::new(&args[1]), None),
+        Some("floor") if args.len() == 3 => match args[2].parse::<usize>() {
+            Ok(n) if n > 0 => floor(Path::new(&args[1]), Some(n)),
+            _ => usage(),
+        },
         Some("run") if args.len() >= 3 => run(&args[1], Path::new(&args[2]), &args[3..]),
         _ => usage(),
     };
@@ -31,8 +39,8 @@ fn main() {
 
 fn usage() -> i32 {
     eprintln!(
-        "usage: bench gen <dir> <lines> | bench floor <dir> | \
-         bench run <name> <Cargo.toml> [--check] [--no-cache]"
+        "usage: bench gen <dir> <lines> | bench floor <dir> [<threads>] | \
+         bench run <name> <Cargo.toml> [--check] [--no-cache] [--loop FILE]"
     );
     2
 }
@@ -52,25 +60,40 @@ fn rs_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn floor(dir: &Path) -> i32 {
+/// Read and parse every file on `threads` threads (all cores by default, as the analysis).
+fn floor(dir: &Path, threads: Option<usize>) -> i32 {
+    use rayon::prelude::*;
     let start = Instant::now();
-    let files = rs_files(dir);
-    let (mut lines, mut bytes, mut errors) = (0usize, 0usize, 0usize);
-    for f in &files {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            errors += 1;
-            continue;
-        };
-        lines += text.lines().count();
-        bytes += text.len();
-        if syn::parse_file(&text).is_err() {
-            errors += 1;
-        }
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        pool = pool.num_threads(n);
     }
+    let Ok(pool) = pool.build() else {
+        eprintln!("cannot start the thread pool");
+        return 2;
+    };
+    let files = rs_files(dir);
+    let per_file: Vec<(usize, usize, usize)> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| match std::fs::read_to_string(f) {
+                Ok(text) => (
+                    text.lines().count(),
+                    text.len(),
+                    usize::from(syn::parse_file(&text).is_err()),
+                ),
+                Err(_) => (0, 0, 1),
+            })
+            .collect()
+    });
+    let (lines, bytes, errors) = per_file
+        .iter()
+        .fold((0, 0, 0), |(l, b, e), &(l2, b2, e2)| (l + l2, b + b2, e + e2));
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "floor: {} files, {lines} lines, {bytes} bytes, {errors} errors, {secs:.3} s",
-        files.len()
+        "floor: {} files, {lines} lines, {bytes} bytes, {errors} errors, {} threads, {secs:.3} s",
+        files.len(),
+        pool.current_num_threads()
     );
     0
 }
@@ -124,6 +147,13 @@ fn timed(cmd: &mut Command) -> Phase {
     }
 }
 
+/// Make `file` newer than everything built from it, without changing its text.
+fn touch(file: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(file) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
 fn count_lines(dir: &Path) -> (usize, usize) {
     let files = rs_files(dir);
     let lines = files
@@ -173,7 +203,9 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
     let mut table = String::new();
 
     let a = timed(Command::new(&bench).arg("floor").arg(&dir));
-    row(&mut table, name, "(a) read+parse", lines, &a);
+    row(&mut table, name, "(a) read+parse, all cores", lines, &a);
+    let a1 = timed(Command::new(&bench).arg("floor").arg(&dir).arg("1"));
+    row(&mut table, name, "(a1) read+parse, one thread", lines, &a1);
 
     let mut cmd = Command::new(rel.join("cargo-lockstep"));
     cmd.arg("lockstep")
@@ -187,6 +219,32 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
     }
     let b = timed(&mut cmd);
     row(&mut table, name, "(b) lockstep", lines, &b);
+    // the same files as the floor: the package's own sources, no dependency read
+    let b0 = timed(cmd.arg("--no-deps"));
+    row(&mut table, name, "(b0) lockstep --no-deps", lines, &b0);
+    let touched = flags
+        .iter()
+        .position(|f| f == "--loop")
+        .and_then(|i| flags.get(i + 1))
+        .map(PathBuf::from);
+    let mut dev_loop = None;
+    if let Some(file) = &touched {
+        // the developer loop: fill the cache, run warm, touch one file, run again
+        let mut cached = Command::new(rel.join("cargo-lockstep"));
+        cached
+            .arg("lockstep")
+            .arg("--manifest-path")
+            .arg(manifest)
+            .arg("--message-format")
+            .arg("short");
+        let _ = timed(&mut cached);
+        let warm = timed(&mut cached);
+        row(&mut table, name, "(c) lockstep, warm", lines, &warm);
+        touch(file);
+        let after = timed(&mut cached);
+        row(&mut table, name, "(d) lockstep, one file touched", lines, &after);
+        dev_loop = Some(after);
+    }
     let stats: Vec<&str> = b
         .stderr
         .lines()
@@ -211,7 +269,7 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
         row(
             &mut table,
             name,
-            "(c) cargo check, cold with deps",
+            "(f) cargo check, cold with deps",
             lines,
             &cold,
         );
@@ -220,31 +278,51 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
             if f.file_name()
                 .is_some_and(|n| n == "lib.rs" || n == "main.rs")
             {
-                if let Ok(file) = std::fs::File::options().append(true).open(&f) {
-                    let _ = file.set_modified(std::time::SystemTime::now());
-                }
+                touch(&f);
             }
         }
-        let touch = timed(&mut cmd);
+        let rechecked = timed(&mut cmd);
         row(
             &mut table,
             name,
-            "(c) cargo check, crates only",
+            "(f) cargo check, crates only",
             lines,
-            &touch,
+            &rechecked,
         );
         c_cold = Some(cold);
-        c_touch = Some(touch);
+        c_touch = Some(rechecked);
+        if let Some(file) = &touched {
+            let mut clippy = Command::new("cargo");
+            clippy
+                .arg("clippy")
+                .arg("--quiet")
+                .arg("--manifest-path")
+                .arg(manifest)
+                .env("CARGO_TARGET_DIR", &target);
+            let _ = timed(&mut clippy);
+            touch(file);
+            let e = timed(&mut clippy);
+            row(&mut table, name, "(e) cargo clippy, one file touched", lines, &e);
+            if let Some(d) = &dev_loop {
+                println!("- d/e (wall) = {:.2}", d.wall / e.wall.max(1e-9));
+            }
+        }
     }
 
     println!("| target | phase | lines | wall s | cpu s | lines/s (wall) | peak RSS MiB |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     print!("{table}");
     println!();
-    println!("- b/a (wall) = {:.2}", b.wall / a.wall.max(1e-9));
+    println!(
+        "- b0/a (wall, the same files, floor on all cores) = {:.2}; b0/a1 (floor on one \
+         thread) = {:.2}; b/b0 (dependencies read) = {:.2}",
+        b0.wall / a.wall.max(1e-9),
+        b0.wall / a1.wall.max(1e-9),
+        b.wall / b0.wall.max(1e-9)
+    );
     if let (Some(cold), Some(touch)) = (&c_cold, &c_touch) {
         println!(
-            "- c/b (wall): cold with deps {:.1}x, crates only {:.1}x",
+            "- f/b (wall): cargo check cold with deps {:.1}x, crates only {:.1}x",
             cold.wall / b.wall.max(1e-9),
             touch.wall / b.wall.max(1e-9)
         );
