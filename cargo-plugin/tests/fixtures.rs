@@ -283,6 +283,7 @@ fixtures! {
     locks_precision_raw_pointer => "locks/precision/raw-pointer",
     locks_precision_returned_read => "locks/precision/returned-read",
     locks_precision_untyped_methods => "locks/precision/untyped-methods",
+    locks_precision_unresolved_trait_impl => "locks/precision/unresolved-trait-impl",
     locks_precision_wait_relock => "locks/precision/wait-relock",
     locks_recursive_dispatch => "locks/recursive-dispatch",
     locks_resource => "locks/resource",

@@ -199,9 +199,12 @@ impl Impls {
             }
             let Some(self_ty) = &f.self_ty else { continue };
             let key = resolve_ty(dm, files, &f.module, self_ty, &generics);
-            let tr = f.trait_name.as_ref().and_then(|t| {
+            // A method of a trait impl is never inherent, even when its trait's path does not
+            // resolve (`impl lock_api_crate::RawMutex for X` through a renamed dependency):
+            // such a trait keeps its written path.
+            let tr = f.trait_name.as_ref().map(|t| {
                 let segs: Vec<String> = t.split("::").map(str::to_string).collect();
-                resolve_trait(dm, files, &f.module, &segs)
+                resolve_trait(dm, files, &f.module, &segs).unwrap_or_else(|| t.clone())
             });
             match (key, tr) {
                 (Some(TyRes::Key(k)), tr) => {
