@@ -48,7 +48,10 @@ declare_lint! {
     /// stays held through `unlocked`'s closure). The `Err` of `try_upgrade` is taken to hold
     /// the lock for writing, like its `Ok`. A closure handed to a function that keeps it for
     /// later (not a known spawner or registrar, not boxed) is taken to run during the call,
-    /// under the caller's locks.
+    /// under the caller's locks. A second read of an `RwLock` that the function creates
+    /// itself and never shares (`let l = RwLock::new(()); drop((l.read(), l.read()));` in a
+    /// smoke test) is reported although no writer can queue in between: whether the lock is
+    /// reachable from another thread or task is not asked.
     ///
     /// ## Example
     /// ```rust,ignore
