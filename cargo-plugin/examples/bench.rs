@@ -86,9 +86,9 @@ fn floor(dir: &Path, threads: Option<usize>) -> i32 {
             })
             .collect()
     });
-    let (lines, bytes, errors) = per_file
-        .iter()
-        .fold((0, 0, 0), |(l, b, e), &(l2, b2, e2)| (l + l2, b + b2, e + e2));
+    let (lines, bytes, errors) = per_file.iter().fold((0, 0, 0), |(l, b, e), &(l2, b2, e2)| {
+        (l + l2, b + b2, e + e2)
+    });
     let secs = start.elapsed().as_secs_f64();
     println!(
         "floor: {} files, {lines} lines, {bytes} bytes, {errors} errors, {} threads, {secs:.3} s",
@@ -242,7 +242,13 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
         row(&mut table, name, "(c) lockstep, warm", lines, &warm);
         touch(file);
         let after = timed(&mut cached);
-        row(&mut table, name, "(d) lockstep, one file touched", lines, &after);
+        row(
+            &mut table,
+            name,
+            "(d) lockstep, one file touched",
+            lines,
+            &after,
+        );
         dev_loop = Some(after);
     }
     let stats: Vec<&str> = b
@@ -302,7 +308,13 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
             let _ = timed(&mut clippy);
             touch(file);
             let e = timed(&mut clippy);
-            row(&mut table, name, "(e) cargo clippy, one file touched", lines, &e);
+            row(
+                &mut table,
+                name,
+                "(e) cargo clippy, one file touched",
+                lines,
+                &e,
+            );
             if let Some(d) = &dev_loop {
                 println!("- d/e (wall) = {:.2}", d.wall / e.wall.max(1e-9));
             }
