@@ -53,6 +53,8 @@ pub struct DepReport {
     pub unresolved: Option<String>,
     /// `--no-deps` was given.
     pub disabled: bool,
+    /// Cargo's graph came from an earlier run's resolve of the same tree ([`FailureMemo`]).
+    pub remembered: bool,
 }
 
 /// Environment for every cargo or rustc started on an untrusted tree. A `.cargo/config.toml`
@@ -882,12 +884,15 @@ pub fn has_outside_dependencies(selected: &[&Package]) -> bool {
     })
 }
 
-/// A remembered failure of [`metadata_with_deps`] for one state of the tree: the lock file,
-/// the selected manifests, the registry index and the tool. Cargo's offline resolve of a
-/// package whose dev-dependencies were never fetched fails the same way on every run; asking
-/// again costs the edit loop a resolve each time. Any change to that state asks again.
+/// A remembered outcome of [`metadata_with_deps`] for one state of the tree: the lock file,
+/// the selected manifests, the `.cargo/config.toml` files above them, the registry index and
+/// the tool. Cargo's offline resolve costs the edit loop three processes (`rustup`, `rustc
+/// -vV`, `cargo metadata`) on every run, and one that fails (a package whose dev-dependencies
+/// were never fetched) fails the same way each time. Any change to that state asks again; a
+/// remembered graph is also checked against the manifests of its path packages.
 pub struct FailureMemo {
     path: PathBuf,
+    resolved: PathBuf,
 }
 
 impl FailureMemo {
@@ -900,6 +905,22 @@ impl FailureMemo {
         for m in manifests {
             m.hash(&mut h);
             std::fs::read(m).ok().hash(&mut h);
+        }
+        // source replacement (`vendor/`) and the like change what cargo resolves to
+        for d in root.ancestors() {
+            for name in ["config.toml", "config"] {
+                std::fs::read(d.join(".cargo").join(name)).ok().hash(&mut h);
+            }
+        }
+        for k in ["CARGO_HOME", "RUSTUP_TOOLCHAIN", "RUSTC"] {
+            std::env::var_os(k).hash(&mut h);
+        }
+        if let Some(exe) = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+        {
+            exe.len().hash(&mut h);
+            exe.modified().ok().hash(&mut h);
         }
         let home = cargo_home();
         if let Some(index) = home.map(|h| h.join("registry").join("index")) {
@@ -918,9 +939,30 @@ impl FailureMemo {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        let key = h.finish();
         FailureMemo {
-            path: dir.join(format!("resolve-failed-{:016x}", h.finish())),
+            path: dir.join(format!("resolve-failed-{key:016x}")),
+            resolved: dir.join(format!("resolved-{key:016x}.json")),
         }
+    }
+
+    /// The graph remembered for this state, when the manifests of its path packages (the
+    /// workspace and its path dependencies) are still the ones it was resolved from.
+    pub fn resolved(&self) -> Option<Metadata> {
+        let text = std::fs::read_to_string(&self.resolved).ok()?;
+        let (stamps, meta): (Vec<(PathBuf, u64)>, Metadata) = serde_json::from_str(&text).ok()?;
+        (stamps == path_manifest_stamps(&meta)).then_some(meta)
+    }
+
+    /// Best effort, like [`FailureMemo::put`].
+    pub fn put_resolved(&self, meta: &Metadata) {
+        let Ok(text) = serde_json::to_string(&(path_manifest_stamps(meta), meta)) else {
+            return;
+        };
+        if let Some(d) = self.resolved.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let _ = std::fs::write(&self.resolved, text);
     }
 
     pub fn get(&self) -> Option<String> {
@@ -934,6 +976,24 @@ impl FailureMemo {
         }
         let _ = std::fs::write(&self.path, why);
     }
+}
+
+/// The manifest of every path package of a resolved graph with a hash of its text.
+fn path_manifest_stamps(meta: &Metadata) -> Vec<(PathBuf, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut v: Vec<(PathBuf, u64)> = meta
+        .packages
+        .iter()
+        .filter(|p| p.source.is_none())
+        .map(|p| {
+            let path = p.manifest_path.as_std_path().to_path_buf();
+            let mut h = std::hash::DefaultHasher::new();
+            std::fs::read(&path).ok().hash(&mut h);
+            (path, h.finish())
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 /// `cargo metadata --offline --locked` with the dependency graph of the host platform.

@@ -98,11 +98,19 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             )
         } else if !lock_file.is_file() {
             (None, Some("no Cargo.lock".to_string()))
+        } else if let Some(full) = memo.as_ref().and_then(|m| m.resolved()) {
+            plan.deps.remembered = true;
+            (Some(full), None)
         } else if let Some(why) = remembered {
             (None, Some(why))
         } else {
             match crate::deps::metadata_with_deps(manifest) {
-                Ok(full) => (Some(full), None),
+                Ok(full) => {
+                    if let Some(m) = &memo {
+                        m.put_resolved(&full);
+                    }
+                    (Some(full), None)
+                }
                 Err(e) => {
                     if let Some(m) = &memo {
                         m.put(&e);
@@ -155,6 +163,7 @@ fn merge_reports(into: &mut crate::deps::DepReport, r: crate::deps::DepReport) {
     into.budget_hit = into.budget_hit.take().or(r.budget_hit);
     into.unavailable = into.unavailable.take().or(r.unavailable);
     into.unresolved = into.unresolved.take().or(r.unresolved);
+    into.remembered |= r.remembered;
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.

@@ -229,6 +229,12 @@ pub fn dependencies(report: &Report) -> String {
         );
     }
     s.push('\n');
+    if d.remembered {
+        let _ = writeln!(
+            s,
+            "lockstep: dependency graph: cargo's, remembered from an earlier run of this tree (`--no-cache` asks cargo again)"
+        );
+    }
     if let Some(why) = &d.unresolved {
         let _ = writeln!(
             s,

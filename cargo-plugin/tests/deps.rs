@@ -174,3 +174,48 @@ fn a_workspace_member_renamed_by_another_is_the_same_crate() {
         );
     }
 }
+
+/// The same findings whether cargo resolves the graph or an earlier run's resolve is reused;
+/// a changed manifest of a path package asks cargo again.
+#[test]
+fn cargos_graph_is_remembered_until_a_manifest_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_without_lock(&fixture("renamed"), tmp.path());
+    std::fs::copy(
+        fixture("renamed").join("Cargo.lock"),
+        tmp.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let cached = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-lockstep"))
+            .args(["lockstep", "--stats", "--message-format", "short"])
+            .arg("--manifest-path")
+            .arg(dir.join("Cargo.toml"))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let remembered = "dependency graph: cargo's, remembered from an earlier run";
+    let (first, err) = cached(tmp.path());
+    assert!(
+        !err.contains(remembered) && !err.contains("not by cargo"),
+        "{err}"
+    );
+    assert_eq!(first.lines().count(), 3, "{first}\n{err}");
+    let (second, err) = cached(tmp.path());
+    assert!(err.contains(remembered), "{err}");
+    assert_eq!(first, second);
+    // a path dependency's manifest changes: cargo is asked again
+    let m = tmp.path().join("k-sync/Cargo.toml");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, format!("{text}\n# edited\n")).unwrap();
+    let (third, err) = cached(tmp.path());
+    assert!(!err.contains(remembered), "{err}");
+    assert_eq!(first, third);
+    // `--no-cache` never reads it
+    let (_, _, err) = run(tmp.path(), &[]);
+    assert!(!err.contains(remembered), "{err}");
+}
