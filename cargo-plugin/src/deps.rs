@@ -959,8 +959,20 @@ impl FailureMemo {
         let Ok(text) = serde_json::to_string(&(path_manifest_stamps(meta), meta)) else {
             return;
         };
-        if let Some(d) = self.resolved.parent() {
-            let _ = std::fs::create_dir_all(d);
+        let Some(dir) = self.resolved.parent() else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(dir);
+        // one graph per tree: the states before this one are not coming back often enough
+        // to keep a file per edit of a manifest
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with("resolved-") && name.ends_with(".json") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
         }
         let _ = std::fs::write(&self.resolved, text);
     }

@@ -219,3 +219,31 @@ fn cargos_graph_is_remembered_until_a_manifest_changes() {
     let (_, _, err) = run(tmp.path(), &[]);
     assert!(!err.contains(remembered), "{err}");
 }
+
+#[test]
+fn one_remembered_graph_per_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_without_lock(&fixture("renamed"), tmp.path());
+    std::fs::copy(
+        fixture("renamed").join("Cargo.lock"),
+        tmp.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    let m = tmp.path().join("k-sync/Cargo.toml");
+    let text = std::fs::read_to_string(&m).unwrap();
+    for i in 0..3 {
+        std::fs::write(&m, format!("{text}\n# edit {i}\n")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-lockstep"))
+            .args(["lockstep", "--message-format", "short", "--manifest-path"])
+            .arg(tmp.path().join("Cargo.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let graphs = std::fs::read_dir(tmp.path().join("target/lockstep"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("resolved-"))
+        .count();
+    assert_eq!(graphs, 1);
+}
