@@ -187,6 +187,9 @@ fn svg_is_well_formed_and_labels_every_node() {
     assert!(svg.starts_with("<svg "), "{svg}");
     assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
     balanced(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+    // each connected part in a box captioned with the module its classes share
+    assert!(svg.contains(">locks_inversion::ordered</text>"), "{svg}");
+    assert!(svg.contains("stroke-dasharray=\"4 3\""), "{svg}");
     for label in [
         "Wan.link",
         "Wan.bundle",

@@ -17,6 +17,8 @@ const GAP_Y: f64 = 70.0;
 const BEND_W: f64 = 12.0;
 const BEND_GAP: f64 = 22.0;
 const PART_GAP: f64 = 64.0;
+/// Room above a part for its caption.
+const CAPTION: f64 = 22.0;
 /// Parts wrap to a new row past this width.
 const ROW_WIDTH: f64 = 1600.0;
 const MARGIN: f64 = 20.0;
@@ -56,6 +58,8 @@ struct Layout {
     width: Vec<f64>,
     /// For every edge: the bend points between its ends (in drawing order, source first).
     bends: Vec<Vec<(f64, f64)>>,
+    /// The connected parts, each drawn in a box captioned with its module.
+    parts: Vec<Vec<usize>>,
 }
 
 /// Weakly connected parts, each a sorted list of nodes, ordered by their first node.
@@ -93,11 +97,14 @@ fn layout(m: &GraphModel) -> Layout {
     let mut center = vec![(0.0, 0.0); n];
     let mut bends = vec![Vec::new(); m.edges.len()];
     // Parts side by side, in rows no wider than ROW_WIDTH (a part wider than that alone).
-    let (mut x0, mut y0, mut row_bottom) = (MARGIN, 0.0, 0.0f64);
-    for part in parts(m) {
+    // Each part's box has its module as a caption above its top row.
+    let (mut x0, mut y0, mut row_bottom) = (MARGIN, CAPTION, 0.0f64);
+    let all_parts = parts(m);
+    for part in &all_parts {
+        let part = part.clone();
         let right = layout_part(m, &part, &width, x0, &mut center, &mut bends);
         let (dx, dy) = if right > ROW_WIDTH && x0 > MARGIN {
-            y0 = row_bottom + GAP_Y;
+            y0 = row_bottom + GAP_Y + CAPTION;
             (MARGIN - x0, y0)
         } else {
             (0.0, y0)
@@ -122,6 +129,7 @@ fn layout(m: &GraphModel) -> Layout {
         center,
         width,
         bends,
+        parts: all_parts,
     }
 }
 
@@ -692,6 +700,62 @@ fn legend(s: &mut String, ly: f64) {
     );
 }
 
+/// The module the classes of a part share: the longest common prefix of their groups, by
+/// path segments (`k::net` for `k::net::tcp` and `k::net::udp`).
+fn common_group(m: &GraphModel, part: &[usize]) -> String {
+    let mut common: Option<Vec<&str>> = None;
+    for &v in part {
+        let segs: Vec<&str> = m.nodes[v].group.split("::").collect();
+        common = Some(match common {
+            None => segs,
+            Some(c) => c
+                .iter()
+                .zip(&segs)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    common.unwrap_or_default().join("::")
+}
+
+/// A dashed box around every part, its shared module as caption.
+fn draw_parts(s: &mut String, m: &GraphModel, lay: &Layout) {
+    for part in &lay.parts {
+        let (mut l, mut t, mut r, mut b) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for &v in part {
+            let (x, y) = lay.center[v];
+            l = l.min(x - lay.width[v] / 2.0);
+            r = r.max(x + lay.width[v] / 2.0);
+            t = t.min(y - NODE_H / 2.0);
+            b = b.max(y + NODE_H / 2.0);
+        }
+        if part.is_empty() {
+            continue;
+        }
+        let group = common_group(m, part);
+        // wide enough for its caption (11 px monospace is about 6.6 px a character)
+        r = r.max(l - 2.0 + group.chars().count() as f64 * 6.6 - 8.0);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\" fill=\"none\" stroke=\"#c8c8c8\" stroke-dasharray=\"4 3\"/>",
+            f(l - 8.0),
+            f(t - CAPTION),
+            f(r - l + 16.0),
+            f(b - t + CAPTION + 8.0)
+        );
+        if !group.is_empty() {
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#888888\">{}</text>",
+                f(l - 2.0),
+                f(t - 7.0),
+                xml(&group)
+            );
+        }
+    }
+}
+
 /// An SVG drawing of the graph.
 pub fn svg(m: &GraphModel) -> String {
     let lay = layout(m);
@@ -711,7 +775,9 @@ pub fn svg(m: &GraphModel) -> String {
 
     let mut s = String::new();
     svg_head(&mut s, vx, width, height);
-    s.push_str("<g fill=\"none\">\n");
+    s.push_str("<g>\n");
+    draw_parts(&mut s, m, &lay);
+    s.push_str("</g>\n<g fill=\"none\">\n");
     s.push_str(&edges.paths);
     s.push_str("</g>\n<g>\n");
     draw_nodes(&mut s, m, &lay);
