@@ -53,7 +53,7 @@ pub struct DepReport {
     pub unresolved: Option<String>,
     /// `--no-deps` was given.
     pub disabled: bool,
-    /// Cargo's graph came from an earlier run's resolve of the same tree ([`FailureMemo`]).
+    /// Cargo's graph came from an earlier run's resolve of the same tree ([`ResolveMemo`]).
     pub remembered: bool,
 }
 
@@ -890,14 +890,14 @@ pub fn has_outside_dependencies(selected: &[&Package]) -> bool {
 /// -vV`, `cargo metadata`) on every run, and one that fails (a package whose dev-dependencies
 /// were never fetched) fails the same way each time. Any change to that state asks again; a
 /// remembered graph is also checked against the manifests of its path packages.
-pub struct FailureMemo {
-    path: PathBuf,
+pub struct ResolveMemo {
+    failed: PathBuf,
     resolved: PathBuf,
 }
 
-impl FailureMemo {
+impl ResolveMemo {
     /// Under `<target>/lockstep/` beside the per-file cache.
-    pub fn new(root: &Path, lock_file: &Path, manifests: &[&Path]) -> FailureMemo {
+    pub fn new(root: &Path, lock_file: &Path, manifests: &[&Path]) -> ResolveMemo {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
         env!("CARGO_PKG_VERSION").hash(&mut h);
@@ -940,8 +940,8 @@ impl FailureMemo {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let key = h.finish();
-        FailureMemo {
-            path: dir.join(format!("resolve-failed-{key:016x}")),
+        ResolveMemo {
+            failed: dir.join(format!("resolve-failed-{key:016x}")),
             resolved: dir.join(format!("resolved-{key:016x}.json")),
         }
     }
@@ -954,40 +954,38 @@ impl FailureMemo {
         (stamps == path_manifest_stamps(&meta)).then_some(meta)
     }
 
-    /// Best effort, like [`FailureMemo::put`].
+    /// Best effort, like [`ResolveMemo::put`].
     pub fn put_resolved(&self, meta: &Metadata) {
-        let Ok(text) = serde_json::to_string(&(path_manifest_stamps(meta), meta)) else {
-            return;
-        };
-        let Some(dir) = self.resolved.parent() else {
-            return;
-        };
-        let _ = std::fs::create_dir_all(dir);
-        // one graph per tree: the states before this one are not coming back often enough
-        // to keep a file per edit of a manifest
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with("resolved-") && name.ends_with(".json") {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
+        if let Ok(text) = serde_json::to_string(&(path_manifest_stamps(meta), meta)) {
+            replace_memo(&self.resolved, "resolved-", &text);
         }
-        let _ = std::fs::write(&self.resolved, text);
     }
 
     pub fn get(&self) -> Option<String> {
-        std::fs::read_to_string(&self.path).ok()
+        std::fs::read_to_string(&self.failed).ok()
     }
 
     /// Best effort: a memo that cannot be written is asked for again next time.
     pub fn put(&self, why: &str) {
-        if let Some(d) = self.path.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
-        let _ = std::fs::write(&self.path, why);
+        replace_memo(&self.failed, "resolve-failed-", why);
     }
+}
+
+/// Write `text` to `path`, first removing the memos of the same kind (`prefix`) beside it: one
+/// per tree, not one per edit of a manifest. Best effort.
+fn replace_memo(path: &Path, prefix: &str, text: &str) {
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(dir);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let _ = std::fs::write(path, text);
 }
 
 /// The manifest of every path package of a resolved graph with a hash of its text.
@@ -1057,16 +1055,16 @@ mod tests {
         let manifest = root.join("Cargo.toml");
         std::fs::write(&lock, "version = 4\n").unwrap();
         std::fs::write(&manifest, "[package]\nname = \"a\"\n").unwrap();
-        let memo = FailureMemo::new(root, &lock, &[&manifest]);
+        let memo = ResolveMemo::new(root, &lock, &[&manifest]);
         assert_eq!(memo.get(), None);
         memo.put("no matching package named `criterion` found");
-        let again = FailureMemo::new(root, &lock, &[&manifest]);
+        let again = ResolveMemo::new(root, &lock, &[&manifest]);
         assert_eq!(
             again.get().as_deref(),
             Some("no matching package named `criterion` found")
         );
         std::fs::write(&lock, "version = 4\n# changed\n").unwrap();
-        assert_eq!(FailureMemo::new(root, &lock, &[&manifest]).get(), None);
+        assert_eq!(ResolveMemo::new(root, &lock, &[&manifest]).get(), None);
     }
 
     #[test]

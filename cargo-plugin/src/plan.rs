@@ -42,9 +42,9 @@ pub struct Plan {
     pub progress: bool,
     /// What reading the dependencies did.
     pub deps: crate::deps::DepReport,
-    /// Remember under `target/lockstep/` that cargo could not resolve the dependency graph
-    /// offline (the runs of the command line; not with `--no-cache`).
-    pub cache_resolve_failures: bool,
+    /// Remember under `target/lockstep/` how cargo resolved the dependency graph offline, or
+    /// that it could not (the runs of the command line; not with `--no-cache`).
+    pub remember_resolve: bool,
     /// Read no package source from the cargo registry on this machine (neither cargo's resolve
     /// nor `$CARGO_HOME/registry/src`): path and vendored dependencies only, so the findings do
     /// not depend on what was fetched before (the fixture tests).
@@ -79,12 +79,12 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         // selection is used.
         // Only with a lock file, and `--locked`: the analyzed tree is never written to.
         let lock_file = meta.workspace_root.join("Cargo.lock");
-        let memo = plan.cache_resolve_failures.then(|| {
+        let memo = plan.remember_resolve.then(|| {
             let manifests: Vec<&Path> = packages
                 .iter()
                 .map(|p| p.manifest_path.as_std_path())
                 .collect();
-            crate::deps::FailureMemo::new(
+            crate::deps::ResolveMemo::new(
                 meta.workspace_root.as_std_path(),
                 lock_file.as_std_path(),
                 &manifests,
@@ -180,11 +180,11 @@ fn find_manifest(dir: &Path) -> Option<PathBuf> {
 pub fn plan_invocation(
     paths: &[PathBuf],
     sel: &Selection,
-    cache_resolve_failures: bool,
+    remember_resolve: bool,
     cwd: &Path,
 ) -> Result<Plan, String> {
     let mut plan = Plan {
-        cache_resolve_failures,
+        remember_resolve,
         ..Plan::default()
     };
     if paths.is_empty() {

@@ -234,11 +234,6 @@ fn call_unsafe_uses(
     }
 }
 
-/// `a::b::c::handler` → `c::handler`.
-fn short_handler(handler: &str) -> &str {
-    lockstep_analyzer::ir::last_two_segments(handler)
-}
-
 /// The finding of one class used in interrupt context and acquired with interrupts enabled,
 /// at its first writing use (by file path and position).
 fn unsafe_use_finding(
@@ -257,7 +252,7 @@ fn unsafe_use_finding(
         (!x.write, px, x.span.start).cmp(&(!y.write, py, y.span.start))
     })?;
     let name = short_class(class);
-    let handler = short_handler(&iu.handler);
+    let handler = lockstep_analyzer::ir::last_two_segments(&iu.handler);
     let mut d = Diagnostic::new(
         IRQ_UNSAFE_LOCK.name,
         IRQ_UNSAFE_LOCK.default_level,
