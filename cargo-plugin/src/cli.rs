@@ -54,6 +54,16 @@ pub enum Command {
     Graph(Box<GraphArgs>),
     /// Analyze the built-in examples: the five knowledge-base bugs and a clean reference stack
     Demo,
+    /// Run a language server on stdio that an editor starts beside rust-analyzer: findings as
+    /// diagnostics on open and on save, quick fixes, lint documentation on hover
+    Lsp(Box<LspArgs>),
+}
+
+/// `cargo lockstep lsp`: the options select and configure what is analyzed, as for a run.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct LspArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `cargo lockstep graph`: analyzes like the default command, then prints the lock graph.
@@ -253,7 +263,7 @@ pub struct RunOptions {
 }
 
 /// The parsed command line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Invocation {
     pub command: Option<Command>,
     pub paths: Vec<PathBuf>,
@@ -285,11 +295,17 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
         .expect("lockstep is the only subcommand");
     let mut level_flags = level_flags(sub);
     let mut r = parsed.run;
-    // `graph` takes the same options after its name; they add to those before it.
-    if let (Some(Command::Graph(g)), Some(gm)) = (&parsed.command, sub.subcommand_matches("graph"))
-    {
-        level_flags.extend(self::level_flags(gm));
-        r = merge_run(r, g.run.clone());
+    // `graph` and `lsp` take the same options after their name; they add to those before it.
+    let after = match &parsed.command {
+        Some(Command::Graph(g)) => Some(("graph", &g.run)),
+        Some(Command::Lsp(l)) => Some(("lsp", &l.run)),
+        _ => None,
+    };
+    if let Some((name, run)) = after {
+        if let Some(m) = sub.subcommand_matches(name) {
+            level_flags.extend(self::level_flags(m));
+            r = merge_run(r, run.clone());
+        }
     }
     Ok(Invocation {
         command: parsed.command,
@@ -458,6 +474,23 @@ mod tests {
                 lint: "double_lock".into()
             })
         );
+    }
+
+    #[test]
+    fn lsp_takes_the_run_options() {
+        let i = inv(&[
+            "cargo-lockstep",
+            "-W",
+            "a",
+            "lsp",
+            "--all-targets",
+            "-D",
+            "b",
+        ]);
+        assert!(matches!(i.command, Some(Command::Lsp(_))));
+        assert!(i.selection.all_targets);
+        let got: Vec<&str> = i.level_flags.iter().map(|f| f.lint.as_str()).collect();
+        assert_eq!(got, ["a", "b"]);
     }
 
     #[test]

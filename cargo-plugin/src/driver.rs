@@ -35,6 +35,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Some(Command::Explain { lint }) => explain(lint),
         Some(Command::Graph(g)) => graph(&inv, g),
         Some(Command::Demo) => demo(),
+        Some(Command::Lsp(_)) => lsp(&inv),
         None => check(&inv),
     }
 }
@@ -46,6 +47,16 @@ fn demo() -> i32 {
     let _ = out.flush();
     match r {
         Ok(_) => EXIT_OK,
+        Err(e) => error(&e),
+    }
+}
+
+/// `cargo lockstep lsp`: 0 after the client's `shutdown` and `exit`, 1 after an `exit`
+/// without `shutdown`, as the protocol asks.
+fn lsp(inv: &Invocation) -> i32 {
+    match crate::lsp::run(inv.clone()) {
+        Ok(true) => EXIT_OK,
+        Ok(false) => 1,
         Err(e) => error(&e),
     }
 }
@@ -284,18 +295,8 @@ fn explain(lint: &str) -> i32 {
         m.default_level.as_str(),
         m.summary
     );
-    let _ = write!(out, "{}", unindent_docs(m.docs));
+    let _ = writeln!(out, "{}", m.docs_text());
     EXIT_OK
-}
-
-/// Doc comments keep the space after `///`; drop one leading space per line.
-fn unindent_docs(docs: &str) -> String {
-    let mut s = String::new();
-    for line in docs.lines() {
-        s.push_str(line.strip_prefix(' ').unwrap_or(line));
-        s.push('\n');
-    }
-    s
 }
 
 /// Run `cargo check --message-format=json` and forward its messages (all but its

@@ -19,7 +19,8 @@
 //! - `cli`: the command line, parsed
 //! - `prepare`: the setup every analyzing command shares, and the analysis itself
 //! - `demo`: the built-in examples (`cargo lockstep demo`)
-//! - `driver`: the commands (check, `graph`, `list`, `explain`) and exit statuses
+//! - `lsp`: the language server (`cargo lockstep lsp`)
+//! - `driver`: the commands (check, `graph`, `list`, `explain`, `demo`, `lsp`) and exit statuses
 //!
 //! and this file on top: the entry points of the binary and of the tests.
 
@@ -33,6 +34,7 @@ pub mod driver;
 pub mod fix;
 pub mod graph;
 pub mod load;
+pub mod lsp;
 pub mod paths;
 pub mod plan;
 pub mod prepare;

@@ -1,5 +1,5 @@
 //! Paths: lexical normalization, display paths relative to a root, small globs and the
-//! configured `skip` patterns, and the wording of IO errors.
+//! configured `skip` patterns, `file:` URIs, and the wording of IO errors.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -104,6 +104,59 @@ pub fn display_path(root: &Path, p: &Path) -> String {
         _ => to_slash(&p),
     }
 }
+/// Percent-encode a path for a URI, keeping `/` separators.
+pub fn encode_uri_path(path: &str) -> String {
+    let mut s = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// The `file:` URI of an absolute path (`\\` separators become `/`).
+pub fn file_uri(abs: &str) -> String {
+    let abs = abs.replace('\\', "/");
+    if abs.starts_with('/') {
+        format!("file://{}", encode_uri_path(&abs))
+    } else {
+        format!("file:///{}", encode_uri_path(&abs))
+    }
+}
+
+/// The path a `file:` URI names (`file:///a%20b`, `file://localhost/a`); `None` for another
+/// scheme, a remote host or an encoding that is not UTF-8.
+pub fn uri_to_path(uri: &str) -> Option<PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    // `file:///C:/x` on Windows
+    let s = match s.as_bytes() {
+        [b'/', d, b':', ..] if d.is_ascii_alphabetic() && cfg!(windows) => s[1..].to_string(),
+        _ => s,
+    };
+    Some(PathBuf::from(s))
+}
 
 /// Why reading a file failed, in lower case and without rustc's " (os error N)".
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -127,6 +180,28 @@ pub fn io_reason(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_uris_round_trip() {
+        for p in ["/w/src/lib.rs", "/w/a b/ü%.rs", "/w/[x]#?.rs"] {
+            let u = file_uri(p);
+            assert!(!u[7..].contains([' ', '#', '?', '[']), "{u}");
+            assert_eq!(uri_to_path(&u), Some(PathBuf::from(p)), "{u}");
+        }
+        assert_eq!(file_uri("/w/a b"), "file:///w/a%20b");
+        assert_eq!(
+            uri_to_path("file://localhost/w/x.rs"),
+            Some(PathBuf::from("/w/x.rs"))
+        );
+        assert_eq!(
+            uri_to_path("file:///w/%E2%9C%93"),
+            Some(PathBuf::from("/w/✓"))
+        );
+        assert_eq!(uri_to_path("untitled:Untitled-1"), None);
+        assert_eq!(uri_to_path("file://host/w"), None);
+        assert_eq!(uri_to_path("file:///w/%zz"), None);
+        assert_eq!(uri_to_path("file:///w/%FF"), None);
+    }
 
     #[test]
     fn globs() {

@@ -64,6 +64,23 @@ pub struct LintMeta {
     pub docs: &'static str,
 }
 
+impl LintMeta {
+    /// The documentation as text: the doc comments' leading space dropped, trimmed.
+    pub fn docs_text(&self) -> String {
+        docs_text(self.docs)
+    }
+}
+
+/// Doc-comment text as plain text: each line's leading space (after `///`) dropped, trimmed.
+pub fn docs_text(docs: &str) -> String {
+    docs.lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
 /// What a lint sees.
 pub struct LintContext<'a> {
     pub db: &'a SourceDb,

@@ -215,8 +215,7 @@ pub fn rustc_diagnostic(db: &SourceDb, d: &Diagnostic) -> RustcDiagnostic {
         children.push(child("help", h));
     }
     children.extend(d.suggestions.iter().map(|s| suggestion_child(db, s)));
-    let explanation =
-        lockstep_lints::find_meta(d.lint).map(|m| crate::render::sarif::docs_text(m.docs));
+    let explanation = lockstep_lints::find_meta(d.lint).map(|m| m.docs_text());
     RustcDiagnostic {
         message_type: Some("diagnostic"),
         message: d.message.clone(),

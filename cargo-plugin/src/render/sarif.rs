@@ -225,7 +225,7 @@ pub fn log(report: &Report, root: &Path) -> Log {
 }
 
 fn rule(name: &str, level: Level, summary: &str, docs: &str) -> Rule {
-    let docs = docs_text(docs);
+    let docs = lockstep_lints::docs_text(docs);
     let summary = if summary.is_empty() {
         format!("findings of lockstep::{name}")
     } else {
@@ -367,16 +367,6 @@ fn physical(db: &SourceDb, span: Span) -> PhysicalLocation {
     }
 }
 
-/// The lint documentation as written, without the one-space indent of doc comments.
-pub fn docs_text(docs: &str) -> String {
-    docs.lines()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string()
-}
-
 /// The body of a `## title` section.
 fn section(docs: &str, title: &str) -> Option<String> {
     let mut lines = docs
@@ -397,34 +387,12 @@ fn markdown_to_text(md: &str) -> String {
         .join("\n")
 }
 
-/// Percent-encode a path for a URI, keeping `/` separators.
-fn encode_path(path: &str) -> String {
-    let mut s = String::new();
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    s
-}
-
 fn relative_uri(path: &str) -> String {
     let p = path.replace('\\', "/");
     if Path::new(path).is_absolute() {
-        file_uri(&p)
+        crate::paths::file_uri(&p)
     } else {
-        encode_path(&p)
-    }
-}
-
-fn file_uri(abs: &str) -> String {
-    let abs = abs.replace('\\', "/");
-    if abs.starts_with('/') {
-        format!("file://{}", encode_path(&abs))
-    } else {
-        format!("file:///{}", encode_path(&abs))
+        crate::paths::encode_uri_path(&p)
     }
 }
 
@@ -437,7 +405,7 @@ fn dir_uri(root: &Path) -> String {
             .map(|c| c.join(root))
             .unwrap_or_else(|_| root.to_path_buf())
     };
-    let mut u = file_uri(&abs.to_string_lossy());
+    let mut u = crate::paths::file_uri(&abs.to_string_lossy());
     if !u.ends_with('/') {
         u.push('/');
     }
