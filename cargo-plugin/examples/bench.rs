@@ -6,13 +6,18 @@
 //! target/release/examples/bench gen <dir> <lines>        # generated driver-shaped workspace
 //! target/release/examples/bench floor <dir> [<threads>]  # (a) read + syn-parse every .rs
 //! target/release/examples/bench run <name> <Cargo.toml> [--check] [--no-cache] [--loop FILE]
+//! target/release/examples/bench lsp <Cargo.toml> <FILE> [<saves>]  # (g) the editor's loop
 //! ```
 //!
 //! The floor runs on as many threads as the analysis does (all cores; `<threads>` for one).
 //! `--loop FILE` adds the developer loop: a warm run (cache filled by the run before), a run
 //! after touching FILE, and with `--check` `cargo clippy` after touching it (dependencies
-//! built). `run` prints one Markdown table row per phase; BENCHMARKS.md has the commands and
-//! results.
+//! built), and (g) the language server's save-to-diagnostics time for FILE. `run` prints one
+//! Markdown table row per phase; BENCHMARKS.md has the commands and results.
+//!
+//! `lsp` starts `cargo lockstep lsp` on the manifest's directory, waits for its first run,
+//! then `<saves>` times (default 7) appends a comment line to FILE, sends `didSave` and waits
+//! for the run that follows; it prints the first run's time and each save's, and restores FILE.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +37,31 @@ fn main() {
             _ => usage(),
         },
         Some("run") if args.len() >= 3 => run(&args[1], Path::new(&args[2]), &args[3..]),
+        Some("lsp") if args.len() == 3 || args.len() == 4 => {
+            let saves = args.get(3).map_or(Some(7), |n| n.parse().ok());
+            match saves {
+                Some(n) if n > 0 => match lsp_loop(Path::new(&args[1]), Path::new(&args[2]), n) {
+                    Ok(l) => {
+                        println!(
+                            "first run {:.3} s; saves (s): {}; median {:.3} s",
+                            l.first,
+                            l.saves
+                                .iter()
+                                .map(|s| format!("{s:.3}"))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            l.median()
+                        );
+                        0
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        1
+                    }
+                },
+                _ => usage(),
+            }
+        }
         _ => usage(),
     };
     std::process::exit(code);
@@ -40,7 +70,8 @@ fn main() {
 fn usage() -> i32 {
     eprintln!(
         "usage: bench gen <dir> <lines> | bench floor <dir> [<threads>] | \
-         bench run <name> <Cargo.toml> [--check] [--no-cache] [--loop FILE]"
+         bench run <name> <Cargo.toml> [--check] [--no-cache] [--loop FILE] | \
+         bench lsp <Cargo.toml> <FILE> [<saves>]"
     );
     2
 }
@@ -228,6 +259,7 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
         .and_then(|i| flags.get(i + 1))
         .map(PathBuf::from);
     let mut dev_loop = None;
+    let mut lsp_median = None;
     if let Some(file) = &touched {
         // the developer loop: fill the cache, run warm, touch one file, run again
         let mut cached = Command::new(rel.join("cargo-lockstep"));
@@ -250,6 +282,18 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
             &after,
         );
         dev_loop = Some(after);
+        match lsp_loop(manifest, file, 7) {
+            Ok(l) => {
+                let _ = writeln!(
+                    table,
+                    "| {name} | (g) lsp, save to diagnostics (median of {}) | {lines} | {:.3} | | | |",
+                    l.saves.len(),
+                    l.median()
+                );
+                lsp_median = Some(l.median());
+            }
+            Err(e) => eprintln!("warning: the language server loop failed: {e}"),
+        }
     }
     let stats: Vec<&str> = b
         .stderr
@@ -318,6 +362,9 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
             if let Some(d) = &dev_loop {
                 println!("- d/e (wall) = {:.2}", d.wall / e.wall.max(1e-9));
             }
+            if let Some(g) = lsp_median {
+                println!("- g/e (wall) = {:.2}", g / e.wall.max(1e-9));
+            }
         }
     }
 
@@ -346,6 +393,131 @@ fn run(name: &str, manifest: &Path, flags: &[String]) -> i32 {
         eprintln!("{}", b.stderr);
     }
     0
+}
+
+// ---------------------------------------------------------------------------------------
+// (g) the language server's loop
+
+struct LspLoop {
+    first: f64,
+    saves: Vec<f64>,
+}
+
+impl LspLoop {
+    fn median(&self) -> f64 {
+        let mut v = self.saves.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+}
+
+/// Content-Length framed JSON-RPC to and from the server.
+fn lsp_send(w: &mut impl std::io::Write, msg: &serde_json::Value) -> std::io::Result<()> {
+    let body = msg.to_string();
+    write!(w, "Content-Length: {}\r\n\r\n{body}", body.len())?;
+    w.flush()
+}
+
+fn lsp_read(r: &mut impl std::io::BufRead) -> Option<serde_json::Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length:") {
+            len = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; len?];
+    std::io::Read::read_exact(r, &mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Wait for the server's log line of run `n`, answering its requests on the way.
+fn lsp_wait_run(
+    r: &mut impl std::io::BufRead,
+    w: &mut impl std::io::Write,
+    n: u64,
+) -> Result<(), String> {
+    let prefix = format!("lockstep: run {n}:");
+    loop {
+        let msg = lsp_read(r).ok_or("the server closed its output")?;
+        if msg.get("id").is_some() && msg.get("method").is_some() {
+            let reply = serde_json::json!({"jsonrpc": "2.0", "id": msg["id"], "result": null});
+            lsp_send(w, &reply).map_err(|e| e.to_string())?;
+        }
+        if msg["method"] == "window/logMessage"
+            && msg["params"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&prefix))
+        {
+            return Ok(());
+        }
+    }
+}
+
+fn lsp_loop(manifest: &Path, file: &Path, saves: usize) -> Result<LspLoop, String> {
+    use serde_json::json;
+    let root = std::fs::canonicalize(manifest.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| e.to_string())?;
+    let file = std::fs::canonicalize(file).map_err(|e| e.to_string())?;
+    let original = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+    let mut child = Command::new(release_dir().join("cargo-lockstep"))
+        .args(["lockstep", "lsp"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let mut w = child.stdin.take().expect("piped");
+    let mut r = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let uri = |p: &Path| format!("file://{}", p.display());
+    let result = (|| -> Result<LspLoop, String> {
+        let io = |e: std::io::Error| e.to_string();
+        let start = Instant::now();
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": std::process::id(), "rootUri": uri(&root), "capabilities": {}}});
+        lsp_send(&mut w, &init).map_err(io)?;
+        loop {
+            let m = lsp_read(&mut r).ok_or("no answer to initialize")?;
+            if m["id"] == 1 {
+                break;
+            }
+        }
+        let initialized = json!({"jsonrpc": "2.0", "method": "initialized", "params": {}});
+        lsp_send(&mut w, &initialized).map_err(io)?;
+        lsp_wait_run(&mut r, &mut w, 1)?;
+        let first = start.elapsed().as_secs_f64();
+        let mut times = Vec::new();
+        for i in 0..saves {
+            let text = format!("{original}\n// edit {i}\n");
+            std::fs::write(&file, text).map_err(io)?;
+            let t = Instant::now();
+            let save = json!({"jsonrpc": "2.0", "method": "textDocument/didSave",
+                "params": {"textDocument": {"uri": uri(&file)}}});
+            lsp_send(&mut w, &save).map_err(io)?;
+            lsp_wait_run(&mut r, &mut w, i as u64 + 2)?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let shutdown = json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": null});
+        lsp_send(&mut w, &shutdown).map_err(io)?;
+        let exit = json!({"jsonrpc": "2.0", "method": "exit", "params": null});
+        let _ = lsp_send(&mut w, &exit);
+        Ok(LspLoop {
+            first,
+            saves: times,
+        })
+    })();
+    let _ = std::fs::write(&file, &original);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 // ---------------------------------------------------------------------------------------

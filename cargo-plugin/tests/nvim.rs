@@ -72,7 +72,10 @@ fn neovim_shows_a_saved_double_lock_and_its_undo() {
     };
     let steps = std::fs::read_to_string(&out).unwrap_or_default();
     let lsp_log = std::fs::read_to_string(xdg.join("nvim/lsp.log")).unwrap_or_default();
-    let context = format!("steps:\n{steps}\nnvim's lsp.log (tail):\n{}", tail(&lsp_log));
+    let context = format!(
+        "steps:\n{steps}\nnvim's lsp.log (tail):\n{}",
+        tail(&lsp_log)
+    );
     let status = status.unwrap_or_else(|| panic!("nvim did not finish in {TIMEOUT:?}\n{context}"));
     assert!(status.success(), "nvim failed ({status})\n{context}");
 
@@ -90,7 +93,11 @@ fn neovim_shows_a_saved_double_lock_and_its_undo() {
     expected.sort();
     let lines: Vec<&str> = steps.lines().collect();
     assert_eq!(lines.len(), 3, "{context}");
-    assert_eq!(lines[0], format!("open {}", expected.join(" ")), "{context}");
+    assert_eq!(
+        lines[0],
+        format!("open {}", expected.join(" ")),
+        "{context}"
+    );
     // after the saved edit: a double lock at the added line
     let added = original.lines().count() + 3;
     assert!(
@@ -100,7 +107,11 @@ fn neovim_shows_a_saved_double_lock_and_its_undo() {
         "no double lock at line {added}\n{context}"
     );
     // after undo and save: back to what was shown on open
-    assert_eq!(lines[2], format!("undo {}", expected.join(" ")), "{context}");
+    assert_eq!(
+        lines[2],
+        format!("undo {}", expected.join(" ")),
+        "{context}"
+    );
     assert_eq!(std::fs::read_to_string(&lib).unwrap(), original);
     eprintln!(
         "neovim showed the edit loop in {:.1?}:\n{steps}",

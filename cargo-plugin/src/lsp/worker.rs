@@ -105,25 +105,40 @@ fn run(setup: Setup, rx: Receiver<Job>) {
         if !setup.inv.options.no_cache {
             plan.cache_dir = Some(crate::cache::Cache::default_dir(&plan.root));
         }
-        let (report, _) = analyze_plan(plan, &p.settings, &p.levels);
+        // a bug in the analysis must not end the server: report it and wait for the next save
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (report, _) = analyze_plan(plan, &p.settings, &p.levels);
+            let root = convert::canonical(&report.root);
+            let snap = convert::snapshot(&root, &report.db, &report.diagnostics, setup.encoding);
+            (report, snap)
+        }));
+        let Ok((report, snap)) = ran else {
+            show(
+                &setup.sender,
+                MessageType::ERROR,
+                "lockstep: internal error in the analysis (a bug; stderr has the details)",
+            );
+            if let Some(t) = token {
+                end_progress(&setup.sender, t, "failed");
+            }
+            continue;
+        };
         for e in &report.io_errors {
             log(&setup.sender, MessageType::WARNING, e);
         }
-        let root = convert::canonical(&report.root);
-        let snap = convert::snapshot(&root, &report.db, &report.diagnostics, setup.encoding);
         publish(&setup, snap);
+        let found = report.diagnostics.len();
         log(
             &setup.sender,
             MessageType::INFO,
             &format!(
-                "lockstep: run {n}: {} file(s), {} finding(s) in {} ms",
+                "lockstep: run {n}: {} file(s), {found} finding(s) in {} ms",
                 report.db.len(),
-                report.diagnostics.len(),
                 started.elapsed().as_millis()
             ),
         );
         if let Some(t) = token {
-            end_progress(&setup.sender, t, report.diagnostics.len());
+            end_progress(&setup.sender, t, &format!("{found} finding(s)"));
         }
     }
 }
@@ -227,12 +242,12 @@ fn begin_progress(sender: &Sender<Message>, n: u64) -> NumberOrString {
     token
 }
 
-fn end_progress(sender: &Sender<Message>, token: NumberOrString, findings: usize) {
+fn end_progress(sender: &Sender<Message>, token: NumberOrString, message: &str) {
     progress(
         sender,
         &token,
         WorkDoneProgress::End(WorkDoneProgressEnd {
-            message: Some(format!("{findings} finding(s)")),
+            message: Some(message.to_string()),
         }),
     );
 }
