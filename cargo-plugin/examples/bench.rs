@@ -419,23 +419,8 @@ fn lsp_send(w: &mut impl std::io::Write, msg: &serde_json::Value) -> std::io::Re
 }
 
 fn lsp_read(r: &mut impl std::io::BufRead) -> Option<serde_json::Value> {
-    let mut len = None;
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some(v) = line.strip_prefix("Content-Length:") {
-            len = v.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; len?];
-    std::io::Read::read_exact(r, &mut body).ok()?;
-    serde_json::from_slice(&body).ok()
+    let msg = lsp_server::Message::read(r).ok()??;
+    serde_json::to_value(msg).ok()
 }
 
 /// Wait for the server's log line of run `n`, answering its requests on the way.

@@ -24,6 +24,15 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
+/// A copy of a fixture crate in a new temporary directory (kept while the first is alive),
+/// and its root.
+fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("crate");
+    copy_dir(&fixtures().join(name), &root);
+    (tmp, root)
+}
+
 /// The server and what it has published so far.
 struct Client {
     server: Server,
@@ -157,6 +166,11 @@ impl Client {
     /// `shutdown`, `exit`, and the exit status.
     fn finish(mut self) -> Option<i32> {
         self.request("shutdown", Value::Null);
+        self.exit()
+    }
+
+    /// `exit`, and the exit status (`None` when the server is still running 10 s later).
+    fn exit(mut self) -> Option<i32> {
         self.server.notify("exit", Value::Null);
         let by = Instant::now() + Duration::from_secs(10);
         while Instant::now() < by {
@@ -220,9 +234,7 @@ fn code_actions(c: &mut Client, uri: &str, range: &Value) -> Vec<Value> {
 
 #[test]
 fn findings_hover_allow_edit_and_configuration() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("crate");
-    copy_dir(&fixtures().join("locks/closure-lock"), &root);
+    let (tmp, root) = copy_fixture("locks/closure-lock");
     let lib = root.join("src/lib.rs");
     let lib_uri = file_uri(&lib);
     let original = std::fs::read_to_string(&lib).unwrap();
@@ -361,9 +373,7 @@ fn findings_hover_allow_edit_and_configuration() {
 
 #[test]
 fn code_actions_reach_the_fix_result() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("crate");
-    copy_dir(&fixtures().join("seq/fix-roundtrip/input"), &root);
+    let (tmp, root) = copy_fixture("seq/fix-roundtrip/input");
     let lib = root.join("src/lib.rs");
     let lib_uri = file_uri(&lib);
     let expected =
@@ -407,19 +417,8 @@ fn code_actions_reach_the_fix_result() {
 
 #[test]
 fn exit_without_shutdown_is_status_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("crate");
-    copy_dir(&fixtures().join("locks/closure-lock"), &root);
+    let (tmp, root) = copy_fixture("locks/closure-lock");
     let (mut c, _) = Client::start(&root, tmp.path().join("server.log"));
     c.wait_run(1);
-    c.server.notify("exit", Value::Null);
-    let by = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Ok(Some(s)) = c.server.child.try_wait() {
-            break s.code();
-        }
-        assert!(Instant::now() < by, "the server did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status, Some(1));
+    assert_eq!(c.exit(), Some(1));
 }

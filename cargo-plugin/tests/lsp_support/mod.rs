@@ -133,27 +133,10 @@ impl Server {
     }
 }
 
-/// One `Content-Length` framed JSON-RPC message.
+/// One `Content-Length` framed JSON-RPC message (framing as `lsp-server` reads it).
 pub fn read_message(r: &mut impl BufRead) -> Option<Value> {
-    let mut len = None;
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                len = value.trim().parse::<usize>().ok();
-            }
-        }
-    }
-    let mut body = vec![0; len?];
-    r.read_exact(&mut body).ok()?;
-    serde_json::from_slice(&body).ok()
+    let msg = lsp_server::Message::read(r).ok()??;
+    serde_json::to_value(msg).ok()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
