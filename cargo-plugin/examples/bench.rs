@@ -443,6 +443,9 @@ fn lsp_wait_run(
         {
             return Ok(());
         }
+        if msg["method"] == "window/showMessage" && msg["params"]["type"] == 1 {
+            return Err(format!("the server reports: {}", msg["params"]["message"]));
+        }
     }
 }
 
