@@ -221,11 +221,19 @@ impl Index {
         module: &str,
         segs: &[String],
     ) -> Option<&'f StructDef> {
+        match self.find_type_item(files, module, segs)? {
+            Item::Struct(f, i) => Some(&files[f].items.structs[i]),
+            _ => None,
+        }
+    }
+
+    /// The item (other than an alias) a type path written in `module` names, through
+    /// aliases, by name resolution.
+    fn find_type_item(&self, files: &[LoweredFile], module: &str, segs: &[String]) -> Option<Item> {
         let mut module = module.to_string();
         let mut segs = segs.to_vec();
         for _ in 0..8 {
             match self.defmap.resolve(&module, &segs, Ns::Type)? {
-                Res::Item(Item::Struct(f, i)) => return Some(&files[f].items.structs[i]),
                 Res::Item(Item::Alias(f, i)) => {
                     let a = &files[f].items.aliases[i];
                     let TypeRef::Path { segs: s, .. } = &a.ty else {
@@ -234,6 +242,7 @@ impl Index {
                     segs = s.clone();
                     module = a.module.clone();
                 }
+                Res::Item(item) => return Some(item),
                 _ => return None,
             }
         }
@@ -598,6 +607,7 @@ impl Index {
                 Proj::Elem => self.step_elem(files, &mut w, true),
                 Proj::Method(m) => self.step_method(files, &mut w, &m, false),
                 Proj::Via(m) => self.step_method(files, &mut w, &m, true),
+                Proj::Ctor { ctor, field } => self.step_ctor(files, &mut w, &ctor, &field),
             }
         }
         Some(PlaceWalk {
@@ -703,6 +713,50 @@ impl Index {
                 };
                 w.ty = None;
             }
+        }
+    }
+
+    /// A field bound by a constructor pattern: an enum variant's field (its type argument
+    /// substituted), or a struct's when the pattern names that struct; unknown otherwise.
+    fn step_ctor(&self, files: &[LoweredFile], w: &mut Walk, ctor: &str, field: &str) {
+        let stripped = w.ty.as_ref().map(|t| self.strip(files, &w.module, t, 0));
+        if let Some(TypeRef::Path { segs, args }) = &stripped {
+            match self.find_type_item(files, &w.module, segs) {
+                Some(Item::Enum(f, i)) => {
+                    let e = &files[f].items.enums[i];
+                    let fty = e
+                        .variants
+                        .iter()
+                        .find(|(v, _)| v == ctor)
+                        .and_then(|(_, fields)| fields.iter().find(|(n, _)| n == field))
+                        .map(|(_, t)| {
+                            if !args.is_empty() && args.len() == e.generics.len() {
+                                subst(t, &e.generics, args)
+                            } else {
+                                t.clone()
+                            }
+                        });
+                    if let Some(t) = fty {
+                        w.class = format!("{}::{ctor}.{field}", e.path);
+                        w.module = e.module.clone();
+                        w.ty = Some(t);
+                        return;
+                    }
+                }
+                Some(Item::Struct(f, i)) => {
+                    let s = &files[f].items.structs[i];
+                    if s.name == ctor || ctor == "Self" {
+                        self.step_field(files, w, field);
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // not a constructor of the value's type that the analysis knows
+        w.ty = None;
+        if !w.class.is_empty() {
+            w.class = format!("{}.{field}", w.class);
         }
     }
 
@@ -1052,6 +1106,7 @@ fn proj_text(p: &Proj) -> String {
         Proj::Unwrap => String::new(),
         Proj::Guard => ".*".to_string(),
         Proj::Via(_) => String::new(),
+        Proj::Ctor { field, .. } => format!(".{field}"),
     }
 }
 

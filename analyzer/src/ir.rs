@@ -52,12 +52,16 @@ pub struct StructDef {
     pub module: String,
 }
 
-/// An enum: only its name matters to the analysis (a path that names it names no struct).
+/// An enum: its name (a path that names it names no struct) and its variants' fields, for
+/// the bindings of patterns that destructure it.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EnumDef {
     pub path: String,
     pub name: String,
     pub module: String,
+    pub generics: Vec<String>,
+    /// Each variant's name and fields (tuple variants' fields named `0`, `1`, …).
+    pub variants: Vec<(String, Vec<(String, TypeRef)>)>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -138,6 +142,10 @@ pub enum Proj {
     /// The value inside an `Option`/`Result` (`x.unwrap()`, `x?`, `x.expect(..)`): the same
     /// place, one wrapper less in its type. Not part of the place's `text`.
     Unwrap,
+    /// A field bound by a constructor pattern (`Variant(x)`, `Type { f, .. }`, `Self { f }`):
+    /// the enum variant's field when the value's type is an enum with a variant `ctor`, the
+    /// struct's field when it is the struct `ctor` names; unknown otherwise. Spelled `.field`.
+    Ctor { ctor: String, field: String },
 }
 
 /// A place expression: a root and projections. `text` is its normalized spelling, used for

@@ -288,6 +288,7 @@ fixtures! {
     locks_recursive_dispatch => "locks/recursive-dispatch",
     locks_resource => "locks/resource",
     locks_sema_lock_types => "locks/sema/lock-types",
+    locks_sema_pattern_bindings => "locks/sema/pattern-bindings",
     locks_sema_resolution => "locks/sema/resolution",
     locks_sema_untyped_locals => "locks/sema/untyped-locals",
     locks_sema_weak_upgrade => "locks/sema/weak-upgrade",

@@ -99,11 +99,7 @@ impl<'a> ItemCx<'a> {
         match item {
             syn::Item::Struct(s) => self.struct_item(s, module),
             syn::Item::Union(s) => self.union_item(s, module),
-            syn::Item::Enum(e) => self.out.enums.push(EnumDef {
-                path: format!("{module}::{}", e.ident),
-                name: e.ident.to_string(),
-                module: module.to_string(),
-            }),
+            syn::Item::Enum(e) => self.enum_item(e, module),
             syn::Item::Static(s) => self.out.statics.push(StaticDef {
                 path: format!("{module}::{}", s.ident),
                 name: s.ident.to_string(),
@@ -206,6 +202,41 @@ impl<'a> ItemCx<'a> {
             .map(|p| p.ident.to_string())
             .collect();
         self.push_struct(&s.ident, fields, generics, module);
+    }
+
+    fn enum_item(&mut self, e: &syn::ItemEnum, module: &str) {
+        let variants = e
+            .variants
+            .iter()
+            .map(|v| {
+                let fields = match &v.fields {
+                    syn::Fields::Named(n) => self
+                        .named_fields(n)
+                        .into_iter()
+                        .map(|(name, ty, _)| (name, ty))
+                        .collect(),
+                    syn::Fields::Unnamed(u) => u
+                        .unnamed
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| (i.to_string(), type_ref(&f.ty)))
+                        .collect(),
+                    syn::Fields::Unit => Vec::new(),
+                };
+                (v.ident.to_string(), fields)
+            })
+            .collect();
+        self.out.enums.push(EnumDef {
+            path: format!("{module}::{}", e.ident),
+            name: e.ident.to_string(),
+            module: module.to_string(),
+            generics: e
+                .generics
+                .type_params()
+                .map(|p| p.ident.to_string())
+                .collect(),
+            variants,
+        });
     }
 
     /// A union, as a struct of its fields.

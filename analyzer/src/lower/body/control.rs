@@ -75,6 +75,9 @@ impl<'a> BodyLowerer<'a> {
         // `if let Some(peer) = self.peers.get(k)`: the one binding is the element the
         // scrutinee names.
         let single = names.len() == 1 && some_or_ok_binding(&l.pat);
+        // `if let Frame::Data { queue, .. } = &self.frame`: each binding's part of the value
+        let base = v.place.clone().filter(|p| !matches!(p.root, Root::Opaque));
+        let parts = pattern_places(&l.pat, base.as_ref());
         for (i, name) in names.into_iter().enumerate() {
             // A new value each time the condition matches (a `while let` iteration).
             self.emit(Op::Assign { root: name.clone() });
@@ -98,7 +101,10 @@ impl<'a> BodyLowerer<'a> {
                         p
                     })
             } else {
-                None
+                parts.get(i).and_then(|(_, p)| p.clone()).map(|mut p| {
+                    p.text = name.clone();
+                    p
+                })
             };
             binds.push(Binding {
                 name,
@@ -359,27 +365,22 @@ impl<'a> BodyLowerer<'a> {
             let mut scope = Scope::default();
             let names = pat_idents(&arm.pat);
             // `Some(h) =>` on a place: the value in the `Option` (or the element `get`,
-            // `first`, `next` returned).
-            let elem = scrut
+            // `first`, `next` returned); `Frame::Data { queue, .. } =>` its field.
+            let base = scrut
                 .place
                 .clone()
-                .filter(|p| {
-                    names.len() == 1 && some_binding(&arm.pat) && !matches!(p.root, Root::Opaque)
+                .filter(|p| !matches!(p.root, Root::Opaque));
+            let parts = pattern_places(&arm.pat, base.as_ref());
+            let alias_of = |i: usize, n: &str| {
+                parts.get(i).and_then(|(_, p)| p.clone()).map(|mut p| {
+                    p.text = n.to_string();
+                    p
                 })
-                .map(|p| {
-                    if names_element(&p) {
-                        p
-                    } else {
-                        project(p, Proj::Elem)
-                    }
-                });
+            };
             if pattern_takes_value(&arm.pat) && !v.guards.is_empty() && !names.is_empty() {
                 let owned = self.take_ownership(&v, span);
                 for (i, n) in names.into_iter().enumerate() {
-                    let alias = elem.clone().map(|mut p| {
-                        p.text = n.clone();
-                        p
-                    });
+                    let alias = alias_of(i, &n);
                     scope.bindings.push(Binding {
                         name: n,
                         guards: if i == 0 { owned.clone() } else { Vec::new() },
@@ -397,11 +398,8 @@ impl<'a> BodyLowerer<'a> {
                         t.extend(v.guards.iter().copied());
                     }
                 }
-                for n in names {
-                    let alias = elem.clone().map(|mut p| {
-                        p.text = n.clone();
-                        p
-                    });
+                for (i, n) in names.into_iter().enumerate() {
+                    let alias = alias_of(i, &n);
                     scope.bindings.push(Binding {
                         name: n,
                         guards: Vec::new(),

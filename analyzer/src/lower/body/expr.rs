@@ -237,6 +237,13 @@ impl<'a> BodyLowerer<'a> {
         let v = self.expr(&i.expr, base_ext);
         self.settle(&v, base_ext == Ext::Place);
         let _ = self.operand(&i.index);
+        // `x[a..b]`: a view of the same elements, not one of them
+        if matches!(strip_parens(&i.index), syn::Expr::Range(_)) {
+            return Val {
+                place: v.place,
+                ..Val::default()
+            };
+        }
         let idx = tokens(&i.index);
         Val {
             place: v.place.map(|p| project(p, Proj::Index(idx))),

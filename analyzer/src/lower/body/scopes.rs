@@ -345,17 +345,19 @@ impl<'a> BodyLowerer<'a> {
                 });
             }
             _ => {
-                let names = pat_idents(pat);
+                // `let Dev { queue, .. } = &self.dev`: each binding names its part of the value
+                let base = v.place.clone().filter(|p| !matches!(p.root, Root::Opaque));
+                let bound = pattern_places(pat, base.as_ref());
                 let guards = self.take_ownership(&v, span);
                 let mut first = true;
-                for name in names {
+                for (name, alias) in bound {
                     self.emit(Op::Assign { root: name.clone() });
                     let g = if first { guards.clone() } else { Vec::new() };
                     first = false;
                     self.bind(Binding {
                         name,
                         guards: g,
-                        alias: None,
+                        alias,
                         ty: None,
                         tag,
                         closure: None,

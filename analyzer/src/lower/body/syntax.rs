@@ -125,6 +125,7 @@ pub(super) fn project(mut p: Place, proj: Proj) -> Place {
         Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
         Proj::Elem => p.text = format!("{}[_]", p.text),
         Proj::Guard => p.text = format!("{}.*", p.text),
+        Proj::Ctor { field, .. } => p.text = format!("{}.{field}", p.text),
         Proj::Via(_) | Proj::Unwrap => {}
     }
     p.proj.push(proj);
@@ -198,6 +199,128 @@ pub fn pat_idents(p: &syn::Pat) -> Vec<String> {
         }
     }
     walk(p, &mut out);
+    out
+}
+
+/// The identifiers a pattern binds (as [`pat_idents`] lists them), each with the place it
+/// names inside `base`, the matched value's place: a struct's or an enum variant's field
+/// ([`Proj::Ctor`]), a tuple's position, the value in `Some` (the element itself when `base`
+/// already names one) or `Ok`, a slice element, the slice for `rest @ ..`. `None` where the
+/// pattern does not say which part: after a `..` in a tuple, an `Err`'s payload, the cases of
+/// an or-pattern.
+pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(String, Option<Place>)> {
+    fn positional<'a>(
+        elems: impl Iterator<Item = &'a syn::Pat>,
+        base: Option<&Place>,
+        proj: impl Fn(usize) -> Proj,
+        out: &mut Vec<(String, Option<Place>)>,
+    ) {
+        let mut after_rest = false;
+        for (i, e) in elems.enumerate() {
+            if matches!(e, syn::Pat::Rest(_)) {
+                after_rest = true;
+                continue;
+            }
+            let b = base
+                .filter(|_| !after_rest)
+                .map(|b| project(b.clone(), proj(i)));
+            walk(e, b.as_ref(), out);
+        }
+    }
+    fn walk(p: &syn::Pat, base: Option<&Place>, out: &mut Vec<(String, Option<Place>)>) {
+        match p {
+            syn::Pat::Ident(i) => {
+                let s = i.ident.to_string();
+                if !(s.chars().next().is_some_and(|c| c.is_uppercase())
+                    && i.by_ref.is_none()
+                    && i.mutability.is_none())
+                {
+                    out.push((s, base.cloned()));
+                }
+                if let Some((_, sp)) = &i.subpat {
+                    walk(sp, base, out);
+                }
+            }
+            syn::Pat::Or(o) => {
+                if let Some(first) = o.cases.first() {
+                    walk(first, base.filter(|_| o.cases.len() == 1), out);
+                }
+            }
+            syn::Pat::Paren(x) => walk(&x.pat, base, out),
+            syn::Pat::Reference(r) => walk(&r.pat, base, out),
+            syn::Pat::Type(t) => walk(&t.pat, base, out),
+            syn::Pat::Slice(s) => {
+                for e in &s.elems {
+                    let rest = matches!(e, syn::Pat::Ident(i)
+                        if matches!(i.subpat.as_ref().map(|(_, p)| &**p), Some(syn::Pat::Rest(_))));
+                    let b = if rest {
+                        base.cloned()
+                    } else {
+                        base.map(|b| project(b.clone(), Proj::Elem))
+                    };
+                    walk(e, b.as_ref(), out);
+                }
+            }
+            syn::Pat::Tuple(t) => {
+                positional(t.elems.iter(), base, |i| Proj::Field(i.to_string()), out)
+            }
+            syn::Pat::TupleStruct(ts) => {
+                let ctor = ts
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                match ctor.as_str() {
+                    "Some" | "Ok" if ts.elems.len() == 1 => {
+                        let b = base.map(|b| match ctor.as_str() {
+                            "Some" if names_element(b) => b.clone(),
+                            "Some" => project(b.clone(), Proj::Elem),
+                            _ => project(b.clone(), Proj::Unwrap),
+                        });
+                        walk(&ts.elems[0], b.as_ref(), out);
+                    }
+                    "Some" | "Ok" | "Err" => positional(ts.elems.iter(), None, |_| Proj::Elem, out),
+                    _ => positional(
+                        ts.elems.iter(),
+                        base,
+                        |i| Proj::Ctor {
+                            ctor: ctor.clone(),
+                            field: i.to_string(),
+                        },
+                        out,
+                    ),
+                }
+            }
+            syn::Pat::Struct(st) => {
+                let ctor = st
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                for f in &st.fields {
+                    let field = match &f.member {
+                        syn::Member::Named(n) => n.to_string(),
+                        syn::Member::Unnamed(i) => i.index.to_string(),
+                    };
+                    let b = base.map(|b| {
+                        project(
+                            b.clone(),
+                            Proj::Ctor {
+                                ctor: ctor.clone(),
+                                field,
+                            },
+                        )
+                    });
+                    walk(&f.pat, b.as_ref(), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(pat, base, &mut out);
     out
 }
 
