@@ -145,7 +145,10 @@ pub enum Proj {
     /// A field bound by a constructor pattern (`Variant(x)`, `Type { f, .. }`, `Self { f }`):
     /// the enum variant's field when the value's type is an enum with a variant `ctor`, the
     /// struct's field when it is the struct `ctor` names; unknown otherwise. Spelled `.field`.
-    Ctor { ctor: String, field: String },
+    Ctor {
+        ctor: String,
+        field: String,
+    },
 }
 
 /// A place expression: a root and projections. `text` is its normalized spelling, used for
