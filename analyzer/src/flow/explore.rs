@@ -28,7 +28,10 @@ struct H {
     style: AcqStyle,
     is_try: bool,
     irq_method: bool,
-    age: u32,
+    /// The local the lock's instance is rooted at was assigned since the acquisition: the
+    /// name now stands for another instance. A flag, not a count: a loop that reassigns the
+    /// local on every iteration reaches the same state again.
+    stale: bool,
     leaked: Option<NodeId>,
 }
 
@@ -289,7 +292,7 @@ impl<'a> Explorer<'a> {
                 mode: h.mode,
                 is_try: h.is_try,
                 irq_method: h.irq_method,
-                stale: h.age > 0,
+                stale: h.stale,
                 leaked: h.leaked.map(|n| {
                     let how = match &body.nodes[n as usize].op {
                         Op::Leak { how, .. } => how.clone(),
@@ -353,7 +356,7 @@ impl<'a> Explorer<'a> {
             style,
             is_try: *is_try,
             irq_method: irqm,
-            age: 0,
+            stale: false,
             leaked: None,
         };
         // A guard received by value and overwritten by this acquisition's guard is gone
@@ -403,7 +406,7 @@ impl<'a> Explorer<'a> {
             let others: Vec<H> = st
                 .held
                 .iter()
-                .filter(|h| h.lock == li && h.guard != Some(guard) && h.age == 0)
+                .filter(|h| h.lock == li && h.guard != Some(guard) && !h.stale)
                 .cloned()
                 .collect();
             if others.is_empty() {
@@ -447,9 +450,9 @@ impl<'a> Explorer<'a> {
             .held
             .iter()
             .position(|h| {
-                h.lock == li && h.age == 0 && (h.style == AcqStyle::Raw || h.leaked.is_some())
+                h.lock == li && !h.stale && (h.style == AcqStyle::Raw || h.leaked.is_some())
             })
-            .or_else(|| st.held.iter().position(|h| h.lock == li && h.age == 0))
+            .or_else(|| st.held.iter().position(|h| h.lock == li && !h.stale))
             .or_else(|| {
                 st.held
                     .iter()
@@ -541,7 +544,7 @@ impl<'a> Explorer<'a> {
                 style: AcqStyle::Guard,
                 is_try: false,
                 irq_method: false,
-                age: 0,
+                stale: false,
                 leaked: None,
             };
             if !st.held.iter().any(|x| x.node == node && x.lock == li) && st.held.len() < MAX_HELD {
@@ -621,8 +624,9 @@ impl<'a> Explorer<'a> {
             for h in st.held.iter_mut() {
                 if crate::resolve::instance::instance_root(&res.locks[h.lock as usize].instance)
                     == root
+                    && !h.stale
                 {
-                    h.age += 1;
+                    h.stale = true;
                     changed = true;
                 }
             }

@@ -397,6 +397,38 @@ fn loops() {
     );
 }
 
+/// A loop that reassigns the local a held lock is rooted at reaches the same state on every
+/// iteration: the lock is stale once, not once more per iteration (a count made every
+/// iteration a new state, and the exploration ran to its step budget).
+#[test]
+fn reassigning_the_lock_root_in_a_loop_converges() {
+    let text = s("
+    fn f(&self, mut m: &Mutex<u32>, others: &[&Mutex<u32>]) {
+        let g = m.lock().unwrap();
+        probe();
+        for o in others {
+            m = o;
+            probe();
+        }
+        probe();
+    }
+");
+    check(
+        &text,
+        "
+            line 13: held [m]
+            line 16: held [m (stale)]
+            line 18: held [m (stale)]
+            line 18: held [m]
+        ",
+    );
+    let (_, flows, _) = flows(&text, Edition::E2021);
+    assert!(
+        flows.iter().all(|f| !f.budget_hit),
+        "a flow ran to its step budget"
+    );
+}
+
 #[test]
 fn early_returns_release_the_guards() {
     check_exits(
