@@ -85,6 +85,8 @@ pub struct Index {
     pub impls: crate::sema::Impls,
     /// Lock types of the analyzed code recognised from their code, by struct path.
     pub code_locks: HashMap<String, CodeLock>,
+    /// Lock classes united because they name one value (`resolve::alias`).
+    pub aliases: crate::sema::aliases::Aliases,
 }
 
 impl Index {
@@ -972,6 +974,9 @@ impl Index {
         };
         if class.is_empty() {
             class = format!("{}::{}", func.path, place.text);
+        }
+        if let Some(c) = self.aliases.canon_owned(&class) {
+            class = c;
         }
         Some(ResolvedLock {
             class: class.into(),

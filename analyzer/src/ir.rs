@@ -449,6 +449,27 @@ pub struct Body {
     /// Guards received by value (`tail: MutexGuard<'_, T>`): the parameter's index in
     /// `FnDef::params` and the slot that holds the caller's guard on entry.
     pub param_guards: Vec<(u8, GuardId)>,
+    /// Values stored into places that outlive the statement (struct literal fields,
+    /// assignments to fields and statics), flow-insensitively: what `resolve::alias` unifies
+    /// lock identities over.
+    pub value_flows: Vec<ValueFlow>,
+}
+
+/// A place's value stored into another place: `Bus { alloc: a.clone() }`, `self.x = y`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValueFlow {
+    pub to: FlowTo,
+    pub from: Place,
+}
+
+/// Where a [`ValueFlow`] stores its value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FlowTo {
+    /// A field of a struct literal: the struct's path as written (`Self`, `Bus`,
+    /// `dev::Mmio`) and the field (a name or a tuple position).
+    Field { ty: Vec<String>, field: String },
+    /// An assignment's target place.
+    Place(Place),
 }
 
 /// A function, method, or closure.

@@ -67,6 +67,8 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     // dependencies' functions only as far as the analyzed code reaches them
     let needed = resolve::reach::needed(&index, &files, db);
+    // one lock stored in several places is one class, before any flow names a class
+    index.aliases = resolve::alias::compute(&index, &files, config, &by_pos, &needed);
     // Functions are analyzed independently, and the sequence analysis shares nothing with the
     // lock analyses: both run on the caller's rayon pool (the driver sizes it with `-j`).
     // `collect` keeps the order of `index.fns`, so the output does not depend on scheduling.

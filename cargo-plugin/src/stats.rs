@@ -183,6 +183,14 @@ pub fn coverage(report: &Report) -> String {
         g.nodes.len(),
         g.edges.len()
     );
+    let al = &a.index.aliases;
+    let _ = writeln!(
+        s,
+        "lockstep: lock values: {} classes stored in more than one place, united into {}; {} place(s) stored from several locks left apart",
+        al.merged() + al.sets.len(),
+        al.sets.len(),
+        al.views
+    );
     s
 }
 

@@ -5,7 +5,7 @@ use lockstep_analyzer::lock_graph::Witness;
 use lockstep_analyzer::{Diagnostic, Label, Level};
 use petgraph::graph::DiGraph;
 
-use crate::util::{chain_labels, short_class};
+use crate::util::{alias_note, chain_labels, short_class, site_lock_name};
 use crate::{Lint, LintContext, LintMeta};
 
 declare_lint! {
@@ -114,32 +114,13 @@ impl Lint for LockOrderInversion {
                 Label::new(
                     primary.to_span,
                     format!(
-                        "`{}` acquired here while `{}` is held",
-                        short_class(&primary.to.class),
+                        "{} acquired here while `{}` is held",
+                        site_lock_name(cx.analysis, &primary.to.class, &primary.to.instance),
                         short_class(&primary.from.class)
                     ),
                 ),
             );
-            for w in &ws {
-                d = d.with_label(
-                    w.from_span,
-                    format!("`{}` acquired here", short_class(&w.from.class)),
-                );
-                for l in chain_labels(&w.chain) {
-                    d.labels.push(l);
-                }
-                if !std::ptr::eq(*w, *primary) {
-                    d = d.with_label(
-                        w.to_span,
-                        format!(
-                            "then `{}` acquired here while `{}` is held",
-                            short_class(&w.to.class),
-                            short_class(&w.from.class)
-                        ),
-                    );
-                }
-            }
-            d = d.with_note(format!("cycle: {}", ring.join(" → ")));
+            d = cycle_sites(cx, d, &ws, primary, &cycle, &ring);
             if let Some(tr) = ws.iter().find_map(|w| w.via_trait()) {
                 d.level = Level::Warn;
                 d = d.with_note(format!(
@@ -243,6 +224,49 @@ fn shortest_cycle<'a>(
         }
     }
     None
+}
+
+
+/// The sites of a cycle's witnesses (each outer acquisition, the call chain, each inner one but
+/// the primary's), the cycle itself, and where each of its locks is stored when it is one
+/// value stored in several places.
+fn cycle_sites(
+    cx: &LintContext<'_>,
+    mut d: Diagnostic,
+    ws: &[&Witness],
+    primary: &Witness,
+    cycle: &[String],
+    ring: &[&str],
+) -> Diagnostic {
+    for w in ws {
+        d = d.with_label(
+            w.from_span,
+            format!(
+                "{} acquired here",
+                site_lock_name(cx.analysis, &w.from.class, &w.from.instance)
+            ),
+        );
+        for l in chain_labels(&w.chain) {
+            d.labels.push(l);
+        }
+        if !std::ptr::eq(*w, primary) {
+            d = d.with_label(
+                w.to_span,
+                format!(
+                    "then {} acquired here while `{}` is held",
+                    site_lock_name(cx.analysis, &w.to.class, &w.to.instance),
+                    short_class(&w.from.class)
+                ),
+            );
+        }
+    }
+    d = d.with_note(format!("cycle: {}", ring.join(" → ")));
+    for c in cycle {
+        if let Some(n) = alias_note(cx.analysis, c) {
+            d = d.with_note(n);
+        }
+    }
+    d
 }
 
 #[cfg(test)]

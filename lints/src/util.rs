@@ -30,6 +30,42 @@ pub fn lock_name(class: &str, instance: &str) -> String {
 
 pub use lockstep_analyzer::ir::short_class;
 
+/// A lock's class for a label, in backticks, with the instance the site names when the class
+/// stands for a value stored in several places and this site reaches it through another one
+/// (`` `Bus.table` (as `self.routes`) ``).
+pub fn site_lock_name(a: &Analysis, class: &str, instance: &str) -> String {
+    let short = short_class(class);
+    let field = short.rsplit('.').next().unwrap_or(short);
+    let aliased = a.index.aliases.others(class).next().is_some();
+    if aliased
+        && !instance.is_empty()
+        && !instance.ends_with(&format!(".{field}"))
+        && instance != field
+    {
+        return format!("`{short}` (as `{instance}`)");
+    }
+    format!("`{short}`")
+}
+
+/// For a class that stands for one value stored in several places: a note naming them.
+pub fn alias_note(a: &Analysis, class: &str) -> Option<String> {
+    let others: Vec<String> = a
+        .index
+        .aliases
+        .others(class)
+        .filter(|c| lockstep_analyzer::resolve::alias::rank(c) < 2)
+        .map(|c| format!("`{}`", short_class(c)))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "`{}` is one lock value, also stored as {}",
+        short_class(class),
+        others.join(", ")
+    ))
+}
+
 /// Labels for a call chain: `calls `f` here` at each call site.
 pub fn chain_labels(
     chain: &[lockstep_analyzer::interproc::ChainStep],

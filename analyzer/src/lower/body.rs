@@ -10,8 +10,8 @@ use syn::spanned::Spanned;
 
 use crate::config::Config;
 use crate::ir::{
-    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FnDef, GuardId, Mode, Node, NodeId, Op,
-    Place, Proj, Root, TypeRef,
+    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FlowTo, FnDef, GuardId, Mode, Node,
+    NodeId, Op, Place, Proj, Root, TypeRef, ValueFlow,
 };
 use crate::lock_api;
 use crate::lower::items::{path_segs, type_ref};
@@ -34,6 +34,8 @@ use syntax::*;
 pub const MAX_NODES: usize = 50_000;
 /// Deepest expression recursion lowering follows.
 pub const MAX_DEPTH: u32 = 300;
+/// Value flows kept per body (`Body::value_flows`).
+pub const MAX_VALUE_FLOWS: usize = 256;
 
 #[derive(Clone, Debug, Default)]
 struct Val {
@@ -144,6 +146,8 @@ pub struct BodyLowerer<'a> {
     depth: u32,
     truncated: bool,
     opaque_macros: Vec<String>,
+    /// See `Body::value_flows`.
+    value_flows: Vec<ValueFlow>,
     extra: Vec<FnDef>,
     closure_count: u32,
     inline_depth: u32,
@@ -185,6 +189,7 @@ impl<'a> BodyLowerer<'a> {
             depth: 0,
             truncated: false,
             opaque_macros: Vec::new(),
+            value_flows: Vec::new(),
             extra: Vec::new(),
             closure_count: 0,
             inline_depth: 0,
@@ -278,6 +283,7 @@ impl<'a> BodyLowerer<'a> {
             truncated: self.truncated,
             opaque_macros: std::mem::take(&mut self.opaque_macros),
             param_guards: std::mem::take(&mut self.param_guards),
+            value_flows: std::mem::take(&mut self.value_flows),
         }
     }
 

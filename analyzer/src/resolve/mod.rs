@@ -3,6 +3,7 @@
 //! at all. Every pass above (flow, interproc, lock graph, irq, resource) asks these questions
 //! here instead of matching names itself.
 
+pub mod alias;
 pub mod calls;
 pub mod instance;
 pub mod locktypes;

@@ -3,6 +3,7 @@
 //! index. The questions asked over it and the index (which functions a call runs, which types
 //! are locks, what a function returns held) are in [`crate::resolve`].
 
+pub mod aliases;
 pub mod defmap;
 pub mod impls;
 

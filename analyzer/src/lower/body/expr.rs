@@ -297,10 +297,22 @@ impl<'a> BodyLowerer<'a> {
     fn struct_lit(&mut self, s: &syn::ExprStruct, ext: Ext, span: Span) -> Val {
         let mut guards = Vec::new();
         let mut places = Vec::new();
+        let ty = path_segs(&s.path);
         for f in &s.fields {
             let v = self.expr(&f.expr, ext);
             if let Some(p) = v.place.as_ref().filter(|p| !matches!(p.root, Root::Opaque)) {
                 places.push(p.text.clone());
+                let field = match &f.member {
+                    syn::Member::Named(i) => i.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                self.value_flow(
+                    FlowTo::Field {
+                        ty: ty.clone(),
+                        field,
+                    },
+                    p.clone(),
+                );
             }
             guards.extend(self.take_ownership(&v, self.span(&f.expr)));
             if let Some(c) = &v.closure {
@@ -308,11 +320,7 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         if !places.is_empty() {
-            self.emit(Op::HandOff {
-                ty: path_segs(&s.path),
-                places,
-                span,
-            });
+            self.emit(Op::HandOff { ty, places, span });
         }
         if let Some(rest) = &s.rest {
             let _ = self.operand(rest);
@@ -477,6 +485,13 @@ impl<'a> BodyLowerer<'a> {
         let outlives = target.as_ref().is_some_and(|p| {
             matches!(p.root, Root::SelfValue | Root::Param { .. } | Root::Path(_))
         });
+        // A field or a place that outlives the function now holds the value (a local's
+        // alias is followed by the binding itself).
+        if let (Some(to), Some(from)) = (&target, &v.place) {
+            if outlives || !to.proj.is_empty() {
+                self.value_flow(FlowTo::Place(to.clone()), from.clone());
+            }
+        }
         if outlives {
             let mut params = Vec::new();
             self.moved_params(right, &mut params);
@@ -507,6 +522,18 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         self.emit(Op::Assign { root: text });
+    }
+
+    /// Record a value stored into a place (bounded per body: a generated body of struct
+    /// literals must not grow the IR without limit).
+    fn value_flow(&mut self, to: FlowTo, from: Place) {
+        if matches!(from.root, Root::Opaque) || self.value_flows.len() >= MAX_VALUE_FLOWS {
+            return;
+        }
+        let f = ValueFlow { to, from };
+        if !self.value_flows.contains(&f) {
+            self.value_flows.push(f);
+        }
     }
 
     /// Parameters an expression moves as a whole into its value: `pkt`, `Some(pkt)`,
