@@ -89,12 +89,7 @@ pub fn compute(
     // place class → the classes whose values are stored into it
     let mut stores: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let cx = Cx { ix, files, config };
-    for (pos, &r) in ix.fns.iter().enumerate() {
-        if !needed.get(pos).copied().unwrap_or(false) {
-            continue;
-        }
-        let func = ix.func(files, r);
-        let Some(body) = &func.body else { continue };
+    for (pos, func, body) in bodies(ix, files, needed) {
         for f in &body.value_flows {
             let to = match &f.to {
                 FlowTo::Field { ty, field } => cx.field_class(func, ty, field),
@@ -121,12 +116,7 @@ pub fn compute(
             break;
         }
         let mut grew = false;
-        for (pos, &r) in ix.fns.iter().enumerate() {
-            if !needed.get(pos).copied().unwrap_or(false) {
-                continue;
-            }
-            let func = ix.func(files, r);
-            let Some(body) = &func.body else { continue };
+        for (pos, func, body) in bodies(ix, files, needed) {
             for n in &body.nodes {
                 let Op::Call { callee, args, .. } = &n.op else {
                     continue;
@@ -203,6 +193,21 @@ fn finish(mut uf: UnionFind) -> Aliases {
         out.sets.insert(rep, members);
     }
     out
+}
+
+/// The functions the run needs that have a body, with their positions in `Index::fns`.
+fn bodies<'a>(
+    ix: &'a Index,
+    files: &'a [LoweredFile],
+    needed: &'a [bool],
+) -> impl Iterator<Item = (usize, &'a FnDef, &'a crate::ir::Body)> + 'a {
+    ix.fns.iter().enumerate().filter_map(move |(pos, &r)| {
+        if !needed.get(pos).copied().unwrap_or(false) {
+            return None;
+        }
+        let func = ix.func(files, r);
+        func.body.as_ref().map(|b| (pos, func, b))
+    })
 }
 
 fn callee_name(c: &Callee) -> Option<&str> {

@@ -302,14 +302,10 @@ impl<'a> BodyLowerer<'a> {
             let v = self.expr(&f.expr, ext);
             if let Some(p) = v.place.as_ref().filter(|p| !matches!(p.root, Root::Opaque)) {
                 places.push(p.text.clone());
-                let field = match &f.member {
-                    syn::Member::Named(i) => i.to_string(),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
-                };
                 self.value_flow(
                     FlowTo::Field {
                         ty: ty.clone(),
-                        field,
+                        field: member_name(&f.member),
                     },
                     p.clone(),
                 );

@@ -8,12 +8,7 @@ impl<'a> BodyLowerer<'a> {
     /// it was not expanded.
     pub(super) fn stmt_macro(&mut self, m: &syn::Macro) -> bool {
         use crate::macros::{expand, leave, Expansion, Lookup, Position};
-        let name = m
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = last_ident(&m.path);
         match expand(m, Position::Stmts) {
             Lookup::Expanded(Expansion::Stmts(stmts)) => {
                 for s in &stmts {
@@ -47,12 +42,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     pub(super) fn mac(&mut self, m: &syn::Macro) -> Val {
-        let name = m
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = last_ident(&m.path);
         let span = self.span(m);
         let diverges = matches!(
             name.as_str(),

@@ -132,6 +132,14 @@ pub(super) fn project(mut p: Place, proj: Proj) -> Place {
     p
 }
 
+/// The last segment of a path as text (`Slot::Busy` → `Busy`; empty for an empty path).
+pub(super) fn last_ident(p: &syn::Path) -> String {
+    p.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
 pub(super) fn member_name(m: &syn::Member) -> String {
     match m {
         syn::Member::Named(i) => i.to_string(),
@@ -265,12 +273,7 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
                 positional(t.elems.iter(), base, |i| Proj::Field(i.to_string()), out)
             }
             syn::Pat::TupleStruct(ts) => {
-                let ctor = ts
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
+                let ctor = last_ident(&ts.path);
                 match ctor.as_str() {
                     "Some" | "Ok" if ts.elems.len() == 1 => {
                         let b = base.map(|b| match ctor.as_str() {
@@ -293,17 +296,9 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
                 }
             }
             syn::Pat::Struct(st) => {
-                let ctor = st
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
+                let ctor = last_ident(&st.path);
                 for f in &st.fields {
-                    let field = match &f.member {
-                        syn::Member::Named(n) => n.to_string(),
-                        syn::Member::Unnamed(i) => i.index.to_string(),
-                    };
+                    let field = member_name(&f.member);
                     let b = base.map(|b| {
                         project(
                             b.clone(),
