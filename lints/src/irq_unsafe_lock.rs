@@ -282,6 +282,9 @@ fn unsafe_use_finding(
             uses.len()
         ));
     }
+    if let Some(n) = crate::util::alias_note(cx.analysis, class) {
+        d = d.with_note(n);
+    }
     if read_only {
         d.level = lockstep_analyzer::Level::Warn;
         d = d.with_note(
