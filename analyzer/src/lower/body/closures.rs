@@ -91,13 +91,12 @@ impl<'a> BodyLowerer<'a> {
                 let alias = match (&elem, pat, &ty) {
                     (Some(p), syn::Pat::Ident(_), None) => {
                         // `v.first().map(|x| ..)`: the receiver is the element already.
-                        let mut p = if names_element(p) {
+                        let p = if names_element(p) {
                             p.clone()
                         } else {
                             project(p.clone(), Proj::Elem)
                         };
-                        p.text = name.clone();
-                        Some(p)
+                        Some(self.named_by_binding(&name, p))
                     }
                     _ => None,
                 };

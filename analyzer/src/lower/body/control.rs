@@ -96,15 +96,12 @@ impl<'a> BodyLowerer<'a> {
                             None
                         }
                     })
-                    .map(|mut p| {
-                        p.text = name.clone();
-                        p
-                    })
+                    .map(|p| self.named_by_binding(&name, p))
             } else {
-                parts.get(i).and_then(|(_, p)| p.clone()).map(|mut p| {
-                    p.text = name.clone();
-                    p
-                })
+                parts
+                    .get(i)
+                    .and_then(|(_, p)| p.clone())
+                    .map(|p| self.named_by_binding(&name, p))
             };
             binds.push(Binding {
                 name,
@@ -371,12 +368,17 @@ impl<'a> BodyLowerer<'a> {
                 .clone()
                 .filter(|p| !matches!(p.root, Root::Opaque));
             let parts = pattern_places(&arm.pat, base.as_ref());
-            let alias_of = |i: usize, n: &str| {
-                parts.get(i).and_then(|(_, p)| p.clone()).map(|mut p| {
-                    p.text = n.to_string();
-                    p
+            let aliases: Vec<Option<Place>> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    parts
+                        .get(i)
+                        .and_then(|(_, p)| p.clone())
+                        .map(|p| self.named_by_binding(n, p))
                 })
-            };
+                .collect();
+            let alias_of = |i: usize, _: &str| aliases.get(i).cloned().flatten();
             if pattern_takes_value(&arm.pat) && !v.guards.is_empty() && !names.is_empty() {
                 let owned = self.take_ownership(&v, span);
                 for (i, n) in names.into_iter().enumerate() {
@@ -546,11 +548,7 @@ impl<'a> BodyLowerer<'a> {
                 it.place
                     .clone()
                     .filter(|p| !matches!(p.root, Root::Opaque))
-                    .map(|p| {
-                        let mut p = project(p, Proj::Elem);
-                        p.text = n.clone();
-                        p
-                    })
+                    .map(|p| self.named_by_binding(n, project(p, Proj::Elem)))
             } else {
                 None
             };

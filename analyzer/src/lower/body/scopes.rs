@@ -103,6 +103,21 @@ impl<'a> BodyLowerer<'a> {
         }
     }
 
+    /// A pattern or loop binding's place, named by the binding (`q`, not `self.queues[_]`) —
+    /// unless the binding shadows one of the same name that stands for another place (`db`
+    /// bound from `self.buf`, then an inner `db` from `src.buf`): the two are different
+    /// locks, so the inner keeps its own spelling and is not taken for the outer one.
+    pub(super) fn named_by_binding(&self, name: &str, mut p: Place) -> Place {
+        let other = self
+            .lookup(name)
+            .and_then(|b| b.alias.as_ref())
+            .is_some_and(|a| a.text == name && (a.root != p.root || a.proj != p.proj));
+        if !other {
+            p.text = name.to_string();
+        }
+        p
+    }
+
     pub(super) fn lookup(&self, name: &str) -> Option<&Binding> {
         self.scopes
             .iter()
