@@ -173,18 +173,23 @@ pub(super) fn split_pat_type(p: &syn::Pat) -> (&syn::Pat, Option<TypeRef>) {
     }
 }
 
+/// The name an identifier pattern binds: none for an uppercase single identifier written
+/// without `ref`/`mut`, which is most likely a unit variant or a constant.
+fn bound_ident(i: &syn::PatIdent) -> Option<String> {
+    let s = i.ident.to_string();
+    let variant_like = s.chars().next().is_some_and(|c| c.is_uppercase())
+        && i.by_ref.is_none()
+        && i.mutability.is_none();
+    (!variant_like).then_some(s)
+}
+
 /// Identifiers a pattern binds, in order.
 pub fn pat_idents(p: &syn::Pat) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(p: &syn::Pat, out: &mut Vec<String>) {
         match p {
             syn::Pat::Ident(i) => {
-                let s = i.ident.to_string();
-                // An uppercase single identifier is most likely a unit variant or constant.
-                if !(s.chars().next().is_some_and(|c| c.is_uppercase())
-                    && i.by_ref.is_none()
-                    && i.mutability.is_none())
-                {
+                if let Some(s) = bound_ident(i) {
                     out.push(s);
                 }
                 if let Some((_, sp)) = &i.subpat {
@@ -238,11 +243,7 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
     fn walk(p: &syn::Pat, base: Option<&Place>, out: &mut Vec<(String, Option<Place>)>) {
         match p {
             syn::Pat::Ident(i) => {
-                let s = i.ident.to_string();
-                if !(s.chars().next().is_some_and(|c| c.is_uppercase())
-                    && i.by_ref.is_none()
-                    && i.mutability.is_none())
-                {
+                if let Some(s) = bound_ident(i) {
                     out.push((s, base.cloned()));
                 }
                 if let Some((_, sp)) = &i.subpat {
