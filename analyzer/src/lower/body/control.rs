@@ -79,8 +79,6 @@ impl<'a> BodyLowerer<'a> {
         let base = v.place.clone().filter(|p| !matches!(p.root, Root::Opaque));
         let parts = pattern_places(&l.pat, base.as_ref());
         for (i, name) in names.into_iter().enumerate() {
-            // A new value each time the condition matches (a `while let` iteration).
-            self.emit(Op::Assign { root: name.clone() });
             let alias = if single {
                 let some = some_binding(&l.pat);
                 v.place
@@ -103,6 +101,11 @@ impl<'a> BodyLowerer<'a> {
                     .and_then(|(_, p)| p.clone())
                     .map(|p| self.named_by_binding(&name, p))
             };
+            // A new value each time the condition matches (a `while let` iteration) — unless
+            // the binding shadows one of its name bound from the same place: the same value.
+            if !self.rebinds_same_place(&name, alias.as_ref()) {
+                self.emit(Op::Assign { root: name.clone() });
+            }
             binds.push(Binding {
                 name,
                 guards: if i == 0 { owned.clone() } else { Vec::new() },

@@ -118,6 +118,15 @@ impl<'a> BodyLowerer<'a> {
         p
     }
 
+    /// The binding shadows one of its name that is bound from the same place (nested `if let
+    /// Buf::Double(db) = &self.buf`): it names the same value.
+    pub(super) fn rebinds_same_place(&self, name: &str, p: Option<&Place>) -> bool {
+        let Some(p) = p else { return false };
+        self.lookup(name)
+            .and_then(|b| b.alias.as_ref())
+            .is_some_and(|a| a.text == name && a.root == p.root && a.proj == p.proj)
+    }
+
     pub(super) fn lookup(&self, name: &str) -> Option<&Binding> {
         self.scopes
             .iter()
