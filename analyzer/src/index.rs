@@ -87,6 +87,8 @@ pub struct Index {
     pub code_locks: HashMap<String, CodeLock>,
     /// Lock classes united because they name one value (`resolve::alias`).
     pub aliases: crate::sema::aliases::Aliases,
+    /// Function values stored into places and called through them (`resolve::fnvalues`).
+    pub fn_values: crate::sema::fnvalues::FnValues,
 }
 
 impl Index {

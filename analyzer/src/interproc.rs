@@ -134,7 +134,7 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
                 let name = match &c.callee {
                     Callee::Path(s) => s.join("::"),
                     Callee::Method { name, .. } => format!(".{name}()"),
-                    Callee::Value(v) => v.clone(),
+                    Callee::Value { text, .. } => text.clone(),
                 };
                 *ip.unresolved_names.entry(name).or_insert(0) += 1;
             }
@@ -631,7 +631,7 @@ fn put_at(acq: &mut BTreeMap<AcqKey, SumAcq>, k: AcqKey, a: SumAcq) {
 fn closure_calls(flow: &FnFlow, func: &FnDef) -> Vec<ClosureCall> {
     let mut closure_calls = Vec::new();
     for c in &flow.calls {
-        let Callee::Value(name) = &c.callee else {
+        let Callee::Value { text: name, .. } = &c.callee else {
             continue;
         };
         if c.held.is_empty() || !func.params.iter().any(|(n, _)| n == name) {
@@ -770,7 +770,7 @@ pub fn contract_for<'c>(
     let (path, name) = match callee {
         Callee::Path(s) => (s.join("::"), s.last().cloned().unwrap_or_default()),
         Callee::Method { name, .. } => (name.clone(), name.clone()),
-        Callee::Value(v) => (v.clone(), v.clone()),
+        Callee::Value { text, .. } => (text.clone(), text.clone()),
     };
     // a method call names its type only through the receiver: `Driver::send_complete`
     // matches `x.send_complete()`

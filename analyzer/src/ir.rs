@@ -222,8 +222,11 @@ pub enum Callee {
     Path(Vec<String>),
     /// `recv.m(..)`: the receiver place (when it is one) and the method name.
     Method { recv: Option<Place>, name: String },
-    /// Calling a value that is not a path (a closure parameter `f(x)`).
-    Value(String),
+    /// Calling a value that is not a function's path: a closure parameter `f(x)`, a local
+    /// bound to a callback (`for h in &self.handlers { h() }`), a field (`(self.on_rx)(p)`).
+    /// `text` is the callee as written, `place` the place the value is read from, when it is
+    /// one: a function value stored there earlier is what runs (`resolve::fnvalues`).
+    Value { text: String, place: Option<Place> },
 }
 
 /// What may block, for `blocking_under_spinlock`.
@@ -400,6 +403,10 @@ pub enum Op {
     /// The body of a closure passed to the call at `call` runs from here (inside the callee).
     ClosureEnter {
         call: NodeId,
+        /// The matching `ClosureExit`, when the closure's body ends (is not diverging): a
+        /// closure the callee stores instead of running (`resolve::fnvalues`) is skipped
+        /// from here to there.
+        exit: Option<NodeId>,
     },
     ClosureExit,
     /// The result of the call at `call` was matched as a success (`Ok`/`Some`) or a failure
@@ -453,6 +460,27 @@ pub struct Body {
     /// assignments to fields and statics), flow-insensitively: what `resolve::alias` unifies
     /// lock identities over.
     pub value_flows: Vec<ValueFlow>,
+    /// Closures lowered as functions of their own whose value is stored for later (into a
+    /// field, a static, a collection) or passed to a call: what `resolve::fnvalues` binds
+    /// calls through those places to.
+    pub fn_stores: Vec<FnStore>,
+}
+
+/// A closure's value stored or passed on: `self.handlers.push(Box::new(move || ..))`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FnStore {
+    pub to: FnStoreTo,
+    /// The closure's `FnDef::path` (`crate::m::init::{closure#1}`).
+    pub func: String,
+}
+
+/// Where a [`FnStore`] puts its function value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FnStoreTo {
+    /// A field of a struct literal or an assigned place (as for lock values).
+    Flow(FlowTo),
+    /// Argument `index` (an index into the call's `args`) of the call at node `call`.
+    Arg { call: NodeId, index: u32 },
 }
 
 /// A place's value stored into another place: `Bus { alloc: a.clone() }`, `self.x = y`.

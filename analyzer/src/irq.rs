@@ -158,7 +158,7 @@ pub fn compute(
             let name = match &c.callee {
                 Callee::Path(s) => s.last().cloned().unwrap_or_default(),
                 Callee::Method { name, .. } => name.clone(),
-                Callee::Value(_) => continue,
+                Callee::Value { .. } => continue,
             };
             if !is_registrar(&name) {
                 continue;

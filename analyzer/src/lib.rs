@@ -66,7 +66,11 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     // dependencies' functions only as far as the analyzed code reaches them
-    let needed = resolve::reach::needed(&index, &files, db);
+    let mut needed = resolve::reach::needed(&index, &files, db);
+    // callbacks stored into places, so calls through those places resolve
+    let mut fn_values = resolve::fnvalues::compute(&index, &files, &by_pos, &needed);
+    resolve::fnvalues::drop_unstored(&index, &files, &mut fn_values, &mut needed);
+    index.fn_values = fn_values;
     // one lock stored in several places is one class, before any flow names a class
     index.aliases = resolve::alias::compute(&index, &files, config, &by_pos, &needed);
     // Functions are analyzed independently, and the sequence analysis shares nothing with the

@@ -200,6 +200,83 @@ pub const ELEM_COMBINATORS: &[&str] = &[
     "map_or_else",
 ];
 
+/// Closure-taking methods and functions of the standard library that run their closure during
+/// the call and do not keep it: no value copy of the closure is lowered for them
+/// (`BodyLowerer::value_copies`). The combinators of [`ELEM_COMBINATORS`] are not listed.
+const RUNS_NOW: &[&str] = &[
+    "map_err",
+    "or_else",
+    "unwrap_or_else",
+    "ok_or_else",
+    "then",
+    "fold",
+    "try_fold",
+    "reduce",
+    "scan",
+    "partition",
+    "max_by",
+    "min_by",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "sort_by_cached_key",
+    "binary_search_by",
+    "binary_search_by_key",
+    "dedup_by",
+    "dedup_by_key",
+    "get_or_insert_with",
+    "or_insert_with",
+    "or_insert_with_key",
+    "and_modify",
+    "is_ok_and",
+    "is_err_and",
+    "rposition",
+    "chunk_by",
+    "call_once",
+    "call_once_force",
+    "get_or_init",
+    "get_or_try_init",
+    "with",
+    "with_borrow",
+    "with_borrow_mut",
+    "fetch_update",
+    "update",
+    "scope",
+    "resize_with",
+    "from_fn",
+    "successors",
+    "repeat_with",
+    "catch_unwind",
+    "then_with",
+    "cmp_by",
+    "eq_by",
+    "take",
+    "replace_with",
+    "split",
+    "rsplit",
+    "splitn",
+    "matches",
+    "trim_matches",
+    "trim_start_matches",
+    "trim_end_matches",
+    "find",
+    "rfind",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "sum_by",
+    "group_by",
+    "extract_if",
+    "drain_filter",
+    "zip_with",
+];
+
+/// Whether a call of this name runs its closure arguments during the call only.
+pub fn runs_closure_now(name: &str) -> bool {
+    ELEM_COMBINATORS.contains(&name) || RUNS_NOW.contains(&name)
+}
+
 /// Methods that pass a guard through (`lock().unwrap()`, poison recovery).
 pub const PASS_THROUGH: &[&str] = &[
     "unwrap",

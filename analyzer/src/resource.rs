@@ -340,7 +340,7 @@ fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnD
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
         Callee::Method { name, .. } => name.clone(),
-        Callee::Value(v) => v.clone(),
+        Callee::Value { text, .. } => text.clone(),
     };
     if DISPOSE.iter().any(|d| {
         name == *d || name.starts_with(&format!("{d}_")) || name.ends_with(&format!("_{d}"))
@@ -369,7 +369,7 @@ fn lends_counter(callee: &Callee, args: &[Option<Place>], taken: Option<&Place>)
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
         Callee::Method { name, .. } => name.clone(),
-        Callee::Value(v) => v.clone(),
+        Callee::Value { text, .. } => text.clone(),
     };
     if DISPOSE.contains(&name.as_str()) {
         return false;

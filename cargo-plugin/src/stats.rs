@@ -183,6 +183,14 @@ pub fn coverage(report: &Report) -> String {
         g.nodes.len(),
         g.edges.len()
     );
+    s.push_str(&values(a));
+    s
+}
+
+/// The lines of `--stats` on values followed across places: locks stored in several places
+/// (`resolve::alias`) and function values stored for later calls (`resolve::fnvalues`).
+fn values(a: &lockstep_analyzer::Analysis) -> String {
+    let mut s = String::new();
     let al = &a.index.aliases;
     let _ = writeln!(
         s,
@@ -190,6 +198,18 @@ pub fn coverage(report: &Report) -> String {
         al.merged() + al.sets.len(),
         al.sets.len(),
         al.views
+    );
+    let fv = &a.index.fn_values;
+    let _ = writeln!(
+        s,
+        "lockstep: function values: {} stored into {} place(s) that calls read{}",
+        fv.stored(),
+        fv.slots.len(),
+        if fv.capped > 0 {
+            format!(", {} place(s) holding the most kept", fv.capped)
+        } else {
+            String::new()
+        }
     );
     s
 }

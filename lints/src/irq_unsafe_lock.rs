@@ -51,6 +51,8 @@ pub struct IrqUnsafeLock;
 struct IrqUse {
     span: Span,
     handler: String,
+    /// Flows from the handler down to the acquiring function (`IrqOrigin::path`).
+    path: Vec<usize>,
     level: IrqLevel,
     /// Some use in interrupt context takes it for writing (or exclusively).
     write: bool,
@@ -123,6 +125,7 @@ fn irq_uses(a: &Analysis) -> IrqUses {
             let u = IrqUse {
                 span: acq.span,
                 handler: origin.handler.clone(),
+                path: origin.path.clone(),
                 level: origin.level,
                 write: acq.mode != Mode::Read,
             };
@@ -276,6 +279,7 @@ fn unsafe_use_finding(
             IrqLevel::Soft => format!("also acquired in soft-interrupt context (`{handler}`)"),
         },
     );
+    d.labels.extend(value_hops(cx.analysis, &iu.path));
     if uses.len() > 1 {
         d = d.with_note(format!(
             "{} places acquire it with interrupts enabled",
@@ -295,6 +299,45 @@ fn unsafe_use_finding(
         d.with_help("acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)")
             .with_key(format!("irq_unsafe_lock:{class}")),
     )
+}
+
+/// The steps from an interrupt handler down to an acquisition that call a function value (a
+/// callback stored into a field, a table or a local): the call site, and where it reads the
+/// value from.
+fn value_hops(a: &Analysis, path: &[usize]) -> Vec<Label> {
+    let mut out = Vec::new();
+    for w in path.windows(2) {
+        let (from, to) = (w[0], w[1]);
+        let calls = &a.flows[from].calls;
+        let targets = a.interproc.targets.get(from);
+        let hop = calls.iter().enumerate().find(|(ci, _)| {
+            targets
+                .and_then(|t| t.get(*ci))
+                .is_some_and(|t| t.iter().any(|t| t.flow == to))
+        });
+        let Some((_, c)) = hop else { continue };
+        let lockstep_analyzer::ir::Callee::Value { text, place } = &c.callee else {
+            continue;
+        };
+        let func = a.func(a.flows[from].func);
+        let slot = place.as_ref().and_then(|p| {
+            lockstep_analyzer::resolve::fnvalues::slot(&a.index, &a.files, func, p)
+        });
+        let callee = a.func(a.flows[to].func);
+        let what = if callee.name.starts_with('{') {
+            "the closure".to_string()
+        } else {
+            format!("`{}`", callee.name)
+        };
+        out.push(Label::new(
+            c.span,
+            match slot {
+                Some(s) => format!("`{text}` calls {what} stored into `{}`", short_class(&s)),
+                None => format!("`{text}` calls {what}"),
+            },
+        ));
+    }
+    out
 }
 
 /// An interrupt-safe lock nesting one that is taken with interrupts enabled.

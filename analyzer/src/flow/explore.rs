@@ -163,13 +163,21 @@ pub(super) struct Explorer<'a> {
     block_keys: BTreeSet<BlockKey>,
     exit_keys: BTreeSet<ExitKey>,
     foreign_keys: BTreeSet<NodeId>,
+    /// Calls whose inlined closures are stored by the callee, not run (see `run`).
+    stored_calls: Vec<NodeId>,
 }
 
 impl<'a> Explorer<'a> {
-    pub(super) fn new(func: FnRef, body: &'a Body, res: &'a Resolved) -> Self {
+    pub(super) fn new(
+        func: FnRef,
+        body: &'a Body,
+        res: &'a Resolved,
+        stored_calls: Vec<NodeId>,
+    ) -> Self {
         Explorer {
             body,
             res,
+            stored_calls,
             flow: FnFlow {
                 func,
                 acquisitions: Vec::new(),
@@ -201,10 +209,20 @@ impl<'a> Explorer<'a> {
                 self.flow.budget_hit = true;
                 break;
             }
-            if !self.step(node, &mut st) {
-                continue;
-            }
-            for &s in body.nodes[node as usize].succs.iter().rev() {
+            // A closure the callee keeps for later does not run here.
+            let succ_of = match &body.nodes[node as usize].op {
+                Op::ClosureEnter {
+                    call,
+                    exit: Some(x),
+                } if self.stored_calls.contains(call) => *x,
+                _ => {
+                    if !self.step(node, &mut st) {
+                        continue;
+                    }
+                    node
+                }
+            };
+            for &s in body.nodes[succ_of as usize].succs.iter().rev() {
                 let mut next = st.clone();
                 let cnt = &mut per_node[s as usize];
                 if *cnt >= STATES_PER_NODE {
@@ -265,7 +283,7 @@ impl<'a> Explorer<'a> {
             Op::IrqOff { .. } => st.irq_off = st.irq_off.saturating_add(1),
             Op::IrqOn => st.irq_off = st.irq_off.saturating_sub(1),
             Op::IrqGuard { guard } => st.irq_guard(*guard),
-            Op::ClosureEnter { call } => st.regions.push(*call),
+            Op::ClosureEnter { call, .. } => st.regions.push(*call),
             Op::Leave { span } => st.leave(*span),
             Op::ClosureExit => {
                 st.regions.pop();

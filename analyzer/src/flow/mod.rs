@@ -135,7 +135,11 @@ pub fn analyze_fn(
     let func = ix.func(files, fref);
     let body = func.body.as_ref()?;
     let res = resolve_body(ix, files, func, body, config, returns, by_pos);
-    Some(Explorer::new(fref, body, &res).run())
+    let stored = by_pos
+        .get(&fref)
+        .map(|&pos| ix.fn_values.stored_calls(pos))
+        .unwrap_or_default();
+    Some(Explorer::new(fref, body, &res, stored).run())
 }
 
 /// The span an operation reports at.

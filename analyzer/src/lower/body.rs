@@ -10,8 +10,8 @@ use syn::spanned::Spanned;
 
 use crate::config::Config;
 use crate::ir::{
-    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FlowTo, FnDef, GuardId, Mode, Node,
-    NodeId, Op, Place, Proj, Root, TypeRef, ValueFlow,
+    AcqStyle, BlockKind, Body, Callee, Capture, CondKey, FlowTo, FnDef, FnStore, FnStoreTo,
+    GuardId, Mode, Node, NodeId, Op, Place, Proj, Root, TypeRef, ValueFlow,
 };
 use crate::lock_api;
 use crate::lower::items::{path_segs, type_ref};
@@ -34,6 +34,8 @@ use syntax::*;
 pub const MAX_NODES: usize = 50_000;
 /// Deepest expression recursion lowering follows.
 pub const MAX_DEPTH: u32 = 300;
+/// The kind of a closure's value copy (`BodyLowerer::value_copies`): `{value#N}`.
+pub const VALUE_KIND: &str = "value";
 /// Value flows kept per body (`Body::value_flows`).
 pub const MAX_VALUE_FLOWS: usize = 256;
 
@@ -47,6 +49,9 @@ struct Val {
     /// A try-lock whose acquisition happens on the success path.
     pending: Option<Pending>,
     closure: Option<Box<syn::ExprClosure>>,
+    /// A closure lowered as a function of its own that this value is (`Box::new(move || ..)`,
+    /// `Some(Arc::new(|| ..))`): its `FnDef::path`.
+    func: Option<String>,
     /// The value's type as its construction spells it (`Arc::new(Mutex::new(0))` is
     /// `Arc<Mutex<_>>`, `Data { .. }` is `Data`), resolved later by name.
     ty: Option<TypeRef>,
@@ -57,6 +62,11 @@ struct CallArgs {
     args: Vec<Option<Place>>,
     by_value: Vec<bool>,
     closures: Vec<syn::ExprClosure>,
+    /// The argument index of each of `closures`.
+    closure_args: Vec<u32>,
+    /// Arguments that are closures lowered as functions of their own (`Box::new(|| ..)`):
+    /// the argument's index and the closure's path.
+    funcs: Vec<(u32, String)>,
     /// Guards moved into the call: the argument's index and the guard.
     moved: Vec<(u32, GuardId)>,
     /// The arguments' types as their construction spells them.
@@ -148,8 +158,12 @@ pub struct BodyLowerer<'a> {
     opaque_macros: Vec<String>,
     /// See `Body::value_flows`.
     value_flows: Vec<ValueFlow>,
+    /// See `Body::fn_stores`.
+    fn_stores: Vec<FnStore>,
     extra: Vec<FnDef>,
     closure_count: u32,
+    /// Value copies lowered so far (`value_copies`).
+    value_count: u32,
     inline_depth: u32,
     /// Closures being inlined (by span start), innermost last.
     inlining: Vec<u32>,
@@ -190,8 +204,10 @@ impl<'a> BodyLowerer<'a> {
             truncated: false,
             opaque_macros: Vec::new(),
             value_flows: Vec::new(),
+            fn_stores: Vec::new(),
             extra: Vec::new(),
             closure_count: 0,
+            value_count: 0,
             inline_depth: 0,
             inlining: Vec::new(),
             stmt_expr: None,
@@ -284,6 +300,7 @@ impl<'a> BodyLowerer<'a> {
             opaque_macros: std::mem::take(&mut self.opaque_macros),
             param_guards: std::mem::take(&mut self.param_guards),
             value_flows: std::mem::take(&mut self.value_flows),
+            fn_stores: std::mem::take(&mut self.fn_stores),
         }
     }
 

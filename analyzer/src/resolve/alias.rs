@@ -214,7 +214,7 @@ fn callee_name(c: &Callee) -> Option<&str> {
     match c {
         Callee::Path(p) => p.last().map(String::as_str),
         Callee::Method { name, .. } => Some(name),
-        Callee::Value(_) => None,
+        Callee::Value { .. } => None,
     }
 }
 

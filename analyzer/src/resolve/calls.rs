@@ -38,6 +38,9 @@ pub enum Gap {
     /// A trait method on a trait object or through a trait path, with no impl of the method in
     /// the analyzed code.
     NoImpl,
+    /// A call of a value (a callback in a field, a local) with no function known to be stored
+    /// where it is read from.
+    FnValue,
 }
 
 impl Gap {
@@ -50,6 +53,7 @@ impl Gap {
             Gap::UnresolvedPath => "path not resolved",
             Gap::ExternalBound => "type parameter bounded by outside traits only",
             Gap::NoImpl => "trait method with no impl in the analyzed code",
+            Gap::FnValue => "function value with nothing known stored",
         }
     }
 }
@@ -146,13 +150,45 @@ pub fn resolve_call(
                 .and_then(|r| receiver_type(ix, files, func, r));
             method_call(ix, files, func, recv_ty, name, &mut p)
         }
-        Callee::Value(_) => None,
+        Callee::Value { place, .. } => value_call(ix, files, func, place.as_ref(), &mut p),
     };
     let gap = if p.out.is_empty() { gap } else { None };
     Resolution {
         targets: p.out,
         gap,
     }
+}
+
+/// A call of a value: the functions stored into the slot it is read from
+/// (`resolve::fnvalues`). A closure parameter is the caller's closure (see
+/// `interproc::closure_calls`), not a gap; any other value nothing is known to be stored in is.
+fn value_call(
+    ix: &Index,
+    files: &[LoweredFile],
+    func: &FnDef,
+    place: Option<&crate::ir::Place>,
+    p: &mut Push<'_>,
+) -> Option<Gap> {
+    let place = place?;
+    if matches!(place.root, Root::Param { .. }) && place.proj.is_empty() {
+        return None;
+    }
+    // `let f = Self::tick; f()`: the local names a function item.
+    if let Root::Path(segs) = &place.root {
+        if place.proj.is_empty() {
+            if let Some(r) = ix.find_fn_ref(files, &func.module, func, segs) {
+                p.push(r, None);
+                return None;
+            }
+        }
+    }
+    let Some(slot) = crate::resolve::fnvalues::slot(ix, files, func, place) else {
+        return Some(Gap::FnValue);
+    };
+    for &pos in ix.fn_values.get(&slot) {
+        p.push(ix.fns[pos], None);
+    }
+    Some(Gap::FnValue)
 }
 
 /// What the receiver of a method call is, for lookup.

@@ -5,6 +5,7 @@
 
 pub mod alias;
 pub mod calls;
+pub mod fnvalues;
 pub mod instance;
 pub mod locktypes;
 pub mod reach;

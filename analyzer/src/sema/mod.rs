@@ -5,6 +5,7 @@
 
 pub mod aliases;
 pub mod defmap;
+pub mod fnvalues;
 pub mod impls;
 
 pub use defmap::{DefMap, ExternNames, Item, ModId, Ns, Res};

@@ -498,8 +498,11 @@ impl<'a> BodyLowerer<'a> {
             by_value,
             mut closures,
             moved,
+            funcs,
+            closure_args,
             ..
         } = self.call_args(m.args.iter(), ArgRole::of(registrar));
+        self.collection_insert(name, recv_place.as_ref(), &args, &funcs);
         if let Some(kind) = lock_api::blocking_method(name, cx.nargs, recv_has_guard || on_self) {
             self.emit(Op::Block { kind, span });
         }
@@ -514,11 +517,12 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         let mut result = None;
+        let mut node = None;
         if !recv_has_guard || !lock_api::TRANSPARENT.contains(&name) {
             if self.stmt_expr != Some(span) {
                 result = Some(self.new_guard());
             }
-            self.emit(Op::Call {
+            node = self.emit(Op::Call {
                 callee: Box::new(Callee::Method {
                     recv: recv_place.clone(),
                     name: name.to_string(),
@@ -529,6 +533,7 @@ impl<'a> BodyLowerer<'a> {
                 result,
                 moved: moved.clone(),
             });
+            self.arg_fn_stores(node, funcs);
             self.irq_effect(&[m.receiver_name(), name.to_string()], result, span);
         }
         let run = if lock_api::SPAWNERS.contains(&name) {
@@ -542,7 +547,22 @@ impl<'a> BodyLowerer<'a> {
         } else {
             ClosureRun::Inline(None)
         };
-        self.run_closures(closures, run, span);
+        let copies = matches!(run, ClosureRun::Inline(None)) && !lock_api::runs_closure_now(name);
+        let with_args: Vec<(u32, syn::ExprClosure)> = if copies {
+            closure_args
+                .iter()
+                .copied()
+                .zip(closures.iter().cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let elsewhere = matches!(run, ClosureRun::Elsewhere);
+        let spawned = self.run_closures(closures, run, span);
+        if elsewhere {
+            self.spawned_args(&closure_args, spawned, node);
+        }
+        self.value_copies(&with_args, node);
         for (_, g) in moved {
             self.emit(Op::Release {
                 guard: g,
@@ -593,7 +613,11 @@ impl<'a> BodyLowerer<'a> {
             let v = self.arg_expr(a, role);
             out.tys.push(v.ty.clone());
             if let Some(c) = v.closure.clone() {
+                out.closure_args.push(out.args.len() as u32);
                 out.closures.push(*c);
+            }
+            if let Some(f) = v.func.clone() {
+                out.funcs.push((out.args.len() as u32, f));
             }
             let by_name = matches!(a, syn::Expr::Path(_));
             if !v.guards.is_empty() && (v.fresh || by_name) {
@@ -606,6 +630,46 @@ impl<'a> BodyLowerer<'a> {
             out.args.push(v.place);
         }
         out
+    }
+
+    /// The closures passed as arguments of the call at `node` (see `Body::fn_stores`).
+    fn arg_fn_stores(&mut self, node: Option<NodeId>, funcs: Vec<(u32, String)>) {
+        let Some(call) = node else { return };
+        for (index, func) in funcs {
+            self.fn_store(FnStoreTo::Arg { call, index }, func);
+        }
+    }
+
+    /// `self.handlers.push(x)`, `map.insert(k, x)`: the value becomes an element of a
+    /// collection that outlives the statement, a flow into the receiver's element.
+    fn collection_insert(
+        &mut self,
+        name: &str,
+        recv: Option<&Place>,
+        args: &[Option<Place>],
+        funcs: &[(u32, String)],
+    ) {
+        if !matches!(name, "push" | "push_back" | "push_front" | "insert") {
+            return;
+        }
+        let Some(recv) = recv.filter(|r| {
+            matches!(r.root, Root::SelfValue | Root::Param { .. } | Root::Path(_))
+                || !r.proj.is_empty() && !matches!(r.root, Root::Opaque | Root::Call(_))
+        }) else {
+            return;
+        };
+        let Some(last) = args.len().checked_sub(1) else {
+            return;
+        };
+        let to = project(recv.clone(), Proj::Elem);
+        if let Some(Some(from)) = args.get(last) {
+            self.value_flow(FlowTo::Place(to.clone()), from.clone());
+        }
+        for (i, f) in funcs {
+            if *i as usize == last {
+                self.fn_store(FnStoreTo::Flow(FlowTo::Place(to.clone())), f.clone());
+            }
+        }
     }
 
     /// An argument: a call directly in it (through parentheses and casts) knows its role.
@@ -677,17 +741,18 @@ impl<'a> BodyLowerer<'a> {
 
     /// Calling a value that is no path: a closure in a field, an expression.
     fn value_call(&mut self, c: &syn::ExprCall, span: Span) -> Val {
-        let _ = self.operand(&c.func);
+        let f = self.operand(&c.func);
         for a in &c.args {
             let _ = self.operand(a);
         }
-        self.emit_value_call(tokens(&c.func), span);
+        let place = f.place.filter(|p| !matches!(p.root, Root::Opaque));
+        self.emit_value_call(tokens(&c.func), place, span);
         Val::default()
     }
 
-    fn emit_value_call(&mut self, name: String, span: Span) {
+    fn emit_value_call(&mut self, text: String, place: Option<Place>, span: Span) {
         self.emit(Op::Call {
-            callee: Box::new(Callee::Value(name)),
+            callee: Box::new(Callee::Value { text, place }),
             span,
             args: Vec::new(),
             by_value: Vec::new(),
@@ -710,6 +775,12 @@ impl<'a> BodyLowerer<'a> {
             self.inline_closure(&cl, pc.span);
             return Some(Val::default());
         }
+        if !last.chars().next().is_some_and(|ch| ch.is_lowercase()) {
+            return None;
+        }
+        // A local shadows every item of its name: `for h in &self.handlers { h(irq) }` calls
+        // the value the local holds, never a function called `h`.
+        let local = self.lookup(last).is_some();
         let callable_param = self.params.iter().any(|(n, t)| {
             n == last
                 && matches!(
@@ -717,16 +788,15 @@ impl<'a> BodyLowerer<'a> {
                     TypeRef::Trait(_) | TypeRef::Path { .. } | TypeRef::Ref { .. }
                 )
         });
-        if !callable_param
-            || self.lookup(last).is_some()
-            || !last.chars().next().is_some_and(|ch| ch.is_lowercase())
-        {
+        if !local && !callable_param {
             return None;
         }
+        let f = self.operand(&pc.c.func);
         for a in &pc.c.args {
             let _ = self.operand(a);
         }
-        self.emit_value_call(last.clone(), pc.span);
+        let place = f.place.filter(|p| !matches!(p.root, Root::Opaque));
+        self.emit_value_call(last.clone(), place, pc.span);
         Some(Val::default())
     }
 
@@ -826,19 +896,22 @@ impl<'a> BodyLowerer<'a> {
         let mut guards = Vec::new();
         let mut place = None;
         let mut closure = None;
+        let mut func = None;
         let mut arg_ty = None;
         for a in &pc.c.args {
             let v = self.expr(a, ext);
             guards.extend(self.take_ownership(&v, span));
             place = v.place;
             arg_ty = v.ty;
+            // `Some(Box::new(move || ..))` is still that closure's value.
+            func = v.func.or(func);
             if boxed {
                 if let Some(c) = &v.closure {
                     let kind = match role {
                         ArgRole::IrqRegistrar => "irq",
                         ArgRole::Plain => "closure",
                     };
-                    self.spawn_closure_kind(c, kind);
+                    func = Some(self.spawn_closure_kind(c, kind));
                 }
             } else {
                 // `Some(move || ..)` is still that closure.
@@ -864,6 +937,7 @@ impl<'a> BodyLowerer<'a> {
             guards,
             place,
             closure,
+            func,
             ty,
             ..Val::default()
         })
@@ -940,6 +1014,8 @@ impl<'a> BodyLowerer<'a> {
             mut closures,
             moved,
             tys,
+            funcs,
+            closure_args,
         } = self.call_args(pc.c.args.iter(), ArgRole::of(registrar));
         self.path_call_effects(pc);
         let ty = constructor_type(&pc.segs).map(|t| match (t, tys.as_slice()) {
@@ -956,7 +1032,7 @@ impl<'a> BodyLowerer<'a> {
         } else {
             Some(self.new_guard())
         };
-        self.emit(Op::Call {
+        let node = self.emit(Op::Call {
             callee: Box::new(Callee::Path(pc.segs.clone())),
             span,
             args,
@@ -964,6 +1040,13 @@ impl<'a> BodyLowerer<'a> {
             result,
             moved: moved.clone(),
         });
+        // `Arc::new(Box::new(move || ..))` is still that closure's value.
+        let shares = pc.two("Arc", "new") || pc.two("Rc", "new") || pc.two("Box", "pin");
+        let mut func = funcs
+            .first()
+            .filter(|(i, _)| shares && *i == 0)
+            .map(|(_, f)| f.clone());
+        self.arg_fn_stores(node, funcs);
         self.irq_effect(&pc.segs, result, span);
         if registrar && !closures.is_empty() {
             // The first callback is the handler; others passed beside it (a threaded
@@ -979,9 +1062,31 @@ impl<'a> BodyLowerer<'a> {
             self.run_closures(closures, ClosureRun::Inline(None), span);
             self.emit(Op::IrqOn);
         } else if pc.spawns() {
-            self.run_closures(closures, ClosureRun::Elsewhere, span);
+            let spawned = self.run_closures(closures, ClosureRun::Elsewhere, span);
+            // `Arc::new(move || ..)` is that closure's value.
+            if let [f] = spawned.as_slice() {
+                if pc.two("Arc", "new") || pc.two("Rc", "new") {
+                    func = Some(f.clone());
+                }
+            }
+            self.spawned_args(&closure_args, spawned, node);
         } else {
+            let std = matches!(
+                pc.segs.first().map(String::as_str),
+                Some("std" | "core" | "alloc")
+            );
+            let with_args: Vec<(u32, syn::ExprClosure)> = if std || lock_api::runs_closure_now(last)
+            {
+                Vec::new()
+            } else {
+                closure_args
+                    .iter()
+                    .copied()
+                    .zip(closures.iter().cloned())
+                    .collect()
+            };
             self.run_closures(closures, ClosureRun::Inline(None), span);
+            self.value_copies(&with_args, node);
         }
         for (_, g) in moved {
             self.emit(Op::Release {
@@ -999,6 +1104,7 @@ impl<'a> BodyLowerer<'a> {
             guards: result.into_iter().collect(),
             fresh: result.is_some(),
             ty,
+            func,
             ..Val::default()
         }
     }

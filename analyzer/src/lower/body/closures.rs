@@ -18,20 +18,18 @@ impl<'a> BodyLowerer<'a> {
     }
 
     /// The closures passed to a call: inlined at the call (the first one-parameter closure
-    /// receives the combinator's element) or lowered as functions of their own.
+    /// receives the combinator's element) or lowered as functions of their own (their paths
+    /// returned).
     pub(super) fn run_closures(
         &mut self,
         closures: Vec<syn::ExprClosure>,
         run: calls::ClosureRun,
         span: Span,
-    ) {
+    ) -> Vec<String> {
         let call_node = self.cur;
         let mut elem = match run {
             calls::ClosureRun::Elsewhere => {
-                for c in &closures {
-                    self.spawn_closure(c);
-                }
-                return;
+                return closures.iter().map(|c| self.spawn_closure(c)).collect();
             }
             calls::ClosureRun::Inline(elem) => elem,
         };
@@ -42,6 +40,40 @@ impl<'a> BodyLowerer<'a> {
                 None
             };
             self.inline_closure_at(&c, span, call_node, e);
+        }
+        Vec::new()
+    }
+
+    /// Closures passed to a call that is not a known combinator of the standard library run
+    /// during the call (inlined there), but the callee may also keep them for later
+    /// (`event::register_callback(irq, |..| ..)` storing its parameter in a table): each is
+    /// lowered a second time as a function of its own, a *value copy* named `{value#N}`,
+    /// passed as the call's argument (`Body::fn_stores`). `resolve::fnvalues` keeps the copies
+    /// a callee stores; the others are not analyzed.
+    pub(super) fn value_copies(
+        &mut self,
+        closures: &[(u32, syn::ExprClosure)],
+        call: Option<NodeId>,
+    ) {
+        let Some(call) = call else { return };
+        for (index, c) in closures {
+            let func = self.spawn_closure_kind(c, VALUE_KIND);
+            self.fn_store(
+                FnStoreTo::Arg {
+                    call,
+                    index: *index,
+                },
+                func,
+            );
+        }
+    }
+
+    /// Closures passed to a call that run elsewhere (lowered as their own functions, `paths`)
+    /// are its arguments too.
+    pub(super) fn spawned_args(&mut self, at: &[u32], paths: Vec<String>, call: Option<NodeId>) {
+        let Some(call) = call else { return };
+        for (&index, func) in at.iter().zip(paths) {
+            self.fn_store(FnStoreTo::Arg { call, index }, func);
         }
     }
 
@@ -70,9 +102,7 @@ impl<'a> BodyLowerer<'a> {
         }
         self.inline_depth += 1;
         self.inlining.push(key);
-        if let Some(call) = call {
-            self.emit(Op::ClosureEnter { call });
-        }
+        let enter = call.and_then(|call| self.emit(Op::ClosureEnter { call, exit: None }));
         let saved_loops = std::mem::take(&mut self.loops);
         self.frames.push(Frame {
             exits: Vec::new(),
@@ -122,19 +152,25 @@ impl<'a> BodyLowerer<'a> {
         preds.push(self.cur);
         self.join(&preds);
         if call.is_some() {
-            self.emit(Op::ClosureExit);
+            let exit = self.emit(Op::ClosureExit);
+            if let (Some(e), Some(x)) = (enter, exit) {
+                if let Op::ClosureEnter { exit, .. } = &mut self.nodes[e as usize].op {
+                    *exit = Some(x);
+                }
+            }
         }
         self.loops = saved_loops;
         self.inline_depth -= 1;
         self.inlining.pop();
     }
 
-    /// A closure that runs elsewhere becomes a function of its own, analyzed with no caller lock.
-    pub(super) fn spawn_closure(&mut self, c: &syn::ExprClosure) {
-        self.spawn_closure_kind(c, "closure");
+    /// A closure that runs elsewhere becomes a function of its own, analyzed with no caller
+    /// lock; its path is returned.
+    pub(super) fn spawn_closure(&mut self, c: &syn::ExprClosure) -> String {
+        self.spawn_closure_kind(c, "closure")
     }
 
-    pub(super) fn spawn_closure_kind(&mut self, c: &syn::ExprClosure, kind: &str) {
+    pub(super) fn spawn_closure_kind(&mut self, c: &syn::ExprClosure, kind: &str) -> String {
         let own = c
             .inputs
             .iter()
@@ -152,7 +188,7 @@ impl<'a> BodyLowerer<'a> {
             self.span(c),
             own,
             &c.body,
-        );
+        )
     }
 
     pub(super) fn spawn_body_block(&mut self, b: &syn::Block, kind: &str) {
@@ -183,9 +219,17 @@ impl<'a> BodyLowerer<'a> {
         span: Span,
         own: Vec<(String, TypeRef)>,
         body: &dyn ToTokens,
-    ) {
-        self.closure_count += 1;
-        let path = format!("{}::{{{kind}#{}}}", self.fn_path, self.closure_count);
+    ) -> String {
+        // Value copies (see `value_copies`) are numbered apart, so the closures lowered as
+        // before keep their names.
+        let n = if kind == VALUE_KIND {
+            self.value_count += 1;
+            self.value_count
+        } else {
+            self.closure_count += 1;
+            self.closure_count
+        };
+        let path = format!("{}::{{{kind}#{n}}}", self.fn_path);
         let hidden = |n: &str| own.iter().any(|(o, _)| o == n);
         // Names the body mentions, and those of closures in scope it may call and inline.
         let mut mentioned = BTreeSet::new();
@@ -247,7 +291,7 @@ impl<'a> BodyLowerer<'a> {
             .collect();
         let mut def = FnDef {
             path: path.clone(),
-            name: format!("{{{kind}#{}}}", self.closure_count),
+            name: format!("{{{kind}#{n}}}"),
             module: self.enclosing.module.clone(),
             self_ty: self.enclosing.self_ty.clone(),
             trait_name: self.enclosing.trait_name.clone(),
@@ -276,5 +320,6 @@ impl<'a> BodyLowerer<'a> {
         def.body = Some(body);
         self.extra.push(def);
         self.extra.append(&mut sub.extra);
+        path
     }
 }

@@ -28,6 +28,7 @@ impl<'a> BodyLowerer<'a> {
             place: v.place,
             pending: None,
             closure: v.closure,
+            func: v.func,
             ty: v.ty,
         }
     }
@@ -311,8 +312,16 @@ impl<'a> BodyLowerer<'a> {
                 );
             }
             guards.extend(self.take_ownership(&v, self.span(&f.expr)));
-            if let Some(c) = &v.closure {
-                self.spawn_closure(c);
+            let func = match &v.closure {
+                Some(c) => Some(self.spawn_closure(c)),
+                None => v.func.clone(),
+            };
+            if let Some(func) = func {
+                let to = FlowTo::Field {
+                    ty: ty.clone(),
+                    field: member_name(&f.member),
+                };
+                self.fn_store(FnStoreTo::Flow(to), func);
             }
         }
         if !places.is_empty() {
@@ -382,6 +391,7 @@ impl<'a> BodyLowerer<'a> {
                     place: Some(place),
                     pending: None,
                     closure: b.closure.clone(),
+                    func: None,
                     ty: b.ty.clone(),
                 };
             }
@@ -483,10 +493,9 @@ impl<'a> BodyLowerer<'a> {
         });
         // A field or a place that outlives the function now holds the value (a local's
         // alias is followed by the binding itself).
-        if let (Some(to), Some(from)) = (&target, &v.place) {
-            if outlives || !to.proj.is_empty() {
-                self.value_flow(FlowTo::Place(to.clone()), from.clone());
-            }
+        let flows = target.as_ref().filter(|to| outlives || !to.proj.is_empty());
+        if let (Some(to), Some(from)) = (flows, &v.place) {
+            self.value_flow(FlowTo::Place(to.clone()), from.clone());
         }
         if outlives {
             let mut params = Vec::new();
@@ -496,11 +505,15 @@ impl<'a> BodyLowerer<'a> {
                 place: text.clone(),
                 span,
             });
-            // A closure stored for later (`self.on_rx = Some(Box::new(move || ..))`) runs
-            // elsewhere.
-            if let Some(c) = &v.closure {
-                self.spawn_closure(c);
-            }
+        }
+        // A closure stored for later (`self.on_rx = Some(Box::new(move || ..))`) runs
+        // elsewhere: whoever calls it through the place.
+        let func = match (&v.closure, outlives) {
+            (Some(c), true) => Some(self.spawn_closure(c)),
+            _ => v.func.clone(),
+        };
+        if let (Some(to), Some(func)) = (flows, func) {
+            self.fn_store(FnStoreTo::Flow(FlowTo::Place(to.clone())), func);
         }
         // A guard stored into something that outlives the function leaks from its view.
         if !v.guards.is_empty() {
@@ -522,13 +535,24 @@ impl<'a> BodyLowerer<'a> {
 
     /// Record a value stored into a place (bounded per body: a generated body of struct
     /// literals must not grow the IR without limit).
-    fn value_flow(&mut self, to: FlowTo, from: Place) {
+    pub(super) fn value_flow(&mut self, to: FlowTo, from: Place) {
         if matches!(from.root, Root::Opaque) || self.value_flows.len() >= MAX_VALUE_FLOWS {
             return;
         }
         let f = ValueFlow { to, from };
         if !self.value_flows.contains(&f) {
             self.value_flows.push(f);
+        }
+    }
+
+    /// Record a closure's value stored or passed on (bounded per body like value flows).
+    pub(super) fn fn_store(&mut self, to: FnStoreTo, func: String) {
+        if self.fn_stores.len() >= MAX_VALUE_FLOWS {
+            return;
+        }
+        let f = FnStore { to, func };
+        if !self.fn_stores.contains(&f) {
+            self.fn_stores.push(f);
         }
     }
 

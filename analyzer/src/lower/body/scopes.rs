@@ -359,6 +359,19 @@ impl<'a> BodyLowerer<'a> {
                     ty = ty.or(v.ty.clone());
                 }
                 self.emit(Op::Assign { root: name.clone() });
+                // `let h = Box::new(move || ..)`: the local holds that closure.
+                if let Some(func) = v.func.clone().filter(|_| alias.is_none()) {
+                    let to = Place {
+                        root: Root::Local {
+                            name: name.clone(),
+                            ty: ty.clone(),
+                            tag,
+                        },
+                        proj: Vec::new(),
+                        text: name.clone(),
+                    };
+                    self.fn_store(FnStoreTo::Flow(FlowTo::Place(to)), func);
+                }
                 self.bind(Binding {
                     name,
                     guards,
