@@ -59,7 +59,11 @@ pub fn coverage(report: &Report) -> String {
         return String::new();
     };
     let mut s = String::new();
-    let fns = a.index.fns.len();
+    // A closure's value copy that no place keeps is not a function the code has.
+    let copy = |r: &lockstep_analyzer::index::FnRef| a.func(*r).path.contains("::{value#");
+    let dropped = a.index.fns.iter().filter(|r| copy(r)).count()
+        - a.flows.iter().filter(|f| copy(&f.func)).count();
+    let fns = a.index.fns.len() - dropped;
     let _ = writeln!(
         s,
         "lockstep: coverage: {} of {fns} functions analyzed (with a body)",

@@ -36,7 +36,7 @@ const MAX_ROUNDS: usize = 4;
 
 /// A parameter of a function, by the function's position in `Index::fns` and the
 /// parameter's index in `FnDef::params`.
-type ParamKey = (usize, usize);
+pub(super) type ParamKey = (usize, usize);
 
 #[derive(Default)]
 struct UnionFind {
@@ -126,15 +126,8 @@ pub fn compute(
                 }
                 let targets = crate::resolve::calls::call_targets(ix, files, func, callee, by_pos);
                 for t in &targets {
-                    let cdef = ix.func(files, ix.fns[t.flow]);
-                    let offset = usize::from(matches!(**callee, Callee::Path(_)) && cdef.has_self);
-                    for pi in 0..cdef.params.len() {
-                        let Some(to) = sinks.get(&(t.flow, pi)).cloned() else {
-                            continue;
-                        };
-                        let Some(Some(arg)) = args.get(pi + offset) else {
-                            continue;
-                        };
+                    for (arg, to) in sink_args(ix, files, callee, args, t.flow, &sinks) {
+                        let arg = &arg;
                         if let Some(own) = param_index(func, arg) {
                             let mine = sinks.entry((pos, own)).or_default();
                             let before = mine.len();
@@ -195,8 +188,9 @@ fn finish(mut uf: UnionFind) -> Aliases {
     out
 }
 
-/// The functions the run needs that have a body, with their positions in `Index::fns`.
-fn bodies<'a>(
+/// The functions the run needs that have a body, with their positions in `Index::fns`; value
+/// copies of closures are left out (their inlined twins record the same flows and calls).
+pub(super) fn bodies<'a>(
     ix: &'a Index,
     files: &'a [LoweredFile],
     needed: &'a [bool],
@@ -206,11 +200,35 @@ fn bodies<'a>(
             return None;
         }
         let func = ix.func(files, r);
+        if func.path.contains(super::fnvalues::VALUE_MARK) {
+            return None;
+        }
         func.body.as_ref().map(|b| (pos, func, b))
     })
 }
 
-fn callee_name(c: &Callee) -> Option<&str> {
+/// The arguments a call passes for the parameters of `target` (a position in `Index::fns`)
+/// that have sinks, with what each parameter is stored into.
+pub(super) fn sink_args(
+    ix: &Index,
+    files: &[LoweredFile],
+    callee: &Callee,
+    args: &[Option<Place>],
+    target: usize,
+    sinks: &HashMap<ParamKey, BTreeSet<String>>,
+) -> Vec<(Place, BTreeSet<String>)> {
+    let cdef = ix.func(files, ix.fns[target]);
+    let offset = usize::from(matches!(callee, Callee::Path(_)) && cdef.has_self);
+    (0..cdef.params.len())
+        .filter_map(|pi| {
+            let to = sinks.get(&(target, pi))?;
+            let arg = args.get(pi + offset)?.as_ref()?;
+            Some((arg.clone(), to.clone()))
+        })
+        .collect()
+}
+
+pub(super) fn callee_name(c: &Callee) -> Option<&str> {
     match c {
         Callee::Path(p) => p.last().map(String::as_str),
         Callee::Method { name, .. } => Some(name),
@@ -219,7 +237,7 @@ fn callee_name(c: &Callee) -> Option<&str> {
 }
 
 /// The parameter a place is, as a whole (`alloc`, `alloc.clone()`).
-fn param_index(func: &FnDef, p: &Place) -> Option<usize> {
+pub(super) fn param_index(func: &FnDef, p: &Place) -> Option<usize> {
     match &p.root {
         Root::Param { name, .. } if p.proj.is_empty() => {
             func.params.iter().position(|(n, _)| n == name)

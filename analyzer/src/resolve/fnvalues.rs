@@ -19,17 +19,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::sema::fnvalues::FnValues;
 
+use super::alias::{bodies, callee_name, param_index, sink_args, ParamKey};
 use crate::index::{FnRef, Index};
-use crate::ir::{Body, Callee, FlowTo, FnDef, FnStoreTo, Op, Place, Proj, Root, TypeRef};
+use crate::ir::{Callee, FlowTo, FnDef, FnStoreTo, Op, Place, Proj, Root, TypeRef};
 use crate::LoweredFile;
 
 /// Rounds of sink propagation through functions that hand a parameter on.
 const MAX_ROUNDS: usize = 8;
 /// Functions one slot may hold; past it the slot stops growing (`FnValues::capped`).
 pub const MAX_PER_SLOT: usize = 64;
-
-/// A parameter: (position in `Index::fns`, index in `FnDef::params`).
-type ParamKey = (usize, usize);
 
 /// What a stored value is.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -226,16 +224,8 @@ fn sink_calls(
                         .collect()
                 });
                 for &t in targets.iter() {
-                    let cdef = ix.func(files, ix.fns[t]);
-                    let offset = usize::from(matches!(**callee, Callee::Path(_)) && cdef.has_self);
-                    for pi in 0..cdef.params.len() {
-                        let Some(to) = sinks.get(&(t, pi)).cloned() else {
-                            continue;
-                        };
-                        let Some(Some(arg)) = args.get(pi + offset) else {
-                            continue;
-                        };
-                        if let Some(own) = param_index(func, arg) {
+                    for (arg, to) in sink_args(ix, files, callee, args, t, sinks) {
+                        if let Some(own) = param_index(func, &arg) {
                             let mine = sinks.entry((pos, own)).or_default();
                             let before = mine.len();
                             mine.extend(to);
@@ -326,44 +316,7 @@ pub fn drop_unstored(ix: &Index, files: &[LoweredFile], fv: &mut FnValues, neede
 }
 
 /// How a value copy's path segment starts.
-const VALUE_MARK: &str = "::{value#";
-
-/// The functions the run needs that have a body, with their positions in `Index::fns`; value
-/// copies are left out (their inline twins record the same stores and calls).
-fn bodies<'a>(
-    ix: &'a Index,
-    files: &'a [LoweredFile],
-    needed: &'a [bool],
-) -> impl Iterator<Item = (usize, &'a FnDef, &'a Body)> + 'a {
-    ix.fns.iter().enumerate().filter_map(move |(pos, &r)| {
-        if !needed.get(pos).copied().unwrap_or(false) {
-            return None;
-        }
-        let func = ix.func(files, r);
-        if func.path.contains(VALUE_MARK) {
-            return None;
-        }
-        func.body.as_ref().map(|b| (pos, func, b))
-    })
-}
-
-fn callee_name(c: &Callee) -> Option<&str> {
-    match c {
-        Callee::Path(p) => p.last().map(String::as_str),
-        Callee::Method { name, .. } => Some(name),
-        Callee::Value { .. } => None,
-    }
-}
-
-/// The parameter a place is, as a whole.
-fn param_index(func: &FnDef, p: &Place) -> Option<usize> {
-    match &p.root {
-        Root::Param { name, .. } if p.proj.is_empty() => {
-            func.params.iter().position(|(n, _)| n == name)
-        }
-        _ => None,
-    }
-}
+pub(super) const VALUE_MARK: &str = "::{value#";
 
 /// The slot a place names: the class of the place with its trailing element, index,
 /// `Option`, guard and pass-through steps dropped (`self.handlers[i]` and the `h` of

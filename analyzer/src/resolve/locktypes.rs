@@ -8,10 +8,11 @@
 //! A type of the analyzed code that shows none of this keeps the old reading by its name (a
 //! stub `SpinLock` with no body behind its guard): see [`crate::index::Index::lock_kind`].
 
+use super::alias::callee_name;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::index::{CodeLock, FnRef, Index, LockKind};
-use crate::ir::{BlockKind, Callee, FnDef, Op, Proj, Root, TypeRef};
+use crate::ir::{BlockKind, FnDef, Op, Proj, Root, TypeRef};
 use crate::lock_api;
 use crate::lower::LoweredFile;
 use crate::resolve::returns::Returns;
@@ -62,14 +63,6 @@ struct Cx<'a> {
     files: &'a [LoweredFile],
     by_pos: BTreeMap<FnRef, usize>,
     memo: HashMap<FnRef, Facts>,
-}
-
-fn callee_name(c: &Callee) -> Option<&str> {
-    match c {
-        Callee::Path(s) => s.last().map(String::as_str),
-        Callee::Method { name, .. } => Some(name),
-        Callee::Value { .. } => None,
-    }
 }
 
 impl Cx<'_> {
