@@ -56,7 +56,13 @@ pub struct CodeLock {
     pub kind: LockKind,
     /// Why it is a lock, for notes (`wraps `std::sync::Mutex``, `spins in `lock``).
     pub evidence: String,
+    /// Its `lock` masks interrupts only for one value of a const parameter (maestro's
+    /// `Mutex<T, const INT: bool>` does `if !INT { cli() }`): that parameter's position among
+    /// the type's parameters, the value, and the parameter's default.
+    pub irq_safe_if: Option<ConstCond>,
 }
+
+pub use crate::ir::ConstCond;
 
 #[derive(Default)]
 pub struct Index {
@@ -410,7 +416,9 @@ impl Index {
         let source = self.find_struct(files, module, segs);
         if let Some(s) = source {
             if let Some(l) = self.code_locks.get(&s.path) {
-                return Some(l.kind.clone());
+                let mut kind = l.kind.clone();
+                kind.irq_safe |= l.irq_safe_if.as_ref().is_some_and(|c| c.holds(args));
+                return Some(kind);
             }
         }
         // Read by the name table without its source: std's own types are known exactly.
@@ -823,6 +831,27 @@ impl Index {
                 args: vec![self.strip(files, &w.module, &t, 0)],
             });
             return;
+        }
+        // `UnsafeCell<T>::get()` is a pointer to the `T` inside (a lock's own state).
+        if matches!(m, "get" | "get_mut" | "raw_get") {
+            let inner = cur
+                .as_ref()
+                .map(|t| self.strip(files, &w.module, t, 0))
+                .and_then(|t| match t {
+                    TypeRef::Path { segs, mut args }
+                        if matches!(
+                            segs.last().map(String::as_str),
+                            Some("UnsafeCell" | "SyncUnsafeCell")
+                        ) && !args.is_empty() =>
+                    {
+                        Some(args.swap_remove(0))
+                    }
+                    _ => None,
+                });
+            if let Some(t) = inner {
+                w.ty = Some(TypeRef::Ptr(Box::new(t)));
+                return;
+            }
         }
         let tn = cur
             .as_ref()

@@ -39,6 +39,32 @@ impl TypeRef {
     }
 }
 
+/// A const parameter's value a lock's masking depends on (`if !INT { cli() }`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstCond {
+    /// The parameter's position among the type's parameters.
+    pub pos: usize,
+    /// The value that masks, as written (`false`).
+    pub value: String,
+    /// The parameter's default, when written.
+    pub default: Option<String>,
+}
+
+impl ConstCond {
+    /// Whether a use's arguments (`Mutex<T, false>`; a missing one takes the default) give the
+    /// parameter this value.
+    pub fn holds(&self, args: &[TypeRef]) -> bool {
+        let arg = match args.get(self.pos) {
+            Some(TypeRef::Path { segs, args }) if args.is_empty() && segs.len() == 1 => {
+                Some(segs[0].as_str())
+            }
+            Some(_) => None,
+            None => self.default.as_deref(),
+        };
+        arg == Some(self.value.as_str())
+    }
+}
+
 /// A struct (or union) and its fields; tuple fields are named `0`, `1`, ….
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StructDef {
@@ -46,7 +72,10 @@ pub struct StructDef {
     pub path: String,
     pub name: String,
     pub fields: Vec<(String, TypeRef, Span)>,
+    /// Type and const parameters in order (the positions of a use's arguments).
     pub generics: Vec<String>,
+    /// The const parameters, with their defaults as written.
+    pub consts: Vec<(String, Option<String>)>,
     pub span: Span,
     /// Module path (crate name first) for name resolution.
     pub module: String,

@@ -53,6 +53,31 @@ fn bounds(
         .collect()
 }
 
+/// The type and const parameters of an item, in order: the positions its arguments take.
+fn value_params(g: &syn::Generics) -> Vec<String> {
+    g.params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.to_string()),
+            syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect()
+}
+
+/// The const parameters of an item with their defaults as written (`const INT: bool = true`).
+fn const_params(g: &syn::Generics) -> Vec<(String, Option<String>)> {
+    g.const_params()
+        .map(|c| {
+            let default = c
+                .default
+                .as_ref()
+                .map(|d| quote::ToTokens::to_token_stream(d).to_string());
+            (c.ident.to_string(), default)
+        })
+        .collect()
+}
+
 pub fn path_segs(p: &syn::Path) -> Vec<String> {
     // A raw identifier names the same item as the plain one (`r#async::f` is `async::f`).
     p.segments
@@ -69,6 +94,12 @@ pub fn path_type(p: &syn::Path) -> TypeRef {
             .iter()
             .filter_map(|g| match g {
                 syn::GenericArgument::Type(t) => Some(type_ref(t)),
+                // `Mutex<T, false>`: a const argument keeps its place among the arguments,
+                // spelled as written.
+                syn::GenericArgument::Const(e) => Some(TypeRef::Path {
+                    segs: vec![quote::ToTokens::to_token_stream(e).to_string()],
+                    args: Vec::new(),
+                }),
                 _ => None,
             })
             .collect(),
@@ -119,11 +150,7 @@ impl<'a> ItemCx<'a> {
                 name: t.ident.to_string(),
                 ty: type_ref(&t.ty),
                 module: module.to_string(),
-                generics: t
-                    .generics
-                    .type_params()
-                    .map(|p| p.ident.to_string())
-                    .collect(),
+                generics: value_params(&t.generics),
             }),
             syn::Item::Use(u) => {
                 let mut prefix = Vec::new();
@@ -196,12 +223,11 @@ impl<'a> ItemCx<'a> {
                 .collect(),
             syn::Fields::Unit => Vec::new(),
         };
-        let generics = s
-            .generics
-            .type_params()
-            .map(|p| p.ident.to_string())
-            .collect();
+        let generics = value_params(&s.generics);
         self.push_struct(&s.ident, fields, generics, module);
+        if let Some(last) = self.out.structs.last_mut() {
+            last.consts = const_params(&s.generics);
+        }
     }
 
     fn enum_item(&mut self, e: &syn::ItemEnum, module: &str) {
@@ -271,6 +297,7 @@ impl<'a> ItemCx<'a> {
             name: ident.to_string(),
             fields,
             generics,
+            consts: Vec::new(),
             span: self.map.of(ident),
             module: module.to_string(),
         });

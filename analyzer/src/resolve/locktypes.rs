@@ -11,7 +11,7 @@
 use super::alias::callee_name;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::index::{CodeLock, FnRef, Index, LockKind};
+use crate::index::{CodeLock, ConstCond, FnRef, Index, LockKind};
 use crate::ir::{BlockKind, FnDef, Op, Proj, Root, TypeRef};
 use crate::lock_api;
 use crate::lower::LoweredFile;
@@ -93,6 +93,22 @@ impl Cx<'_> {
                     kind: BlockKind::Sleep(_) | BlockKind::CondWait(_),
                     ..
                 } => f.sleeps = true,
+                // The lock of its own state (`self.inner.get().spin.lock()`): this spins or
+                // masks interrupts as that lock does, when its code says so. Not `self` itself
+                // (a raw interface built on its own guard methods says nothing new).
+                Op::Acquire { place, .. }
+                    if matches!(place.root, Root::SelfValue) && !place.proj.is_empty() =>
+                {
+                    let kind = self.ix.walk_place(self.files, func, place).and_then(|w| {
+                        let ty = w.ty?;
+                        let cfg = crate::config::Config::default();
+                        self.ix.lock_kind(self.files, &w.module, &ty, &cfg)
+                    });
+                    if let Some(k) = kind.filter(|k| !k.by_name) {
+                        f.spins |= k.spin;
+                        f.masks_irq |= k.irq_safe;
+                    }
+                }
                 Op::Call { callee, .. } => {
                     let Some(name) = callee_name(callee) else {
                         continue;
@@ -201,7 +217,7 @@ pub fn compute(ix: &Index, files: &[LoweredFile], returns: &Returns) -> HashMap<
     let mut out = HashMap::new();
     for f in files {
         for s in &f.items.structs {
-            if let Some(l) = classify(&mut cx, returns, &s.path) {
+            if let Some(l) = classify(&mut cx, returns, s) {
                 out.insert(s.path.clone(), l);
             }
         }
@@ -216,7 +232,8 @@ fn is_acquire_name(n: &str) -> bool {
     lock_api::GUARD_METHODS.contains(&n) || lock_api::TRY_METHODS.contains(&n)
 }
 
-fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> {
+fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Option<CodeLock> {
+    let path = s.path.as_str();
     let ix = cx.ix;
     let files = cx.files;
     let key = TyKey::Local(path.to_string());
@@ -231,6 +248,15 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
     };
     let mut evidence: Option<String> = None;
     let mut plain_masks = false;
+    let consts: Vec<(usize, String, Option<String>)> = s
+        .consts
+        .iter()
+        .filter_map(|(c, d)| {
+            let i = s.generics.iter().position(|g| g == c)?;
+            Some((i, c.clone(), d.clone()))
+        })
+        .collect();
+    let mut masks_when: Option<ConstCond> = None;
     let mut any_sleeps = false;
     let mut is_async = false;
     let methods: Vec<FnRef> = lock_api::GUARD_METHODS
@@ -296,7 +322,15 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
             kind.rw = true;
         }
         if m.name == "lock" || m.name == "read" || m.name == "write" {
-            plain_masks |= facts.masks_irq;
+            // `if !INT { cli() }`: masking that only one value of a const parameter takes.
+            match facts
+                .masks_irq
+                .then(|| masks_only_when(m, &consts))
+                .flatten()
+            {
+                Some(c) => masks_when = masks_when.or(Some(c)),
+                None => plain_masks |= facts.masks_irq,
+            }
         }
         // A wrapper: the guard of a lock in one of its fields.
         if let Some((place, method, _, unwrapped)) = returns.get(&r) {
@@ -340,5 +374,55 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, path: &str) -> Option<CodeLock> 
     if any_sleeps && kind.raw || is_async {
         kind.spin = false;
     }
-    Some(CodeLock { kind, evidence })
+    let irq_safe_if = masks_when.filter(|_| !kind.irq_safe);
+    Some(CodeLock {
+        kind,
+        evidence,
+        irq_safe_if,
+    })
+}
+
+/// Whether every interrupt-masking point of `m`'s own body is reached only on paths that
+/// assume one value of a const parameter of its type (`if !INT { cli(); }` masks when `INT`
+/// is `false`): that parameter and value.
+fn masks_only_when(m: &FnDef, consts: &[(usize, String, Option<String>)]) -> Option<ConstCond> {
+    let body = m.body.as_ref()?;
+    // depth-first over (node, the const assumption on the path), each pair once
+    let mut seen: std::collections::HashSet<(u32, Option<(usize, bool)>)> = Default::default();
+    let mut stack: Vec<(u32, Option<(usize, bool)>)> = vec![(0, None)];
+    let mut found: Option<(usize, bool)> = None;
+    while let Some((n, cond)) = stack.pop() {
+        if !seen.insert((n, cond)) || seen.len() > 10_000 {
+            if seen.len() > 10_000 {
+                return None;
+            }
+            continue;
+        }
+        let node = body.nodes.get(n as usize)?;
+        let mut cond = cond;
+        match &node.op {
+            Op::Assume { key, value } => {
+                if let Some(ci) = consts.iter().position(|(_, c, _)| *c == key.text) {
+                    cond = cond.or(Some((ci, *value)));
+                }
+            }
+            Op::IrqOff { .. } | Op::IrqGuard { .. } => match (cond, found) {
+                (None, _) => return None,
+                (Some(c), None) => found = Some(c),
+                (Some(c), Some(f)) if c != f => return None,
+                _ => {}
+            },
+            _ => {}
+        }
+        for &s in &node.succs {
+            stack.push((s, cond));
+        }
+    }
+    let (ci, value) = found?;
+    let (pos, _, default) = consts[ci].clone();
+    Some(ConstCond {
+        pos,
+        value: value.to_string(),
+        default,
+    })
 }
