@@ -775,9 +775,10 @@ impl Index {
     /// A guard's target: `Mutex<T>` → `T` (lock_api's `Mutex<R, T>` → `T`).
     fn step_guard(&self, files: &[LoweredFile], w: &mut Walk) {
         let cur = w.ty.clone();
-        // Mutex<T> → T (lock_api's Mutex<R, T> → T).
+        // Mutex<T> → T (lock_api's Mutex<R, T> → T; a trailing const argument, as in
+        // `Mutex<T, false>`, is not the data).
         w.ty = cur.and_then(|t| match self.strip(files, &w.module, &t, 0) {
-            TypeRef::Path { args, .. } => args.last().cloned(),
+            TypeRef::Path { args, .. } => args.iter().rev().find(|a| !a.is_const_arg()).cloned(),
             _ => None,
         });
     }
@@ -832,26 +833,11 @@ impl Index {
             });
             return;
         }
+        let stripped = cur.as_ref().map(|t| self.strip(files, &w.module, t, 0));
         // `UnsafeCell<T>::get()` is a pointer to the `T` inside (a lock's own state).
-        if matches!(m, "get" | "get_mut" | "raw_get") {
-            let inner = cur
-                .as_ref()
-                .map(|t| self.strip(files, &w.module, t, 0))
-                .and_then(|t| match t {
-                    TypeRef::Path { segs, mut args }
-                        if matches!(
-                            segs.last().map(String::as_str),
-                            Some("UnsafeCell" | "SyncUnsafeCell")
-                        ) && !args.is_empty() =>
-                    {
-                        Some(args.swap_remove(0))
-                    }
-                    _ => None,
-                });
-            if let Some(t) = inner {
-                w.ty = Some(TypeRef::Ptr(Box::new(t)));
-                return;
-            }
+        if let Some(t) = stripped.as_ref().and_then(|t| t.unsafe_cell_get(m)) {
+            w.ty = Some(t);
+            return;
         }
         let tn = cur
             .as_ref()
@@ -917,6 +903,23 @@ impl Index {
                 w.class = format!("{}()", d.path);
                 w.module = d.module.clone();
                 w.ty = d.ret.clone();
+            }
+            // `map.first_key_value()`: an entry of a std map, `Option<(K, V)>`.
+            None if matches!(
+                m,
+                "first_key_value" | "last_key_value" | "pop_first" | "pop_last"
+            ) && stripped.as_ref().and_then(TypeRef::std_map_kv).is_some() =>
+            {
+                w.ty = stripped
+                    .as_ref()
+                    .and_then(TypeRef::std_map_kv)
+                    .map(|(k, v)| TypeRef::Path {
+                        segs: vec!["Option".into()],
+                        args: vec![TypeRef::Tuple(vec![k, v])],
+                    });
+                if !w.class.is_empty() {
+                    w.class.push_str("[]");
+                }
             }
             // `v.first()`, `it.next()` on a collection (or an iterator over one,
             // whose place is the collection's): one of its elements.

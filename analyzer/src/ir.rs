@@ -31,6 +31,53 @@ pub enum TypeRef {
 }
 
 impl TypeRef {
+    /// A const generic argument as lowering keeps it (`false`, `16`, `{ N + 1 }`).
+    pub fn is_const_arg(&self) -> bool {
+        match self {
+            TypeRef::Path { segs, args } if args.is_empty() && segs.len() == 1 => {
+                let s = segs[0].as_str();
+                s == "true"
+                    || s == "false"
+                    || s.starts_with(|c: char| {
+                        c.is_ascii_digit() || matches!(c, '{' | '-' | '\'' | '"')
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// A std map's key and value types (`BTreeMap<K, V>`, `HashMap<K, V, S>`), of a type
+    /// with its pointers and aliases stripped.
+    pub fn std_map_kv(&self) -> Option<(TypeRef, TypeRef)> {
+        match self {
+            TypeRef::Path { segs, args }
+                if matches!(
+                    segs.last().map(String::as_str),
+                    Some("BTreeMap" | "HashMap")
+                ) && args.len() >= 2 =>
+            {
+                Some((args[0].clone(), args[1].clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// `UnsafeCell<T>::get()` (and `get_mut`, `raw_get`): a pointer to the `T` inside.
+    pub fn unsafe_cell_get(&self, method: &str) -> Option<TypeRef> {
+        match self {
+            TypeRef::Path { segs, args }
+                if matches!(method, "get" | "get_mut" | "raw_get")
+                    && matches!(
+                        segs.last().map(String::as_str),
+                        Some("UnsafeCell" | "SyncUnsafeCell")
+                    ) =>
+            {
+                Some(TypeRef::Ptr(Box::new(args.first()?.clone())))
+            }
+            _ => None,
+        }
+    }
+
     pub fn last(&self) -> Option<&str> {
         match self {
             TypeRef::Path { segs, .. } => segs.last().map(String::as_str),
