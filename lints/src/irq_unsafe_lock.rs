@@ -23,7 +23,10 @@ declare_lint! {
     /// names (`handle_irq`, `irq_handler`, `*_isr`): in a std program a virtual device's
     /// `handle_interrupt` runs on an ordinary thread. Soft-interrupt handlers (bottom halves,
     /// DPCs) come from `softirq_handlers`; a lock they use must be taken elsewhere with bottom
-    /// halves (or interrupts) disabled.
+    /// halves (or interrupts) disabled. A callback stored into a field, a table or a
+    /// collection (`self.handlers.push(Box::new(..))`, `LINES[n] = Some(f)`) runs where it is
+    /// called through that place: in interrupt context when a handler calls it, and the
+    /// finding labels that call.
     ///
     /// ## Why is this bad?
     /// Process context holds the lock with interrupts enabled; the interrupt arrives on the
@@ -31,8 +34,9 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Bottom halves disabled by an outer `_bh` lock do not count for the locks taken inside
-    /// it (interrupts masked by an outer lock do). A handler registered through an API whose name does not mention irq or interrupt must be
-    /// listed in `irq_handlers`. Interrupts masked by a guard value that is not a lock
+    /// it (interrupts masked by an outer lock do). A handler registered through an API whose
+    /// name does not mention irq or interrupt, and that no analyzed handler calls through a
+    /// stored value, must be listed in `irq_handlers`. Interrupts masked by a guard value that is not a lock
     /// (`let _g = irq::disable_local();`) are not seen: acquisitions under it count as
     /// interrupts enabled. A lock whose guard-policy type argument masks interrupts for writers
     /// only (`RwLock<T, WriteIrqDisabled>`) is taken as irq-safe for readers too.
