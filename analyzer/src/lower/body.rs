@@ -36,6 +36,8 @@ pub const MAX_NODES: usize = 50_000;
 pub const MAX_DEPTH: u32 = 300;
 /// The kind of a closure's value copy (`BodyLowerer::value_copies`): `{value#N}`.
 pub const VALUE_KIND: &str = "value";
+/// Most value copies one body lowers.
+pub const MAX_VALUE_COPIES: u32 = 64;
 /// Value flows kept per body (`Body::value_flows`).
 pub const MAX_VALUE_FLOWS: usize = 256;
 
@@ -164,6 +166,9 @@ pub struct BodyLowerer<'a> {
     closure_count: u32,
     /// Value copies lowered so far (`value_copies`).
     value_count: u32,
+    /// Lowering a value copy (or something inside one): no further copies, so nested closures
+    /// are not lowered once per combination of copies.
+    in_value_copy: bool,
     inline_depth: u32,
     /// Closures being inlined (by span start), innermost last.
     inlining: Vec<u32>,
@@ -208,6 +213,7 @@ impl<'a> BodyLowerer<'a> {
             extra: Vec::new(),
             closure_count: 0,
             value_count: 0,
+            in_value_copy: false,
             inline_depth: 0,
             inlining: Vec::new(),
             stmt_expr: None,

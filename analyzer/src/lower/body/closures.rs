@@ -57,6 +57,11 @@ impl<'a> BodyLowerer<'a> {
     ) {
         let Some(call) = call else { return };
         for (index, c) in closures {
+            // Never inside another copy: nested closures would be lowered once per
+            // combination of copies (2^depth).
+            if self.in_value_copy || self.value_count >= MAX_VALUE_COPIES {
+                return;
+            }
             let func = self.spawn_closure_kind(c, VALUE_KIND);
             self.fn_store(
                 FnStoreTo::Arg {
@@ -315,6 +320,7 @@ impl<'a> BodyLowerer<'a> {
         sub.inline_depth = self.inline_depth;
         sub.depth = self.depth;
         sub.inlining = self.inlining.clone();
+        sub.in_value_copy = self.in_value_copy || kind == VALUE_KIND;
         sub.scopes.push(captured);
         let body = f(&mut sub);
         def.body = Some(body);
