@@ -839,11 +839,14 @@ impl Index {
             w.ty = Some(t);
             return;
         }
-        let tn = cur
-            .as_ref()
-            .map(|t| self.strip(files, &w.module, t, 0))
-            .and_then(|t| t.last().map(str::to_string));
+        let tn = stripped.as_ref().and_then(|t| t.last().map(str::to_string));
         let def = tn.as_deref().and_then(|tn| self.method(files, tn, m));
+        let entry = matches!(
+            m,
+            "first_key_value" | "last_key_value" | "pop_first" | "pop_last"
+        )
+        .then(|| stripped.as_ref().and_then(TypeRef::std_map_kv))
+        .flatten();
         // A lock's method returning the same lock type with other parameters
         // (`spin.disable_irq()` → `&SpinLock<T, IrqDisabled>`) is a view of the
         // receiver: a reference borrowed from `&self` whose type is the same lock.
@@ -905,18 +908,11 @@ impl Index {
                 w.ty = d.ret.clone();
             }
             // `map.first_key_value()`: an entry of a std map, `Option<(K, V)>`.
-            None if matches!(
-                m,
-                "first_key_value" | "last_key_value" | "pop_first" | "pop_last"
-            ) && stripped.as_ref().and_then(TypeRef::std_map_kv).is_some() =>
-            {
-                w.ty = stripped
-                    .as_ref()
-                    .and_then(TypeRef::std_map_kv)
-                    .map(|(k, v)| TypeRef::Path {
-                        segs: vec!["Option".into()],
-                        args: vec![TypeRef::Tuple(vec![k, v])],
-                    });
+            None if entry.is_some() => {
+                w.ty = entry.map(|(k, v)| TypeRef::Path {
+                    segs: vec!["Option".into()],
+                    args: vec![TypeRef::Tuple(vec![k, v])],
+                });
                 if !w.class.is_empty() {
                     w.class.push_str("[]");
                 }

@@ -224,10 +224,8 @@ impl<'a> ItemCx<'a> {
             syn::Fields::Unit => Vec::new(),
         };
         let generics = value_params(&s.generics);
-        self.push_struct(&s.ident, fields, generics, module);
-        if let Some(last) = self.out.structs.last_mut() {
-            last.consts = const_params(&s.generics);
-        }
+        let consts = const_params(&s.generics);
+        self.push_struct(&s.ident, fields, (generics, consts), module);
     }
 
     fn enum_item(&mut self, e: &syn::ItemEnum, module: &str) {
@@ -268,7 +266,7 @@ impl<'a> ItemCx<'a> {
     /// A union, as a struct of its fields.
     fn union_item(&mut self, s: &syn::ItemUnion, module: &str) {
         let fields = self.named_fields(&s.fields);
-        self.push_struct(&s.ident, fields, Vec::new(), module);
+        self.push_struct(&s.ident, fields, (Vec::new(), Vec::new()), module);
     }
 
     /// Named fields with their types as written and spans.
@@ -289,7 +287,7 @@ impl<'a> ItemCx<'a> {
         &mut self,
         ident: &syn::Ident,
         fields: Vec<(String, TypeRef, crate::source::Span)>,
-        generics: Vec<String>,
+        (generics, consts): (Vec<String>, Vec<(String, Option<String>)>),
         module: &str,
     ) {
         self.out.structs.push(StructDef {
@@ -297,7 +295,7 @@ impl<'a> ItemCx<'a> {
             name: ident.to_string(),
             fields,
             generics,
-            consts: Vec::new(),
+            consts,
             span: self.map.of(ident),
             module: module.to_string(),
         });

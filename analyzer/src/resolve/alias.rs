@@ -126,8 +126,8 @@ pub fn compute(
                 }
                 let targets = crate::resolve::calls::call_targets(ix, files, func, callee, by_pos);
                 for t in &targets {
-                    for (arg, to) in sink_args(ix, files, callee, args, t.flow, &sinks) {
-                        let arg = &arg;
+                    for (_, arg, to) in sink_args(ix, files, callee, args, t.flow, &sinks) {
+                        let Some(arg) = &arg else { continue };
                         if let Some(own) = param_index(func, arg) {
                             let mine = sinks.entry((pos, own)).or_default();
                             let before = mine.len();
@@ -208,7 +208,8 @@ pub(super) fn bodies<'a>(
 }
 
 /// The arguments a call passes for the parameters of `target` (a position in `Index::fns`)
-/// that have sinks, with what each parameter is stored into.
+/// that have sinks: the argument's index, its place when it is one, and what the parameter
+/// is stored into.
 pub(super) fn sink_args(
     ix: &Index,
     files: &[LoweredFile],
@@ -216,14 +217,14 @@ pub(super) fn sink_args(
     args: &[Option<Place>],
     target: usize,
     sinks: &HashMap<ParamKey, BTreeSet<String>>,
-) -> Vec<(Place, BTreeSet<String>)> {
+) -> Vec<(usize, Option<Place>, BTreeSet<String>)> {
     let cdef = ix.func(files, ix.fns[target]);
     let offset = usize::from(matches!(callee, Callee::Path(_)) && cdef.has_self);
     (0..cdef.params.len())
         .filter_map(|pi| {
             let to = sinks.get(&(target, pi))?;
-            let arg = args.get(pi + offset)?.as_ref()?;
-            Some((arg.clone(), to.clone()))
+            let arg = args.get(pi + offset)?;
+            Some((pi + offset, arg.clone(), to.clone()))
         })
         .collect()
 }

@@ -21,7 +21,7 @@ pub use crate::sema::fnvalues::FnValues;
 
 use super::alias::{bodies, callee_name, param_index, sink_args, ParamKey};
 use crate::index::{FnRef, Index};
-use crate::ir::{Callee, FlowTo, FnDef, FnStoreTo, Op, Place, Proj, Root, TypeRef};
+use crate::ir::{FlowTo, FnDef, FnStoreTo, Op, Place, Proj, Root, TypeRef};
 use crate::LoweredFile;
 
 /// Rounds of sink propagation through functions that hand a parameter on.
@@ -99,25 +99,15 @@ pub fn compute(
             })
             .collect();
         for &t in targets {
-            let cdef = ix.func(files, ix.fns[t]);
-            let offset = usize::from(matches!(**callee, Callee::Path(_)) && cdef.has_self);
-            for pi in 0..cdef.params.len() {
-                let Some(to) = sinks.get(&(t, pi)) else {
-                    continue;
-                };
-                let ai = pi + offset;
+            for (ai, arg, to) in sink_args(ix, files, callee, args, t, &sinks) {
                 let mut srcs: Vec<Src> = closures
                     .iter()
                     .filter(|(i, _)| *i as usize == ai)
                     .map(|&(_, f)| Src::Fn(f))
                     .collect();
-                if let Some(Some(a)) = args.get(ai) {
-                    srcs.extend(cx.source(func, a));
-                }
+                srcs.extend(arg.as_ref().and_then(|a| cx.source(func, a)));
                 for slot in to {
-                    into.entry(slot.clone())
-                        .or_default()
-                        .extend(srcs.iter().cloned());
+                    into.entry(slot).or_default().extend(srcs.iter().cloned());
                 }
             }
         }
@@ -224,8 +214,8 @@ fn sink_calls(
                         .collect()
                 });
                 for &t in targets.iter() {
-                    for (arg, to) in sink_args(ix, files, callee, args, t, sinks) {
-                        if let Some(own) = param_index(func, &arg) {
+                    for (_, arg, to) in sink_args(ix, files, callee, args, t, sinks) {
+                        if let Some(own) = arg.as_ref().and_then(|a| param_index(func, a)) {
                             let mine = sinks.entry((pos, own)).or_default();
                             let before = mine.len();
                             mine.extend(to);
@@ -329,24 +319,28 @@ pub fn slot(ix: &Index, files: &[LoweredFile], func: &FnDef, place: &Place) -> O
             // the data behind a lock stores what the lock's place stores
             Proj::Elem | Proj::Index(_) | Proj::Unwrap | Proj::Via(_) | Proj::Guard => true,
             Proj::Ctor { ctor, .. } => matches!(ctor.as_str(), "Some" | "Ok"),
-            Proj::Method(m) => matches!(
-                m.as_str(),
-                "as_ref"
-                    | "as_mut"
-                    | "as_deref"
-                    | "unwrap"
-                    | "expect"
-                    | "clone"
-                    | "cloned"
-                    | "copied"
-                    | "iter"
-                    | "iter_mut"
-                    | "get"
-                    | "get_mut"
-                    | "first"
-                    | "last"
-                    | "values"
-            ),
+            // std's pass-through methods (`Option::as_ref`, `Vec::get`, `Arc::clone`), unless
+            // the receiver's type is one of the analyzed code that declares the method
+            Proj::Method(m) => {
+                matches!(
+                    m.as_str(),
+                    "as_ref"
+                        | "as_mut"
+                        | "as_deref"
+                        | "unwrap"
+                        | "expect"
+                        | "clone"
+                        | "cloned"
+                        | "copied"
+                        | "iter"
+                        | "iter_mut"
+                        | "get"
+                        | "get_mut"
+                        | "first"
+                        | "last"
+                        | "values"
+                ) && !declares(ix, files, func, &p, m)
+            }
             Proj::Field(_) => false,
         };
         if !through {
@@ -357,12 +351,26 @@ pub fn slot(ix: &Index, files: &[LoweredFile], func: &FnDef, place: &Place) -> O
     if matches!(p.root, Root::Opaque | Root::Call(_) | Root::Value(_)) {
         return None;
     }
-    if matches!(p.root, Root::Path(_)) && p.proj.is_empty() && !is_static(ix, files, func, &p) {
-        return None;
-    }
+    // (a path that names no static has no class: not a slot)
     let w = ix.walk_place(files, func, &p)?;
     let class = w.class.replace("[]", "");
     (!class.is_empty() && !class.ends_with(')')).then_some(class)
+}
+
+/// Whether the receiver of the last step of `p` (a method call `m`) has a type of the
+/// analyzed code that declares `m`.
+fn declares(ix: &Index, files: &[LoweredFile], func: &FnDef, p: &Place, m: &str) -> bool {
+    let recv = Place {
+        root: p.root.clone(),
+        proj: p.proj[..p.proj.len().saturating_sub(1)].to_vec(),
+        text: p.text.clone(),
+    };
+    ix.walk_place(files, func, &recv)
+        .and_then(|w| {
+            let t = ix.strip(files, &w.module, w.ty.as_ref()?, 0);
+            t.last().map(|tn| ix.method(files, tn, m).is_some())
+        })
+        .unwrap_or(false)
 }
 
 fn is_static(ix: &Index, files: &[LoweredFile], func: &FnDef, p: &Place) -> bool {

@@ -384,7 +384,8 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
 
 /// Whether every interrupt-masking point of `m`'s own body is reached only on paths that
 /// assume one value of a const parameter of its type (`if !INT { cli(); }` masks when `INT`
-/// is `false`): that parameter and value.
+/// is `false`): that parameter and value. Masking done by a callee is not looked at here; a
+/// body whose own masking is conditional is taken as masking under that condition only.
 fn masks_only_when(m: &FnDef, consts: &[(usize, String, Option<String>)]) -> Option<ConstCond> {
     let body = m.body.as_ref()?;
     // depth-first over (node, the const assumption on the path), each pair once
@@ -392,10 +393,10 @@ fn masks_only_when(m: &FnDef, consts: &[(usize, String, Option<String>)]) -> Opt
     let mut stack: Vec<(u32, Option<(usize, bool)>)> = vec![(0, None)];
     let mut found: Option<(usize, bool)> = None;
     while let Some((n, cond)) = stack.pop() {
-        if !seen.insert((n, cond)) || seen.len() > 10_000 {
-            if seen.len() > 10_000 {
-                return None;
-            }
+        if seen.len() > 10_000 {
+            return None;
+        }
+        if !seen.insert((n, cond)) {
             continue;
         }
         let node = body.nodes.get(n as usize)?;

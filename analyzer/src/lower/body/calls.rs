@@ -106,6 +106,19 @@ impl ArgRole {
     }
 }
 
+/// The closures of a call with their argument indices, when value copies are to be made
+/// of them (`BodyLowerer::value_copies`).
+fn with_args(
+    copies: bool,
+    at: &[u32],
+    closures: &[syn::ExprClosure],
+) -> Vec<(u32, syn::ExprClosure)> {
+    if !copies {
+        return Vec::new();
+    }
+    at.iter().copied().zip(closures.iter().cloned()).collect()
+}
+
 /// Where the closures passed to a call run.
 pub(super) enum ClosureRun {
     /// During the call, under the locks held there; a combinator's one-parameter closure
@@ -548,20 +561,9 @@ impl<'a> BodyLowerer<'a> {
             ClosureRun::Inline(None)
         };
         let copies = matches!(run, ClosureRun::Inline(None)) && !lock_api::runs_closure_now(name);
-        let with_args: Vec<(u32, syn::ExprClosure)> = if copies {
-            closure_args
-                .iter()
-                .copied()
-                .zip(closures.iter().cloned())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let elsewhere = matches!(run, ClosureRun::Elsewhere);
+        let with_args = with_args(copies, &closure_args, &closures);
         let spawned = self.run_closures(closures, run, span);
-        if elsewhere {
-            self.spawned_args(&closure_args, spawned, node);
-        }
+        self.arg_fn_stores(node, closure_args.iter().copied().zip(spawned).collect());
         self.value_copies(&with_args, node);
         for (_, g) in moved {
             self.emit(Op::Release {
@@ -632,7 +634,8 @@ impl<'a> BodyLowerer<'a> {
         out
     }
 
-    /// The closures passed as arguments of the call at `node` (see `Body::fn_stores`).
+    /// Closures lowered as functions of their own passed as arguments of the call at `node`,
+    /// with their argument indices (see `Body::fn_stores`).
     fn arg_fn_stores(&mut self, node: Option<NodeId>, funcs: Vec<(u32, String)>) {
         let Some(call) = node else { return };
         for (index, func) in funcs {
@@ -1041,7 +1044,8 @@ impl<'a> BodyLowerer<'a> {
             moved: moved.clone(),
         });
         // `Arc::new(Box::new(move || ..))` is still that closure's value.
-        let shares = pc.two("Arc", "new") || pc.two("Rc", "new") || pc.two("Box", "pin");
+        let shared = pc.two("Arc", "new") || pc.two("Rc", "new");
+        let shares = shared || pc.two("Box", "pin");
         let mut func = funcs
             .first()
             .filter(|(i, _)| shares && *i == 0)
@@ -1065,26 +1069,18 @@ impl<'a> BodyLowerer<'a> {
             let spawned = self.run_closures(closures, ClosureRun::Elsewhere, span);
             // `Arc::new(move || ..)` is that closure's value.
             if let [f] = spawned.as_slice() {
-                if pc.two("Arc", "new") || pc.two("Rc", "new") {
+                if shared {
                     func = Some(f.clone());
                 }
             }
-            self.spawned_args(&closure_args, spawned, node);
+            self.arg_fn_stores(node, closure_args.iter().copied().zip(spawned).collect());
         } else {
             let std = matches!(
                 pc.segs.first().map(String::as_str),
                 Some("std" | "core" | "alloc")
             );
-            let with_args: Vec<(u32, syn::ExprClosure)> = if std || lock_api::runs_closure_now(last)
-            {
-                Vec::new()
-            } else {
-                closure_args
-                    .iter()
-                    .copied()
-                    .zip(closures.iter().cloned())
-                    .collect()
-            };
+            let copies = !std && !lock_api::runs_closure_now(last);
+            let with_args = with_args(copies, &closure_args, &closures);
             self.run_closures(closures, ClosureRun::Inline(None), span);
             self.value_copies(&with_args, node);
         }

@@ -73,15 +73,6 @@ impl<'a> BodyLowerer<'a> {
         }
     }
 
-    /// Closures passed to a call that run elsewhere (lowered as their own functions, `paths`)
-    /// are its arguments too.
-    pub(super) fn spawned_args(&mut self, at: &[u32], paths: Vec<String>, call: Option<NodeId>) {
-        let Some(call) = call else { return };
-        for (&index, func) in at.iter().zip(paths) {
-            self.fn_store(FnStoreTo::Arg { call, index }, func);
-        }
-    }
-
     /// A closure bound to a local and called here runs here.
     pub(super) fn inline_closure(&mut self, c: &syn::ExprClosure, span: Span) {
         self.inline_closure_at(c, span, None, None);
