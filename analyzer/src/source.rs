@@ -38,7 +38,19 @@ impl<'de> serde::Deserialize<'de> for FileId {
 }
 
 /// A Rust edition. The lock analysis depends on it (`if let` scrutinee and tail temporaries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Edition {
     E2015,
     E2018,

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use cargo_metadata::{semver, DependencyKind, Metadata, Package, PackageId, TargetKind};
 use lockstep_analyzer::Edition;
 
+use crate::deps_memo::{cargo_home, replace_memo, source_name_use, source_names_lock_code};
 use crate::unit::{Unit, UnitPlan, UnitSource};
 
 /// Source bytes of dependencies read in one run, at most: the packages nearest to the analyzed
@@ -29,7 +30,7 @@ pub const TRANSITIVE_PACKAGE_LIMIT: u64 = 2 << 20;
 const MAX_SCAN_FILES: usize = 4000;
 
 /// What reading the dependencies did, for `--stats` and the run's notes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct DepReport {
     /// Packages whose sources are loaded, as `name version`.
     pub read: Vec<String>,
@@ -55,6 +56,9 @@ pub struct DepReport {
     pub disabled: bool,
     /// Cargo's graph came from an earlier run's resolve of the same tree ([`ResolveMemo`]).
     pub remembered: bool,
+    /// The dependencies chosen by an earlier run of the same tree, nothing it read having
+    /// changed since ([`crate::deps_memo`]).
+    pub plan_remembered: bool,
 }
 
 /// Environment for every cargo or rustc started on an untrusted tree. A `.cargo/config.toml`
@@ -490,6 +494,7 @@ fn vendored_sources(dir: &Path) -> Versions {
                 let Some(v) = src.get("directory").and_then(toml::Value::as_str) else {
                     continue;
                 };
+                crate::deps_memo::saw_dir(&d.join(v));
                 let Ok(entries) = std::fs::read_dir(d.join(v)) else {
                     continue;
                 };
@@ -527,28 +532,24 @@ fn newest_first(out: &mut Versions) {
     }
 }
 
-/// `$CARGO_HOME`, else `~/.cargo`.
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-}
-
 /// Every package source under `$CARGO_HOME/registry/src/*/`, by name, newest version first.
 fn registry_sources() -> &'static Versions {
-    static SOURCES: OnceLock<Versions> = OnceLock::new();
-    SOURCES.get_or_init(|| {
+    static SOURCES: OnceLock<(Versions, Vec<PathBuf>)> = OnceLock::new();
+    let (versions, listed) = SOURCES.get_or_init(|| {
+        let mut listed = Vec::new();
         let home = cargo_home();
         let mut out = Versions::new();
         let Some(src) = home.map(|h| h.join("registry").join("src")) else {
-            return out;
+            return (out, listed);
         };
+        listed.push(src.clone());
         let Ok(registries) = std::fs::read_dir(&src) else {
-            return out;
+            return (out, listed);
         };
         let mut registries: Vec<PathBuf> = registries.flatten().map(|e| e.path()).collect();
         registries.sort();
         for r in registries {
+            listed.push(r.clone());
             let Ok(entries) = std::fs::read_dir(&r) else {
                 continue;
             };
@@ -570,8 +571,13 @@ fn registry_sources() -> &'static Versions {
             }
         }
         newest_first(&mut out);
-        out
-    })
+        (out, listed)
+    });
+    // a fetch adds versions: a remembered plan holds only while the listings are the same
+    for d in listed {
+        crate::deps_memo::saw_dir(d);
+    }
+    versions
 }
 
 /// The normal dependencies a manifest declares (also under `[target.'cfg(..)'.dependencies]`:
@@ -637,7 +643,10 @@ fn local_deps(
             };
             let package = renamed.unwrap_or(key);
             let found = match path {
-                Some(p) => Some(base.join(p).join("Cargo.toml")).filter(|m| m.is_file()),
+                Some(p) => Some(base.join(p).join("Cargo.toml")).filter(|m| {
+                    crate::deps_memo::saw(m);
+                    m.is_file()
+                }),
                 None => {
                     let req = semver::VersionReq::parse(req.unwrap_or("*")).ok();
                     // a vendor directory replaces the registry, as cargo's source
@@ -665,6 +674,7 @@ fn local_deps(
 }
 
 fn read_toml(manifest: &Path) -> Option<toml::Table> {
+    crate::deps_memo::saw(manifest);
     let text = std::fs::read_to_string(manifest).ok()?;
     text.parse::<toml::Table>().ok()
 }
@@ -714,6 +724,7 @@ fn read_local_package(manifest: &Path) -> Option<Pkg> {
         .and_then(toml::Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| name.replace('-', "_"));
+    crate::deps_memo::saw(&src);
     let lib = (!proc_macro && src.is_file()).then(|| Lib {
         name: lib_name,
         src: src.clone(),
@@ -757,41 +768,15 @@ fn rust_files_below(root_file: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter_entry(|e| e.file_name() != "target" && e.file_name() != ".git")
         .filter_map(Result::ok)
+        .inspect(|e| {
+            if e.file_type().is_dir() {
+                crate::deps_memo::saw_dir(e.path());
+            }
+        })
         .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs"))
         .take(MAX_SCAN_FILES)
         .map(|e| e.into_path())
         .collect()
-}
-
-/// Identifiers without which a crate's code holds nothing the lock analyses learn from: lock,
-/// guard and condition types, atomics taken in a loop, spin hints, interrupt masking,
-/// lock_api's raw traits. A dependency whose source names none of them is not read.
-const LOCK_WORDS: &[&str] = &[
-    "Mutex",
-    "RwLock",
-    "SpinLock",
-    "Spinlock",
-    "SpinMutex",
-    "RawMutex",
-    "RawRwLock",
-    "RawSpinlock",
-    "Condvar",
-    "compare_exchange",
-    "compare_exchange_weak",
-    "spin_loop",
-    "critical_section",
-    "local_irq_save",
-    "local_irq_disable",
-    "push_off",
-    "intr_off",
-    "disable_interrupts",
-    "without_interrupts",
-    "irq_save",
-    "save_and_disable_irq",
-];
-
-fn names_lock_code(text: &str) -> bool {
-    LOCK_WORDS.iter().any(|w| names_ident(text, w))
 }
 
 struct Scan {
@@ -808,8 +793,8 @@ fn scan_package(root_file: &Path) -> Scan {
         let Ok(text) = std::fs::read_to_string(&f) else {
             continue;
         };
-        scan.bytes += text.len() as u64;
-        scan.lock_words = scan.lock_words || names_lock_code(&text);
+        scan.bytes += crate::deps_memo::source_bytes(&f, &text);
+        scan.lock_words = scan.lock_words || source_names_lock_code(&f, &text);
     }
     scan
 }
@@ -843,36 +828,20 @@ fn named_in_sources<'n>(roots: &[PathBuf], names: &[&'n str]) -> Named<'n> {
                 continue;
             };
             for n in names {
-                if found.exposed.contains(n) || !names_ident(&text, n) {
+                if found.exposed.contains(n) {
                     continue;
                 }
-                found.anywhere.insert(*n);
-                let exposing = text.lines().any(|l| {
-                    names_ident(l, n) && {
-                        let l = l.trim_start();
-                        l.starts_with("pub use")
-                            || l.starts_with("pub type")
-                            || l.starts_with("pub extern crate")
-                            || names_lock_code(l)
-                    }
-                });
-                if exposing {
+                let u = source_name_use(&f, &text, n);
+                if u.anywhere {
+                    found.anywhere.insert(*n);
+                }
+                if u.exposed {
                     found.exposed.insert(*n);
                 }
             }
         }
     }
     found
-}
-
-/// `text` contains `name` as a whole identifier.
-fn names_ident(text: &str, name: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(name).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + name.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
-    })
 }
 
 /// Whether a selected package has a normal dependency that is not itself selected.
@@ -971,23 +940,6 @@ impl ResolveMemo {
     }
 }
 
-/// Write `text` to `path`, first removing the memos of the same kind (`prefix`) beside it: one
-/// per tree, not one per edit of a manifest. Best effort.
-fn replace_memo(path: &Path, prefix: &str, text: &str) {
-    let Some(dir) = path.parent() else {
-        return;
-    };
-    let _ = std::fs::create_dir_all(dir);
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(prefix) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    let _ = std::fs::write(path, text);
-}
-
 /// The manifest of every path package of a resolved graph with a hash of its text.
 fn path_manifest_stamps(meta: &Metadata) -> Vec<(PathBuf, u64)> {
     use std::hash::{Hash, Hasher};
@@ -1034,18 +986,6 @@ pub fn metadata_with_deps(manifest: &Path) -> Result<Metadata, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identifiers_are_whole_words() {
-        assert!(names_ident("use spin::Mutex;", "spin"));
-        assert!(names_ident("extern crate spin;", "spin"));
-        assert!(!names_ident("let spinning = 1;", "spin"));
-        assert!(!names_ident("fn myspin() {}", "spin"));
-        assert!(names_ident(
-            "x = hermit_sync::SpinlockIrqSave::new(0)",
-            "hermit_sync"
-        ));
-    }
 
     #[test]
     fn a_failed_resolve_is_remembered_until_the_lock_file_changes() {

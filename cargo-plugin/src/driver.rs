@@ -87,6 +87,7 @@ fn check(inv: &Invocation) -> i32 {
         mut plan,
         settings,
         levels,
+        planned_in,
     } = match prepare(inv) {
         Ok(p) => p,
         Err(e) => {
@@ -124,7 +125,8 @@ fn check(inv: &Invocation) -> i32 {
     plan.progress =
         std::io::stderr().is_terminal() && matches!(opts.message_format, MessageFormatArg::Human);
     let manifest = plan.root.join("Cargo.toml");
-    let (mut report, timings) = analyze_plan(plan, &settings, &levels);
+    let (mut report, mut timings) = analyze_plan(plan, &settings, &levels);
+    timings.plan = planned_in;
     if let Err(e) = baseline(opts, &mut report) {
         return error(&e);
     }
@@ -151,7 +153,7 @@ fn check(inv: &Invocation) -> i32 {
         eprintln!("error: {e}");
     }
     if opts.stats {
-        stats::print_stats(&report, &timings, started.elapsed());
+        stats::print_stats(&report, &timings, started.elapsed() + planned_in);
     }
     let status = exit_status(&report);
     // the process ends after this: freeing a large analysis would only cost time
@@ -194,6 +196,7 @@ fn graph(inv: &Invocation, args: &cli::GraphArgs) -> i32 {
         mut plan,
         settings,
         levels,
+        planned_in,
     } = match prepare(inv) {
         Ok(p) => p,
         Err(e) => {
@@ -207,7 +210,8 @@ fn graph(inv: &Invocation, args: &cli::GraphArgs) -> i32 {
     };
     let started = Instant::now();
     plan.threads = inv.options.jobs;
-    let (report, timings) = analyze_plan(plan, &settings, &levels);
+    let (report, mut timings) = analyze_plan(plan, &settings, &levels);
+    timings.plan = planned_in;
     let mut m = match &report.analysis {
         Some(a) => graph::model(&report.db, a, &report.config),
         None => GraphModel::default(),
@@ -245,7 +249,7 @@ fn graph(inv: &Invocation, args: &cli::GraphArgs) -> i32 {
         );
     }
     if inv.options.stats {
-        stats::print_stats(&report, &timings, started.elapsed());
+        stats::print_stats(&report, &timings, started.elapsed() + planned_in);
     }
     if report.io_errors.is_empty() {
         EXIT_OK

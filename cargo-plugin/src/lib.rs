@@ -30,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod deps;
+pub mod deps_memo;
 pub mod driver;
 pub mod fix;
 pub mod graph;

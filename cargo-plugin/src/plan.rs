@@ -129,8 +129,27 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             }
             None => packages.clone(),
         };
-        let (units, mut report, extern_names) =
-            crate::deps::dependency_units(full.as_ref(), &selected, !plan.hermetic);
+        let registry = !plan.hermetic;
+        let choose = || crate::deps::dependency_units(full.as_ref(), &selected, registry);
+        let (units, mut report, extern_names) = if plan.remember_resolve {
+            let key = plan_key(full.as_ref(), &selected, registry);
+            let dir = crate::cache::Cache::default_dir(meta.workspace_root.as_std_path());
+            let memo = crate::deps_memo::PlanMemo::new(dir.parent().unwrap_or(&dir), key);
+            let remembered: Option<(
+                Vec<crate::unit::UnitPlan>,
+                crate::deps::DepReport,
+                crate::deps::ExternNames,
+            )> = memo.get();
+            match remembered {
+                Some(mut p) => {
+                    p.1.plan_remembered = true;
+                    p
+                }
+                None => memo.plan(choose),
+            }
+        } else {
+            choose()
+        };
         report.unresolved = why;
         plan.units.extend(units);
         // the graph knows the library name of every normal dependency
@@ -143,6 +162,44 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         merge_reports(&mut plan.deps, report);
     }
     Ok(())
+}
+
+/// What a remembered dependency plan was made for: the tool's build, the selected packages
+/// and cargo's graph (the files read on the way are stamped in the memo itself).
+fn plan_key(full: Option<&cargo_metadata::Metadata>, selected: &[&Package], registry: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    if let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+    {
+        exe.len().hash(&mut h);
+        exe.modified().ok().hash(&mut h);
+    }
+    crate::deps_memo::cargo_home().hash(&mut h);
+    registry.hash(&mut h);
+    for p in selected {
+        p.id.repr.hash(&mut h);
+        p.manifest_path.hash(&mut h);
+    }
+    if let Some(full) = full {
+        for p in &full.packages {
+            p.id.repr.hash(&mut h);
+            p.manifest_path.hash(&mut h);
+        }
+        for n in full.resolve.iter().flat_map(|r| &r.nodes) {
+            n.id.repr.hash(&mut h);
+            for d in &n.deps {
+                d.name.hash(&mut h);
+                d.pkg.repr.hash(&mut h);
+                for k in &d.dep_kinds {
+                    format!("{:?}", k.kind).hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
 }
 
 fn merge_reports(into: &mut crate::deps::DepReport, r: crate::deps::DepReport) {
@@ -164,6 +221,7 @@ fn merge_reports(into: &mut crate::deps::DepReport, r: crate::deps::DepReport) {
     into.unavailable = into.unavailable.take().or(r.unavailable);
     into.unresolved = into.unresolved.take().or(r.unresolved);
     into.remembered |= r.remembered;
+    into.plan_remembered |= r.plan_remembered;
 }
 
 /// The nearest `Cargo.toml` at or above `dir`.

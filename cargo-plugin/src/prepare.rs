@@ -23,6 +23,8 @@ pub struct Prepared {
     pub plan: Plan,
     pub settings: Settings,
     pub levels: Levels,
+    /// How long planning took: `cargo metadata`, finding and choosing the dependencies.
+    pub planned_in: std::time::Duration,
 }
 
 /// Check the level flags and the paths, plan the units of `inv` (relative to the current
@@ -38,6 +40,7 @@ pub fn prepare(inv: &Invocation) -> Result<Prepared, String> {
     if inv.selection.manifest_path.is_some() && !inv.paths.is_empty() {
         return Err(error("`--manifest-path` cannot be combined with PATHs"));
     }
+    let started = Instant::now();
     let cwd = std::env::current_dir()
         .map_err(|e| error(&format!("cannot read the current directory: {e}")))?;
     let plan = plan::plan_invocation(&inv.paths, &inv.selection, !inv.options.no_cache, &cwd)
@@ -48,6 +51,7 @@ pub fn prepare(inv: &Invocation) -> Result<Prepared, String> {
         plan,
         settings,
         levels,
+        planned_in: started.elapsed(),
     })
 }
 

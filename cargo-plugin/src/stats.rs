@@ -11,6 +11,8 @@ use crate::report::Report;
 /// Timings of one analysis, for `--stats`.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
+    /// `cargo metadata`, the dependency graph and the dependencies' sources scanned.
+    pub plan: Duration,
     pub load: Duration,
     pub analysis: Duration,
     pub lints: Duration,
@@ -267,6 +269,12 @@ pub fn dependencies(report: &Report) -> String {
             "lockstep: dependency graph: cargo's, remembered from an earlier run of this tree (`--no-cache` asks cargo again)"
         );
     }
+    if d.plan_remembered {
+        let _ = writeln!(
+            s,
+            "lockstep: dependencies: as an earlier run of this tree chose them (its manifests and the sources searched say the same; `--no-cache` chooses again)"
+        );
+    }
     if let Some(why) = &d.unresolved {
         let _ = writeln!(
             s,
@@ -339,7 +347,8 @@ pub fn print_stats(report: &Report, t: &Timings, total: Duration) {
     );
     eprint!("{}", dependencies(report));
     eprintln!(
-        "lockstep: load+parse {:.1} ms, analysis {:.1} ms, lints {:.1} ms, total {:.1} ms",
+        "lockstep: plan {:.1} ms, load+parse {:.1} ms, analysis {:.1} ms, lints {:.1} ms, total {:.1} ms",
+        ms(t.plan),
         ms(t.load),
         ms(t.analysis),
         ms(t.lints),

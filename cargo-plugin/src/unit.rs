@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use lockstep_analyzer::Edition;
 
 /// A cargo target the files were loaded for (what cargo's JSON messages name).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Unit {
     pub package_name: String,
     /// cargo's package id as `cargo metadata` prints it.
@@ -20,7 +20,7 @@ pub struct Unit {
 }
 
 /// Where the files of a unit come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum UnitSource {
     /// A crate root and the module tree below it.
     Tree {
@@ -33,7 +33,7 @@ pub enum UnitSource {
 }
 
 /// One unit to load: a cargo target or a path from the command line.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UnitPlan {
     pub unit: Unit,
     /// Crate name as code spells it (`-` replaced by `_`).

@@ -247,3 +247,53 @@ fn one_remembered_graph_per_tree() {
         .count();
     assert_eq!(graphs, 1);
 }
+
+#[test]
+fn the_choice_of_dependencies_is_remembered_while_the_sources_say_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_without_lock(&fixture("path-sync"), tmp.path());
+    let cached = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_cargo-lockstep"))
+            .args(["lockstep", "--stats", "--message-format", "short"])
+            .arg("--manifest-path")
+            .arg(tmp.path().join("Cargo.toml"))
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let remembered = "dependencies: as an earlier run of this tree chose them";
+    let read = "dependencies read: ksync 0.0.0, lock_api 0.0.0";
+    let (first, err) = cached();
+    assert!(!err.contains(remembered) && err.contains(read), "{err}");
+    let (second, err) = cached();
+    assert!(err.contains(remembered) && err.contains(read), "{err}");
+    assert_eq!(first, second);
+    // an edit that still names `ksync`, and a swap file beside it
+    let lib = tmp.path().join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n// edited\n")).unwrap();
+    std::fs::write(tmp.path().join("src/.lib.rs.swp"), "x").unwrap();
+    let (third, err) = cached();
+    assert!(err.contains(remembered), "{err}");
+    assert_eq!(first, third);
+    // the dependency's name is gone from the sources: chosen again, and not read
+    std::fs::write(&lib, "pub fn f() {}\n").unwrap();
+    let (_, err) = cached();
+    assert!(!err.contains(remembered), "{err}");
+    assert!(err.contains("dependencies: 0 packages read"), "{err}");
+    // a dependency's source that no longer names lock code is not read either
+    std::fs::write(&lib, &text).unwrap();
+    let (again, err) = cached();
+    assert!(err.contains(read), "{err}");
+    assert_eq!(first, again);
+    let ksync = tmp.path().join("ksync/src");
+    for e in std::fs::read_dir(&ksync).unwrap().flatten() {
+        std::fs::write(e.path(), "pub struct Nothing;\n").unwrap();
+    }
+    let (_, err) = cached();
+    assert!(!err.contains(remembered), "{err}");
+    assert!(!err.contains("ksync 0.0.0"), "{err}");
+}

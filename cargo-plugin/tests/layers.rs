@@ -43,8 +43,27 @@ const ANALYZER: &[&str] = &[
 
 /// cargo-plugin/src, lowest first.
 const PLUGIN: &[&str] = &[
-    "suggest", "paths", "progress", "cache", "unit", "deps", "report", "baseline", "render", "fix",
-    "graph", "stats", "config", "plan", "load", "cli", "prepare", "demo", "lsp", "driver",
+    "suggest",
+    "paths",
+    "progress",
+    "cache",
+    "unit",
+    "deps_memo",
+    "deps",
+    "report",
+    "baseline",
+    "render",
+    "fix",
+    "graph",
+    "stats",
+    "config",
+    "plan",
+    "load",
+    "cli",
+    "prepare",
+    "demo",
+    "lsp",
+    "driver",
 ];
 
 const FILE_LINES: usize = 1200;
