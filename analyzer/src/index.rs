@@ -1,7 +1,9 @@
 //! The crate-wide index: structs, statics, aliases, `use`s and functions of every file, and
 //! the resolution of a [`Place`] to a lock class.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fast_hash::HashMap;
 
 use crate::config::Config;
 use crate::ir::{FnDef, LockClass, LockInstance, Place, Proj, Root, StructDef, TypeRef};

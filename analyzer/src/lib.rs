@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod fast_hash;
 pub mod fast_span;
 pub mod fix;
 pub mod flow;

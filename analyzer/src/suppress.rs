@@ -181,6 +181,10 @@ pub fn collect(db: &SourceDb, files: &[LoweredFile]) -> Vec<Allow> {
             continue;
         }
         let f = db.get(lf.file);
+        // what is found in a dependency is never reported, so nothing there is suppressed
+        if f.dependency {
+            continue;
+        }
         for (start, end) in line_comments(&f.text) {
             if let Some(a) = comment_allow(f, lf, start, end) {
                 out.push(a);

@@ -17,6 +17,7 @@ use syn::visit::Visit;
 
 /// analyzer/src, lowest first.
 const ANALYZER: &[&str] = &[
+    "fast_hash",
     "source",
     "fast_span",
     "diag",

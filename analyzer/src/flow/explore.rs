@@ -2,7 +2,9 @@
 //! applied to the state, and the acquisitions, calls, blocking points and exits recorded with
 //! the locks held there, once per distinct state.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use crate::fast_hash::HashSet;
 
 use crate::index::FnRef;
 use crate::ir::{AcqStyle, BlockKind, Body, Callee, GuardId, Mode, NodeId, Op, Place};
@@ -199,7 +201,7 @@ impl<'a> Explorer<'a> {
     /// Explore every path from the entry, up to the step budget, and return what was found.
     pub(super) fn run(mut self) -> FnFlow {
         let body = self.body;
-        let mut seen: HashSet<(NodeId, State)> = HashSet::new();
+        let mut seen: HashSet<(NodeId, State)> = HashSet::default();
         let mut per_node: Vec<usize> = vec![0; body.nodes.len()];
         let mut stack: Vec<(NodeId, State)> = vec![(0, self.start())];
         let mut steps = 0usize;

@@ -22,7 +22,9 @@
 //! `raw: &'a RawMutex`, a handle made once per lock) is a view of several locks and unites
 //! none of them; `--stats` counts those.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::HashMap;
 
 pub use crate::sema::aliases::{rank, Aliases};
 
@@ -85,7 +87,7 @@ pub fn compute(
     by_pos: &BTreeMap<FnRef, usize>,
     needed: &[bool],
 ) -> Aliases {
-    let mut sinks: HashMap<ParamKey, BTreeSet<String>> = HashMap::new();
+    let mut sinks: HashMap<ParamKey, BTreeSet<String>> = HashMap::default();
     // place class → the classes whose values are stored into it
     let mut stores: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let cx = Cx { ix, files, config };

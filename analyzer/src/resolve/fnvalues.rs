@@ -15,7 +15,9 @@
 //! most [`MAX_PER_SLOT`] functions; a call through a slot nothing is known to be stored in
 //! runs nothing and is counted in `--stats`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::HashMap;
 
 pub use crate::sema::fnvalues::FnValues;
 
@@ -50,7 +52,7 @@ pub fn compute(
         files,
         by_path: closure_positions(ix, files),
     };
-    let mut sinks: HashMap<ParamKey, BTreeSet<String>> = HashMap::new();
+    let mut sinks: HashMap<ParamKey, BTreeSet<String>> = HashMap::default();
     let mut into: BTreeMap<String, BTreeSet<Src>> = BTreeMap::new();
     for (pos, func, body) in bodies(ix, files, needed) {
         for s in &body.fn_stores {

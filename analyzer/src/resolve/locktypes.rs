@@ -9,7 +9,9 @@
 //! stub `SpinLock` with no body behind its guard): see [`crate::index::Index::lock_kind`].
 
 use super::alias::callee_name;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fast_hash::HashMap;
 
 use crate::index::{CodeLock, ConstCond, FnRef, Index, LockKind};
 use crate::ir::{BlockKind, FnDef, Op, Proj, Root, TypeRef};
@@ -212,9 +214,9 @@ pub fn compute(ix: &Index, files: &[LoweredFile], returns: &Returns) -> HashMap<
         ix,
         files,
         by_pos,
-        memo: HashMap::new(),
+        memo: HashMap::default(),
     };
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for f in files {
         for s in &f.items.structs {
             if let Some(l) = classify(&mut cx, returns, s) {
@@ -389,7 +391,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
 fn masks_only_when(m: &FnDef, consts: &[(usize, String, Option<String>)]) -> Option<ConstCond> {
     let body = m.body.as_ref()?;
     // depth-first over (node, the const assumption on the path), each pair once
-    let mut seen: std::collections::HashSet<(u32, Option<(usize, bool)>)> = Default::default();
+    let mut seen: crate::fast_hash::HashSet<(u32, Option<(usize, bool)>)> = Default::default();
     let mut stack: Vec<(u32, Option<(usize, bool)>)> = vec![(0, None)];
     let mut found: Option<(usize, bool)> = None;
     while let Some((n, cond)) = stack.pop() {

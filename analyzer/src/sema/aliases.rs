@@ -1,7 +1,9 @@
 //! Lock classes united because they name one value: the data `resolve::alias` computes and
 //! the index keeps, so every pass that names a lock's class names the same one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fast_hash::HashMap;
 
 /// The class every lock class stands for after unification.
 #[derive(Clone, Debug, Default)]

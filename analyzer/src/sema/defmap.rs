@@ -7,8 +7,15 @@
 //! `parking_lot::Mutex`), or to nothing — never to a same-named item somewhere else.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+
+use foldhash::fast::FixedState;
 
 use crate::lower::LoweredFile;
+
+/// Maps of names, looked up on every path the analysis resolves.
+type Names<V> = crate::fast_hash::HashMap<String, V>;
 
 /// An item of the analyzed code: its kind and where it is in the lowered files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,10 +56,10 @@ struct Module {
     parent: Option<ModId>,
     /// The crate root of this module.
     root: ModId,
-    types: HashMap<String, Item>,
-    values: HashMap<String, Item>,
+    types: Names<Item>,
+    values: Names<Item>,
     /// `use a::b as c`: local name → the path written.
-    uses: HashMap<String, Vec<String>>,
+    uses: Names<Vec<String>>,
     /// `use a::b::*`: the paths written.
     globs: Vec<Vec<String>>,
 }
@@ -125,15 +132,25 @@ pub fn extern_names(db: &crate::source::SourceDb) -> ExternNames {
     out
 }
 
+/// Shards of [`DefMap`]'s memo of resolutions (flows resolve paths on every thread).
+const MEMO_SHARDS: usize = 16;
+
+/// A resolution asked before: module, namespace, segments.
+type MemoKey = (ModId, bool, Vec<String>);
+
 /// The module trees and items of every analyzed crate.
 #[derive(Default)]
 pub struct DefMap {
     modules: Vec<Module>,
-    by_path: HashMap<String, ModId>,
-    crates: HashMap<String, ModId>,
+    by_path: Names<ModId>,
+    crates: Names<ModId>,
     /// Renamed dependencies, per crate: the extern name stands for the crate of that name
     /// (one crate analyzed once, under its own name, whatever its dependents call it).
     externs: ExternNames,
+    /// Every resolution made, by its question: a path is resolved from scratch with a fresh
+    /// lookup budget, so the answer depends on the question only, and one asked again (`Some`,
+    /// `Vec::new`, a module's own types, in every body) is not walked again through the globs.
+    memo: [Mutex<crate::fast_hash::HashMap<MemoKey, Option<Res>>>; MEMO_SHARDS],
 }
 
 impl DefMap {
@@ -273,6 +290,19 @@ impl DefMap {
     /// segment in namespace `ns`.
     pub fn resolve(&self, module: &str, segs: &[String], ns: Ns) -> Option<Res> {
         let m = self.module_id(module)?;
+        let key: MemoKey = (m, ns == Ns::Type, segs.to_vec());
+        let shard = &self.memo[FixedState::default().hash_one(&key) as usize % MEMO_SHARDS];
+        if let Some(r) = shard.lock().ok().and_then(|memo| memo.get(&key).cloned()) {
+            return r;
+        }
+        let r = self.resolve_fresh(m, segs, ns);
+        if let Ok(mut memo) = shard.lock() {
+            memo.insert(key, r.clone());
+        }
+        r
+    }
+
+    fn resolve_fresh(&self, m: ModId, segs: &[String], ns: Ns) -> Option<Res> {
         let mut budget = MAX_LOOKUPS;
         match self.resolve_in(m, segs, ns, 0, &mut budget)? {
             // `core::` and `alloc::` items are std's.

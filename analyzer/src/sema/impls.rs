@@ -3,7 +3,9 @@
 //! *resolved* trait. Method lookup follows rustc's order: inherent methods, then the methods of
 //! the trait impls of the type, then the traits' default bodies.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fast_hash::HashMap;
 
 use super::defmap::{DefMap, Item, Ns, Res};
 use crate::ir::FnRef;
