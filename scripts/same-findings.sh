@@ -28,6 +28,8 @@ build() {
     return
   fi
   tree="$WORK/tree-$name"
+  # a commit of this repository (`HEAD` inside the worktree would be the worktree's own)
+  rev="$(git -C "$ROOT" rev-parse --verify "$rev^{commit}")"
   if [ ! -d "$tree" ]; then
     git -C "$ROOT" worktree add --detach --quiet "$tree" "$rev"
   else

@@ -333,6 +333,61 @@ pub const SPAWNERS: &[&str] = &[
     "call_rcu",
 ];
 
+/// What an inline-assembly template does to the current CPU's interrupt flag, by its
+/// instructions: x86 `cli` / `sti`; 32-bit Arm `cpsid i` / `cpsie i`; AArch64 `msr daifset, #n`
+/// / `msr daifclr, #n` with the I bit (2) in `n`; RISC-V clearing / setting the supervisor or
+/// machine interrupt-enable bit of `sstatus` / `mstatus` with an immediate (`csrci sstatus, 2`,
+/// `csrsi mstatus, 8`). The last such instruction wins; anything else (a saved flags word put
+/// back with `popf` or `msr daif, x0`) is not read.
+pub fn asm_irq_effect(template: &str) -> Option<IrqEffect> {
+    let mut effect = None;
+    for insn in template.split(['\n', ';']) {
+        let insn = insn.trim().to_ascii_lowercase();
+        let mut words = insn
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty());
+        let Some(op) = words.next() else { continue };
+        let args: Vec<&str> = words.collect();
+        let imm = |s: &str| {
+            let s = s.trim_start_matches('#');
+            match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => s.parse::<u64>().ok(),
+            }
+        };
+        let e = match (op, args.as_slice()) {
+            ("cli", []) => Some(IrqEffect::Off),
+            ("sti", []) => Some(IrqEffect::On),
+            ("cpsid", [f, ..]) if f.contains('i') => Some(IrqEffect::Off),
+            ("cpsie", [f, ..]) if f.contains('i') => Some(IrqEffect::On),
+            ("msr", ["daifset", n]) if imm(n).is_some_and(|n| n & 2 != 0) => Some(IrqEffect::Off),
+            ("msr", ["daifclr", n]) if imm(n).is_some_and(|n| n & 2 != 0) => Some(IrqEffect::On),
+            ("csrci" | "csrc", [csr, n]) | ("csrrci" | "csrrc", [_, csr, n])
+                if riscv_ie_bit(csr, imm(n)) =>
+            {
+                Some(IrqEffect::Off)
+            }
+            ("csrsi" | "csrs", [csr, n]) | ("csrrsi" | "csrrs", [_, csr, n])
+                if riscv_ie_bit(csr, imm(n)) =>
+            {
+                Some(IrqEffect::On)
+            }
+            _ => None,
+        };
+        effect = e.or(effect);
+    }
+    effect
+}
+
+/// `sstatus.SIE` (bit 1) or `mstatus.MIE` (bit 3) among the bits of an immediate.
+fn riscv_ie_bit(csr: &str, bits: Option<u64>) -> bool {
+    match (csr, bits) {
+        ("sstatus", Some(b)) => b & 2 != 0,
+        ("mstatus", Some(b)) => b & 8 != 0,
+        _ => false,
+    }
+}
+
 /// A call that registers its closure argument as an interrupt handler.
 pub fn is_irq_registrar(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
@@ -695,4 +750,40 @@ pub fn is_raw_lock_trait(t: &str) -> bool {
 /// lock_api's `RawRwLock` and its extensions, by last segment.
 pub fn is_raw_rwlock_trait(t: &str) -> bool {
     t.rsplit("::").next().unwrap_or(t).starts_with("RawRwLock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_assembly_masks_interrupts_by_its_instructions() {
+        let off = Some(IrqEffect::Off);
+        let on = Some(IrqEffect::On);
+        assert_eq!(asm_irq_effect("cli"), off);
+        assert_eq!(asm_irq_effect("  sti\n"), on);
+        assert_eq!(asm_irq_effect("pushfq; pop {0}; cli"), off);
+        assert_eq!(asm_irq_effect("cpsid i"), off);
+        assert_eq!(asm_irq_effect("cpsie if"), on);
+        assert_eq!(asm_irq_effect("mrs {0}, daif\nmsr daifset, #2"), off);
+        assert_eq!(asm_irq_effect("msr daifset, #0xf"), off);
+        assert_eq!(asm_irq_effect("msr daifclr, #2"), on);
+        assert_eq!(asm_irq_effect("csrci sstatus, 2"), off);
+        assert_eq!(asm_irq_effect("csrrci {0}, mstatus, 8"), off);
+        assert_eq!(asm_irq_effect("csrsi sstatus, 0x2"), on);
+        // the last one wins: masked around a sequence, enabled again at its end
+        assert_eq!(asm_irq_effect("cli\nhlt\nsti"), on);
+        for none in [
+            "nop",
+            "msr daifset, #1",
+            "csrci sstatus, 8",
+            "csrci sie, 2",
+            "msr daif, {0}",
+            "popfq",
+            "mov {0}, cli_count",
+            "cpsid f",
+        ] {
+            assert_eq!(asm_irq_effect(none), None, "{none}");
+        }
+    }
 }

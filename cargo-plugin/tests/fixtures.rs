@@ -293,6 +293,7 @@ fixtures! {
     locks_sema_shared_arc => "locks/sema/shared-arc",
     locks_sema_shared_arc_separate => "locks/sema/shared-arc-separate",
     locks_sema_fn_values => "locks/sema/fn-values",
+    locks_sema_asm_masking => "locks/sema/asm-masking",
     locks_sema_const_masking => "locks/sema/const-masking",
     locks_sema_untyped_locals => "locks/sema/untyped-locals",
     locks_sema_weak_upgrade => "locks/sema/weak-upgrade",

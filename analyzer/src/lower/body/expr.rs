@@ -311,6 +311,15 @@ impl<'a> BodyLowerer<'a> {
                     p.clone(),
                 );
             }
+            // A guard kept in a `ManuallyDrop` field (`inner: ManuallyDrop::new(guard)`) was
+            // leaked by that call; the struct's `Drop` may release it, as for a raw hold.
+            for &g in &v.guards {
+                if let Some(p) = self.guard_place(g) {
+                    if !places.contains(&p.text) {
+                        places.push(p.text);
+                    }
+                }
+            }
             guards.extend(self.take_ownership(&v, self.span(&f.expr)));
             let func = match &v.closure {
                 Some(c) => Some(self.spawn_closure(c)),

@@ -61,6 +61,9 @@ impl<'a> BodyLowerer<'a> {
             }
             crate::macros::Lookup::Unknown => {}
         }
+        if name == "asm" {
+            self.asm_irq(m, span);
+        }
         let args = parse_macro_args(m);
         let mut last_place = None;
         let mut first_ty = None;
@@ -100,6 +103,31 @@ impl<'a> BodyLowerer<'a> {
 }
 
 /// Macros whose meaning the lowering knows (their arguments are lowered as expressions).
+impl BodyLowerer<'_> {
+    /// Inline assembly that masks or unmasks interrupts (`asm!("cli")`), by the instructions
+    /// of its template strings.
+    fn asm_irq(&mut self, m: &syn::Macro, span: Span) {
+        let mut template = String::new();
+        for t in m.tokens.clone() {
+            if let proc_macro2::TokenTree::Literal(l) = t {
+                if let Ok(s) = syn::parse2::<syn::LitStr>(l.into_token_stream()) {
+                    template.push_str(&s.value());
+                    template.push('\n');
+                }
+            }
+        }
+        match lock_api::asm_irq_effect(&template) {
+            Some(lock_api::IrqEffect::Off) => {
+                self.emit(Op::IrqOff { span });
+            }
+            Some(lock_api::IrqEffect::On) => {
+                self.emit(Op::IrqOn);
+            }
+            _ => {}
+        }
+    }
+}
+
 pub(super) fn is_std_macro(name: &str) -> bool {
     matches!(
         name,
