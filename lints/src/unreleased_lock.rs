@@ -38,9 +38,11 @@ declare_lint! {
     /// function that releases a lock it did not take and takes it again (a condition-variable
     /// wait over a raw lock, parking_lot's `Condvar::wait_until_internal`) is taken to hand
     /// the caller's hold back: its acquisitions of that lock are not reported, even on a path
-    /// that did not release it first. A guard forgotten on
-    /// purpose and released later by an unchecked unlock in another function (async-lock's
-    /// upgradable read keeps its mutex this way) is reported as leaked.
+    /// that did not release it first. A guard leaked on purpose and released by an
+    /// unchecked unlock in another function of the analyzed code (a context switch that
+    /// leaks the next task's guard for the switch's finish hook to `force_unlock`,
+    /// async-lock's upgradable read) is not reported: any release of that lock elsewhere
+    /// counts, whether or not it pairs with this leak.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -136,6 +138,12 @@ impl Lint for UnreleasedLock {
                         .iter()
                         .any(|r| r.lock.instance == a.instance && r.lock.class == a.class)
                 {
+                    continue;
+                }
+                // A guard leaked on purpose and released by another function of the
+                // analyzed code (`SpinLockGuard::leak` before a context switch, `force_unlock`
+                // in the switch's finish hook): the lock is released, elsewhere.
+                if a.leak.is_some() && released_elsewhere(cx, &a.class, flow.func) {
                     continue;
                 }
                 let name = lock_name(&a.class, &a.instance);
@@ -353,6 +361,25 @@ mod tests {
                         unsafe fn unlock(&self) { self.locked.store(false, std::sync::atomic::Ordering::Release) }
                     }"
                 ),
+            ])
+            .pass(&[
+                // leaked before a context switch, released by the switch's finish hook
+                "use std::sync::atomic::{AtomicBool, Ordering};
+                pub struct SpinLock<T> { locked: AtomicBool, v: T }
+                pub struct SpinGuard<'a, T>(&'a SpinLock<T>);
+                impl<T> SpinLock<T> {
+                    pub fn lock(&self) -> SpinGuard<'_, T> {
+                        while self.locked.swap(true, Ordering::Acquire) { std::hint::spin_loop(); }
+                        SpinGuard(self)
+                    }
+                    pub unsafe fn force_unlock(&self) { self.locked.store(false, Ordering::Release) }
+                }
+                impl<T> Drop for SpinGuard<'_, T> {
+                    fn drop(&mut self) { self.0.locked.store(false, Ordering::Release) }
+                }
+                pub struct Task { arch: SpinLock<u32> }
+                pub fn switch_to(next: &Task) { std::mem::forget(next.arch.lock()); }
+                pub fn finish_switch(prev: &Task) { unsafe { prev.arch.force_unlock() }; }",
             ])
             .fail(&[
                 KB_Q297040,
