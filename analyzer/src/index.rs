@@ -1,6 +1,9 @@
 //! The crate-wide index: structs, statics, aliases, `use`s and functions of every file, and
 //! the resolution of a [`Place`] to a lock class.
 
+mod subst;
+use subst::{subst, subst_self};
+
 use std::collections::BTreeMap;
 
 use crate::fast_hash::HashMap;
@@ -710,6 +713,10 @@ impl Index {
                 // the place's type gives it (`Driver<D>`'s `dev: T` is a `D`).
                 let fty = s.fields.iter().find(|(n, _, _)| *n == f).map(|(_, t, _)| {
                     if !args.is_empty() && args.len() == s.generics.len() {
+                        let args: Vec<TypeRef> = args
+                            .iter()
+                            .map(|a| self.qualify(files, &w.module, a, 0))
+                            .collect();
                         subst(t, &s.generics, &args)
                     } else {
                         t.clone()
@@ -906,9 +913,19 @@ impl Index {
             }
             Some(d) => {
                 w.class = format!("{}()", d.path);
+                // `PerCpuVar<SwitchResult>::get_mut(&self) -> &mut T` is a `SwitchResult`
+                w.ty = d
+                    .ret
+                    .as_ref()
+                    .map(|r| self.instantiate(files, &w.module, d, stripped.as_ref(), r));
                 w.module = d.module.clone();
-                w.ty = d.ret.clone();
             }
+            // `opt.take()`, `opt.replace(v)`: the same `Option`.
+            None if matches!(m, "take" | "replace")
+                && stripped
+                    .as_ref()
+                    .and_then(TypeRef::last)
+                    .is_some_and(|l| l == "Option") => {}
             // `map.first_key_value()`: an entry of a std map, `Option<(K, V)>`.
             None if entry.is_some() => {
                 w.ty = entry.map(|(k, v)| TypeRef::Path {
@@ -1083,53 +1100,6 @@ fn is_generic_param(ty: Option<&TypeRef>, func: &FnDef) -> bool {
     // known.
     matches!(ty, Some(TypeRef::Path { segs, args }) if segs.len() == 1 && args.is_empty()
         && (segs[0].len() == 1 || func.generics.iter().any(|g| g.name == segs[0])))
-}
-
-/// `Self` in a method's signature is its impl's type.
-fn subst_self(ty: &TypeRef, self_ty: Option<&TypeRef>) -> TypeRef {
-    match (ty, self_ty) {
-        (TypeRef::Path { segs, args }, Some(st))
-            if segs.len() == 1 && segs[0] == "Self" && args.is_empty() =>
-        {
-            st.clone()
-        }
-        (TypeRef::Path { segs, args }, _) => TypeRef::Path {
-            segs: segs.clone(),
-            args: args.iter().map(|a| subst_self(a, self_ty)).collect(),
-        },
-        (TypeRef::Ref { mutable, inner }, _) => TypeRef::Ref {
-            mutable: *mutable,
-            inner: Box::new(subst_self(inner, self_ty)),
-        },
-        _ => ty.clone(),
-    }
-}
-
-/// Replace the type parameters `names` by `args` in a type.
-fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef {
-    let go = |t: &TypeRef| subst(t, names, args);
-    match ty {
-        TypeRef::Path { segs, args: a } => {
-            if segs.len() == 1 && a.is_empty() {
-                if let Some(i) = names.iter().position(|n| *n == segs[0]) {
-                    return args[i].clone();
-                }
-            }
-            TypeRef::Path {
-                segs: segs.clone(),
-                args: a.iter().map(go).collect(),
-            }
-        }
-        TypeRef::Ref { mutable, inner } => TypeRef::Ref {
-            mutable: *mutable,
-            inner: Box::new(go(inner)),
-        },
-        TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(go(t))),
-        TypeRef::Slice(t) => TypeRef::Slice(Box::new(go(t))),
-        TypeRef::Array(t) => TypeRef::Array(Box::new(go(t))),
-        TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(go).collect()),
-        TypeRef::Trait(_) | TypeRef::Unknown => ty.clone(),
-    }
 }
 
 /// `a::b::C` ends with `b::C` (or `C`) on a segment boundary.

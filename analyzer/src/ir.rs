@@ -401,6 +401,10 @@ pub enum Op {
         guard: GuardId,
         span: Span,
         how: String,
+        /// Stored into a field of `self` or of a parameter (`self.guard = Some(m.lock())`):
+        /// the value that owns it now drops it (or takes it out) later, as a returned guard
+        /// is dropped by the caller. Still held for the rest of this function.
+        owned: bool,
     },
     /// A guard moved to a new owner (`let h = g;`, a branch's value): if `from` is held it is
     /// now held as `to`, and dropping `from` later does nothing.

@@ -380,6 +380,16 @@ mod tests {
                 pub struct Task { arch: SpinLock<u32> }
                 pub fn switch_to(next: &Task) { std::mem::forget(next.arch.lock()); }
                 pub fn finish_switch(prev: &Task) { unsafe { prev.arch.force_unlock() }; }",
+                // a guard kept by the value it is stored into (a transaction dropped later)
+                "use std::sync::{Mutex, MutexGuard};
+                pub struct Tx<'a> { m: &'a Mutex<u32>, g: Option<MutexGuard<'a, u32>> }
+                impl<'a> Tx<'a> {
+                    pub fn release_for_wait(&mut self) { drop(self.g.take()); }
+                    pub fn reacquire(&mut self) { self.g = Some(self.m.lock().unwrap()); }
+                }
+                pub fn hold<'a>(m: &'a Mutex<u32>, slot: &mut Option<MutexGuard<'a, u32>>) {
+                    *slot = Some(m.lock().unwrap());
+                }",
             ])
             .fail(&[
                 KB_Q297040,
@@ -423,6 +433,14 @@ mod tests {
                         let g = self.state.lock().unwrap();
                         Box::leak(Box::new(g));
                     } }"
+                ),
+                // a guard stored into a static: nothing drops it
+                concat!(
+                    wdk!(),
+                    "static mut HELD: Option<std::sync::MutexGuard<'static, u32>> = None;
+                    pub fn pin_forever(t: &'static Table) {
+                        unsafe { crate::HELD = Some(t.state.lock().unwrap()) };
+                    }"
                 ),
                 // a guard kept in `ManuallyDrop`
                 concat!(

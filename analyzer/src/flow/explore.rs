@@ -313,12 +313,13 @@ impl<'a> Explorer<'a> {
                 is_try: h.is_try,
                 irq_method: h.irq_method,
                 stale: h.stale,
-                leaked: h.leaked.map(|n| {
-                    let how = match &body.nodes[n as usize].op {
-                        Op::Leak { how, .. } => how.clone(),
-                        _ => String::new(),
-                    };
-                    (op_span(&body.nodes[n as usize].op), how)
+                // a guard stored into a value that owns it is held as a returned one is
+                leaked: h.leaked.and_then(|n| match &body.nodes[n as usize].op {
+                    Op::Leak { owned: true, .. } => None,
+                    Op::Leak { how, .. } => {
+                        Some((op_span(&body.nodes[n as usize].op), how.clone()))
+                    }
+                    op => Some((op_span(op), String::new())),
                 }),
             })
             .collect()

@@ -281,6 +281,7 @@ impl<'a> BodyLowerer<'a> {
         }
         let recv = self.expr(&m.receiver, Ext::None);
         // `.lock().unwrap()`: std's poisoning signature, evidence of a lock.
+        let mut acquired = false;
         if let Some(c) = self.cur {
             if let Op::Acquire {
                 guard: Some(g),
@@ -290,6 +291,7 @@ impl<'a> BodyLowerer<'a> {
             {
                 if recv.guards.contains(g) {
                     *unwrapped = true;
+                    acquired = true;
                 }
             }
         }
@@ -304,8 +306,19 @@ impl<'a> BodyLowerer<'a> {
             for a in &m.args {
                 let _ = self.operand(a);
             }
+            // The result of a call that may return a guard (`x.as_mut().unwrap()`): its
+            // place is still the value out of the `Option`. A lock's own guard is its data.
+            let call_result = !acquired && recv.pending.is_none();
             let v = self.take_pending(recv);
-            return Some(Val { closure: None, ..v });
+            let place = match v.place {
+                Some(p) if call_result => Some(project(p, Proj::Unwrap)),
+                p => p,
+            };
+            return Some(Val {
+                closure: None,
+                place,
+                ..v
+            });
         }
         self.settle(&recv, false);
         for a in &m.args {
@@ -855,6 +868,7 @@ impl<'a> BodyLowerer<'a> {
                 guard: g,
                 span,
                 how: how.clone(),
+                owned: false,
             });
         }
         // A leaked value keeps its guards: nothing releases them any more. A `ManuallyDrop`

@@ -527,11 +527,16 @@ impl<'a> BodyLowerer<'a> {
         // A guard stored into something that outlives the function leaks from its view.
         if !v.guards.is_empty() {
             if outlives {
+                // into `self` or a parameter: a value that someone drops; a static is not
+                let owned = target
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.root, Root::SelfValue | Root::Param { .. }));
                 for &g in &v.guards {
                     self.emit(Op::Leak {
                         guard: g,
                         span,
                         how: format!("stored in `{text}`"),
+                        owned,
                     });
                 }
             } else if v.fresh {
