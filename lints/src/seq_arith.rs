@@ -148,8 +148,16 @@ impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt += n; } }";
                 // the widened wrapping offset the help text recommends, whatever the base is
                 "fn f(buf: &[u8], seq: u32, base: u32) -> u8 { buf[seq.wrapping_sub(base) as usize] }",
                 "fn f(buf: &[u8], seq: u32, snd_una: u32) -> u8 { buf[seq.wrapping_sub(snd_una) as usize + 1] }",
+                // a decrement guarded by the value being above zero cannot wrap
+                "struct St { expected_seq: u32 }
+                fn f(state: &St, seq: u32) -> bool { state.expected_seq > 0 && seq == state.expected_seq - 1 }",
+                "fn f(seq: u32) -> u32 { if seq != 0 { seq - 1 } else { 0 } }",
             ])
             .fail(&[
+                // the guard holds for the `&&`'s right operand only
+                "struct St { expected_seq: u32 }
+                fn f(state: &St, seq: u32) -> bool { (state.expected_seq > 0 || seq == 0) && seq == state.expected_seq - 1 }",
+                "fn f(seq: u32) -> u32 { if seq > 0 { 0 } else { seq - 1 } }",
                 SND,
                 "struct Seg { seq: u32, len: usize }
                 fn end(seg: &Seg) -> u32 { seg.seq + seg.len as u32 }",

@@ -115,7 +115,7 @@ impl Collector<'_> {
             syn::Expr::ForLoop(f) => self.for_loop(f),
             syn::Expr::If(i) => self.scoped(|s| {
                 s.expr(&i.cond, Parent::Other);
-                s.block(&i.then_branch);
+                s.guarded(&i.cond, |s| s.block(&i.then_branch));
                 if let Some((_, els)) = &i.else_branch {
                     s.expr(els, Parent::Other);
                 }
@@ -326,8 +326,10 @@ impl Collector<'_> {
                         return;
                     }
                 }
-                let (lv, rv) = (self.val(l, 0), self.val(r, 0));
-                self.push_site(SiteKind::Arith(op), e, vec![(l, lv), (r, rv)], None, parent);
+                if !(op == BinOp::Sub && self.guarded_decrement(l, r)) {
+                    let (lv, rv) = (self.val(l, 0), self.val(r, 0));
+                    self.push_site(SiteKind::Arith(op), e, vec![(l, lv), (r, rv)], None, parent);
+                }
                 self.expr(l, Parent::Arith);
                 self.expr(r, Parent::Arith);
             }
@@ -356,6 +358,10 @@ impl Collector<'_> {
                 }
                 self.expr(l, Parent::Other);
                 self.expr(r, Parent::Arith);
+            }
+            B::And(_) => {
+                self.expr(l, Parent::Other);
+                self.guarded(l, |s| s.expr(r, Parent::Other));
             }
             B::Mul(_) | B::Div(_) | B::Rem(_) | B::Shl(_) | B::Shr(_) => {
                 self.expr(l, Parent::Arith);

@@ -63,6 +63,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         in_test: false,
         depth: 0,
         overlay: Default::default(),
+        positive: Vec::new(),
     };
     c.items(&ast.items);
     c.facts
@@ -93,6 +94,53 @@ struct Collector<'a> {
     /// Closure parameters bound while a closure body is turned into a value
     /// (`opt.map(|s| s.0)`): name, value, declaration, description.
     overlay: std::cell::RefCell<Vec<(String, Val, Span, String)>>,
+    /// Expressions known to be above zero where the walk is: the left operands of an `&&`
+    /// chain and an `if` condition say so for what they guard (`x > 0 && y == x - 1`).
+    positive: Vec<String>,
+}
+
+/// An expression's tokens without spacing, to compare two spellings of one expression.
+fn norm(e: &syn::Expr) -> String {
+    let mut s = quote::ToTokens::to_token_stream(e).to_string();
+    s.retain(|c| !c.is_whitespace());
+    s
+}
+
+/// What a condition, when true, shows to be above zero: `x > 0`, `x >= 1`, `x != 0` (and
+/// the same written the other way round), through `&&`.
+fn positives(cond: &syn::Expr, out: &mut Vec<String>) {
+    let lit = |e: &syn::Expr, v: &str| matches!(strip(e), syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == v);
+    let syn::Expr::Binary(b) = strip(cond) else {
+        return;
+    };
+    let (l, r) = (&*b.left, &*b.right);
+    match b.op {
+        syn::BinOp::And(_) => {
+            positives(l, out);
+            positives(r, out);
+        }
+        syn::BinOp::Gt(_) | syn::BinOp::Ne(_) if lit(r, "0") => out.push(norm(l)),
+        syn::BinOp::Ge(_) if lit(r, "1") => out.push(norm(l)),
+        syn::BinOp::Lt(_) | syn::BinOp::Ne(_) if lit(l, "0") => out.push(norm(r)),
+        syn::BinOp::Le(_) if lit(l, "1") => out.push(norm(r)),
+        _ => {}
+    }
+}
+
+impl Collector<'_> {
+    /// Walk `f` with what `cond` shows to be above zero known.
+    fn guarded(&mut self, cond: &syn::Expr, f: impl FnOnce(&mut Self)) {
+        let before = self.positive.len();
+        positives(cond, &mut self.positive);
+        f(self);
+        self.positive.truncate(before);
+    }
+
+    /// `x - 1` where `x` is known to be above zero: it cannot wrap.
+    fn guarded_decrement(&self, l: &syn::Expr, r: &syn::Expr) -> bool {
+        matches!(strip(r), syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "1")
+            && self.positive.contains(&norm(l))
+    }
 }
 
 /// Where an expression's value goes, for casts that feed arithmetic or indexing.
