@@ -715,7 +715,7 @@ impl Index {
                     if !args.is_empty() && args.len() == s.generics.len() {
                         let args: Vec<TypeRef> = args
                             .iter()
-                            .map(|a| self.qualify(files, &w.module, a, 0))
+                            .map(|a| self.canonical(files, &w.module, a, &[], 0))
                             .collect();
                         subst(t, &s.generics, &args)
                     } else {
