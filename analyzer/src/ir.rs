@@ -612,6 +612,10 @@ pub struct FnDef {
     /// locals it captures, with the function that owns them, so a lock named through a capture
     /// gets the class it has in that function.
     pub captures: Vec<Capture>,
+    /// Callable from outside Rust: a foreign ABI (`extern "C"`, `extern "x86-interrupt"`) or
+    /// an unmangled symbol (`#[no_mangle]`, `#[unsafe(no_mangle)]`, `#[export_name]`), as an
+    /// entry an assembly stub jumps to must be.
+    pub foreign_entry: bool,
 }
 
 /// A variable a closure captures: a parameter (`tag` is `None`) or a local binding (the

@@ -32,6 +32,10 @@ pub struct IrqOrigin {
     pub handler: String,
     /// Flow indices from the handler down to this function.
     pub path: Vec<usize>,
+    /// The handler is one by its name only ([`handler_name`]): no configuration, attribute,
+    /// registrar, foreign entry (`extern "C"`, `#[no_mangle]`) or interrupt-handler trait
+    /// says so. Findings that rest on it are one level weaker.
+    pub by_name: bool,
 }
 
 /// A handler-shaped name.
@@ -92,31 +96,65 @@ fn is_soft_entry(f: &FnDef, config: &Config) -> bool {
 /// firmware code) outside its tests, a handler-shaped name. A std program has no
 /// hard-interrupt context by its names (`handle_interrupt` of a VMM's virtual device runs on
 /// an ordinary thread).
-fn is_entry(f: &FnDef, config: &Config, no_std: bool) -> bool {
+fn is_entry(f: &FnDef, config: &Config, no_std: bool) -> Option<Evidence> {
     if config
         .contracts
         .iter()
         .any(|c| c.irq_context && c.describes(&f.path, &f.name))
     {
-        return true;
+        return Some(Evidence::Shown);
     }
     if config
         .irq_handlers
         .iter()
         .any(|h| crate::config::names_fn(h, &f.path, &f.name))
     {
-        return true;
+        return Some(Evidence::Shown);
     }
     if f.attrs.iter().any(|a| {
         let last = a.rsplit("::").next().unwrap_or(a);
         matches!(last, "interrupt" | "isr" | "irq_handler" | "exception")
     }) {
-        return true;
+        return Some(Evidence::Shown);
     }
     if f.name.starts_with("{irq#") {
-        return true;
+        return Some(Evidence::Shown);
     }
-    no_std && !f.test_only && handler_name(&f.name)
+    if !(no_std && !f.test_only && handler_name(&f.name)) {
+        return None;
+    }
+    // A handler-shaped name, and something beside it: an entry an assembly stub can jump to,
+    // the method of an interrupt-handler trait that the interrupt core dispatches through, or
+    // the handler protocol's answer to the core (`-> IrqReturn`, Linux's `irqreturn_t`).
+    let handler_trait = f.trait_name.as_deref().is_some_and(|t| {
+        let l = t.rsplit("::").next().unwrap_or(t).to_ascii_lowercase();
+        (l.contains("irq") || l.contains("interrupt")) && l.contains("handler")
+    });
+    let irq_return = f.ret.as_ref().is_some_and(returns_irq_return);
+    Some(if f.foreign_entry || handler_trait || irq_return {
+        Evidence::Shown
+    } else {
+        Evidence::NameOnly
+    })
+}
+
+/// `IrqReturn`, `irqreturn_t`, also inside `Result`/`Option`.
+fn returns_irq_return(t: &crate::ir::TypeRef) -> bool {
+    let crate::ir::TypeRef::Path { segs, args } = t else {
+        return false;
+    };
+    let last = segs
+        .last()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    last == "irqreturn" || last == "irqreturn_t" || args.first().is_some_and(returns_irq_return)
+}
+
+/// How a function is known to be an interrupt handler.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    Shown,
+    NameOnly,
 }
 
 /// Interrupt context of every flow.
@@ -130,11 +168,12 @@ pub fn compute(
     let mut ctx: Vec<Option<IrqOrigin>> = vec![None; flows.len()];
     let by_ref: std::collections::BTreeMap<FnRef, usize> =
         flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
-    let origin = |level, handler: &str, i| {
+    let origin = |level, handler: &str, i, by_name| {
         Some(IrqOrigin {
             level,
             handler: handler.to_string(),
             path: vec![i],
+            by_name,
         })
     };
     let no_std: std::collections::BTreeSet<&str> = files
@@ -145,10 +184,10 @@ pub fn compute(
     for (i, flow) in flows.iter().enumerate() {
         let f = ix.func(files, flow.func);
         let krate = files[flow.func.file].krate.as_str();
-        if is_entry(f, config, no_std.contains(krate)) {
-            ctx[i] = origin(IrqLevel::Hard, &f.path, i);
+        if let Some(e) = is_entry(f, config, no_std.contains(krate)) {
+            ctx[i] = origin(IrqLevel::Hard, &f.path, i, e == Evidence::NameOnly);
         } else if is_soft_entry(f, config) {
-            ctx[i] = origin(IrqLevel::Soft, &f.path, i);
+            ctx[i] = origin(IrqLevel::Soft, &f.path, i, false);
         }
     }
     // Functions handed to a registrar by name.
@@ -175,8 +214,11 @@ pub fn compute(
                     continue;
                 };
                 if let Some(&i) = by_ref.get(r) {
-                    if ctx[i].as_ref().is_none_or(|o| o.level < IrqLevel::Hard) {
-                        ctx[i] = origin(IrqLevel::Hard, &h.path, i);
+                    if ctx[i]
+                        .as_ref()
+                        .is_none_or(|o| o.level < IrqLevel::Hard || o.by_name)
+                    {
+                        ctx[i] = origin(IrqLevel::Hard, &h.path, i, false);
                     }
                 }
             }
@@ -185,19 +227,31 @@ pub fn compute(
     // Propagate through calls, hard contexts first, so a function reached from both kinds of
     // handler is known at the higher level.
     let mut order: Vec<usize> = (0..flows.len()).filter(|&i| ctx[i].is_some()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(ctx[i].as_ref().map(|o| o.level)), i));
+    order.sort_by_key(|&i| {
+        let o = ctx[i].as_ref();
+        (
+            std::cmp::Reverse(o.map(|o| o.level)),
+            o.is_some_and(|o| o.by_name),
+            i,
+        )
+    });
     let mut q: VecDeque<usize> = order.into();
     while let Some(i) = q.pop_front() {
         let Some(from) = ctx[i].clone() else { continue };
         for targets in ip.targets.get(i).into_iter().flatten() {
             for t in targets {
-                if ctx[t.flow].as_ref().is_none_or(|o| o.level < from.level) {
+                // a higher level, or the same one on evidence where a name said so before
+                let better = |o: &IrqOrigin| {
+                    o.level < from.level || o.level == from.level && o.by_name && !from.by_name
+                };
+                if ctx[t.flow].as_ref().is_none_or(better) {
                     let mut path = from.path.clone();
                     path.push(t.flow);
                     ctx[t.flow] = Some(IrqOrigin {
                         level: from.level,
                         handler: from.handler.clone(),
                         path,
+                        by_name: from.by_name,
                     });
                     q.push_back(t.flow);
                 }

@@ -21,7 +21,12 @@ declare_lint! {
     /// style attribute, functions and closures passed to IRQ registrars (`request_irq`,
     /// `register_irq_handler`, …) and, in a `no_std` crate outside its tests, handler-shaped
     /// names (`handle_irq`, `irq_handler`, `*_isr`): in a std program a virtual device's
-    /// `handle_interrupt` runs on an ordinary thread. Soft-interrupt handlers (bottom halves,
+    /// `handle_interrupt` runs on an ordinary thread. A name counts in full when something
+    /// beside it says so: the function can be entered from an assembly stub (`extern "C"`,
+    /// `#[no_mangle]`), is a method of an interrupt-handler trait (`impl IrqHandler for ..`)
+    /// or answers the interrupt core (`-> IrqReturn`);
+    /// a finding that rests on a name alone (`fn do_init_irq_handler()` may just as well set
+    /// handlers up) is a warning, and its note says so. Soft-interrupt handlers (bottom halves,
     /// DPCs) come from `softirq_handlers`; a lock they use must be taken elsewhere with bottom
     /// halves (or interrupts) disabled. A callback stored into a field, a table or a
     /// collection (`self.handlers.push(Box::new(..))`, `LINES[n] = Some(f)`) runs where it is
@@ -60,6 +65,8 @@ struct IrqUse {
     level: IrqLevel,
     /// Some use in interrupt context takes it for writing (or exclusively).
     write: bool,
+    /// The handler is one by its name only (`IrqOrigin::by_name`).
+    by_name: bool,
 }
 
 /// The highest interrupt level each class is used at, with one site.
@@ -132,9 +139,16 @@ fn irq_uses(a: &Analysis) -> IrqUses {
                 path: origin.path.clone(),
                 level: origin.level,
                 write: acq.mode != Mode::Read,
+                by_name: origin.by_name,
             };
             match irq_uses.get_mut(&acq.lock.class) {
-                Some(old) if old.level >= u.level => old.write |= u.write,
+                // the highest level, on evidence before a handler known by its name only
+                Some(old)
+                    if old.level > u.level
+                        || old.level == u.level && (!old.by_name || u.by_name) =>
+                {
+                    old.write |= u.write
+                }
                 Some(old) => {
                     let write = old.write || u.write;
                     *old = IrqUse { write, ..u };
@@ -292,6 +306,12 @@ fn unsafe_use_finding(
     }
     if let Some(n) = crate::util::alias_note(cx.analysis, class) {
         d = d.with_note(n);
+    }
+    if iu.by_name {
+        d.level = lockstep_analyzer::Level::Warn;
+        d = d.with_note(format!(
+            "`{handler}` is taken for an interrupt handler by its name only (not `extern`, `#[no_mangle]`, registered, a method of an interrupt-handler trait, or returning `IrqReturn`); name it in `irq_handlers` if it is one"
+        ));
     }
     if read_only {
         d.level = lockstep_analyzer::Level::Warn;
@@ -574,9 +594,10 @@ mod tests {
             &IrqUnsafeLock,
             POLL,
             &[
-                "deny[irq_unsafe_lock]: `Nic.rx` is used in interrupt context but acquired here with interrupts enabled",
+                "warn[irq_unsafe_lock]: `Nic.rx` is used in interrupt context but acquired here with interrupts enabled",
                 "  --> 19:19 `self.rx.lock()`: acquired with interrupts enabled",
                 "   - 16:19 `self.rx.lock()`: also acquired in interrupt context (handler `Nic::handle_irq`)",
+                "  note: `Nic::handle_irq` is taken for an interrupt handler by its name only (not `extern`, `#[no_mangle]`, registered, a method of an interrupt-handler trait, or returning `IrqReturn`); name it in `irq_handlers` if it is one",
                 "  help: acquire it with interrupts disabled (`lock_irqsave`, `lock_irq_disabled`, `critical_section::with`)",
                 "  key: irq_unsafe_lock:crate::Nic.rx",
             ],

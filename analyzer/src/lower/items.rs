@@ -524,6 +524,11 @@ impl<'a> ItemCx<'a> {
             accessor_of: None,
             generics: Vec::new(),
             captures: Vec::new(),
+            foreign_entry: sig
+                .abi
+                .as_ref()
+                .is_some_and(|a| a.name.as_ref().is_none_or(|n| n.value() != "Rust"))
+                || attrs.iter().any(unmangled),
         };
         let mut generics = generic_params(&sig.generics);
         for g in &self.outer_generics {
@@ -710,4 +715,24 @@ fn lazy_statics(mac: &syn::Macro, map: &SpanMap) -> Vec<(String, TypeRef, crate:
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// `#[no_mangle]`, `#[export_name = ..]`, and their `#[unsafe(..)]` forms (edition 2024).
+fn unmangled(a: &syn::Attribute) -> bool {
+    let named = |p: &syn::Path| p.is_ident("no_mangle") || p.is_ident("export_name");
+    if named(a.path()) {
+        return true;
+    }
+    if !a.path().is_ident("unsafe") {
+        return false;
+    }
+    let mut inner = false;
+    let _ = a.parse_nested_meta(|m| {
+        inner |= named(&m.path);
+        if m.input.peek(syn::Token![=]) {
+            let _: syn::Expr = m.value()?.parse()?;
+        }
+        Ok(())
+    });
+    inner
 }

@@ -304,6 +304,7 @@ impl<'a> BodyLowerer<'a> {
             accessor_of: None,
             generics: Vec::new(),
             captures,
+            foreign_entry: false,
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
         sub.params = params;
