@@ -167,10 +167,10 @@ impl Lint for BlockingUnderSpinlock {
                 let (message, label) = match cb.block.kind {
                     BlockKind::Spin { .. } => (
                         format!(
-                            "this call never returns (a loop in it never exits) while spinlock \
+                            "this call may never return (a loop in it never exits) while spinlock \
                              {name} is held"
                         ),
-                        "calls a function that never returns",
+                        "calls a function that may never return",
                     ),
                     _ => (
                         format!(
