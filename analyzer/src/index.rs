@@ -324,14 +324,6 @@ impl Index {
                 };
                 TypeRef::Path { segs: full, args }
             }
-            TypeRef::Ref { mutable, inner } => TypeRef::Ref {
-                mutable: *mutable,
-                inner: Box::new(go(inner)),
-            },
-            TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(go(t))),
-            TypeRef::Slice(t) => TypeRef::Slice(Box::new(go(t))),
-            TypeRef::Array(t) => TypeRef::Array(Box::new(go(t))),
-            TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(go).collect()),
             TypeRef::Trait(bounds) => TypeRef::Trait(
                 bounds
                     .iter()
@@ -346,7 +338,7 @@ impl Index {
                     })
                     .collect(),
             ),
-            TypeRef::Unknown => TypeRef::Unknown,
+            t => t.map_inner(go).unwrap_or_else(|| t.clone()),
         }
     }
 

@@ -31,6 +31,22 @@ pub enum TypeRef {
 }
 
 impl TypeRef {
+    /// The same type with `f` applied to the types directly inside a reference, pointer,
+    /// slice, array or tuple; `None` for a path, a trait object or an unknown type.
+    pub fn map_inner(&self, f: impl Fn(&TypeRef) -> TypeRef) -> Option<TypeRef> {
+        Some(match self {
+            TypeRef::Ref { mutable, inner } => TypeRef::Ref {
+                mutable: *mutable,
+                inner: Box::new(f(inner)),
+            },
+            TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(f(t))),
+            TypeRef::Slice(t) => TypeRef::Slice(Box::new(f(t))),
+            TypeRef::Array(t) => TypeRef::Array(Box::new(f(t))),
+            TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(f).collect()),
+            TypeRef::Path { .. } | TypeRef::Trait(_) | TypeRef::Unknown => return None,
+        })
+    }
+
     /// A const generic argument as lowering keeps it (`false`, `16`, `{ N + 1 }`).
     pub fn is_const_arg(&self) -> bool {
         match self {

@@ -81,14 +81,6 @@ pub(super) fn subst(ty: &TypeRef, names: &[String], args: &[TypeRef]) -> TypeRef
                 args: a.iter().map(go).collect(),
             }
         }
-        TypeRef::Ref { mutable, inner } => TypeRef::Ref {
-            mutable: *mutable,
-            inner: Box::new(go(inner)),
-        },
-        TypeRef::Ptr(t) => TypeRef::Ptr(Box::new(go(t))),
-        TypeRef::Slice(t) => TypeRef::Slice(Box::new(go(t))),
-        TypeRef::Array(t) => TypeRef::Array(Box::new(go(t))),
-        TypeRef::Tuple(v) => TypeRef::Tuple(v.iter().map(go).collect()),
-        TypeRef::Trait(_) | TypeRef::Unknown => ty.clone(),
+        t => t.map_inner(go).unwrap_or_else(|| t.clone()),
     }
 }
