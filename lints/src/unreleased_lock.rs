@@ -73,14 +73,23 @@ impl Lint for UnreleasedLock {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        // the types implementing a raw lock trait, once (a type may implement thousands of
+        // traits, and every method of it asks)
+        let raw_types: std::collections::BTreeSet<&str> = cx
+            .analysis
+            .index
+            .impls_of
+            .iter()
+            .filter(|(_, ts)| ts.iter().any(|t| implements_raw_lock(Some(t))))
+            .map(|(ty, _)| ty.as_str())
+            .collect();
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
             let raw_type = f
                 .self_ty
                 .as_ref()
                 .and_then(|t| t.last())
-                .and_then(|t| cx.analysis.index.impls_of.get(t))
-                .is_some_and(|ts| ts.iter().any(|t| implements_raw_lock(Some(t))));
+                .is_some_and(|t| raw_types.contains(t));
             if implements_raw_lock(f.trait_name.as_deref()) || raw_type {
                 // `RawMutex::lock`, `RawRwLock::lock_shared`…: returning with the lock held
                 // (a forgotten guard) is the trait's contract; the lock type's own helpers
