@@ -67,22 +67,25 @@ fn implements_raw_lock(trait_name: Option<&str>) -> bool {
     })
 }
 
+/// The types implementing a raw lock trait, by name: computed once, as a type may implement
+/// thousands of traits and every method of it asks.
+fn raw_lock_types<'a>(cx: &'a LintContext<'_>) -> std::collections::BTreeSet<&'a str> {
+    cx.analysis
+        .index
+        .impls_of
+        .iter()
+        .filter(|(_, ts)| ts.iter().any(|t| implements_raw_lock(Some(t))))
+        .map(|(ty, _)| ty.as_str())
+        .collect()
+}
+
 impl Lint for UnreleasedLock {
     fn meta(&self) -> &'static LintMeta {
         &UNRELEASED_LOCK
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        // the types implementing a raw lock trait, once (a type may implement thousands of
-        // traits, and every method of it asks)
-        let raw_types: std::collections::BTreeSet<&str> = cx
-            .analysis
-            .index
-            .impls_of
-            .iter()
-            .filter(|(_, ts)| ts.iter().any(|t| implements_raw_lock(Some(t))))
-            .map(|(ty, _)| ty.as_str())
-            .collect();
+        let raw_types = raw_lock_types(cx);
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
             let raw_type = f
