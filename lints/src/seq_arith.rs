@@ -158,6 +158,9 @@ impl Tcb { fn sent(&mut self, n: u32) { self.snd_nxt += n; } }";
                 "struct St { expected_seq: u32 }
                 fn f(state: &St, seq: u32) -> bool { (state.expected_seq > 0 || seq == 0) && seq == state.expected_seq - 1 }",
                 "fn f(seq: u32) -> u32 { if seq > 0 { 0 } else { seq - 1 } }",
+                // the value tested is written before the decrement, or the decrement runs again
+                "fn f(mut seq: u32, n: u32) -> u32 { if seq > 0 { seq = n; seq - 1 } else { 0 } }",
+                "fn f(mut seq: u32) -> u32 { if seq > 0 { while seq != 7 { seq = seq - 1; } } seq }",
                 SND,
                 "struct Seg { seq: u32, len: usize }
                 fn end(seg: &Seg) -> u32 { seg.seq + seg.len as u32 }",

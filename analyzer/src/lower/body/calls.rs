@@ -281,7 +281,6 @@ impl<'a> BodyLowerer<'a> {
         }
         let recv = self.expr(&m.receiver, Ext::None);
         // `.lock().unwrap()`: std's poisoning signature, evidence of a lock.
-        let mut acquired = false;
         if let Some(c) = self.cur {
             if let Op::Acquire {
                 guard: Some(g),
@@ -291,7 +290,6 @@ impl<'a> BodyLowerer<'a> {
             {
                 if recv.guards.contains(g) {
                     *unwrapped = true;
-                    acquired = true;
                 }
             }
         }
@@ -307,11 +305,14 @@ impl<'a> BodyLowerer<'a> {
                 let _ = self.operand(a);
             }
             // The result of a call that may return a guard (`x.as_mut().unwrap()`): its
-            // place is still the value out of the `Option`. A lock's own guard is its data.
-            let call_result = !acquired && recv.pending.is_none();
+            // place is still the value out of the `Option`. A lock's guard names its data
+            // (`m.lock()` is `m.*`), already unwrapped.
+            let try_lock = recv.pending.is_some();
             let v = self.take_pending(recv);
             let place = match v.place {
-                Some(p) if call_result => Some(project(p, Proj::Unwrap)),
+                Some(p) if !try_lock && !matches!(p.proj.last(), Some(Proj::Guard)) => {
+                    Some(project(p, Proj::Unwrap))
+                }
                 p => p,
             };
             return Some(Val {

@@ -102,7 +102,6 @@ impl<'a> BodyLowerer<'a> {
     }
 }
 
-/// Macros whose meaning the lowering knows (their arguments are lowered as expressions).
 impl BodyLowerer<'_> {
     /// Inline assembly that masks or unmasks interrupts (`asm!("cli")`), by the instructions
     /// of its template strings.
@@ -128,6 +127,7 @@ impl BodyLowerer<'_> {
     }
 }
 
+/// Macros whose meaning the lowering knows (their arguments are lowered as expressions).
 pub(super) fn is_std_macro(name: &str) -> bool {
     matches!(
         name,

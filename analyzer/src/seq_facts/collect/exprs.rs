@@ -96,23 +96,27 @@ impl Collector<'_> {
                 self.expr(&c.func, Parent::Other);
                 self.exprs(&c.args);
             }
-            syn::Expr::Closure(c) => self.scoped(|s| {
-                for p in &c.inputs {
-                    s.bind_pat(p, None, None);
-                }
-                s.expr(&c.body, Parent::Other);
+            syn::Expr::Closure(c) => self.unguarded(|s| {
+                s.scoped(|s| {
+                    for p in &c.inputs {
+                        s.bind_pat(p, None, None);
+                    }
+                    s.expr(&c.body, Parent::Other);
+                })
             }),
             syn::Expr::Block(b) => self.scoped(|s| s.block(&b.block)),
             syn::Expr::Unsafe(b) => self.scoped(|s| s.block(&b.block)),
             syn::Expr::Async(b) => self.scoped(|s| s.block(&b.block)),
             syn::Expr::Const(b) => self.scoped(|s| s.block(&b.block)),
             syn::Expr::TryBlock(b) => self.scoped(|s| s.block(&b.block)),
-            syn::Expr::Loop(l) => self.scoped(|s| s.block(&l.body)),
-            syn::Expr::While(w) => self.scoped(|s| {
-                s.expr(&w.cond, Parent::Other);
-                s.block(&w.body);
+            syn::Expr::Loop(l) => self.unguarded(|s| s.scoped(|s| s.block(&l.body))),
+            syn::Expr::While(w) => self.unguarded(|s| {
+                s.scoped(|s| {
+                    s.expr(&w.cond, Parent::Other);
+                    s.block(&w.body);
+                })
             }),
-            syn::Expr::ForLoop(f) => self.for_loop(f),
+            syn::Expr::ForLoop(f) => self.unguarded(|s| s.for_loop(f)),
             syn::Expr::If(i) => self.scoped(|s| {
                 s.expr(&i.cond, Parent::Other);
                 s.guarded(&i.cond, |s| s.block(&i.then_branch));
@@ -162,6 +166,7 @@ impl Collector<'_> {
     fn assign(&mut self, a: &syn::ExprAssign) {
         self.expr(&a.right, Parent::Other);
         self.expr(&a.left, Parent::Other);
+        self.written(&a.left);
         if let Some(name) = place_name(&a.left) {
             if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
                 let place = self.val(&a.left, 0);
@@ -334,6 +339,7 @@ impl Collector<'_> {
                 self.expr(r, Parent::Arith);
             }
             B::AddAssign(_) | B::SubAssign(_) => {
+                self.written(l);
                 let op = if matches!(b.op, B::AddAssign(_)) {
                     BinOp::Add
                 } else {

@@ -136,10 +136,32 @@ impl Collector<'_> {
         self.positive.truncate(before);
     }
 
+    /// Walk `f` knowing nothing to be above zero: a loop body or a closure runs again, or
+    /// later, after what was tested may have changed.
+    fn unguarded(&mut self, f: impl FnOnce(&mut Self)) {
+        let saved = std::mem::take(&mut self.positive);
+        f(self);
+        self.positive = saved;
+    }
+
+    /// `place` is written: what a guard said about it (or about a part of it) no longer holds.
+    /// Entries are blanked, not removed, so that `guarded` still truncates to its own mark.
+    fn written(&mut self, place: &syn::Expr) {
+        let w = norm(place);
+        for p in &mut self.positive {
+            if *p == w || p.starts_with(&format!("{w}.")) {
+                p.clear();
+            }
+        }
+    }
+
     /// `x - 1` where `x` is known to be above zero: it cannot wrap.
     fn guarded_decrement(&self, l: &syn::Expr, r: &syn::Expr) -> bool {
         matches!(strip(r), syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "1")
-            && self.positive.contains(&norm(l))
+            && {
+                let l = norm(l);
+                !l.is_empty() && self.positive.contains(&l)
+            }
     }
 }
 
