@@ -131,7 +131,7 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
                 ip.unresolved_calls += 1;
                 *ip.unresolved_by_reason.entry(gap).or_insert(0) += 1;
                 ip.unresolved_sites.push((c.span, gap));
-                let name = match &c.callee {
+                let name = match &*c.callee {
                     Callee::Path(s) => s.join("::"),
                     Callee::Method { name, .. } => format!(".{name}()"),
                     Callee::Value { text, .. } => text.clone(),
@@ -631,7 +631,7 @@ fn put_at(acq: &mut BTreeMap<AcqKey, SumAcq>, k: AcqKey, a: SumAcq) {
 fn closure_calls(flow: &FnFlow, func: &FnDef) -> Vec<ClosureCall> {
     let mut closure_calls = Vec::new();
     for c in &flow.calls {
-        let Callee::Value { text: name, .. } = &c.callee else {
+        let Callee::Value { text: name, .. } = &*c.callee else {
             continue;
         };
         if c.held.is_empty() || !func.params.iter().any(|(n, _)| n == name) {
@@ -706,14 +706,14 @@ pub fn param_lock(
     }
     let arg = if param == "self" {
         // A method of the lock type itself: the lock is the receiver.
-        match &c.callee {
+        match &*c.callee {
             Callee::Method { recv, .. } => recv.as_ref()?,
             Callee::Path(_) if callee.has_self => c.args.first()?.as_ref()?,
             _ => return None,
         }
     } else {
         let pos = callee.params.iter().position(|(n, _)| n == param)?;
-        let offset = usize::from(matches!(c.callee, Callee::Path(_)) && callee.has_self);
+        let offset = usize::from(matches!(*c.callee, Callee::Path(_)) && callee.has_self);
         c.args.get(pos + offset)?.as_ref()?
     };
     if matches!(arg.root, Root::Opaque) {

@@ -444,9 +444,10 @@ pub enum Op {
         span: Span,
     },
     Call {
-        callee: Box<Callee>,
+        /// Shared with the flow's `CallEvent`s of this call (one per held-lock state).
+        callee: std::sync::Arc<Callee>,
         span: Span,
-        args: Vec<Option<Place>>,
+        args: std::sync::Arc<[Option<Place>]>,
         /// Which arguments are passed by value (a plain path: the value moves into the call).
         by_value: Vec<bool>,
         /// The guard slot that owns the call's result, when the result is used: if the callee

@@ -194,7 +194,7 @@ pub fn compute(
     for flow in flows {
         let f = ix.func(files, flow.func);
         for c in &flow.calls {
-            let name = match &c.callee {
+            let name = match &*c.callee {
                 Callee::Path(s) => s.last().cloned().unwrap_or_default(),
                 Callee::Method { name, .. } => name.clone(),
                 Callee::Value { .. } => continue,

@@ -143,7 +143,7 @@ fn analyze(src: &str, edition: Edition) -> Answers {
     for flow in &analysis.flows {
         assert!(!flow.budget_hit && !flow.truncated, "partial flow");
         for call in &flow.calls {
-            let Callee::Path(segs) = &call.callee else {
+            let Callee::Path(segs) = &*call.callee else {
                 continue;
             };
             if segs.len() != 1 || segs[0] != "probe" {

@@ -340,7 +340,7 @@ fn value_hops(a: &Analysis, path: &[usize]) -> Vec<Label> {
                 .is_some_and(|t| t.iter().any(|t| t.flow == to))
         });
         let Some((_, c)) = hop else { continue };
-        let lockstep_analyzer::ir::Callee::Value { text, place } = &c.callee else {
+        let lockstep_analyzer::ir::Callee::Value { text, place } = &*c.callee else {
             continue;
         };
         let func = a.func(a.flows[from].func);

@@ -236,6 +236,12 @@ impl<'a> Explorer<'a> {
                 }
             }
         }
+        // Kept to the end of the run: no growth slack.
+        let f = &mut self.flow;
+        f.acquisitions.shrink_to_fit();
+        f.blocks.shrink_to_fit();
+        f.calls.shrink_to_fit();
+        f.exits.shrink_to_fit();
         self.flow
     }
 
@@ -499,9 +505,9 @@ impl<'a> Explorer<'a> {
     fn call(
         &mut self,
         node: NodeId,
-        callee: &Callee,
+        callee: &std::sync::Arc<Callee>,
         span: Span,
-        args: &[Option<Place>],
+        args: &std::sync::Arc<[Option<Place>]>,
         moved: &[(u32, GuardId)],
         st: &mut State,
     ) {
@@ -535,7 +541,7 @@ impl<'a> Explorer<'a> {
                 node,
                 span,
                 callee: callee.clone(),
-                args: args.to_vec(),
+                args: args.clone(),
                 held,
                 irq_region: region,
                 regions: st.regions.clone(),

@@ -73,8 +73,9 @@ pub struct BlockEvent {
 pub struct CallEvent {
     pub node: NodeId,
     pub span: Span,
-    pub callee: Callee,
-    pub args: Vec<Option<Place>>,
+    /// The call node's own callee and arguments, shared.
+    pub callee: std::sync::Arc<Callee>,
+    pub args: std::sync::Arc<[Option<Place>]>,
     pub held: Vec<HeldLock>,
     pub irq_region: bool,
     /// Call nodes whose closure argument this call runs in, innermost last.

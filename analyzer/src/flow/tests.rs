@@ -85,7 +85,7 @@ fn render(text: &str, edition: Edition, exits: bool) -> String {
     }
     for flow in &flows {
         for c in &flow.calls {
-            if matches!(&c.callee, Callee::Path(p) if p.len() == 1 && p[0] == "probe") {
+            if matches!(&*c.callee, Callee::Path(p) if p.len() == 1 && p[0] == "probe") {
                 let held = format!("held {}", held_text(&c.held));
                 at.entry(line(c.span)).or_default().insert(held);
             }

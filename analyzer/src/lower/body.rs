@@ -299,8 +299,11 @@ impl<'a> BodyLowerer<'a> {
         self.emit(Op::Exit { span: end });
         let frame = self.frames.pop();
         debug_assert!(frame.is_some());
+        let mut nodes = std::mem::take(&mut self.nodes);
+        // Bodies are kept to the end of the run: no growth slack.
+        nodes.shrink_to_fit();
         Body {
-            nodes: std::mem::take(&mut self.nodes),
+            nodes,
             guard_count: self.guard_count,
             truncated: self.truncated,
             opaque_macros: std::mem::take(&mut self.opaque_macros),

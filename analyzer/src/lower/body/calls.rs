@@ -550,12 +550,12 @@ impl<'a> BodyLowerer<'a> {
                 result = Some(self.new_guard());
             }
             node = self.emit(Op::Call {
-                callee: Box::new(Callee::Method {
+                callee: std::sync::Arc::new(Callee::Method {
                     recv: recv_place.clone(),
                     name: name.to_string(),
                 }),
                 span,
-                args,
+                args: args.into(),
                 by_value,
                 result,
                 moved: moved.clone(),
@@ -769,9 +769,9 @@ impl<'a> BodyLowerer<'a> {
 
     fn emit_value_call(&mut self, text: String, place: Option<Place>, span: Span) {
         self.emit(Op::Call {
-            callee: Box::new(Callee::Value { text, place }),
+            callee: std::sync::Arc::new(Callee::Value { text, place }),
             span,
-            args: Vec::new(),
+            args: std::sync::Arc::new([]),
             by_value: Vec::new(),
             result: None,
             moved: Vec::new(),
@@ -1051,9 +1051,9 @@ impl<'a> BodyLowerer<'a> {
             Some(self.new_guard())
         };
         let node = self.emit(Op::Call {
-            callee: Box::new(Callee::Path(pc.segs.clone())),
+            callee: std::sync::Arc::new(Callee::Path(pc.segs.clone())),
             span,
-            args,
+            args: args.into(),
             by_value,
             result,
             moved: moved.clone(),
