@@ -1,6 +1,7 @@
 //! The crate-wide index: structs, statics, aliases, `use`s and functions of every file, and
 //! the resolution of a [`Place`] to a lock class.
 
+mod deref;
 mod subst;
 use subst::{subst, subst_self};
 
@@ -776,6 +777,23 @@ impl Index {
     /// A guard's target: `Mutex<T>` → `T` (lock_api's `Mutex<R, T>` → `T`).
     fn step_guard(&self, files: &[LoweredFile], w: &mut Walk) {
         let cur = w.ty.clone();
+        // A guard of the lock a value derefs to: walk the deref, then the guard again.
+        if let Some(t) = cur.as_ref() {
+            if self
+                .lock_kind(files, &w.module, t, &Config::default())
+                .is_none()
+                && self.derefs_for(files, &w.module, t, None)
+                && w.projs[..w.i]
+                    .iter()
+                    .filter(|p| matches!(p, Proj::Method(m) if m == "deref"))
+                    .count()
+                    < deref::MAX_DEREFS
+            {
+                w.i -= 1;
+                w.projs.insert(w.i, Proj::Method("deref".into()));
+                return;
+            }
+        }
         // Mutex<T> → T (lock_api's Mutex<R, T> → T; a trailing const argument, as in
         // `Mutex<T, false>`, is not the data).
         w.ty = cur.and_then(|t| match self.strip(files, &w.module, &t, 0) {
@@ -971,12 +989,21 @@ impl Index {
         let (kind, assumed) = match kind {
             Some(k) => (k, false),
             None => {
-                if ty.is_some()
-                    && !matches!(ty, Some(TypeRef::Unknown))
-                    && !is_generic_param(ty.as_ref(), func)
-                {
-                    // A written type that is not a lock (`File::lock`, a user type's `lock`).
-                    return None;
+                if let Some(t) = ty.as_ref().filter(|t| !matches!(t, TypeRef::Unknown)) {
+                    if !is_generic_param(ty.as_ref(), func) {
+                        // A written type that is not a lock (`File::lock`, a user type's
+                        // `lock`), unless it derefs to one.
+                        return self.deref_lock(
+                            files,
+                            func,
+                            place,
+                            t,
+                            &owner_module,
+                            method,
+                            AcqCall { unwrapped, fn_call },
+                            config,
+                        );
+                    }
                 }
                 // Type not written: a `.lock().unwrap()` is std's poisoning lock in practice; an
                 // acquire function (`KeAcquireSpinLock(&l)`, `spin_lock_irqsave(&l)`) is a manual

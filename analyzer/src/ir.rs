@@ -142,6 +142,10 @@ pub struct StructDef {
     pub span: Span,
     /// Module path (crate name first) for name resolution.
     pub module: String,
+    /// A tuple or unit struct: its name is also a value (the constructor, or the one value).
+    /// A braced struct's name is a type only, so a `static` or `fn` of the same name is what
+    /// the name means as a value (`pub static TTY: TTY`).
+    pub ctor: bool,
 }
 
 /// An enum: its name (a path that names it names no struct) and its variants' fields, for

@@ -295,6 +295,8 @@ fixtures! {
     locks_sema_shared_arc_separate => "locks/sema/shared-arc-separate",
     locks_sema_fn_values => "locks/sema/fn-values",
     locks_sema_asm_masking => "locks/sema/asm-masking",
+    locks_sema_deref_locks => "locks/sema/deref-locks",
+    locks_sema_value_namespace => "locks/sema/value-namespace",
     locks_sema_const_masking => "locks/sema/const-masking",
     locks_sema_untyped_locals => "locks/sema/untyped-locals",
     locks_sema_weak_upgrade => "locks/sema/weak-upgrade",

@@ -225,7 +225,8 @@ impl<'a> ItemCx<'a> {
         };
         let generics = value_params(&s.generics);
         let consts = const_params(&s.generics);
-        self.push_struct(&s.ident, fields, (generics, consts), module);
+        let ctor = !matches!(s.fields, syn::Fields::Named(_));
+        self.push_struct(&s.ident, fields, (generics, consts), module, ctor);
     }
 
     fn enum_item(&mut self, e: &syn::ItemEnum, module: &str) {
@@ -266,7 +267,7 @@ impl<'a> ItemCx<'a> {
     /// A union, as a struct of its fields.
     fn union_item(&mut self, s: &syn::ItemUnion, module: &str) {
         let fields = self.named_fields(&s.fields);
-        self.push_struct(&s.ident, fields, (Vec::new(), Vec::new()), module);
+        self.push_struct(&s.ident, fields, (Vec::new(), Vec::new()), module, false);
     }
 
     /// Named fields with their types as written and spans.
@@ -289,6 +290,7 @@ impl<'a> ItemCx<'a> {
         fields: Vec<(String, TypeRef, crate::source::Span)>,
         (generics, consts): (Vec<String>, Vec<(String, Option<String>)>),
         module: &str,
+        ctor: bool,
     ) {
         self.out.structs.push(StructDef {
             path: format!("{module}::{ident}"),
@@ -298,6 +300,7 @@ impl<'a> ItemCx<'a> {
             consts,
             span: self.map.of(ident),
             module: module.to_string(),
+            ctor,
         });
     }
 
@@ -379,6 +382,7 @@ impl<'a> ItemCx<'a> {
         trait_name: &Option<String>,
         test: bool,
     ) {
+        let first = self.out.fns.len();
         for ii in items {
             match ii {
                 syn::ImplItem::Fn(f) => {
@@ -401,6 +405,25 @@ impl<'a> ItemCx<'a> {
                     });
                 }
                 _ => {}
+            }
+        }
+        // `Self::Target` in the signatures of an impl that declares `type Target = X` is `X`
+        // (the projection normalized as rustc does inside the impl).
+        let assoc: Vec<(String, TypeRef)> = items
+            .iter()
+            .filter_map(|ii| match ii {
+                syn::ImplItem::Type(t) => Some((t.ident.to_string(), type_ref(&t.ty))),
+                _ => None,
+            })
+            .collect();
+        if !assoc.is_empty() {
+            for f in &mut self.out.fns[first..] {
+                for (_, t) in &mut f.params {
+                    *t = normalize_assoc(t, &assoc);
+                }
+                if let Some(r) = &mut f.ret {
+                    *r = normalize_assoc(r, &assoc);
+                }
             }
         }
     }
@@ -735,4 +758,26 @@ fn unmangled(a: &syn::Attribute) -> bool {
         Ok(())
     });
     inner
+}
+
+/// `ty` with `Self::Name` replaced by the impl's `type Name = ..` (`assoc`).
+fn normalize_assoc(ty: &TypeRef, assoc: &[(String, TypeRef)]) -> TypeRef {
+    match ty {
+        TypeRef::Path { segs, args } => {
+            if let [s, n] = segs.as_slice() {
+                if s == "Self" && args.is_empty() {
+                    if let Some((_, t)) = assoc.iter().find(|(a, _)| a == n) {
+                        return t.clone();
+                    }
+                }
+            }
+            TypeRef::Path {
+                segs: segs.clone(),
+                args: args.iter().map(|a| normalize_assoc(a, assoc)).collect(),
+            }
+        }
+        other => other
+            .map_inner(|t| normalize_assoc(t, assoc))
+            .unwrap_or_else(|| other.clone()),
+    }
 }

@@ -276,28 +276,12 @@ fn lookup(
         if gap != Some(Gap::NoSuchMethod) {
             return gap;
         }
-        match deref_target(ix, files, &k) {
+        match ix.deref_target(files, &k) {
             Some(t) => k = t,
             None => return gap,
         }
     }
     Some(Gap::NoSuchMethod)
-}
-
-/// The type a local type derefs to, by its `Deref` impl's `deref` signature.
-pub fn deref_target(ix: &Index, files: &[LoweredFile], k: &TyKey) -> Option<TyKey> {
-    let d = ix
-        .impls
-        .impl_method(k, "std::ops::Deref", "deref")
-        .into_iter()
-        .next()?;
-    let f = &files[d.file].items.fns[d.idx];
-    let ret = f.ret.as_ref()?;
-    let target = ix.strip(files, &f.module, ret, 0);
-    match resolve_ty(&ix.defmap, files, &f.module, &target, &generic_names(f))? {
-        TyRes::Key(t) if t != *k => Some(t),
-        _ => None,
-    }
 }
 
 fn lookup_here(

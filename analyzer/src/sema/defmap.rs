@@ -161,7 +161,9 @@ impl DefMap {
             for (i, s) in it.structs.iter().enumerate() {
                 let m = dm.module(&s.module);
                 dm.put(m, Ns::Type, &s.name, Item::Struct(fi, i));
-                dm.put(m, Ns::Value, &s.name, Item::Struct(fi, i));
+                if s.ctor {
+                    dm.put(m, Ns::Value, &s.name, Item::Struct(fi, i));
+                }
             }
             for (i, e) in it.enums.iter().enumerate() {
                 let m = dm.module(&e.module);

@@ -356,6 +356,10 @@ impl<'a> BodyLowerer<'a> {
         let mut ends = Vec::new();
         let mut any_owned = false;
         let mut settled = false;
+        // The value's place and type: the one every arm that comes back yields
+        // (`let vm = match space() { Some(vm) => vm, None => return 0 }`).
+        let mut yielded: Option<(Option<Place>, Option<TypeRef>)> = None;
+        let mut mixed = false;
         for arm in &m.arms {
             self.cur = before;
             if let Some((call, ok)) = call.zip(pattern_outcome(&arm.pat)) {
@@ -428,20 +432,41 @@ impl<'a> BodyLowerer<'a> {
             any_owned |= self.yield_value(&av, result, span);
             let sc = self.scopes.pop().unwrap_or_default();
             self.drop_scope(&sc, self.span(&arm.body));
+            if self.cur.is_some() {
+                match &mut yielded {
+                    None => yielded = Some((av.place, av.ty)),
+                    Some((p, t)) if *p == av.place => {
+                        if t.is_none() {
+                            *t = av.ty;
+                        }
+                    }
+                    Some(_) => mixed = true,
+                }
+            }
             ends.push(self.cur);
         }
         if m.arms.is_empty() {
             ends.push(None);
         }
         self.join(&ends);
+        let (place, ty) = match yielded {
+            Some(v) if !mixed => v,
+            _ => (None, None),
+        };
         if any_owned {
             return Val {
                 guards: vec![result],
                 fresh: true,
+                place,
+                ty,
                 ..Val::default()
             };
         }
-        Val::default()
+        Val {
+            place,
+            ty,
+            ..Val::default()
+        }
     }
 
     pub(super) fn loop_expr(
