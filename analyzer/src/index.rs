@@ -2,6 +2,7 @@
 //! the resolution of a [`Place`] to a lock class.
 
 mod deref;
+mod globals;
 mod subst;
 use subst::{subst, subst_self};
 
@@ -593,11 +594,14 @@ impl Index {
     ) -> Option<PlaceWalk> {
         let mut module = func.module.clone();
         let (ty, class) = self.walk_root(files, func, place, &mut module);
+        let instance = self
+            .global_call_instance(files, func, place)
+            .unwrap_or_else(|| place.text.clone());
         let mut w = Walk {
             ty,
             class,
             module,
-            instance: place.text.clone(),
+            instance,
             projs: place.proj.clone(),
             i: 0,
         };

@@ -55,6 +55,9 @@ pub struct SumAcq {
     pub mode: Mode,
     pub is_try: bool,
     pub irq_method: bool,
+    /// A read through a recursive-read method (`read_recursive`): it does not queue behind a
+    /// waiting writer, so a second read of a read-held lock this way cannot deadlock.
+    pub read_recursive: bool,
     /// Where it is finally acquired.
     pub site: Span,
     /// Calls from this function down to the acquisition.
@@ -423,6 +426,7 @@ impl Summarizer<'_> {
                     mode: a.mode,
                     is_try: a.is_try,
                     irq_method: a.irq_method || a.irq_region,
+                    read_recursive: a.method.recursive,
                     site: a.span,
                     chain: Vec::new(),
                     held_params: a.held_params.clone(),
@@ -468,6 +472,7 @@ impl Summarizer<'_> {
                         mode: Mode::Exclusive,
                         is_try: false,
                         irq_method: false,
+                        read_recursive: false,
                         site: c.span,
                         chain: vec![step.clone()],
                         held_params: c.held_params.clone(),
@@ -524,6 +529,7 @@ impl Summarizer<'_> {
                 .instance
                 .as_ref()
                 .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
+                .map(|i| self.ix.canon_instance(self.files, self.func, &i))
                 .and_then(|i| own_instance(self.func, &i))
                 .and_then(limit_instance)
                 .map(LockInstance::from);
@@ -549,6 +555,7 @@ impl Summarizer<'_> {
                 mode: s.mode,
                 is_try: s.is_try,
                 irq_method: s.irq_method,
+                read_recursive: s.read_recursive,
                 site: s.site,
                 chain,
                 held_params,

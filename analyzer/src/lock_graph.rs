@@ -221,6 +221,7 @@ impl Builder<'_> {
                                     mode: a.mode,
                                     is_try: a.is_try,
                                     irq_method: a.irq_method,
+                                    read_recursive: a.method.recursive,
                                     site: a.span,
                                     chain,
                                     held_params: Vec::new(),
@@ -308,6 +309,7 @@ impl Builder<'_> {
                             mode: Mode::Exclusive,
                             is_try: false,
                             irq_method: false,
+                            read_recursive: false,
                             site: c.span,
                             chain: vec![step.clone()],
                             held_params: Vec::new(),
@@ -377,7 +379,9 @@ impl Builder<'_> {
             };
             for h in held_at_callee(c, callee, &s.held_params) {
                 if h.lock.class == s.lock.class {
-                    if callee_double(c, callee, h, s) {
+                    if callee_double(c, callee, h, s, |t| {
+                        self.ix.canon_instance(self.files, func, t)
+                    }) {
                         self.g.call_doubles.push(CallDouble {
                             flow: fi,
                             call: c.span,
@@ -445,16 +449,32 @@ fn closure_double(helper: &FnDef, call: &CallEvent, h: &HeldLock, a: &AcqEvent) 
 
 /// Whether `callee`'s summary acquisition `s`, reached through call `c`, is a double of the
 /// same lock `h` held at the call.
-fn callee_double(c: &CallEvent, callee: &FnDef, h: &HeldLock, s: &SumAcq) -> bool {
+fn callee_double(
+    c: &CallEvent,
+    callee: &FnDef,
+    h: &HeldLock,
+    s: &SumAcq,
+    canon: impl Fn(&str) -> String,
+) -> bool {
     let mapped = s
         .instance
         .as_ref()
-        .and_then(|i| map_instance(callee, i, &c.callee, &c.args));
+        .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
+        .map(|i| canon(&i));
     !s.is_try
         && !s.lock.kind.reentrant
         && !h.stale
-        && h.mode.conflicts_with(s.mode)
+        && (h.mode.conflicts_with(s.mode) || read_again_hazard(h, s))
         && mapped.as_deref() == Some(h.lock.instance.as_str())
+}
+
+/// A read of a read-held lock that queues behind a waiting writer (not `read_recursive`, not
+/// spin's reader-preferring `RwLock`): a deadlock once a writer waits in between.
+fn read_again_hazard(h: &HeldLock, s: &SumAcq) -> bool {
+    h.mode == Mode::Read
+        && s.mode == Mode::Read
+        && !s.read_recursive
+        && !s.lock.kind.type_name.starts_with("spin::")
 }
 
 /// The locks held at a call that are still held where the callee acquires or blocks: a guard

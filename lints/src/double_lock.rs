@@ -70,6 +70,28 @@ fn recursive_read_hazard(method: &AcqMethod, type_name: &str) -> bool {
     !method.recursive && !type_name.starts_with("spin::")
 }
 
+/// A read-held lock read again in a callee: a deadlock only once a writer queues in between.
+fn read_again_through_call(
+    cd: &lockstep_analyzer::lock_graph::CallDouble,
+    name: &str,
+    path: &str,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        DOUBLE_LOCK.name,
+        lockstep_analyzer::Level::Warn,
+        format!("{name} is read again through a call while a read guard of it is alive (deadlock once a writer waits in between)"),
+        Label::new(cd.call, "this call reads the lock again"),
+    )
+    .with_label(cd.held.acq_span, "first read here, and still held");
+    for l in crate::util::chain_labels(&cd.acq.chain).into_iter().skip(1) {
+        d.labels.push(l);
+    }
+    d.with_label(cd.acq.site, "read again here")
+        .with_note("a read lock is not recursive: a writer that queues after the first read blocks the second, and the second blocks the writer")
+        .with_help("drop the read guard before the call, or pass the data it guards to the callee")
+        .with_key(format!("double_lock:{path}:{}:call-read", cd.held.lock.class))
+}
+
 impl Lint for DoubleLock {
     fn meta(&self) -> &'static LintMeta {
         &DOUBLE_LOCK
@@ -137,6 +159,10 @@ impl Lint for DoubleLock {
             }
             let f = cx.analysis.func(cx.analysis.flows[cd.flow].func);
             let name = lock_name(&cd.held.lock.class, &cd.held.lock.instance);
+            if cd.held.mode == Mode::Read && cd.acq.mode == Mode::Read {
+                out.push(read_again_through_call(cd, &name, &f.path));
+                continue;
+            }
             let mut d = Diagnostic::new(
                 DOUBLE_LOCK.name,
                 DOUBLE_LOCK.default_level,
@@ -279,6 +305,17 @@ mod tests {
                         w.push(r.len() as u32);
                     } }"
                 ),
+                // a reader that reads again in a callee (the same hazard)
+                concat!(
+                    link!(),
+                    "impl Link {
+                        pub fn f(&self) -> usize {
+                            let a = self.table.read().unwrap();
+                            a.len() + self.count()
+                        }
+                        fn count(&self) -> usize { self.table.read().unwrap().len() }
+                    }"
+                ),
                 // two readers (a writer queued in between deadlocks them)
                 concat!(
                     link!(),
@@ -326,7 +363,46 @@ mod tests {
                     let _b = TABLE.lock().unwrap();
                 }",
             ])
+            .pass(&[
+                // a callee that reads after the caller's read guard is gone
+                concat!(
+                    link!(),
+                    "impl Link {
+                        pub fn f(&self) -> usize {
+                            let n = self.table.read().unwrap().len();
+                            n + self.count()
+                        }
+                        fn count(&self) -> usize { self.table.read().unwrap().len() }
+                    }"
+                ),
+            ])
             .run();
+    }
+
+    #[test]
+    fn read_again_through_a_call_message() {
+        assert_message(
+            &DoubleLock,
+            concat!(
+                link!(),
+                "impl Link {
+    pub fn f(&self) -> usize {
+        let a = self.table.read().unwrap();
+        a.len() + self.count()
+    }
+    fn count(&self) -> usize { self.table.read().unwrap().len() }
+}"
+            ),
+            &[
+                "warn[double_lock]: `self.table` (Link.table) is read again through a call while a read guard of it is alive (deadlock once a writer waits in between)",
+                "  --> 6:19 `self.count()`: this call reads the lock again",
+                "   - 5:17 `self.table.read()`: first read here, and still held",
+                "   - 8:32 `self.table.read()`: read again here",
+                "  note: a read lock is not recursive: a writer that queues after the first read blocks the second, and the second blocks the writer",
+                "  help: drop the read guard before the call, or pass the data it guards to the callee",
+                "  key: double_lock:crate::Link::f:crate::Link.table:call-read",
+            ],
+        );
     }
 
     #[test]

@@ -295,6 +295,7 @@ fn returned_lock(
         config,
     )?;
     l.instance = crate::resolve::instance::map_instance(callee_def, &l.instance, callee, args)
+        .map(|t| cx.ix.canon_instance(cx.files, cx.func, &t))
         .unwrap_or_else(|| format!("{}#{i}", l.instance))
         .into();
     // A helper that locks the lock it is given (`fn wait_lock(l: &Mutex<T>) -> Guard`):

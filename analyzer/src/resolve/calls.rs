@@ -410,6 +410,14 @@ fn dispatch(
     declared_only: bool,
     p: &mut Push<'_>,
 ) {
+    // A value bounded by `traits` is of a type that implements all of them: a supertrait's
+    // method runs the supertrait impl of such a type only (`dyn Node` with `Node: IO` is
+    // no `IO` implementor that is not a `Node`). Traits with blanket impls, or not declared
+    // in the analyzed code, do not narrow.
+    let bound: Vec<&String> = traits
+        .iter()
+        .filter(|t| ix.impls.declared(t) && !ix.impls.has_blanket(t))
+        .collect();
     for tr in ix.impls.with_supertraits(traits) {
         let declared = ix.impls.declared(&tr);
         if !declared && (declared_only || OPEN_TRAITS.contains(&last(&tr))) {
@@ -421,6 +429,9 @@ fn dispatch(
         }
         let default = decl.filter(|d| files[d.file].items.fns[d.idx].body.is_some());
         for ty in ix.impls.implementors(&tr) {
+            if !traits.contains(&tr) && !bound.iter().all(|b| ix.impls.implements(ty, b)) {
+                continue;
+            }
             let own = ix.impls.impl_method(ty, &tr, name);
             if own.is_empty() {
                 if let Some(d) = default {

@@ -297,6 +297,16 @@ impl Impls {
         self.impls.get(tr).map_or(&[], Vec::as_slice)
     }
 
+    /// Whether `ty` has an impl of `tr` of its own (not a blanket one).
+    pub fn implements(&self, ty: &TyKey, tr: &str) -> bool {
+        self.implementors(tr).contains(ty)
+    }
+
+    /// Whether a trait has blanket impls (`impl<T: Bound> Tr for T`).
+    pub fn has_blanket(&self, tr: &str) -> bool {
+        self.blanket.contains_key(tr)
+    }
+
     /// Methods `name` of a trait's blanket impls.
     pub fn blanket(&self, tr: &str, name: &str) -> &[FnRef] {
         self.blanket

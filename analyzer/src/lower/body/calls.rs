@@ -463,6 +463,11 @@ impl<'a> BodyLowerer<'a> {
         if cx.nargs == 0 || !lock_api::CONDVAR_WAITS.contains(&cx.name.as_str()) {
             return None;
         }
+        // A condition variable's wait takes the guard first; a closure there is another
+        // type's method (`queue.wait_until(|| ..)`), a call whose closure runs in it.
+        if matches!(strip_parens(&m.args[0]), syn::Expr::Closure(_)) {
+            return None;
+        }
         let _ = self.operand(&m.receiver);
         let arg = self.expr(&m.args[0], Ext::None);
         for a in m.args.iter().skip(1) {
