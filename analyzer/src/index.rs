@@ -406,6 +406,7 @@ impl Index {
                 raw: false,
                 irq_safe: false,
                 by_name: false,
+                awaits: false,
             });
         }
         if NOT_LOCKS.contains(&real) {
@@ -440,6 +441,7 @@ impl Index {
             return Some(k);
         }
         let mut k = LockKind {
+            awaits: crate::lock_api::async_by_name(&type_name),
             type_name,
             spin: false,
             rw: false,
@@ -508,6 +510,7 @@ impl Index {
             raw: true,
             irq_safe: l.contains("irq"),
             by_name: false,
+            awaits: false,
         })
     }
 
@@ -1040,6 +1043,7 @@ impl Index {
                     raw: raw_call,
                     irq_safe: false,
                     by_name: false,
+                    awaits: false,
                 };
                 (k, true)
             }

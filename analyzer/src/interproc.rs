@@ -800,6 +800,7 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
             raw: false,
             irq_safe: false,
             by_name: false,
+            awaits: false,
         },
         assumed: true,
     }

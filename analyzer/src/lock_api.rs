@@ -599,6 +599,27 @@ pub struct LockKind {
     /// fetched, or left out), taken for a lock by the built-in name table. Findings that need
     /// it are one level weaker.
     pub by_name: bool,
+    /// Acquired by awaiting its `lock()` future (an async mutex): a future created and not
+    /// awaited right there holds nothing.
+    pub awaits: bool,
+}
+
+/// Crates whose lock types are async (their `lock()` is a future), for the types known by
+/// name only; a lock type whose source is read is async when its `lock` is an `async fn`.
+const ASYNC_LOCK_CRATES: &[&str] = &[
+    "tokio::",
+    "async_lock::",
+    "futures::",
+    "futures_util::",
+    "async_std::",
+    "smol::",
+    "async_mutex::",
+    "embassy_sync::mutex::",
+];
+
+/// Whether a lock type known by its name only is async.
+pub fn async_by_name(type_name: &str) -> bool {
+    ASYNC_LOCK_CRATES.iter().any(|p| type_name.starts_with(p))
 }
 
 /// Types that hold one value and are looked through to it (`Arc<Mutex<T>>`).

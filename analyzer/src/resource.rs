@@ -231,9 +231,9 @@ fn follow(
 ) -> (Vec<Span>, Vec<(Span, Span)>) {
     let mut leaking = Vec::new();
     let mut ok = Vec::new();
-    let taken = match &body.nodes[take as usize].op {
-        Op::Count { place, .. } => Some(place),
-        _ => None,
+    let (taken, take_span) = match &body.nodes[take as usize].op {
+        Op::Count { place, span, .. } => (Some(place), Some(*span)),
+        _ => (None, None),
     };
     // (node, how the resource was given back or handed off so far: the site and, for a
     // hand-off, the call whose failure would undo it)
@@ -301,6 +301,14 @@ fn follow(
                 {
                     done = Some((*span, Some(n)));
                 }
+            }
+            // The taking call itself failed (a configured take matched as `None` / `Err`):
+            // nothing was taken on this path.
+            Op::CallOutcome { call, ok: false }
+                if done.is_none()
+                    && matches!(&body.nodes[*call as usize].op, Op::Call { span, .. } if Some(*span) == take_span) =>
+            {
+                continue;
             }
             // The hand-off call failed (`Err(..)`, `None`, the error path of `?`): the packet
             // came back and nothing will complete it.

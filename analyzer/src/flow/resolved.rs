@@ -118,7 +118,7 @@ pub(super) fn resolve_body(
         // `lock()` future is awaited: a future created and not awaited right there holds nothing.
         let res = res.filter(|l| {
             !matches!(n.op, Op::Acquire { .. })
-                || !is_async_lock(&l.kind.type_name)
+                || !l.kind.awaits
                 || n.succs.iter().any(|&s| {
                     matches!(
                         body.nodes[s as usize].op,
@@ -370,6 +370,10 @@ const GROW_METHODS: &[&str] = &[
     "resize",
 ];
 
+/// Methods that copy a heap collection into a new allocation (`v.clone()` of a `Vec`, not of
+/// an `Arc<Vec<_>>`).
+const COPY_METHODS: &[&str] = &["clone", "to_vec", "to_owned"];
+
 /// Heap collections (std / `alloc`), by their last path segment.
 const HEAP_COLLECTIONS: &[&str] = &[
     "Vec",
@@ -392,10 +396,14 @@ fn heap_growth(
     recv: &Place,
     method: &str,
 ) -> Option<String> {
-    if !GROW_METHODS.contains(&method) {
+    let copy = COPY_METHODS.contains(&method);
+    if !GROW_METHODS.contains(&method) && !copy {
         return None;
     }
     let walk = ix.walk_place(files, func, recv)?;
+    if copy && shared_pointer(walk.ty.as_ref()?) {
+        return None;
+    }
     let ty = ix.strip(files, &walk.module, walk.ty.as_ref()?, 0);
     let crate::ir::TypeRef::Path { segs, .. } = &ty else {
         return None;
@@ -421,6 +429,17 @@ fn heap_growth(
         return None;
     }
     Some(format!("{real}::{method}"))
+}
+
+/// `Arc<_>` / `Rc<_>` / `Weak<_>` behind references: its `clone` shares, it copies nothing.
+fn shared_pointer(ty: &crate::ir::TypeRef) -> bool {
+    match ty {
+        crate::ir::TypeRef::Ref { inner, .. } => shared_pointer(inner),
+        crate::ir::TypeRef::Path { segs, .. } => {
+            matches!(segs.last().map(String::as_str), Some("Arc" | "Rc" | "Weak"))
+        }
+        _ => false,
+    }
 }
 
 /// The lock an acquire/release function pair works on, when its argument's type is unknown.
@@ -449,6 +468,7 @@ fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> R
             raw: true,
             irq_safe: irq,
             by_name: false,
+            awaits: false,
         },
         assumed: true,
     }
@@ -468,20 +488,4 @@ fn pair_props(method: &str, config: &Config) -> (bool, bool) {
         method.to_ascii_lowercase().contains("spin"),
         method.contains("irqsave") || method.contains("_irq"),
     )
-}
-
-/// A lock whose acquisition is a future (`lock().await`).
-fn is_async_lock(type_name: &str) -> bool {
-    [
-        "tokio::",
-        "async_lock::",
-        "futures::",
-        "futures_util::",
-        "async_std::",
-        "smol::",
-        "async_mutex::",
-    ]
-    .iter()
-    .any(|p| type_name.starts_with(p))
-        || type_name.starts_with("embassy_sync::mutex::")
 }

@@ -21,6 +21,7 @@ use crate::source::{Edition, Span};
 mod calls;
 mod closures;
 mod control;
+mod effects;
 mod expr;
 mod guard_ops;
 mod mac;

@@ -247,6 +247,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
         raw: false,
         irq_safe: false,
         by_name: false,
+        awaits: false,
     };
     let mut evidence: Option<String> = None;
     let mut plain_masks = false;
@@ -373,9 +374,8 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
     }
     let evidence = evidence?;
     kind.irq_safe |= plain_masks;
-    if any_sleeps && kind.raw || is_async {
-        kind.spin = false;
-    }
+    kind.spin &= !(any_sleeps && kind.raw || is_async);
+    kind.awaits = is_async;
     let irq_safe_if = masks_when.filter(|_| !kind.irq_safe);
     Some(CodeLock {
         kind,

@@ -31,11 +31,11 @@ struct MethodCx {
 }
 
 /// A call of a path, read once.
-struct PathCall<'c> {
-    c: &'c syn::ExprCall,
-    segs: Vec<String>,
-    last: String,
-    span: Span,
+pub(super) struct PathCall<'c> {
+    pub(super) c: &'c syn::ExprCall,
+    pub(super) segs: Vec<String>,
+    pub(super) last: String,
+    pub(super) span: Span,
 }
 
 impl<'c> PathCall<'c> {
@@ -50,7 +50,7 @@ impl<'c> PathCall<'c> {
     }
 
     /// The path ends in `a::b`.
-    fn two(&self, a: &str, b: &str) -> bool {
+    pub(super) fn two(&self, a: &str, b: &str) -> bool {
         self.segs.len() >= 2 && self.segs[self.segs.len() - 2] == a && self.last == b
     }
 
@@ -539,6 +539,7 @@ impl<'a> BodyLowerer<'a> {
             self.emit(Op::Block { kind, span });
         }
         self.count_unit_step(m, name, recv_place.as_ref(), span);
+        self.resource_pair_effect(name, span);
         if registrar && !closures.is_empty() {
             // The first callback is the handler; others passed beside it (a threaded
             // handler, deferred work) run elsewhere, in process context.
@@ -550,6 +551,24 @@ impl<'a> BodyLowerer<'a> {
         }
         let mut result = None;
         let mut node = None;
+        let data = recv_place
+            .as_ref()
+            .filter(|p| matches!(p.proj.last(), Some(Proj::Guard)));
+        if let Some(p) = data.filter(|_| recv_has_guard && matches!(name, "clone" | "to_owned")) {
+            // `guard.clone()` copies the data the guard derefs to: a call on the data, whose
+            // type decides what it costs (a `Vec`'s allocates).
+            self.emit(Op::Call {
+                callee: std::sync::Arc::new(Callee::Method {
+                    recv: Some(p.clone()),
+                    name: name.to_string(),
+                }),
+                span,
+                args: std::sync::Arc::new([]),
+                by_value: Vec::new(),
+                result: None,
+                moved: Vec::new(),
+            });
+        }
         if !recv_has_guard || !lock_api::TRANSPARENT.contains(&name) {
             if self.stmt_expr != Some(span) {
                 result = Some(self.new_guard());
@@ -1122,74 +1141,6 @@ impl<'a> BodyLowerer<'a> {
             ty,
             func,
             ..Val::default()
-        }
-    }
-
-    /// A call that masks or unmasks interrupts by its name; one returning a masking guard
-    /// keeps them masked while its result is held.
-    fn irq_effect(&mut self, segs: &[String], result: Option<GuardId>, span: Span) {
-        match lock_api::irq_effect(segs) {
-            Some(lock_api::IrqEffect::Off) => {
-                self.emit(Op::IrqOff { span });
-            }
-            Some(lock_api::IrqEffect::On) => {
-                self.emit(Op::IrqOn);
-            }
-            Some(lock_api::IrqEffect::Guard) => {
-                if let Some(g) = result {
-                    self.emit(Op::IrqGuard { guard: g });
-                }
-            }
-            None => {}
-        }
-    }
-
-    /// What a call does by its name before it runs: sleeping functions, configured resource
-    /// pairs, allocations (`GFP_KERNEL`, `Box::new`, `Vec::with_capacity`, `Arc::new`).
-    fn path_call_effects(&mut self, pc: &PathCall<'_>) {
-        let span = pc.span;
-        let last = pc.last.as_str();
-        let full = pc.segs.join("::");
-        if lock_api::SLEEP_FNS.contains(&last)
-            || self
-                .config
-                .blocking_functions
-                .iter()
-                .any(|b| b == last || *b == full)
-        {
-            self.emit(Op::Block {
-                kind: BlockKind::Sleep(full.clone()),
-                span,
-            });
-        }
-        if let Some(pair) = self
-            .config
-            .resource_pairs
-            .iter()
-            .find(|p| p.take == last || p.give == last)
-        {
-            let delta = if pair.take == last { -1 } else { 1 };
-            let place = Place::opaque(format!("{}/{}", pair.take, pair.give));
-            self.emit(Op::Count {
-                place: Box::new(place),
-                delta,
-                span,
-            });
-        }
-        if pc.c.args.iter().any(|a| tokens(a).contains("GFP_KERNEL")) {
-            self.emit(Op::Block {
-                kind: BlockKind::Alloc(format!("{full}(GFP_KERNEL)")),
-                span,
-            });
-        } else if pc.two("Box", "new")
-            || pc.two("Vec", "with_capacity")
-            || pc.two("String", "with_capacity")
-            || pc.two("Arc", "new")
-        {
-            self.emit(Op::Block {
-                kind: BlockKind::Alloc(full),
-                span,
-            });
         }
     }
 }

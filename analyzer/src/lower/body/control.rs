@@ -54,7 +54,7 @@ impl<'a> BodyLowerer<'a> {
         l: &syn::ExprLet,
     ) -> (Option<NodeId>, Option<NodeId>, Vec<Binding>) {
         let v = self.expr(&l.expr, Ext::None);
-        let call = self.last_call();
+        let call = self.call_of(&l.expr);
         let outcome = call.zip(pattern_outcome(&l.pat));
         let before = self.cur;
         if let Some((call, ok)) = outcome {
@@ -225,6 +225,20 @@ impl<'a> BodyLowerer<'a> {
     }
 
     /// The call node just emitted (looking back over the releases of arguments it consumed).
+    /// The call node `e` ends in when `e` is a call (`f(..)`, `x.m(..)`, awaited or in
+    /// parentheses): what matching its value against `Ok`/`Some` says the outcome of.
+    pub(super) fn call_of(&self, e: &syn::Expr) -> Option<NodeId> {
+        let mut e = strip_parens(e);
+        while let syn::Expr::Await(a) = e {
+            e = strip_parens(&a.base);
+        }
+        if matches!(e, syn::Expr::Call(_) | syn::Expr::MethodCall(_)) {
+            self.last_call()
+        } else {
+            None
+        }
+    }
+
     pub(super) fn last_call(&self) -> Option<NodeId> {
         let mut c = self.cur?;
         for _ in 0..8 {
@@ -350,7 +364,7 @@ impl<'a> BodyLowerer<'a> {
         let scrut = self.expr(&m.expr, Ext::None);
         let span = self.span(&*m.expr);
         // Scrutinee temporaries live through every arm, to the end of the enclosing statement.
-        let call = self.last_call();
+        let call = self.call_of(&m.expr);
         let before = self.cur;
         let result = self.new_guard();
         let mut ends = Vec::new();

@@ -274,7 +274,7 @@ impl<'a> BodyLowerer<'a> {
     fn try_expr(&mut self, t: &syn::ExprTry, span: Span) -> Val {
         let v = self.expr(&t.expr, Ext::None);
         let v = self.take_pending(v);
-        let call = self.last_call();
+        let call = self.call_of(&t.expr);
         let before = self.cur;
         if let Some(call) = call {
             self.emit(Op::CallOutcome { call, ok: false });

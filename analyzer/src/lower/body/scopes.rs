@@ -283,14 +283,22 @@ impl<'a> BodyLowerer<'a> {
         self.ext_scope = saved;
         if let Some((_, diverge)) = &init.diverge {
             // let-else: the else branch runs when the pattern does not match, and diverges.
+            // A call matched by its outcome (`let Some(x) = f() else ..`): each path says it.
+            let outcome = self.call_of(&init.expr).zip(pattern_outcome(pat));
             let before = self.cur;
             let refutable_try = v.pending.is_some();
             let t = self.temps.pop().unwrap_or_default();
             self.temps.push(Vec::new());
+            if let Some((call, ok)) = outcome {
+                self.emit(Op::CallOutcome { call, ok: !ok });
+            }
             self.release_all(&t, self.span(&**diverge));
             let _ = self.expr(diverge, Ext::None);
             self.settle_stmt_temps(span);
             self.cur = before;
+            if let Some((call, ok)) = outcome {
+                self.emit(Op::CallOutcome { call, ok });
+            }
             self.temps.push(t);
             if refutable_try {
                 v = self.take_pending(v);
