@@ -299,6 +299,7 @@ fixtures! {
     locks_sema_value_namespace => "locks/sema/value-namespace",
     locks_sema_global_calls => "locks/sema/global-calls",
     locks_sema_own_sync_locks => "locks/sema/own-sync-locks",
+    locks_sema_sleeping_locks => "locks/sema/sleeping-locks",
     locks_resource_pairs => "locks/resource-pairs",
     locks_sema_const_masking => "locks/sema/const-masking",
     locks_sema_untyped_locals => "locks/sema/untyped-locals",

@@ -64,14 +64,22 @@ struct Cx<'a> {
     ix: &'a Index,
     files: &'a [LoweredFile],
     by_pos: BTreeMap<FnRef, usize>,
-    memo: HashMap<FnRef, Facts>,
+    /// Facts per function, and whether they include its callees' (not cut at the depth).
+    memo: HashMap<FnRef, (Facts, bool)>,
 }
 
+/// Calls followed from an acquire method: a mutex's sleep may sit several helpers down
+/// (`write` → `wait_write` → a wait queue's `wait_until` → its implementation → `wait`).
+const FACT_DEPTH: u32 = 6;
+
 impl Cx<'_> {
-    /// What a function's body does, and what the functions it calls do (three levels deep).
+    /// What a function's body does, and what the functions it calls do ([`FACT_DEPTH`]
+    /// levels deep).
     fn facts(&mut self, r: FnRef, depth: u32) -> Facts {
-        if let Some(f) = self.memo.get(&r) {
-            return *f;
+        if let Some(&(f, complete)) = self.memo.get(&r) {
+            if complete || depth >= FACT_DEPTH {
+                return f;
+            }
         }
         let func = self.ix.func(self.files, r);
         let Some(body) = &func.body else {
@@ -129,8 +137,9 @@ impl Cx<'_> {
             }
         }
         f.spins |= cas && back_edge;
-        self.memo.insert(r, f);
-        if depth < 3 && !(f.spins && f.masks_irq) {
+        // (recursion through the call graph meets this entry and stops)
+        self.memo.insert(r, (f, true));
+        if depth < FACT_DEPTH && !(f.spins && f.masks_irq) {
             // What the calls on the way do (`self.raw.spin_until_owned()`, `push_off()`).
             for n in &body.nodes {
                 let Op::Call { callee, .. } = &n.op else {
@@ -153,7 +162,10 @@ impl Cx<'_> {
                     f.sleeps |= c.sleeps;
                 }
             }
-            self.memo.insert(r, f);
+            self.memo.insert(r, (f, true));
+        } else {
+            self.memo
+                .insert(r, (f, depth < FACT_DEPTH || f.spins && f.masks_irq));
         }
         f
     }
@@ -234,6 +246,41 @@ fn is_acquire_name(n: &str) -> bool {
     lock_api::GUARD_METHODS.contains(&n) || lock_api::TRY_METHODS.contains(&n)
 }
 
+/// The acquire `r` of a lock_api raw-lock impl (`impl RawMutex for RawSpin`): a raw lock,
+/// spinning or masking interrupts as its `lock` does. One whose code shows neither keeps the
+/// reading by its name (see `lock_kind`). Whether it may sleep.
+fn raw_trait_acquire(
+    cx: &mut Cx<'_>,
+    r: FnRef,
+    t: &str,
+    kind: &mut LockKind,
+    evidence: &mut Option<String>,
+) -> bool {
+    let name = cx.ix.func(cx.files, r).name.clone();
+    let facts = cx.facts(r, 0);
+    if !(facts.spins || facts.masks_irq) {
+        return false;
+    }
+    kind.raw = true;
+    kind.rw |= t
+        .rsplit("::")
+        .next()
+        .is_some_and(|l| l.starts_with("RawRwLock"));
+    kind.spin |= facts.spins;
+    kind.irq_safe |= facts.masks_irq;
+    evidence.get_or_insert(format!(
+        "{} in `{}::{}`",
+        if facts.spins {
+            "spins"
+        } else {
+            "masks interrupts"
+        },
+        t.rsplit("::").next().unwrap_or(t),
+        name
+    ));
+    facts.sleeps
+}
+
 fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Option<CodeLock> {
     let path = s.path.as_str();
     let ix = cx.ix;
@@ -261,6 +308,9 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
         .collect();
     let mut masks_when: Option<ConstCond> = None;
     let mut any_sleeps = false;
+    // A blocking acquire (not a `try_`) that may sleep: the type is a sleeping lock, whatever
+    // its try methods' retry loops look like.
+    let mut blocking_sleeps = false;
     let mut is_async = false;
     let methods: Vec<FnRef> = lock_api::GUARD_METHODS
         .iter()
@@ -273,37 +323,13 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
         .any(|n| !ix.impls.methods_of(&key, n).is_empty());
     for r in methods {
         let m = ix.func(files, r);
-        // The acquire of a lock_api raw-lock impl (`impl RawMutex for RawSpin`): a raw lock,
-        // spinning or masking interrupts as its `lock` does. One whose code shows neither keeps
-        // the reading by its name (see `lock_kind`).
         if let Some(t) = m
             .trait_name
             .as_deref()
             .filter(|t| lock_api::is_raw_lock_trait(t))
         {
-            if !m.has_self || !RAW_TRAIT_METHODS.contains(&m.name.as_str()) {
-                continue;
-            }
-            let facts = cx.facts(r, 0);
-            if facts.spins || facts.masks_irq {
-                kind.raw = true;
-                kind.rw |= t
-                    .rsplit("::")
-                    .next()
-                    .is_some_and(|l| l.starts_with("RawRwLock"));
-                kind.spin |= facts.spins;
-                kind.irq_safe |= facts.masks_irq;
-                any_sleeps |= facts.sleeps;
-                evidence.get_or_insert(format!(
-                    "{} in `{}::{}`",
-                    if facts.spins {
-                        "spins"
-                    } else {
-                        "masks interrupts"
-                    },
-                    t.rsplit("::").next().unwrap_or(t),
-                    m.name
-                ));
+            if m.has_self && RAW_TRAIT_METHODS.contains(&m.name.as_str()) {
+                any_sleeps |= raw_trait_acquire(cx, r, t, &mut kind, &mut evidence);
             }
             continue;
         }
@@ -313,6 +339,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
         }
         let facts = cx.facts(r, 0);
         any_sleeps |= facts.sleeps;
+        blocking_sleeps |= facts.sleeps && !m.name.starts_with("try");
         // An async lock (its `lock` is a future) waits without spinning.
         if m.is_async {
             is_async = true;
@@ -365,16 +392,21 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
                 }
             }
         }
-        // Its own spin loop, with a guard that refers to it, or a raw lock with an unlock.
-        if facts.spins && (returns_guard_of(ix, files, m, path) || m.ret.is_none() && has_unlock) {
+        // Its own spin loop, with a guard that refers to it, or a raw lock with an unlock. One
+        // that may also sleep (a wait queue's spin fallback) is a sleeping lock.
+        let own = returns_guard_of(ix, files, m, path) || m.ret.is_none() && has_unlock;
+        if own && facts.spins && !facts.sleeps {
             kind.spin = true;
             kind.raw |= m.ret.is_none();
             evidence.get_or_insert(format!("spins in `{}`", m.name));
+        } else if own && facts.sleeps {
+            kind.raw |= m.ret.is_none();
+            evidence.get_or_insert(format!("sleeps in `{}`", m.name));
         }
     }
     let evidence = evidence?;
     kind.irq_safe |= plain_masks;
-    kind.spin &= !(any_sleeps && kind.raw || is_async);
+    kind.spin &= !(any_sleeps && kind.raw || blocking_sleeps || is_async);
     kind.awaits = is_async;
     let irq_safe_if = masks_when.filter(|_| !kind.irq_safe);
     Some(CodeLock {
