@@ -562,9 +562,20 @@ impl<'a> BodyLowerer<'a> {
 
     pub(super) fn for_loop(&mut self, f: &syn::ExprForLoop) {
         let span = self.span(&*f.expr);
-        // The iterator expression's temporaries live for the whole loop.
+        // The iterator expression's temporaries live for the whole loop. A local named by value
+        // (`for area in iter`) moves into the loop: what it holds (an iterator keeping a
+        // guard) is dropped when the loop ends, as a temporary of the `for` statement.
         let it = self.expr(&f.expr, Ext::None);
-        self.settle(&it, false);
+        let moved_in =
+            matches!(strip_parens(&f.expr), syn::Expr::Path(p) if p.path.get_ident().is_some());
+        if moved_in && !it.fresh && !it.guards.is_empty() && !self.temps.is_empty() {
+            let owned = self.take_ownership(&it, span);
+            if let Some(t) = self.temps.last_mut() {
+                t.extend(owned);
+            }
+        } else {
+            self.settle(&it, false);
+        }
         let Some(head) = self.new_node() else {
             self.cur = None;
             return;
