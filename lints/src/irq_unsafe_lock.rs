@@ -31,7 +31,9 @@ declare_lint! {
     /// halves (or interrupts) disabled. A callback stored into a field, a table or a
     /// collection (`self.handlers.push(Box::new(..))`, `LINES[n] = Some(f)`) runs where it is
     /// called through that place: in interrupt context when a handler calls it, and the
-    /// finding labels that call.
+    /// finding labels that call. A function that runs in both contexts (a handler calls it, and
+    /// so does process code with interrupts enabled) is reported at its own acquisition, where
+    /// the fix goes, with the enabled caller labelled.
     ///
     /// ## Why is this bad?
     /// Process context holds the lock with interrupts enabled; the interrupt arrives on the
@@ -79,6 +81,9 @@ struct UnsafeUse {
     span: Span,
     labels: Vec<Label>,
     write: bool,
+    /// The acquisition is the one the interrupt handler reaches too: one function runs in
+    /// both contexts, and the lock is taken there with interrupts enabled.
+    both: bool,
 }
 
 /// class → its acquisitions with interrupts enabled.
@@ -200,12 +205,14 @@ fn direct_unsafe_uses(
                 span: acq.span,
                 labels: Vec::new(),
                 write: acq.mode != Mode::Read,
+                both: false,
             });
     }
 }
 
 /// The acquisitions of the callees of flow `i` (at context `ctx`) that run at a higher
-/// level too, reported at the call.
+/// level too, reported at the call (at the acquisition itself when the interrupt handler reaches
+/// that same acquisition: one function runs in both contexts).
 fn call_unsafe_uses(
     a: &Analysis,
     i: usize,
@@ -234,21 +241,34 @@ fn call_unsafe_uses(
                 if s.is_try || !exposed(irq_uses, &s.lock.class, ctx, prot) {
                     continue;
                 }
-                let mut labels = Vec::new();
                 let callee = a.func(a.flows[t.flow].func);
-                labels.push(Label::new(
+                let calls = Label::new(
                     c.span,
                     format!("calls `{}` with interrupts enabled", callee.name),
-                ));
+                );
+                // The handler reaches this very acquisition: the fix is there, where the
+                // function that runs in both contexts takes the lock.
+                let both = irq_uses.get(&s.lock.class).is_some_and(|u| u.span == s.site);
+                let mut labels = vec![if both {
+                    Label::new(s.site, "")
+                } else {
+                    calls.clone()
+                }];
+                if both {
+                    labels.push(calls);
+                }
                 labels.extend(chain_labels(&s.chain));
-                labels.push(Label::new(s.site, "acquired here"));
+                if !both {
+                    labels.push(Label::new(s.site, "acquired here"));
+                }
                 unsafe_uses
                     .entry(s.lock.class.clone())
                     .or_default()
                     .push(UnsafeUse {
-                        span: c.span,
+                        span: if both { s.site } else { c.span },
                         labels,
                         write: s.mode != Mode::Read,
+                        both,
                     });
             }
         }
@@ -270,7 +290,7 @@ fn unsafe_use_finding(
     let first = uses.iter().min_by(|x, y| {
         let px = &cx.db.get(x.span.file).path;
         let py = &cx.db.get(y.span.file).path;
-        (!x.write, px, x.span.start).cmp(&(!y.write, py, y.span.start))
+        (!x.write, !x.both, px, x.span.start).cmp(&(!y.write, !y.both, py, y.span.start))
     })?;
     let name = short_class(class);
     let handler = lockstep_analyzer::ir::last_two_segments(&iu.handler);
@@ -285,23 +305,39 @@ fn unsafe_use_finding(
                 "`{name}` is used in soft-interrupt context (bottom half, DPC) but acquired here with bottom halves enabled"
             ),
         },
-        Label::new(first.span, "acquired with interrupts enabled"),
+        Label::new(
+            first.span,
+            if first.both {
+                match iu.level {
+                    IrqLevel::Hard => format!("acquired with interrupts enabled, and in interrupt context (handler `{handler}`)"),
+                    IrqLevel::Soft => format!("acquired with bottom halves enabled, and in soft-interrupt context (`{handler}`)"),
+                }
+            } else {
+                "acquired with interrupts enabled".to_string()
+            },
+        ),
     );
     for l in first.labels.iter().skip(1) {
         d.labels.push(l.clone());
     }
-    d = d.with_label(
-        iu.span,
-        match iu.level {
-            IrqLevel::Hard => format!("also acquired in interrupt context (handler `{handler}`)"),
-            IrqLevel::Soft => format!("also acquired in soft-interrupt context (`{handler}`)"),
-        },
-    );
+    if !first.both {
+        d = d.with_label(
+            iu.span,
+            match iu.level {
+                IrqLevel::Hard => {
+                    format!("also acquired in interrupt context (handler `{handler}`)")
+                }
+                IrqLevel::Soft => format!("also acquired in soft-interrupt context (`{handler}`)"),
+            },
+        );
+    }
     d.labels.extend(value_hops(cx.analysis, &iu.path));
-    if uses.len() > 1 {
+    let places: std::collections::BTreeSet<(u32, u32)> =
+        uses.iter().map(|u| (u.span.file.0, u.span.start)).collect();
+    if places.len() > 1 {
         d = d.with_note(format!(
             "{} places acquire it with interrupts enabled",
-            uses.len()
+            places.len()
         ));
     }
     if let Some(n) = crate::util::alias_note(cx.analysis, class) {
