@@ -287,10 +287,13 @@ fn unsafe_use_finding(
     // Readers on both sides deadlock only where a waiting writer holds new readers
     // back; a writing side is reported first.
     let read_only = !iu.write && uses.iter().all(|u| !u.write);
+    // An acquisition the handler reaches too (a function running in both contexts) first:
+    // masking there fixes every path to it at once. Then by file and position.
+    let rank = |u: &UnsafeUse| u8::from(!u.both);
     let first = uses.iter().min_by(|x, y| {
         let px = &cx.db.get(x.span.file).path;
         let py = &cx.db.get(y.span.file).path;
-        (!x.write, !x.both, px, x.span.start).cmp(&(!y.write, !y.both, py, y.span.start))
+        (!x.write, rank(x), px, x.span.start).cmp(&(!y.write, rank(y), py, y.span.start))
     })?;
     let name = short_class(class);
     let handler = lockstep_analyzer::ir::last_two_segments(&iu.handler);
