@@ -211,6 +211,17 @@ mod tests {
 }"
     );
 
+    const READ_AGAIN_THROUGH_CALL: &str = concat!(
+        link!(),
+        "impl Link {
+    pub fn f(&self) -> usize {
+        let a = self.table.read().unwrap();
+        a.len() + self.count()
+    }
+    fn count(&self) -> usize { self.table.read().unwrap().len() }
+}"
+    );
+
     #[test]
     fn vectors() {
         Tester::new(&DoubleLock)
@@ -306,16 +317,7 @@ mod tests {
                     } }"
                 ),
                 // a reader that reads again in a callee (the same hazard)
-                concat!(
-                    link!(),
-                    "impl Link {
-                        pub fn f(&self) -> usize {
-                            let a = self.table.read().unwrap();
-                            a.len() + self.count()
-                        }
-                        fn count(&self) -> usize { self.table.read().unwrap().len() }
-                    }"
-                ),
+                READ_AGAIN_THROUGH_CALL,
                 // two readers (a writer queued in between deadlocks them)
                 concat!(
                     link!(),
@@ -383,16 +385,7 @@ mod tests {
     fn read_again_through_a_call_message() {
         assert_message(
             &DoubleLock,
-            concat!(
-                link!(),
-                "impl Link {
-    pub fn f(&self) -> usize {
-        let a = self.table.read().unwrap();
-        a.len() + self.count()
-    }
-    fn count(&self) -> usize { self.table.read().unwrap().len() }
-}"
-            ),
+            READ_AGAIN_THROUGH_CALL,
             &[
                 "warn[double_lock]: `self.table` (Link.table) is read again through a call while a read guard of it is alive (deadlock once a writer waits in between)",
                 "  --> 6:19 `self.count()`: this call reads the lock again",
