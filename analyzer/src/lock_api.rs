@@ -604,8 +604,8 @@ pub struct LockKind {
     pub awaits: bool,
 }
 
-/// Crates whose lock types are async (their `lock()` is a future), for the types known by
-/// name only; a lock type whose source is read is async when its `lock` is an `async fn`.
+/// Crates whose lock types are async (their `lock()` is a future), by the type's path; a lock
+/// type whose source is read is also async when its `lock` is an `async fn`.
 const ASYNC_LOCK_CRATES: &[&str] = &[
     "tokio::",
     "async_lock::",

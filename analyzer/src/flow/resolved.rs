@@ -114,11 +114,12 @@ pub(super) fn resolve_body(
             }
             _ => None,
         };
-        // An async lock (`tokio::sync::Mutex`, async-lock, futures) is acquired when its
-        // `lock()` future is awaited: a future created and not awaited right there holds nothing.
+        // An async lock (its `lock` an `async fn`; by its crate, `tokio::sync::Mutex`,
+        // async-lock, futures) is acquired when its `lock()` future is awaited: a future
+        // created and not awaited right there holds nothing.
         let res = res.filter(|l| {
             !matches!(n.op, Op::Acquire { .. })
-                || !l.kind.awaits
+                || !(l.kind.awaits || crate::lock_api::async_by_name(&l.kind.type_name))
                 || n.succs.iter().any(|&s| {
                     matches!(
                         body.nodes[s as usize].op,
