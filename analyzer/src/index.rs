@@ -929,7 +929,12 @@ impl Index {
                 }
             }
             Some(d) => {
-                w.class = format!("{}()", d.path);
+                // A `deref` that is no field accessor (a generic pointer's `&**self`) names
+                // the value it points to: the pointer's own place keeps the class, as a std
+                // `Arc` around a lock does.
+                if m != "deref" || w.class.is_empty() {
+                    w.class = format!("{}()", d.path);
+                }
                 // `PerCpuVar<SwitchResult>::get_mut(&self) -> &mut T` is a `SwitchResult`
                 w.ty = d
                     .ret
