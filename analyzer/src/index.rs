@@ -441,7 +441,6 @@ impl Index {
             return Some(k);
         }
         let mut k = LockKind {
-            awaits: crate::lock_api::async_by_name(&type_name),
             type_name,
             spin: false,
             rw: false,
@@ -449,6 +448,7 @@ impl Index {
             raw: false,
             irq_safe: false,
             by_name,
+            awaits: false,
         };
         if !name_table_kind(real, first, args, inherent_guard, &mut k) {
             return None;
@@ -790,11 +790,7 @@ impl Index {
                 .lock_kind(files, &w.module, t, &Config::default())
                 .is_none()
                 && self.derefs_for(files, &w.module, t, None)
-                && w.projs[..w.i]
-                    .iter()
-                    .filter(|p| matches!(p, Proj::Method(m) if m == "deref"))
-                    .count()
-                    < deref::MAX_DEREFS
+                && deref::may_deref_again(&w.projs[..w.i])
             {
                 w.i -= 1;
                 w.projs.insert(w.i, Proj::Method("deref".into()));

@@ -599,8 +599,8 @@ pub struct LockKind {
     /// fetched, or left out), taken for a lock by the built-in name table. Findings that need
     /// it are one level weaker.
     pub by_name: bool,
-    /// Acquired by awaiting its `lock()` future (an async mutex): a future created and not
-    /// awaited right there holds nothing.
+    /// Its `lock` is an `async fn` in its source (an async mutex): the acquisition happens when
+    /// the future is awaited. (Async by its crate is `async_by_name` of the type's path.)
     pub awaits: bool,
 }
 
@@ -617,7 +617,14 @@ const ASYNC_LOCK_CRATES: &[&str] = &[
     "embassy_sync::mutex::",
 ];
 
-/// Whether a lock type known by its name only is async.
+/// Whether a second read of a read-held lock can deadlock: a read that queues behind a waiting
+/// writer. Not through a recursive-read method (`read_recursive`), and not for spin's
+/// reader-preferring `RwLock` (a waiting writer does not hold readers back).
+pub fn read_again_deadlocks(recursive: bool, type_name: &str) -> bool {
+    !recursive && !type_name.starts_with("spin::")
+}
+
+/// Whether a lock type is async by its crate (the type's path).
 pub fn async_by_name(type_name: &str) -> bool {
     ASYNC_LOCK_CRATES.iter().any(|p| type_name.starts_with(p))
 }

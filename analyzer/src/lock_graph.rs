@@ -468,13 +468,12 @@ fn callee_double(
         && mapped.as_deref() == Some(h.lock.instance.as_str())
 }
 
-/// A read of a read-held lock that queues behind a waiting writer (not `read_recursive`, not
-/// spin's reader-preferring `RwLock`): a deadlock once a writer waits in between.
+/// A read of a read-held lock that queues behind a waiting writer: a deadlock once a writer
+/// waits in between.
 fn read_again_hazard(h: &HeldLock, s: &SumAcq) -> bool {
     h.mode == Mode::Read
         && s.mode == Mode::Read
-        && !s.read_recursive
-        && !s.lock.kind.type_name.starts_with("spin::")
+        && crate::lock_api::read_again_deadlocks(s.read_recursive, &s.lock.kind.type_name)
 }
 
 /// The locks held at a call that are still held where the callee acquires or blocks: a guard

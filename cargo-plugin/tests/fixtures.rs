@@ -264,6 +264,7 @@ fixtures! {
     locks_no_std_alloc_off => "locks/no-std-alloc-off",
     locks_precision_guard_owners => "locks/precision/guard-owners",
     locks_precision_iterator_moved => "locks/precision/iterator-moved",
+    locks_precision_supertrait_dispatch => "locks/precision/supertrait-dispatch",
     locks_precision_cfg_alternatives => "locks/precision/cfg-alternatives",
     locks_precision_cfg_test_inline => "locks/precision/cfg-test-inline",
     locks_precision_counter_lent => "locks/precision/counter-lent",

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
-use lockstep_analyzer::ir::{AcqMethod, Mode};
+use lockstep_analyzer::ir::Mode;
+use lockstep_analyzer::lock_api;
 use lockstep_analyzer::{Diagnostic, Label};
 
 use crate::util::{func, lock_name};
@@ -64,12 +65,6 @@ declare_lint! {
 
 pub struct DoubleLock;
 
-/// Whether a second read of a read-held lock can deadlock: not through `read_recursive`, and
-/// not for spin's reader-preferring `RwLock` (a waiting writer does not hold readers back).
-fn recursive_read_hazard(method: &AcqMethod, type_name: &str) -> bool {
-    !method.recursive && !type_name.starts_with("spin::")
-}
-
 /// A read-held lock read again in a callee: a deadlock only once a writer queues in between.
 fn read_again_through_call(
     cd: &lockstep_analyzer::lock_graph::CallDouble,
@@ -111,7 +106,9 @@ impl Lint for DoubleLock {
                         continue;
                     }
                     let read_read = h.mode == Mode::Read && a.mode == Mode::Read;
-                    if read_read && !recursive_read_hazard(&a.method, &a.lock.kind.type_name) {
+                    if read_read
+                        && !lock_api::read_again_deadlocks(a.method.recursive, &a.lock.kind.type_name)
+                    {
                         continue;
                     }
                     if !read_read && !h.mode.conflicts_with(a.mode) {

@@ -7,10 +7,19 @@ use crate::config::Config;
 use crate::index::FnRef;
 use crate::ir::{FnDef, Place, Proj, TypeRef};
 use crate::lower::LoweredFile;
-use crate::sema::impls::{resolve_ty, TyKey, TyRes};
+use crate::sema::impls::{generic_names, resolve_ty, TyKey, TyRes};
 
 /// Derefs followed for one place: `Deref` chains are short, and a cycle must end.
-pub(super) const MAX_DEREFS: usize = 3;
+const MAX_DEREFS: usize = 3;
+
+/// Whether a walk through `projs` may deref once more (fewer than [`MAX_DEREFS`] so far).
+pub(super) fn may_deref_again(projs: &[Proj]) -> bool {
+    projs
+        .iter()
+        .filter(|p| matches!(p, Proj::Method(m) if m == "deref"))
+        .count()
+        < MAX_DEREFS
+}
 
 impl Index {
     /// The `Deref::deref` of a type of the analyzed code (`k`).
@@ -28,8 +37,7 @@ impl Index {
         let f = &files[d.file].items.fns[d.idx];
         let ret = f.ret.as_ref()?;
         let target = self.strip(files, &f.module, ret, 0);
-        let generics: Vec<String> = f.generics.iter().map(|g| g.name.clone()).collect();
-        match resolve_ty(&self.defmap, files, &f.module, &target, &generics)? {
+        match resolve_ty(&self.defmap, files, &f.module, &target, &generic_names(f))? {
             TyRes::Key(t) if t != *k => Some(t),
             _ => None,
         }
@@ -86,12 +94,7 @@ impl Index {
         how: AcqCall,
         config: &Config,
     ) -> Option<ResolvedLock> {
-        let derefs = place
-            .proj
-            .iter()
-            .filter(|p| matches!(p, Proj::Method(m) if m == "deref"))
-            .count();
-        if derefs >= MAX_DEREFS || !self.derefs_for(files, module, ty, Some(method)) {
+        if !may_deref_again(&place.proj) || !self.derefs_for(files, module, ty, Some(method)) {
             return None;
         }
         let mut p = place.clone();

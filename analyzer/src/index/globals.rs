@@ -2,6 +2,8 @@
 //! that returns a reference (`fn timekeeper() -> &'static Timekeeper`) can only return
 //! something that outlives every call, a global. Its result is one instance in every caller,
 //! so `timekeeper().inner` taken in a caller and again in a callee is one lock taken twice.
+//! (A function that leaks a fresh value on every call, `Box::leak(Box::new(..))`, breaks
+//! this; it is rare enough in code that locks to be left so.)
 
 use super::Index;
 use crate::ir::{FnDef, Place, Root, TypeRef};

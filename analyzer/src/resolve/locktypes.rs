@@ -140,6 +140,8 @@ impl Cx<'_> {
         // (recursion through the call graph meets this entry and stops)
         self.memo.insert(r, (f, true));
         if depth < FACT_DEPTH && !(f.spins && f.masks_irq) {
+            // complete when no callee's facts were cut at the depth
+            let mut complete = true;
             // What the calls on the way do (`self.raw.spin_until_owned()`, `push_off()`).
             for n in &body.nodes {
                 let Op::Call { callee, .. } = &n.op else {
@@ -156,13 +158,15 @@ impl Cx<'_> {
                 // what one impl does says nothing about this function (`lock_api::Mutex::lock`
                 // calls its raw lock's `lock` through the `R: RawMutex` bound).
                 for t in res.targets.iter().filter(|t| t.via_trait.is_none()).take(4) {
-                    let c = self.facts(self.ix.fns[t.flow], depth + 1);
+                    let callee = self.ix.fns[t.flow];
+                    let c = self.facts(callee, depth + 1);
                     f.spins |= c.spins;
                     f.masks_irq |= c.masks_irq;
                     f.sleeps |= c.sleeps;
+                    complete &= self.memo.get(&callee).is_none_or(|e| e.1);
                 }
             }
-            self.memo.insert(r, (f, true));
+            self.memo.insert(r, (f, complete));
         } else {
             self.memo
                 .insert(r, (f, depth < FACT_DEPTH || f.spins && f.masks_irq));
