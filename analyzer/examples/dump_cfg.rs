@@ -20,6 +20,8 @@ fn main() {
         db.add(SourceFile::new(FileId(0), path.clone(), text).with_crate("dump", vec![], edition));
     let config = Config::default();
     let lowered = lower_file_with(db.get(id), &config);
+    // the analysis drops each body's nodes once its flow is built: print them from a copy
+    let bodies = lowered.clone();
     let a = analyze(&db, vec![lowered], &config);
     for flow in &a.flows {
         let f = a.func(flow.func);
@@ -27,7 +29,12 @@ fn main() {
             continue;
         }
         println!("== {}", f.path);
-        if let Some(b) = &f.body {
+        let own = bodies
+            .items
+            .fns
+            .iter()
+            .find(|g| g.path == f.path && g.span == f.span);
+        if let Some(b) = own.and_then(|g| g.body.as_ref()) {
             for (i, n) in b.nodes.iter().enumerate() {
                 println!("  {i:3} {:?} -> {:?}", n.op, n.succs);
             }

@@ -565,6 +565,24 @@ pub struct Body {
     /// field, a static, a collection) or passed to a call: what `resolve::fnvalues` binds
     /// calls through those places to.
     pub fn_stores: Vec<FnStore>,
+    /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
+    #[serde(skip)]
+    pub released: bool,
+}
+
+impl Body {
+    /// Drop what only the function's own flow and the passes before it read (the nodes, the
+    /// value flows, the stored closures), once that flow is built. A body that moves a counter
+    /// keeps its nodes: the counted-resource pass walks them after every flow is done.
+    pub fn release_nodes(&mut self) {
+        if self.nodes.iter().any(|n| matches!(n.op, Op::Count { .. })) {
+            return;
+        }
+        self.nodes = Vec::new();
+        self.value_flows = Vec::new();
+        self.fn_stores = Vec::new();
+        self.released = true;
+    }
 }
 
 /// A closure's value stored or passed on: `self.handlers.push(Box::new(move || ..))`.

@@ -34,6 +34,9 @@ pub use source::{Edition, FileId, SourceDb, SourceFile, Span};
 /// The result of analysing a set of lowered files: what the lints read.
 #[derive(Default)]
 pub struct Analysis {
+    /// The files analyzed, as far as the lints read them: items and signatures in full, but
+    /// each body's nodes released once its flow was built and the sequence facts once
+    /// resolved. To analyze again, lower again (or keep a copy of the lowered files).
     pub files: Vec<LoweredFile>,
     pub index: index::Index,
     /// Flow results of every function with a body, in index order.
@@ -58,46 +61,24 @@ impl Analysis {
 /// Run every cross-file analysis over lowered files.
 pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> Analysis {
     files.sort_by_key(|f| f.file);
-    let mut index = index::Index::build_with(&files, sema::defmap::extern_names(db));
-    let returns = resolve::returns::returned_guards(&index, &files);
-    // Twice: a wrapper of a wrapper is a lock once the inner one is known.
-    for _ in 0..2 {
-        index.code_locks = resolve::locktypes::compute(&index, &files, &returns);
+    // The sequence analysis shares nothing with the lock analyses: it runs beside the index
+    // and the resolution passes (which only read the files), and its facts are dropped before
+    // the flows are built, so they do not count in the run's peak memory.
+    let (prepared, seq) = rayon::join(
+        || prepare_index(db, &files, config),
+        || seq::resolve(db, &files, config),
+    );
+    let (index, returns, needed) = prepared;
+    for f in &mut files {
+        f.seq = Default::default();
     }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-    // dependencies' functions only as far as the analyzed code reaches them
-    let mut needed = resolve::reach::needed(&index, &files, db);
-    // callbacks stored into places, so calls through those places resolve
-    let mut fn_values = resolve::fnvalues::compute(&index, &files, &by_pos, &needed);
-    resolve::fnvalues::drop_unstored(&index, &files, &mut fn_values, &mut needed);
-    index.fn_values = fn_values;
-    // one lock stored in several places is one class, before any flow names a class
-    index.aliases = resolve::alias::compute(&index, &files, config, &by_pos, &needed);
-    // Functions are analyzed independently, and the sequence analysis shares nothing with the
-    // lock analyses: both run on the caller's rayon pool (the driver sizes it with `-j`).
-    // `collect` keeps the order of `index.fns`, so the output does not depend on scheduling.
-    let (locks, seq) = rayon::join(
-        || {
-            use rayon::prelude::*;
-            let flows: Vec<flow::FnFlow> = index
-                .fns
-                .par_iter()
-                .zip(needed.par_iter())
-                .filter(|(_, &n)| n)
-                .filter_map(|(&r, _)| {
-                    flow::analyze_fn(&index, &files, r, config, &returns, &by_pos)
-                })
-                .collect();
-            let interproc = interproc::build(&index, &files, &flows, config);
-            let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
-            let irq = irq::compute(&index, &files, &flows, &interproc, config);
-            let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
-            (flows, interproc, lock_graph, irq, resource_leaks)
-        },
-        || seq::resolve(db, &files, config),
-    );
-    let (flows, interproc, lock_graph, irq, resource_leaks) = locks;
+    let flows = build_flows(&index, &mut files, config, &returns, &by_pos, &needed);
+    let interproc = interproc::build(&index, &files, &flows, config);
+    let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
+    let irq = irq::compute(&index, &files, &flows, &interproc, config);
+    let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
     Analysis {
         files,
         index,
@@ -108,6 +89,72 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
         resource_leaks,
         seq,
     }
+}
+
+/// The index with everything the flows ask it: lock types from code, function values, lock
+/// value sets; the guards functions return; which functions the analysis needs.
+fn prepare_index(
+    db: &SourceDb,
+    files: &[LoweredFile],
+    config: &Config,
+) -> (index::Index, resolve::returns::Returns, Vec<bool>) {
+    let mut index = index::Index::build_with(files, sema::defmap::extern_names(db));
+    let returns = resolve::returns::returned_guards(&index, files);
+    // Twice: a wrapper of a wrapper is a lock once the inner one is known.
+    for _ in 0..2 {
+        index.code_locks = resolve::locktypes::compute(&index, files, &returns);
+    }
+    let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
+        index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    // dependencies' functions only as far as the analyzed code reaches them
+    let mut needed = resolve::reach::needed(&index, files, db);
+    // callbacks stored into places, so calls through those places resolve
+    let mut fn_values = resolve::fnvalues::compute(&index, files, &by_pos, &needed);
+    resolve::fnvalues::drop_unstored(&index, files, &mut fn_values, &mut needed);
+    index.fn_values = fn_values;
+    // one lock stored in several places is one class, before any flow names a class
+    index.aliases = resolve::alias::compute(&index, files, config, &by_pos, &needed);
+    (index, returns, needed)
+}
+
+/// Functions whose flows are built between two releases of the bodies already done: enough
+/// to keep every thread busy, few enough that the bodies do not all live beside the flows.
+const FLOW_CHUNK: usize = 4096;
+
+/// Every needed function's flow, in `index.fns` order. Functions are analyzed independently on
+/// the caller's rayon pool (the driver sizes it with `-j`); `collect` keeps the order, so the
+/// output does not depend on scheduling. A body is read by nothing after its own flow but the
+/// counted-resource pass, so once a chunk's flows are built its bodies drop their nodes unless
+/// they move a counter (`Body::release_nodes`).
+fn build_flows(
+    index: &index::Index,
+    files: &mut [LoweredFile],
+    config: &Config,
+    returns: &resolve::returns::Returns,
+    by_pos: &std::collections::BTreeMap<index::FnRef, usize>,
+    needed: &[bool],
+) -> Vec<flow::FnFlow> {
+    use rayon::prelude::*;
+    let mut flows = Vec::new();
+    let positions: Vec<usize> = (0..index.fns.len()).collect();
+    for chunk in positions.chunks(FLOW_CHUNK) {
+        let part: Vec<flow::FnFlow> = chunk
+            .par_iter()
+            .filter(|&&pos| needed.get(pos).copied().unwrap_or(false))
+            .filter_map(|&pos| {
+                flow::analyze_fn(index, files, index.fns[pos], config, returns, by_pos)
+            })
+            .collect();
+        flows.extend(part);
+        for &pos in chunk {
+            let r = index.fns[pos];
+            if let Some(body) = files[r.file].items.fns[r.idx].body.as_mut() {
+                body.release_nodes();
+            }
+        }
+    }
+    flows.shrink_to_fit();
+    flows
 }
 
 impl Analysis {

@@ -33,7 +33,6 @@ fn main() {
         if !filters.is_empty() && !filters.iter().any(|p| f.path.contains(p.as_str())) {
             continue;
         }
-        let s = &lf.seq;
         let st = analysis
             .seq
             .stats
@@ -44,9 +43,9 @@ fn main() {
             "-- facts {}: {} structs, {} ordering impls ({} modular), {} candidate sites \
              ({} on a sequence newtype, {} on raw sequence values, {} on offsets), {} isn sites",
             f.path,
-            s.structs.len(),
-            s.ord_impls.len(),
-            s.ord_impls.iter().filter(|o| o.modular).count(),
+            st.structs,
+            st.ord_impls,
+            st.modular_ord_impls,
             st.sites,
             st.newtype_sites,
             st.raw_sites,

@@ -134,7 +134,8 @@ pub fn analyze_fn(
     by_pos: &BTreeMap<FnRef, usize>,
 ) -> Option<FnFlow> {
     let func = ix.func(files, fref);
-    let body = func.body.as_ref()?;
+    // a body released by an earlier analysis has no nodes left to explore
+    let body = func.body.as_ref().filter(|b| !b.released)?;
     let res = resolve_body(ix, files, func, body, config, returns, by_pos);
     let stored = by_pos
         .get(&fref)

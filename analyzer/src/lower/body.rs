@@ -301,7 +301,7 @@ impl<'a> BodyLowerer<'a> {
         let frame = self.frames.pop();
         debug_assert!(frame.is_some());
         let mut nodes = std::mem::take(&mut self.nodes);
-        // Bodies are kept to the end of the run: no growth slack.
+        // Bodies live until their flow is built: no growth slack.
         nodes.shrink_to_fit();
         Body {
             nodes,
@@ -311,6 +311,7 @@ impl<'a> BodyLowerer<'a> {
             param_guards: std::mem::take(&mut self.param_guards),
             value_flows: std::mem::take(&mut self.value_flows),
             fn_stores: std::mem::take(&mut self.fn_stores),
+            released: false,
         }
     }
 

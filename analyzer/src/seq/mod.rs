@@ -143,6 +143,11 @@ pub struct SeqStats {
     /// Sites with an offset operand (the difference of two sequence numbers).
     pub offset_sites: usize,
     pub isn_sites: usize,
+    /// Struct declarations and hand-written ordering impls (and how many of those compare
+    /// modulo the wrap) read from the file.
+    pub structs: usize,
+    pub ord_impls: usize,
+    pub modular_ord_impls: usize,
 }
 
 /// Resolved findings of all files, in source order.

@@ -60,8 +60,15 @@ impl Workspace {
         ))
     }
 
-    fn from_report(mut report: cargo_lockstep::Report) -> Workspace {
-        let lowered = report.analysis.take().map(|a| a.files).unwrap_or_default();
+    fn from_report(report: cargo_lockstep::Report) -> Workspace {
+        // The analysis keeps bodies only until their flows are built: lower every file
+        // again, as each mutant's file is lowered (its own `macro_rules!` only).
+        let lowered = report
+            .db
+            .files()
+            .iter()
+            .map(|f| lockstep_analyzer::lower_file_with(f, &report.config))
+            .collect();
         let mut ws = Workspace {
             db: report.db,
             lowered,

@@ -71,6 +71,9 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
         let mut st = SeqStats {
             sites: f.seq.sites.len(),
             isn_sites: f.seq.isn_sites.len(),
+            structs: f.seq.structs.len(),
+            ord_impls: f.seq.ord_impls.len(),
+            modular_ord_impls: f.seq.ord_impls.iter().filter(|o| o.modular).count(),
             ..Default::default()
         };
         for site in &f.seq.sites {
