@@ -68,15 +68,16 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
         if (f.file.0 as usize) < db.len() && db.get(f.file).dependency {
             continue;
         }
+        let (sites, isn_sites) = f.seq.all_sites();
         let mut st = SeqStats {
-            sites: f.seq.sites.len(),
-            isn_sites: f.seq.isn_sites.len(),
+            sites: sites.len(),
+            isn_sites: isn_sites.len(),
             structs: f.seq.structs.len(),
             ord_impls: f.seq.ord_impls.len(),
             modular_ord_impls: f.seq.ord_impls.iter().filter(|o| o.modular).count(),
             ..Default::default()
         };
-        for site in &f.seq.sites {
+        for site in sites.iter() {
             let kinds: Vec<Kind> = site.operands.iter().map(|v| ix.kind(v, 0)).collect();
             let newtype = kinds.iter().any(|k| matches!(k, Kind::Newtype));
             if newtype {
@@ -93,12 +94,12 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
         for st in &f.seq.structs {
             derive_finding(&ix, st, &mut findings);
         }
-        for site in &f.seq.sites {
+        for site in sites.iter() {
             if let Some(fd) = site_finding(&ix, site) {
                 findings.push(fd);
             }
         }
-        for isn in &f.seq.isn_sites {
+        for isn in isn_sites.iter() {
             // Tests pick deterministic initial sequence numbers on purpose.
             if in_test_code(f, &isn.fn_path) {
                 continue;

@@ -66,6 +66,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         positive: Vec::new(),
     };
     c.items(&ast.items);
+    c.facts.pack();
     c.facts
 }
 
