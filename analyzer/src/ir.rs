@@ -565,6 +565,9 @@ pub struct Body {
     /// field, a static, a collection) or passed to a call: what `resolve::fnvalues` binds
     /// calls through those places to.
     pub fn_stores: Vec<FnStore>,
+    /// Acquisitions in branches that order two objects by one key (`if a_addr < b_addr`,
+    /// `match self.id.cmp(&other.id)`) on places rooted at either object.
+    pub ordered: Vec<OrderedAcq>,
     /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
     #[serde(skip)]
     pub released: bool,
@@ -582,6 +585,46 @@ impl Body {
         self.value_flows = Vec::new();
         self.fn_stores = Vec::new();
         self.released = true;
+    }
+}
+
+/// `OrderedAcq::outcomes`: the left operand compares less than the right one.
+pub const ORD_LT: u8 = 1;
+/// `OrderedAcq::outcomes`: the operands compare equal.
+pub const ORD_EQ: u8 = 2;
+/// `OrderedAcq::outcomes`: the left operand compares greater than the right one.
+pub const ORD_GT: u8 = 4;
+
+/// An acquisition in a branch chosen by comparing two objects by the same key, derived the
+/// same way from each (`a as *const _ as usize` against `b as *const _ as usize`, `self.id`
+/// against `other.id`), whose place is rooted at one of the two objects.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderedAcq {
+    /// The `Acquire` node.
+    pub node: NodeId,
+    /// The comparison, numbered within the body.
+    pub cmp: u32,
+    /// How the key is derived from each object, without the object and without types
+    /// (` as as`, `.id`, `Arc::as_ptr() as`).
+    pub key: String,
+    /// The outcomes of comparing left with right under which the branch runs (`ORD_*` bits).
+    pub outcomes: u8,
+    /// The place is rooted at the left operand's object (else at the right one's).
+    pub left: bool,
+}
+
+impl OrderedAcq {
+    /// When `self` (taken first) and `then` (taken while it is held) are the two objects of
+    /// one comparison in one branch that tells which object is the smaller: whether the
+    /// branch takes the smaller object's lock first (`Some(true)`) or the larger one's.
+    pub fn pair(&self, then: &OrderedAcq) -> Option<bool> {
+        let lt = self.outcomes & ORD_LT != 0;
+        let gt = self.outcomes & ORD_GT != 0;
+        (self.cmp == then.cmp
+            && self.outcomes == then.outcomes
+            && self.left != then.left
+            && lt != gt)
+            .then_some(self.left == lt)
     }
 }
 

@@ -32,6 +32,18 @@ pub struct Witness {
     pub to_irq_safe: bool,
     /// The outer lock was taken with interrupts masked.
     pub from_irq_safe: bool,
+    /// The two locks are locks of two objects taken in the order of a key of those objects
+    /// (`Body::ordered`): the outer one is the smaller (or the larger) object's.
+    pub ordered_by: Option<OrderedBy>,
+}
+
+/// An order of objects by a key: how the key is derived from an object
+/// (`ir::OrderedAcq::key`) and whether the smaller object's lock is taken first. Two locks
+/// taken in one such order are never taken the other way round on the same two objects.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderedBy {
+    pub key: String,
+    pub ascending: bool,
 }
 
 impl Witness {
@@ -66,6 +78,10 @@ pub struct LockGraph {
     pub nodes: BTreeMap<LockClass, NodeIndex>,
     pub call_doubles: Vec<CallDouble>,
     pub call_blocks: Vec<CallBlock>,
+    /// For each edge with a blocking witness: the one order of objects that every blocking
+    /// witness of it follows (`Witness::ordered_by`), or `None` when some witness follows none
+    /// or two follow different ones. Kept apart from the witness list, which is truncated.
+    pub orders: BTreeMap<(NodeIndex, NodeIndex), Option<OrderedBy>>,
 }
 
 impl LockGraph {
@@ -85,18 +101,25 @@ impl LockGraph {
             Some(e) => e,
             None => self.graph.add_edge(a, b, Vec::new()),
         };
+        if !w.is_try {
+            self.orders
+                .entry((a, b))
+                .and_modify(|o| {
+                    if *o != w.ordered_by {
+                        *o = None;
+                    }
+                })
+                .or_insert_with(|| w.ordered_by.clone());
+        }
         let ws = &mut self.graph[e];
         if ws.contains(&w) {
             return;
         }
         ws.push(w);
+        // Witnesses that are not an ordered pair first: they are what a cycle shows.
         ws.sort_by(|x, y| {
-            (x.is_try, x.chain.len(), x.to_span, x.from_span).cmp(&(
-                y.is_try,
-                y.chain.len(),
-                y.to_span,
-                y.from_span,
-            ))
+            let key = |w: &Witness| (w.is_try, w.ordered_by.is_some(), w.chain.len());
+            (key(x), x.to_span, x.from_span).cmp(&(key(y), y.to_span, y.from_span))
         });
         ws.truncate(WITNESSES);
     }
@@ -128,6 +151,54 @@ impl LockGraph {
             .collect();
         v.sort();
         v
+    }
+
+    /// Whether `a` and `b` are only ever taken as an ordered pair: every blocking witness of
+    /// both edges between them follows one and the same order of objects, so the two orders
+    /// are one order of the objects (the smaller one's lock first), not an inversion.
+    pub fn ordered_pair(&self, a: &str, b: &str) -> bool {
+        let (Some(&x), Some(&y)) = (self.nodes.get(a), self.nodes.get(b)) else {
+            return false;
+        };
+        match (self.orders.get(&(x, y)), self.orders.get(&(y, x))) {
+            (Some(Some(o)), Some(Some(p))) => o == p,
+            _ => false,
+        }
+    }
+
+    /// The blocking edges that can close a cycle: without an edge of an ordered pair
+    /// (`ordered_pair`) that lies on no cycle but the one the pair's two edges make.
+    pub fn cycle_edges(&self) -> Vec<(LockClass, LockClass)> {
+        let edges = self.blocking_edges();
+        let mut succ: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (a, b) in &edges {
+            succ.entry(a.as_str()).or_default().push(b.as_str());
+        }
+        // A path from `from` to `to` that does not start with the edge `from` → `to`.
+        let reaches = |from: &str, to: &str| {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut stack: Vec<&str> = succ
+                .get(from)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&n| n != to)
+                .collect();
+            while let Some(n) = stack.pop() {
+                if n == to {
+                    return true;
+                }
+                if seen.insert(n) {
+                    stack.extend(succ.get(n).into_iter().flatten().copied());
+                }
+            }
+            false
+        };
+        edges
+            .iter()
+            .filter(|(a, b)| !self.ordered_pair(a, b) || reaches(b, a))
+            .cloned()
+            .collect()
     }
 }
 
@@ -169,11 +240,13 @@ struct Builder<'a> {
 impl Builder<'_> {
     /// Edges from the locks flow `fi` holds to the locks it acquires in its own body.
     fn add_direct_edges(&mut self, fi: usize, func: &FnDef) {
-        for a in &self.flows[fi].acquisitions {
-            for h in &a.held {
+        let ordered = ordered_pairs(func, &self.flows[fi]);
+        for (ai, a) in self.flows[fi].acquisitions.iter().enumerate() {
+            for (hi, h) in a.held.iter().enumerate() {
                 if h.lock.class == a.lock.class {
                     continue;
                 }
+                let ordered_by = ordered.get(&(ai, hi)).cloned();
                 self.g.add(Witness {
                     from: h.lock.clone(),
                     to: a.lock.clone(),
@@ -184,6 +257,7 @@ impl Builder<'_> {
                     is_try: a.is_try,
                     to_irq_safe: a.irq_method || a.irq_region,
                     from_irq_safe: h.irq_method,
+                    ordered_by,
                 });
             }
         }
@@ -240,6 +314,7 @@ impl Builder<'_> {
                         is_try: a.is_try,
                         to_irq_safe: a.irq_method || a.irq_region,
                         from_irq_safe: h.irq_method,
+                        ordered_by: None,
                     });
                 }
             }
@@ -327,6 +402,7 @@ impl Builder<'_> {
                     is_try: false,
                     to_irq_safe: c.irq_region,
                     from_irq_safe: h.irq_method,
+                    ordered_by: None,
                 });
             }
         }
@@ -404,6 +480,7 @@ impl Builder<'_> {
                     is_try: s.is_try,
                     to_irq_safe: s.irq_method || c.irq_region,
                     from_irq_safe: h.irq_method,
+                    ordered_by: None,
                 });
             }
         }
@@ -435,6 +512,32 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// The (acquisition, held lock) pairs of `flow`, by index, that take the locks of the two
+/// objects of one ordering comparison of `func`'s body in one branch (`ir::OrderedAcq`): with
+/// the order they follow.
+fn ordered_pairs(func: &FnDef, flow: &FnFlow) -> BTreeMap<(usize, usize), OrderedBy> {
+    let mut out = BTreeMap::new();
+    let Some(body) = func.body.as_ref().filter(|b| !b.ordered.is_empty()) else {
+        return out;
+    };
+    let tags = |node| body.ordered.iter().filter(move |o| o.node == node);
+    for (ai, a) in flow.acquisitions.iter().enumerate() {
+        for (hi, h) in a.held.iter().enumerate() {
+            let order = tags(h.acq_node).find_map(|first| {
+                let ascending = tags(a.node).find_map(|then| first.pair(then))?;
+                Some(OrderedBy {
+                    key: first.key.clone(),
+                    ascending,
+                })
+            });
+            if let Some(o) = order {
+                out.insert((ai, hi), o);
+            }
+        }
+    }
+    out
 }
 
 /// Whether acquisition `a` in a closure is a double of the same lock `h` that `helper`

@@ -19,7 +19,9 @@ declare_lint! {
     /// exists.
     ///
     /// Try-locks do not close a cycle: a `try_lock` in the reverse order backs off instead of
-    /// waiting.
+    /// waiting. Nor do the two orders of a pair locked by comparing the two objects
+    /// (`if a_addr < b_addr { a then b } else { b then a }`, by address, id or a `cmp` match):
+    /// they are one order, the smaller object first.
     ///
     /// ## Why is this bad?
     /// Two threads (or a thread and an interrupt) each hold one lock and wait for the other:
@@ -54,7 +56,9 @@ impl Lint for LockOrderInversion {
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let lg = &cx.analysis.lock_graph;
-        let edges = lg.blocking_edges();
+        // Cycles over the edges that can close one: the two orders of an ordered pair (two
+        // objects locked by comparing their addresses or ids) are one order.
+        let edges = lg.cycle_edges();
         let mut g: DiGraph<LockClass, ()> = DiGraph::new();
         let mut idx = BTreeMap::new();
         for (a, b) in &edges {
@@ -82,10 +86,13 @@ impl Lint for LockOrderInversion {
                 }
             }
             let start = *members.iter().next().expect("non-empty component");
-            let Some(cycle) = shortest_cycle(start, &succ, &members) else {
+            let ordered = |a: &str, b: &str| lg.ordered_pair(a, b);
+            let Some(cycle) = shortest_cycle(start, &succ, &members, &ordered)
+                .or_else(|| shortest_cycle(start, &succ, &members, &|_, _| false))
+            else {
                 continue;
             };
-            let ws: Vec<&Witness> = cycle
+            let mut ws: Vec<&Witness> = cycle
                 .iter()
                 .zip(cycle.iter().cycle().skip(1))
                 .filter_map(|(a, b)| lg.witnesses(a, b).iter().find(|w| !w.is_try))
@@ -93,6 +100,7 @@ impl Lint for LockOrderInversion {
             if ws.len() != cycle.len() {
                 continue;
             }
+            other_order(lg, &cycle, &mut ws);
             let primary = ws
                 .iter()
                 .min_by(|x, y| {
@@ -142,11 +150,12 @@ impl Lint for LockOrderInversion {
                 .with_key(format!("lock_order_inversion:{}", key.join(","))),
             );
         }
-        // Declared order.
+        // Declared order: every blocking edge, ordered pairs too.
         let order = &cx.config.lock_order;
         if order.is_empty() {
             return;
         }
+        let edges = lg.blocking_edges();
         let pos = |c: &str| order.iter().position(|o| o == c);
         for (a, b) in &edges {
             // Already reported as part of a cycle.
@@ -185,6 +194,30 @@ impl Lint for LockOrderInversion {
     }
 }
 
+/// When every witness shown follows one order of objects (`Witness::ordered_by`), the cycle
+/// closes through a witness of another order: show that one for the last edge.
+fn other_order<'a>(
+    lg: &'a lockstep_analyzer::lock_graph::LockGraph,
+    cycle: &[String],
+    ws: &mut [&'a Witness],
+) {
+    let Some(order) = ws[0].ordered_by.as_ref() else {
+        return;
+    };
+    if ws.iter().any(|w| w.ordered_by.as_ref() != Some(order)) {
+        return;
+    }
+    let (a, b) = (&cycle[cycle.len() - 1], &cycle[0]);
+    if let Some(w) = lg
+        .witnesses(a, b)
+        .iter()
+        .find(|w| !w.is_try && w.ordered_by.as_ref() != Some(order))
+    {
+        let last = ws.len() - 1;
+        ws[last] = w;
+    }
+}
+
 fn list(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.len() {
@@ -193,11 +226,13 @@ fn list(names: &[&str]) -> String {
     }
 }
 
-/// A shortest cycle through `start` inside one component (BFS), as the list of its nodes.
+/// A shortest cycle through `start` inside one component (BFS), as the list of its nodes;
+/// not the two edges between `start` and a lock `skip` pairs it with.
 fn shortest_cycle<'a>(
     start: &'a str,
     succ: &BTreeMap<&'a str, Vec<&'a str>>,
     members: &BTreeSet<&'a str>,
+    skip: &dyn Fn(&str, &str) -> bool,
 ) -> Option<Vec<String>> {
     let mut prev: BTreeMap<&str, &str> = BTreeMap::new();
     let mut q = VecDeque::new();
@@ -207,7 +242,7 @@ fn shortest_cycle<'a>(
             if !members.contains(m) {
                 continue;
             }
-            if m == start {
+            if m == start && !(prev.get(n) == Some(&start) && skip(start, n)) {
                 let mut path = vec![n.to_string()];
                 let mut cur = n;
                 while cur != start {
@@ -347,9 +382,32 @@ mod tests {
                         pub fn b(&self) { *self.bundle.lock().unwrap() += 1; *self.link.lock().unwrap() += 1; }
                     }"
                 ),
+                // two objects locked in the order of their addresses
+                concat!(
+                    wan!(),
+                    "pub fn both(x: &Wan, y: &Wan) {
+                        let (xa, ya) = (x as *const Wan as usize, y as *const Wan as usize);
+                        if xa < ya {
+                            let _l = x.link.lock().unwrap(); let _b = y.bundle.lock().unwrap();
+                        } else {
+                            let _b = y.bundle.lock().unwrap(); let _l = x.link.lock().unwrap();
+                        }
+                    }"
+                ),
             ])
             .fail(&[
                 LINK_BUNDLE,
+                // both orders, chosen by a flag
+                concat!(
+                    wan!(),
+                    "pub fn both(x: &Wan, y: &Wan, flag: bool) {
+                        if flag {
+                            let _l = x.link.lock().unwrap(); let _b = y.bundle.lock().unwrap();
+                        } else {
+                            let _b = y.bundle.lock().unwrap(); let _l = x.link.lock().unwrap();
+                        }
+                    }"
+                ),
                 // the second lock of one side is taken by a callee
                 concat!(
                     wan!(),

@@ -25,6 +25,7 @@ mod effects;
 mod expr;
 mod guard_ops;
 mod mac;
+mod order;
 mod scopes;
 mod spin_loop;
 mod syntax;
@@ -178,6 +179,9 @@ pub struct BodyLowerer<'a> {
     stmt_expr: Option<Span>,
     /// Scope that temporaries extended by the `let` being lowered live in.
     ext_scope: Option<usize>,
+    /// Ordering comparisons (`order.rs`): the keys locals hold, the branches being lowered,
+    /// the comparisons numbered so far and the acquisitions found in those branches.
+    order: order::OrderState,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -219,6 +223,7 @@ impl<'a> BodyLowerer<'a> {
             inlining: Vec::new(),
             stmt_expr: None,
             ext_scope: None,
+            order: order::OrderState::default(),
         }
     }
 
@@ -311,6 +316,7 @@ impl<'a> BodyLowerer<'a> {
             param_guards: std::mem::take(&mut self.param_guards),
             value_flows: std::mem::take(&mut self.value_flows),
             fn_stores: std::mem::take(&mut self.fn_stores),
+            ordered: std::mem::take(&mut self.order.acqs),
             released: false,
         }
     }
@@ -325,6 +331,9 @@ impl<'a> BodyLowerer<'a> {
             return None;
         }
         let id = self.nodes.len() as NodeId;
+        if let Op::Acquire { place, .. } = &op {
+            self.note_ordered(id, place);
+        }
         self.nodes.push(Node {
             op,
             succs: Vec::new(),

@@ -163,11 +163,12 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
         .map(|(i, c)| (c.as_str(), i))
         .collect();
 
-    // Components of blocking edges.
-    let blocking = lg.blocking_edges();
+    // Components of the blocking edges that can close a cycle (not the two orders of a pair
+    // locked by comparing the two objects).
+    let cycle_edges: BTreeSet<(LockClass, LockClass)> = lg.cycle_edges().into_iter().collect();
     let mut g: DiGraph<usize, ()> = DiGraph::new();
     let gn: Vec<_> = (0..classes.len()).map(|i| g.add_node(i)).collect();
-    for (a, b) in &blocking {
+    for (a, b) in &cycle_edges {
         g.add_edge(gn[index[a.as_str()]], gn[index[b.as_str()]], ());
     }
     let mut comp = vec![usize::MAX; classes.len()];
@@ -179,7 +180,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             comp[g[n]] = ci;
         }
     }
-    let blocking: BTreeSet<(LockClass, LockClass)> = blocking.into_iter().collect();
+    let blocking: BTreeSet<(LockClass, LockClass)> = lg.blocking_edges().into_iter().collect();
 
     let labels = unique_labels(&classes);
     let nodes: Vec<GraphNode> = classes
@@ -231,7 +232,9 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             func: best.func.clone(),
             chain,
             try_only: !is_blocking,
-            in_cycle: is_blocking && comp[from] != usize::MAX && comp[from] == comp[to],
+            in_cycle: cycle_edges.contains(&(ca.clone(), cb.clone()))
+                && comp[from] != usize::MAX
+                && comp[from] == comp[to],
             against_order,
         });
     }

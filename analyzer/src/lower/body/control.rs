@@ -279,6 +279,11 @@ impl<'a> BodyLowerer<'a> {
         if scoped {
             self.temps.push(Vec::new());
         }
+        // `if a_addr < b_addr`: the branches take the two objects' locks in an order.
+        let (cmp, then_o, else_o) = match self.if_order(&i.cond) {
+            Some((c, t, e)) => (Some(c), t, e),
+            None => (None, 0, 0),
+        };
         let (t, f, binds) = self.cond(&i.cond);
         let cond_temps = if scoped {
             self.temps.pop().unwrap_or_default()
@@ -298,7 +303,9 @@ impl<'a> BodyLowerer<'a> {
             self.temps.push(cond_temps.clone());
         }
         self.scopes.push(Scope { bindings: binds });
+        let entered = self.enter_order(cmp.as_ref(), then_o);
         let tv = self.block_inner(&i.then_branch, ext);
+        self.leave_order(entered);
         let then_owned = self.yield_value(&tv, result, span);
         let sc = self.scopes.pop().unwrap_or_default();
         self.drop_scope(&sc, self.map.span(i.then_branch.brace_token.span.close()));
@@ -315,7 +322,9 @@ impl<'a> BodyLowerer<'a> {
         let mut else_owned = false;
         let mut ev = None;
         if let Some((_, e)) = &i.else_branch {
+            let entered = self.enter_order(cmp.as_ref(), else_o);
             let v = self.expr(e, ext);
+            self.leave_order(entered);
             else_owned = self.yield_value(&v, result, span);
             ev = Some(v);
         }
@@ -361,6 +370,7 @@ impl<'a> BodyLowerer<'a> {
     }
 
     pub(super) fn match_expr(&mut self, m: &syn::ExprMatch, ext: Ext) -> Val {
+        let cmp = self.match_order(&m.expr);
         let scrut = self.expr(&m.expr, Ext::None);
         let span = self.span(&*m.expr);
         // Scrutinee temporaries live through every arm, to the end of the enclosing statement.
@@ -374,7 +384,7 @@ impl<'a> BodyLowerer<'a> {
         // (`let vm = match space() { Some(vm) => vm, None => return 0 }`).
         let mut yielded: Option<(Option<Place>, Option<TypeRef>)> = None;
         let mut mixed = false;
-        for arm in &m.arms {
+        for (ai, arm) in m.arms.iter().enumerate() {
             self.cur = before;
             if let Some((call, ok)) = call.zip(pattern_outcome(&arm.pat)) {
                 self.emit(Op::CallOutcome { call, ok });
@@ -442,7 +452,12 @@ impl<'a> BodyLowerer<'a> {
                 let t = self.temps.pop().unwrap_or_default();
                 self.release_all(&t, self.span(&**g));
             }
+            let outcomes = cmp
+                .as_ref()
+                .map_or(0, |c| Self::arm_outcomes(c, &m.arms, ai));
+            let entered = self.enter_order(cmp.as_ref(), outcomes);
             let av = self.expr(&arm.body, ext);
+            self.leave_order(entered);
             any_owned |= self.yield_value(&av, result, span);
             let sc = self.scopes.pop().unwrap_or_default();
             self.drop_scope(&sc, self.span(&arm.body));

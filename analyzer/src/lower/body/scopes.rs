@@ -278,6 +278,7 @@ impl<'a> BodyLowerer<'a> {
                 }
             }
         }
+        let key = self.key_of_init(pat, &init.expr);
         let saved = self.ext_scope.replace(self.scopes.len().saturating_sub(1));
         let mut v = self.expr(&init.expr, Ext::Value);
         self.ext_scope = saved;
@@ -312,6 +313,7 @@ impl<'a> BodyLowerer<'a> {
             self.join(&[after, before]);
         }
         self.bind_pattern(pat, ty, v, span);
+        self.note_key(key);
         // `let mut held = None;` may be given a guard later (`held = Some(m.lock())`): the
         // binding has its slot from the start, so a test of `held.is_none()` before that
         // assignment (a loop's next iteration) reads the same slot.
