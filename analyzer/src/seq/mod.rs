@@ -22,6 +22,9 @@ pub struct SeqFinding {
     pub span: Span,
     /// The function the site is in (for a derive: the type).
     pub path: String,
+    /// Only names say the operands are sequence numbers: no type on the way is known to be
+    /// one (a heuristic; the lints report such a finding one level weaker and say so).
+    pub by_name: bool,
     /// The evidence for the operands, each once: where it is written, and what it is.
     pub labels: Vec<(Span, String)>,
     pub notes: Vec<String>,

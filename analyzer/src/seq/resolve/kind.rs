@@ -9,6 +9,8 @@ pub(super) struct Ev {
     pub(super) why: String,
     /// Where the evidence is written: the declaration, the assignment, the type.
     pub(super) labels: Vec<(Span, String)>,
+    /// Only a name says so: no type on the way is known to be a 32-bit sequence number.
+    pub(super) by_name: bool,
 }
 
 impl Ev {
@@ -111,6 +113,7 @@ impl Index<'_> {
                     subject: subject.to_string(),
                     why: why.to_string(),
                     labels: Vec::new(),
+                    by_name: true,
                 },
             }
         } else {
@@ -136,6 +139,7 @@ impl Index<'_> {
                     subject: name.clone(),
                     why: format!("declared `{}`, with a sequence-number name", t.display()),
                     labels: vec![(*decl_span, format!("`{name}` declared here"))],
+                    by_name: false,
                 });
                 // `let end: u32 = seg.seq;`: a plain name, but a sequence number's value.
                 let plain_32 = matches!(self.unalias(t).0.name.as_str(), "u32" | "i32");
@@ -156,6 +160,7 @@ impl Index<'_> {
                                     (*decl_span, format!("`{name}` assigned here")),
                                     &ev,
                                 ),
+                                by_name: false,
                             },
                         },
                         Kind::Offset => Kind::Offset,
@@ -182,6 +187,7 @@ impl Index<'_> {
                             ev.note()
                         ),
                         labels: with_labels((*decl_span, format!("`{name}` assigned here")), &ev),
+                        by_name: ev.by_name,
                     },
                 },
                 Kind::Unknown => self.name_ev(name, "its name (its value's type is not known)"),
@@ -222,6 +228,7 @@ impl Index<'_> {
                                 subject: format!("{last}()"),
                                 why: format!("`{last}` returns `{}`", r.display()),
                                 labels: vec![(span, format!("`{last}` declared here"))],
+                                by_name: false,
                             })
                         }
                         None => Kind::NotSeq,
@@ -316,6 +323,7 @@ impl Index<'_> {
                             subject: subject(&base_name),
                             why: format!("the integer inside sequence type `{}`", st.name),
                             labels: vec![(st.span, format!("`{}` declared here", st.name))],
+                            by_name: false,
                         };
                         return if nt.inner_wrapping {
                             Kind::Wrap { ev }
@@ -333,6 +341,7 @@ impl Index<'_> {
                         subject: name.to_string(),
                         why: format!("field of `{}` declared `{}`", st.name, f.ty.display()),
                         labels: vec![(f.span, format!("`{name}` declared here"))],
+                        by_name: false,
                     }),
                     None => Kind::Unknown,
                 };
@@ -345,6 +354,7 @@ impl Index<'_> {
                         subject: String::new(),
                         why: String::new(),
                         labels: Vec::new(),
+                        by_name: false,
                     }) {
                         Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                         Kind::Newtype => Kind::Newtype,
@@ -378,6 +388,7 @@ impl Index<'_> {
                         subject: subject(&base_name),
                         why: "the integer inside a sequence type".into(),
                         labels: Vec::new(),
+                        by_name: false,
                     },
                 },
                 _ => Kind::Unknown,
@@ -396,6 +407,7 @@ impl Index<'_> {
                             st.name
                         ),
                         labels: vec![(f.span, format!("`{name}` declared here"))],
+                        by_name: false,
                     }));
                 }
             }
@@ -446,6 +458,7 @@ impl Index<'_> {
                     subject: String::new(),
                     why: String::new(),
                     labels: Vec::new(),
+                    by_name: false,
                 }) {
                     Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                     Kind::Newtype => Kind::Newtype,
@@ -485,6 +498,7 @@ impl Index<'_> {
                             subject: format!("{name}()"),
                             why: format!("`{name}()` returns `{}`", r.display()),
                             labels: vec![(f.span, format!("`{name}` declared here"))],
+                            by_name: false,
                         }),
                         None => Kind::NotSeq,
                     },
