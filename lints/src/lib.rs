@@ -131,6 +131,15 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
     out
 }
 
+/// One level below `l` (deny → warn → note): where a remaining heuristic decides a finding.
+pub(crate) fn weaker(l: Level) -> Level {
+    match l {
+        Level::Deny => Level::Warn,
+        Level::Warn | Level::Note => Level::Note,
+        Level::Allow => Level::Allow,
+    }
+}
+
 /// A finding that shows an acquisition of a lock known by its name only (its type's crate was
 /// not read, see `LockKind::by_name`) among its sites is one level weaker, and says why.
 fn weaken_by_name(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
@@ -148,11 +157,7 @@ fn weaken_by_name(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
             .chain(&d.labels)
             .find_map(|l| by_name.get(&l.span));
         if let Some(ty) = ty {
-            d.level = match d.level {
-                Level::Deny => Level::Warn,
-                Level::Warn | Level::Note => Level::Note,
-                Level::Allow => Level::Allow,
-            };
+            d.level = weaker(d.level);
             d.notes.push(format!(
                 "`{ty}` is taken for a lock by its name only: its crate's source was not read (a dependency not fetched, or left out; see `--stats`)"
             ));

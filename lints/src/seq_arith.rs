@@ -22,6 +22,8 @@ declare_lint! {
     /// 2^32 and indexes out of the buffer.
     ///
     /// ## Known problems
+    /// Operands are recognized as for `seq_compare`: a finding whose sequence numbers are known
+    /// by their names only is one level weaker (a warning by default) and its note says so.
     /// Differences of two sequence numbers are offsets and are not reported once taken with
     /// `wrapping_sub`. The fix for a cast needs the base the offset is taken from and is only
     /// offered with a placeholder.

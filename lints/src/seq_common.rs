@@ -5,7 +5,7 @@ use lockstep_analyzer::diag::Suggestion;
 use lockstep_analyzer::seq::{SeqCheck, SeqFinding};
 use lockstep_analyzer::{Diagnostic, Span};
 
-use crate::{LintContext, LintMeta};
+use crate::{weaker, LintContext, LintMeta};
 
 /// The wording of one finding, added to the evidence the analysis found.
 pub(crate) struct Words {
@@ -32,6 +32,9 @@ impl Words {
     }
 }
 
+/// The note of a finding whose operands are sequence numbers by their names only.
+pub(crate) const BY_NAME_NOTE: &str = "only names say these are sequence numbers (no operand's type is known): reported one level weaker than the lint";
+
 /// A diagnostic of `meta` for every finding of `check`, worded by `words`.
 pub(crate) fn report(
     cx: &LintContext<'_>,
@@ -42,9 +45,15 @@ pub(crate) fn report(
 ) {
     for f in cx.analysis.seq.of_check(check) {
         let w = words(f);
+        // A remaining heuristic makes the finding one level weaker, and the note says so.
+        let level = if f.by_name {
+            weaker(meta.default_level)
+        } else {
+            meta.default_level
+        };
         let mut d = Diagnostic::new(
             meta.name,
-            meta.default_level,
+            level,
             w.message,
             lockstep_analyzer::Label::new(f.span, ""),
         )
@@ -55,6 +64,9 @@ pub(crate) fn report(
         }
         for n in f.notes.iter().chain(&w.notes) {
             d = d.with_note(n.clone());
+        }
+        if f.by_name {
+            d = d.with_note(BY_NAME_NOTE);
         }
         if !f.edits.is_empty() {
             d = d.with_suggestion(Suggestion {

@@ -24,8 +24,11 @@ declare_lint! {
     ///
     /// ## Known problems
     /// There is no type checker: operands are recognized from declared field, local and
-    /// parameter types, function signatures and names. A comparison on a value of unknown type
-    /// whose name reads like a sequence number is reported with a `MaybeIncorrect` fix. Names
+    /// parameter types, function signatures (through `?`, `Option`/`Result` and type aliases),
+    /// operator impls and names. A value whose type resolves to an integer other than a 32-bit
+    /// one (`u64`, `usize`, `u16`) is never a sequence number. A comparison whose operands are
+    /// sequence numbers by their names only (no operand's type is known) is reported one level
+    /// weaker, a warning by default, with a `MaybeIncorrect` fix and a note saying so. Names
     /// are matched as whole words (`seq_len`, `ack_timer`, `sequence_len` are not sequence
     /// numbers); `seq_names` and `seq_ignore` in the configuration adjust them. Comparisons on
     /// a newtype that derives its ordering are not reported one by one: the derive is.

@@ -22,6 +22,9 @@ pub struct SeqFinding {
     pub span: Span,
     /// The function the site is in (for a derive: the type).
     pub path: String,
+    /// Only names say the operands are sequence numbers: no type on the way is known to be
+    /// one (a heuristic; the lints report such a finding one level weaker and say so).
+    pub by_name: bool,
     /// The evidence for the operands, each once: where it is written, and what it is.
     pub labels: Vec<(Span, String)>,
     pub notes: Vec<String>,
@@ -232,5 +235,85 @@ mod tests {
             f.applicability,
             crate::diag::Applicability::MachineApplicable
         );
+    }
+
+    /// The findings' (line-free) kinds and whether only names back them.
+    fn by_name(files: &[(&str, &str)]) -> Vec<bool> {
+        run(files).findings.iter().map(|f| f.by_name).collect()
+    }
+
+    #[test]
+    fn a_local_fn_returning_a_wide_integer_through_an_alias_and_try_is_no_sequence_number() {
+        let src = "type Res<T> = Result<T, ()>;
+            pub fn other() { fn dv(d: &mut u8) -> Res<u32> { Ok(0) } }
+            pub fn decode(dec: &mut u8, snd_una: u64) -> Res<bool> {
+                fn dv(d: &mut u8) -> Res<u64> { Ok(0) }
+                let sequence_number = dv(dec)?;
+                Ok(snd_una > sequence_number)
+            }";
+        assert_eq!(by_name(&[("a.rs", src)]), Vec::<bool>::new());
+        // the same shape with 32-bit values is one, by the declared types
+        let narrow = src.replace("u64", "u32");
+        assert_eq!(by_name(&[("a.rs", narrow.as_str())]), vec![false]);
+    }
+
+    #[test]
+    fn a_closure_parameter_of_an_option_method_takes_the_option_s_type() {
+        let src = "pub type Number = u64;
+            pub struct Space { largest_acked: Option<Number> }
+            impl Space {
+                fn lost(&self, seq: Number) -> bool {
+                    let largest_acked = self.largest_acked;
+                    largest_acked.is_some_and(|largest_ack| seq < largest_ack)
+                }
+            }";
+        assert_eq!(by_name(&[("a.rs", src)]), Vec::<bool>::new());
+        let narrow = src.replace("= u64", "= u32");
+        assert_eq!(by_name(&[("a.rs", narrow.as_str())]), vec![false]);
+    }
+
+    #[test]
+    fn the_output_of_an_operator_impl_through_an_if_is_a_distance() {
+        let src = "pub struct SeqNumber(pub i32);
+            impl core::ops::Sub for SeqNumber { type Output = usize;
+                fn sub(self, o: SeqNumber) -> usize { self.0.wrapping_sub(o.0) as usize } }
+            pub struct Sock { remote_last_seq: SeqNumber, local_seq_no: SeqNumber }
+            impl Sock {
+                fn can_send(&self, effective_mss: usize) -> bool {
+                    let max_send_seq = self.local_seq_no;
+                    let capped_send_seq = if max_send_seq >= self.remote_last_seq {
+                        max_send_seq - self.remote_last_seq
+                    } else {
+                        0
+                    };
+                    let max_send = capped_send_seq.min(effective_mss);
+                    max_send >= effective_mss
+                }
+            }";
+        assert_eq!(by_name(&[("a.rs", src)]), Vec::<bool>::new());
+    }
+
+    #[test]
+    fn an_if_value_takes_its_branches_kind() {
+        let src = "pub fn f(snd_una: u32, rcv_nxt: u32, c: bool) -> bool {
+                let edge = if c { snd_una } else { return false };
+                edge < rcv_nxt
+            }";
+        assert_eq!(by_name(&[("a.rs", src)]), vec![false]);
+    }
+
+    #[test]
+    fn a_value_known_by_its_name_only_is_marked() {
+        let src = "pub fn f(seg: &Foreign, snd_una: u32) -> bool {
+                let seg_seq = seg.start();
+                seg_seq < snd_una
+            }
+            pub fn g(seg: &Foreign, seg_ack: &Foreign) -> bool {
+                let seg_seq = seg.start();
+                let ack = seg_ack.end();
+                seg_seq < ack
+            }";
+        // one typed operand types the comparison; two named ones do not
+        assert_eq!(by_name(&[("a.rs", src)]), vec![false, true]);
     }
 }

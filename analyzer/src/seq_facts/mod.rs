@@ -103,6 +103,9 @@ pub struct StructDecl {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AliasDecl {
     pub name: String,
+    /// The alias's type parameters (`type Res<T> = Result<T, Error>`: `T`), replaced by the
+    /// arguments it is used with.
+    pub params: Vec<String>,
     pub target: TypeRef,
     pub span: Span,
 }
@@ -207,6 +210,9 @@ pub enum Val {
     Call {
         path: Vec<String>,
         args: Vec<Val>,
+        /// The function item declared in an enclosing block that a one-segment path names
+        /// (`fn dv(..) -> Res<u64>` inside the caller's body): it shadows any other of its name.
+        local: Option<Box<FnSig>>,
     },
     Bin {
         op: BinOp,
@@ -218,6 +224,9 @@ pub enum Val {
         inner: Box<Val>,
         ty: TypeRef,
     },
+    /// The value of an `if` / `match` / block: one of its branches' values (branches that
+    /// diverge left out). A branch that could name bindings of its own is [`Val::Unknown`].
+    Join(Vec<Val>),
     Unknown,
 }
 

@@ -19,7 +19,12 @@ pub(super) struct Index<'a> {
 }
 
 pub(super) const PASS_THROUGH_TYPES: &[&str] = &[
-    "Option", "Cell", "Box", "Rc", "Arc", "RefCell", "Mutex", "RwLock", "SpinLock", "Volatile",
+    "Option", "Result", "Cell", "Box", "Rc", "Arc", "RefCell", "Mutex", "RwLock", "SpinLock",
+    "Volatile",
+];
+/// Integer types other than the 32-bit ones: never a TCP sequence number.
+pub(super) const OTHER_INTS: &[&str] = &[
+    "u8", "u16", "u64", "u128", "usize", "i8", "i16", "i64", "i128", "isize",
 ];
 pub(super) const NOT_SEQ_TYPES: &[&str] = &[
     "u8",
@@ -129,10 +134,16 @@ impl<'a> Index<'a> {
                         seq_alias.get_or_insert(a.name.clone());
                     }
                     let args = std::mem::take(&mut t.args);
-                    t = a.target.clone();
-                    if t.args.is_empty() {
-                        t.args = args;
-                    }
+                    t = if a.params.is_empty() {
+                        let mut t = a.target.clone();
+                        if t.args.is_empty() {
+                            t.args = args;
+                        }
+                        t
+                    } else {
+                        // `type Res<T> = Result<T, Error>` used as `Res<u64>`
+                        subst(&a.target, &a.params, &args)
+                    };
                 }
                 _ => break,
             }
@@ -167,6 +178,22 @@ impl<'a> Index<'a> {
 
     pub(super) fn seq_name(&self, name: &str) -> bool {
         is_seq_name(name, &self.config.seq_names, &self.config.seq_ignore)
+    }
+}
+
+/// `ty` with the type parameters `params` replaced by `args` (a missing argument stays the
+/// parameter's name).
+fn subst(ty: &TypeRef, params: &[String], args: &[TypeRef]) -> TypeRef {
+    if ty.args.is_empty() {
+        if let Some(i) = params.iter().position(|p| *p == ty.name) {
+            if let Some(a) = args.get(i) {
+                return a.clone();
+            }
+        }
+    }
+    TypeRef {
+        name: ty.name.clone(),
+        args: ty.args.iter().map(|a| subst(a, params, args)).collect(),
     }
 }
 
@@ -211,8 +238,14 @@ impl<'a> Index<'a> {
                         "Vec" | "VecDeque" | "[]" | "BTreeSet" | "HashSet" | "Option" => {
                             t.args.first().cloned()
                         }
-                        // `type_of` already looked through `Option`/`Box`/…
-                        _ if self.structs.contains_key(self.canon(&t.name)) => Some(t),
+                        // `type_of` already looked through `Option`/`Result`/`Box`/…: a
+                        // struct or a number is the value they held (`opt.map(|x| ..)`)
+                        n if self.structs.contains_key(self.canon(n))
+                            || OTHER_INTS.contains(&n)
+                            || matches!(n, "u32" | "i32") =>
+                        {
+                            Some(t)
+                        }
                         _ => None,
                     }
                 }
@@ -222,6 +255,11 @@ impl<'a> Index<'a> {
                         .and_then(|f| f.ret.clone())
                 }
             },
+            Val::Call {
+                local: Some(f),
+                path,
+                ..
+            } if path.len() == 1 => f.ret.clone(),
             Val::Call { path, .. } => {
                 let last = self.canon(path.last()?);
                 if self.structs.contains_key(last) {
@@ -233,13 +271,50 @@ impl<'a> Index<'a> {
                     (c.len() == 1).then(|| c[0].ret.clone()).flatten()
                 }
             }
+            Val::Bin { op, l, r } => self.bin_type(*op, l, r, d),
+            Val::Cast { ty, .. } => Some(ty.clone()),
+            Val::Join(vs) => vs
+                .iter()
+                .filter(|v| !matches!(v, Val::Lit))
+                .find_map(|v| self.type_of(v, d)),
             _ => None,
         }?;
-        Some(self.strip_wrappers(self.unalias(&t).0))
+        Some(self.strip_wrappers(t))
     }
 
+    /// The type of `l op r`: an operator impl's `Output` in the analyzed code, else (for
+    /// numbers, whose operands share one type) the type of either side.
+    fn bin_type(&self, op: BinOp, l: &Val, r: &Val, d: usize) -> Option<TypeRef> {
+        let trait_name = match op {
+            BinOp::Add => "Add",
+            BinOp::Sub => "Sub",
+            _ => return None,
+        };
+        let lt = self.type_of(l, d);
+        if let Some(t) = &lt {
+            if let Some(impls) = self.op_impls.get(self.canon(&t.name)) {
+                let rt = self.type_of(r, d);
+                return impls
+                    .iter()
+                    .filter(|i| i.trait_name == trait_name)
+                    .find(|i| match (&rt, &i.rhs) {
+                        (Some(a), Some(b)) => self.canon(&a.name) == self.canon(&b.name),
+                        _ => true,
+                    })
+                    .and_then(|i| i.output.clone());
+            }
+        }
+        let number = |t: &TypeRef| {
+            OTHER_INTS.contains(&t.name.as_str()) || t.name == "u32" || t.name == "i32"
+        };
+        lt.filter(number)
+            .or_else(|| self.type_of(r, d).filter(number))
+    }
+
+    /// Aliases followed and wrappers (`Option`, `Box`, `Arc`, …) looked through.
     pub(super) fn strip_wrappers(&self, mut t: TypeRef) -> TypeRef {
         for _ in 0..8 {
+            t = self.unalias(&t).0;
             if PASS_THROUGH_TYPES.contains(&t.name.as_str()) && !t.args.is_empty() {
                 t = t.args[0].clone();
             } else {

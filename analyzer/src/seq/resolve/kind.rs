@@ -9,6 +9,8 @@ pub(super) struct Ev {
     pub(super) why: String,
     /// Where the evidence is written: the declaration, the assignment, the type.
     pub(super) labels: Vec<(Span, String)>,
+    /// Only a name says so: no type on the way is known to be a 32-bit sequence number.
+    pub(super) by_name: bool,
 }
 
 impl Ev {
@@ -111,6 +113,7 @@ impl Index<'_> {
                     subject: subject.to_string(),
                     why: why.to_string(),
                     labels: Vec::new(),
+                    by_name: true,
                 },
             }
         } else {
@@ -136,6 +139,7 @@ impl Index<'_> {
                     subject: name.clone(),
                     why: format!("declared `{}`, with a sequence-number name", t.display()),
                     labels: vec![(*decl_span, format!("`{name}` declared here"))],
+                    by_name: false,
                 });
                 // `let end: u32 = seg.seq;`: a plain name, but a sequence number's value.
                 let plain_32 = matches!(self.unalias(t).0.name.as_str(), "u32" | "i32");
@@ -156,6 +160,7 @@ impl Index<'_> {
                                     (*decl_span, format!("`{name}` assigned here")),
                                     &ev,
                                 ),
+                                by_name: false,
                             },
                         },
                         Kind::Offset => Kind::Offset,
@@ -176,59 +181,38 @@ impl Index<'_> {
                     cast,
                     ev: Ev {
                         subject: name.clone(),
-                        why: format!(
-                            "assigned from `{}`, and {}",
-                            init_text.as_deref().unwrap_or("?"),
-                            ev.note()
-                        ),
+                        why: format!("{}, and {}", assigned_from(init_text.as_deref()), ev.note()),
                         labels: with_labels((*decl_span, format!("`{name}` assigned here")), &ev),
+                        by_name: ev.by_name,
                     },
                 },
-                Kind::Unknown => self.name_ev(name, "its name (its value's type is not known)"),
+                Kind::Unknown => {
+                    match self.resolved_kind(init, init_text.as_deref(), name, *decl_span, d) {
+                        Kind::Unknown => {
+                            self.name_ev(name, "its name (its value's type is not known)")
+                        }
+                        k => k,
+                    }
+                }
+                // `let seq = read_u32()?`: a plain number, held under a sequence-number name
+                Kind::NotSeq => {
+                    match self.resolved_kind(init, init_text.as_deref(), name, *decl_span, d) {
+                        k @ Kind::Raw { .. } => k,
+                        _ => Kind::NotSeq,
+                    }
+                }
                 k => k,
             },
             Val::Local { name, .. } => self.name_ev(name, "its name"),
             Val::Path(_) | Val::Unknown | Val::Neg(_) => Kind::Unknown,
+            Val::Join(vs) => self.join_kind(vs, d),
             Val::SelfRef { ty } => match ty {
                 Some(t) if self.newtypes.contains_key(t.as_str()) => Kind::Newtype,
                 _ => Kind::Unknown,
             },
             Val::Field { base, name } => self.field_kind(base, name, d),
             Val::Method { recv, name, args } => self.method_kind(recv, name, args, d),
-            Val::Call { path, args } => {
-                let Some(last) = path.last() else {
-                    return Kind::Unknown;
-                };
-                if last == "Wrapping" {
-                    return match args.first().map(|a| self.kind(a, d)) {
-                        Some(Kind::Raw { ev, .. }) => Kind::Wrap { ev },
-                        _ => Kind::Unknown,
-                    };
-                }
-                if self.newtypes.contains_key(self.canon(last)) {
-                    return Kind::Newtype;
-                }
-                if (last == "max" || last == "min") && args.len() == 2 {
-                    return self.kind(&args[0], d);
-                }
-                if self.structs.contains_key(last.as_str()) {
-                    return Kind::NotSeq;
-                }
-                match self.fns_by_name.get(last.as_str()) {
-                    Some(c) if c.len() == 1 => match &c[0].ret {
-                        Some(r) => {
-                            let span = c[0].span;
-                            self.type_kind(r, last, || Ev {
-                                subject: format!("{last}()"),
-                                why: format!("`{last}` returns `{}`", r.display()),
-                                labels: vec![(span, format!("`{last}` declared here"))],
-                            })
-                        }
-                        None => Kind::NotSeq,
-                    },
-                    _ => Kind::Unknown,
-                }
-            }
+            Val::Call { path, args, local } => self.call_kind(path, args, local.as_deref(), d),
             Val::Bin { op, l, r } => match op {
                 BinOp::Add | BinOp::Sub => self.arith_kind(*op, l, r, d),
                 BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => {
@@ -255,6 +239,114 @@ impl Index<'_> {
                 Kind::Unknown => Kind::Unknown,
                 _ => Kind::NotSeq,
             },
+        }
+    }
+
+    /// The kind of a value whose own tree says nothing, from the type it resolves to (the
+    /// callee's return type through `?`, an alias, an operator's `Output`): an integer other
+    /// than a 32-bit one is no sequence number; a 32-bit one is left to its name.
+    fn resolved_kind(
+        &self,
+        init: &Val,
+        text: Option<&str>,
+        name: &str,
+        decl_span: Span,
+        d: usize,
+    ) -> Kind {
+        let Some(t) = self.type_of(init, d) else {
+            return Kind::Unknown;
+        };
+        if OTHER_INTS.contains(&t.name.as_str()) {
+            return Kind::NotSeq;
+        }
+        match self.type_kind(&t, name, || Ev {
+            subject: name.to_string(),
+            why: format!(
+                "{}, of type `{}`, with a sequence-number name",
+                assigned_from(text),
+                t.display()
+            ),
+            labels: vec![(decl_span, format!("`{name}` assigned here"))],
+            by_name: false,
+        }) {
+            Kind::NotSeq if matches!(t.name.as_str(), "u32" | "i32") => Kind::Unknown,
+            k => k,
+        }
+    }
+
+    /// One of several branches' values: their common kind, literals aside.
+    fn join_kind(&self, vs: &[Val], d: usize) -> Kind {
+        let mut out: Option<Kind> = None;
+        for v in vs {
+            let k = self.kind(v, d);
+            if matches!(k, Kind::Lit) {
+                continue;
+            }
+            match &mut out {
+                None => out = Some(k),
+                Some(o) if std::mem::discriminant(o) != std::mem::discriminant(&k) => {
+                    return Kind::Unknown
+                }
+                Some(Kind::Raw { certain, cast, .. }) => {
+                    if let Kind::Raw {
+                        certain: c2,
+                        cast: k2,
+                        ..
+                    } = k
+                    {
+                        *certain &= c2;
+                        *cast |= k2;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        out.unwrap_or(if vs.is_empty() {
+            Kind::Unknown
+        } else {
+            Kind::Lit
+        })
+    }
+
+    /// The value of a call: a constructor, `max`/`min`, or what the callee returns.
+    fn call_kind(&self, path: &[String], args: &[Val], local: Option<&FnSig>, d: usize) -> Kind {
+        let Some(last) = path.last() else {
+            return Kind::Unknown;
+        };
+        if last == "Wrapping" {
+            return match args.first().map(|a| self.kind(a, d)) {
+                Some(Kind::Raw { ev, .. }) => Kind::Wrap { ev },
+                _ => Kind::Unknown,
+            };
+        }
+        if self.newtypes.contains_key(self.canon(last)) {
+            return Kind::Newtype;
+        }
+        if (last == "max" || last == "min") && args.len() == 2 {
+            return self.kind(&args[0], d);
+        }
+        if self.structs.contains_key(last.as_str()) {
+            return Kind::NotSeq;
+        }
+        // a function declared in an enclosing block, else the only one of its name
+        let callee = local.or_else(|| match self.fns_by_name.get(last.as_str()) {
+            Some(c) if c.len() == 1 => Some(c[0]),
+            _ => None,
+        });
+        match callee {
+            Some(c) => match &c.ret {
+                Some(r) => {
+                    let span = c.span;
+                    self.type_kind(r, last, || Ev {
+                        subject: format!("{last}()"),
+                        why: format!("`{last}` returns `{}`", r.display()),
+                        labels: vec![(span, format!("`{last}` declared here"))],
+                        by_name: false,
+                    })
+                }
+                None => Kind::NotSeq,
+            },
+            _ => Kind::Unknown,
         }
     }
 
@@ -316,6 +408,7 @@ impl Index<'_> {
                             subject: subject(&base_name),
                             why: format!("the integer inside sequence type `{}`", st.name),
                             labels: vec![(st.span, format!("`{}` declared here", st.name))],
+                            by_name: false,
                         };
                         return if nt.inner_wrapping {
                             Kind::Wrap { ev }
@@ -333,6 +426,7 @@ impl Index<'_> {
                         subject: name.to_string(),
                         why: format!("field of `{}` declared `{}`", st.name, f.ty.display()),
                         labels: vec![(f.span, format!("`{name}` declared here"))],
+                        by_name: false,
                     }),
                     None => Kind::Unknown,
                 };
@@ -345,6 +439,7 @@ impl Index<'_> {
                         subject: String::new(),
                         why: String::new(),
                         labels: Vec::new(),
+                        by_name: false,
                     }) {
                         Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                         Kind::Newtype => Kind::Newtype,
@@ -378,6 +473,7 @@ impl Index<'_> {
                         subject: subject(&base_name),
                         why: "the integer inside a sequence type".into(),
                         labels: Vec::new(),
+                        by_name: false,
                     },
                 },
                 _ => Kind::Unknown,
@@ -396,6 +492,7 @@ impl Index<'_> {
                             st.name
                         ),
                         labels: vec![(f.span, format!("`{name}` declared here"))],
+                        by_name: false,
                     }));
                 }
             }
@@ -446,6 +543,7 @@ impl Index<'_> {
                     subject: String::new(),
                     why: String::new(),
                     labels: Vec::new(),
+                    by_name: false,
                 }) {
                     Kind::NotSeq if !matches!(t.name.as_str(), "u32" | "i32") => Kind::NotSeq,
                     Kind::Newtype => Kind::Newtype,
@@ -485,6 +583,7 @@ impl Index<'_> {
                             subject: format!("{name}()"),
                             why: format!("`{name}()` returns `{}`", r.display()),
                             labels: vec![(f.span, format!("`{name}` declared here"))],
+                            by_name: false,
                         }),
                         None => Kind::NotSeq,
                     },
@@ -496,6 +595,15 @@ impl Index<'_> {
                 }
             }
         }
+    }
+}
+
+/// "assigned from `x.y`", or "an element of `v`" for a closure's parameter.
+fn assigned_from(text: Option<&str>) -> String {
+    match text {
+        Some(t) if t.starts_with("an element of `") => t.to_string(),
+        Some(t) => format!("assigned from `{t}`"),
+        None => "assigned from `?`".into(),
     }
 }
 

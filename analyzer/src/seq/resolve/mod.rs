@@ -19,7 +19,7 @@ mod isn;
 mod kind;
 mod sites;
 
-use index::{Index, NOT_SEQ_TYPES, PASS_THROUGH_TYPES};
+use index::{Index, NOT_SEQ_TYPES, OTHER_INTS, PASS_THROUGH_TYPES};
 use isn::isn_finding;
 use kind::{Ev, Kind};
 use sites::{derive_finding, site_finding};

@@ -21,6 +21,7 @@ pub(super) fn derive_finding(ix: &Index<'_>, st: &StructDecl, out: &mut Vec<SeqF
         },
         span: d.span,
         path: format!("{}::{}", st.path, st.name),
+        by_name: false,
         labels: Vec::new(),
         notes: Vec::new(),
         edits: d.fix.clone(),
@@ -104,11 +105,20 @@ struct Judged<'s> {
 struct Evidence {
     labels: Vec<(Span, String)>,
     notes: Vec<String>,
+    /// Some operand is a sequence number by its name only.
+    named: bool,
+    /// Some operand is one by a type (declared, returned, inside a sequence type).
+    typed: bool,
 }
 
 impl Evidence {
     fn add(&mut self, k: &Kind) {
         if let Some(ev) = k.ev() {
+            if ev.by_name {
+                self.named = true;
+            } else {
+                self.typed = true;
+            }
             let n = ev.note();
             if !self.notes.contains(&n) {
                 self.notes.push(n);
@@ -150,10 +160,13 @@ impl Judged<'_> {
         appl: Applicability,
     ) -> SeqFinding {
         let site = self.site;
+        // The operands of an ordering share one type, so one typed operand types them all.
+        let by_name = ev.named && !ev.typed;
         SeqFinding {
             kind,
             span: site.span,
             path: site.fn_path.clone(),
+            by_name,
             labels: ev.labels,
             notes: ev.notes,
             edits: fix
@@ -318,6 +331,7 @@ fn ordered_key_finding(
             key.display()
         ),
         labels: vec![(*decl_span, format!("`{field}` declared here"))],
+        by_name: false,
     });
     if !k.is_seq() {
         return None;
@@ -489,5 +503,6 @@ pub(super) fn sort_elem_kind(ix: &Index<'_>, v: &Val, text: &str) -> Kind {
             elem.display()
         ),
         labels: Vec::new(),
+        by_name: false,
     })
 }

@@ -5,9 +5,11 @@ use super::*;
 impl Collector<'_> {
     pub(super) fn block(&mut self, b: &syn::Block) {
         self.scopes.push(Vec::new());
-        for s in &b.stmts {
-            self.stmt(s);
-        }
+        self.with_local_fns(&b.stmts, |c| {
+            for s in &b.stmts {
+                c.stmt(s);
+            }
+        });
         self.scopes.pop();
     }
 
@@ -257,6 +259,7 @@ impl Collector<'_> {
                 .map(|x| x.ident.to_string())
                 .collect(),
             args: Vec::new(),
+            local: None,
         };
         let place = Val::Field {
             base: Box::new(owner),

@@ -14,6 +14,11 @@ impl Collector<'_> {
             syn::Item::Struct(s) => self.item_struct(s),
             syn::Item::Type(t) => self.facts.aliases.push(AliasDecl {
                 name: t.ident.to_string(),
+                params: t
+                    .generics
+                    .type_params()
+                    .map(|p| p.ident.to_string())
+                    .collect(),
                 target: type_ref(&t.ty),
                 span: self.span(&t.ident),
             }),
@@ -75,6 +80,7 @@ impl Collector<'_> {
             syn::UseTree::Path(p) => self.use_tree(&p.tree),
             syn::UseTree::Rename(r) => self.facts.aliases.push(AliasDecl {
                 name: r.rename.to_string(),
+                params: Vec::new(),
                 target: TypeRef::named(&r.ident.to_string()),
                 span: self.span(&r.rename),
             }),
@@ -309,9 +315,11 @@ impl Collector<'_> {
             }
         }
         self.scopes.push(Vec::new());
-        for s in &block.stmts {
-            self.stmt(s);
-        }
+        self.with_local_fns(&block.stmts, |c| {
+            for s in &block.stmts {
+                c.stmt(s);
+            }
+        });
         let fname = sig.ident.to_string();
         let returns_number = match &sig.output {
             syn::ReturnType::Type(_, t) => {

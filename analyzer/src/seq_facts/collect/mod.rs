@@ -64,6 +64,7 @@ pub fn collect_file(file: &SourceFile, ast: &syn::File, map: &SpanMap) -> SeqFil
         depth: 0,
         overlay: Default::default(),
         positive: Vec::new(),
+        local_fns: Vec::new(),
     };
     c.items(&ast.items);
     c.facts.pack();
@@ -98,6 +99,9 @@ struct Collector<'a> {
     /// Expressions known to be above zero where the walk is: the left operands of an `&&`
     /// chain and an `if` condition say so for what they guard (`x > 0 && y == x - 1`).
     positive: Vec<String>,
+    /// The function items each enclosing block declares (visible in all of the block,
+    /// nested functions included).
+    local_fns: Vec<Vec<FnSig>>,
 }
 
 /// An expression's tokens without spacing, to compare two spellings of one expression.
@@ -129,6 +133,28 @@ fn positives(cond: &syn::Expr, out: &mut Vec<String>) {
 }
 
 impl Collector<'_> {
+    /// Walk the statements of a block with the function items it declares in scope.
+    fn with_local_fns(&mut self, stmts: &[syn::Stmt], f: impl FnOnce(&mut Self)) {
+        let fns: Vec<FnSig> = stmts
+            .iter()
+            .filter_map(|s| match s {
+                syn::Stmt::Item(syn::Item::Fn(f)) => Some(FnSig {
+                    self_ty: None,
+                    name: f.sig.ident.to_string(),
+                    ret: ret_type(&f.sig),
+                    span: self.span(&f.sig.ident),
+                }),
+                _ => None,
+            })
+            .collect();
+        if fns.is_empty() {
+            return f(self);
+        }
+        self.local_fns.push(fns);
+        f(self);
+        self.local_fns.pop();
+    }
+
     /// Walk `f` with what `cond` shows to be above zero known.
     fn guarded(&mut self, cond: &syn::Expr, f: impl FnOnce(&mut Self)) {
         let before = self.positive.len();
@@ -225,6 +251,7 @@ fn val_size(v: &Val) -> usize {
         Val::Bin { l, r, .. } => val_size(l) + val_size(r),
         Val::Neg(x) => val_size(x),
         Val::Cast { inner, .. } => val_size(inner),
+        Val::Join(vs) => vs.iter().map(val_size).sum(),
         _ => 0,
     }
 }

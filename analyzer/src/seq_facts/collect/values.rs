@@ -21,15 +21,23 @@ impl Collector<'_> {
             },
             syn::Expr::MethodCall(m) => self.method_val(m, d),
             syn::Expr::Call(c) => match strip(&c.func) {
-                syn::Expr::Path(p) => Val::Call {
-                    path: p
+                syn::Expr::Path(p) => {
+                    let path: Vec<String> = p
                         .path
                         .segments
                         .iter()
                         .map(|s| s.ident.to_string())
-                        .collect(),
-                    args: c.args.iter().map(|a| self.val(a, d)).collect(),
-                },
+                        .collect();
+                    let local = match path.as_slice() {
+                        [name] => self.local_fn(name).map(|f| Box::new(f.clone())),
+                        _ => None,
+                    };
+                    Val::Call {
+                        path,
+                        args: c.args.iter().map(|a| self.val(a, d)).collect(),
+                        local,
+                    }
+                }
                 _ => Val::Unknown,
             },
             syn::Expr::Binary(b) => Val::Bin {
@@ -54,7 +62,76 @@ impl Collector<'_> {
                 name: "unwrap".into(),
                 args: Vec::new(),
             },
+            syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_) | syn::Expr::Unsafe(_) => {
+                let mut branches = Vec::new();
+                self.branch_vals(e, d, &mut branches);
+                if branches.is_empty() {
+                    Val::Unknown
+                } else {
+                    Val::Join(branches)
+                }
+            }
             _ => Val::Unknown,
+        }
+    }
+
+    /// The function item of this name declared in an enclosing block, innermost first.
+    fn local_fn(&self, name: &str) -> Option<&FnSig> {
+        self.local_fns
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter())
+            .find(|f| f.name == name)
+    }
+
+    /// The values an `if` / `match` / block can end with, into `out`; a diverging branch adds
+    /// none. The value trees are built with the bindings in scope where the expression is,
+    /// so a branch that binds names of its own (`if let`, a `let` in the block, a match arm
+    /// binding its pattern) is [`Val::Unknown`]: its names could mean something else there.
+    fn branch_vals(&self, e: &syn::Expr, d: usize, out: &mut Vec<Val>) {
+        if out.len() > MAX_BRANCHES {
+            out.push(Val::Unknown);
+            return;
+        }
+        match strip(e) {
+            syn::Expr::If(i) => {
+                let Some((_, els)) = &i.else_branch else {
+                    out.push(Val::Unknown);
+                    return;
+                };
+                if binds_in_cond(&i.cond) {
+                    out.push(Val::Unknown);
+                } else {
+                    self.block_vals(&i.then_branch, d, out);
+                }
+                self.branch_vals(els, d, out);
+            }
+            syn::Expr::Match(m) => {
+                for arm in &m.arms {
+                    if binds_nothing(&arm.pat) {
+                        self.branch_vals(&arm.body, d, out);
+                    } else if !diverges(&arm.body) {
+                        out.push(Val::Unknown);
+                    }
+                }
+            }
+            syn::Expr::Block(b) if b.label.is_none() => self.block_vals(&b.block, d, out),
+            syn::Expr::Unsafe(b) => self.block_vals(&b.block, d, out),
+            e if diverges(e) => {}
+            e => out.push(self.val(e, d)),
+        }
+    }
+
+    fn block_vals(&self, b: &syn::Block, d: usize, out: &mut Vec<Val>) {
+        let own_bindings = b
+            .stmts
+            .iter()
+            .any(|s| matches!(s, syn::Stmt::Local(_) | syn::Stmt::Item(_)));
+        match b.stmts.last() {
+            Some(syn::Stmt::Expr(e, None)) if !own_bindings => self.branch_vals(e, d, out),
+            Some(syn::Stmt::Expr(e, Some(_))) if diverges(e) => {}
+            Some(syn::Stmt::Macro(m)) if diverging_macro(&m.mac) => {}
+            _ => out.push(Val::Unknown),
         }
     }
 
@@ -163,6 +240,59 @@ impl Collector<'_> {
         let body = self.val(&c.body, d);
         self.overlay.borrow_mut().pop();
         Some(body)
+    }
+}
+
+/// Most branches of one `if` chain or `match` kept in a value tree.
+const MAX_BRANCHES: usize = 16;
+
+/// `return`, `break`, `continue`, `panic!(..)` and the like: no value.
+fn diverges(e: &syn::Expr) -> bool {
+    match strip(e) {
+        syn::Expr::Return(_) | syn::Expr::Break(_) | syn::Expr::Continue(_) => true,
+        syn::Expr::Macro(m) => diverging_macro(&m.mac),
+        syn::Expr::Block(b) => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(e, _)) => diverges(e),
+            Some(syn::Stmt::Macro(m)) => diverging_macro(&m.mac),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn diverging_macro(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "todo" | "unimplemented"
+        )
+    })
+}
+
+/// The condition binds names (`if let`, a let chain).
+fn binds_in_cond(c: &syn::Expr) -> bool {
+    match strip(c) {
+        syn::Expr::Let(_) => true,
+        syn::Expr::Binary(b) => binds_in_cond(&b.left) || binds_in_cond(&b.right),
+        _ => false,
+    }
+}
+
+/// A pattern that binds no name: literals, `_`, paths and unit variants (`None`, upper-case
+/// names), and tuples, references and alternatives of those.
+fn binds_nothing(p: &syn::Pat) -> bool {
+    match p {
+        syn::Pat::Wild(_) | syn::Pat::Lit(_) | syn::Pat::Range(_) | syn::Pat::Path(_) => true,
+        syn::Pat::Rest(_) => true,
+        syn::Pat::Ident(i) => {
+            i.subpat.is_none() && i.ident.to_string().starts_with(|c: char| c.is_uppercase())
+        }
+        syn::Pat::Or(o) => o.cases.iter().all(binds_nothing),
+        syn::Pat::Paren(p) => binds_nothing(&p.pat),
+        syn::Pat::Reference(r) => binds_nothing(&r.pat),
+        syn::Pat::Tuple(t) => t.elems.iter().all(binds_nothing),
+        syn::Pat::TupleStruct(t) => t.elems.iter().all(binds_nothing),
+        _ => false,
     }
 }
 
