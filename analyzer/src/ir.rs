@@ -542,7 +542,83 @@ pub enum Op {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub op: Op,
-    pub succs: Vec<NodeId>,
+    pub succs: Succs,
+}
+
+/// A node's successors. Almost every node has one or two, kept inline (16 bytes, no heap
+/// allocation, against a `Vec`'s 24 bytes and its allocation); more go to the heap. Serialized
+/// as a sequence, as a `Vec` is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Succs {
+    Few { len: u8, ids: [NodeId; 2] },
+    Many(Box<Vec<NodeId>>),
+}
+
+impl Default for Succs {
+    fn default() -> Self {
+        Succs::Few {
+            len: 0,
+            ids: [0; 2],
+        }
+    }
+}
+
+impl Succs {
+    pub fn push(&mut self, id: NodeId) {
+        match self {
+            Succs::Few { len, ids } if (*len as usize) < ids.len() => {
+                ids[*len as usize] = id;
+                *len += 1;
+            }
+            Succs::Few { ids, .. } => {
+                let mut v = ids.to_vec();
+                v.push(id);
+                *self = Succs::Many(Box::new(v));
+            }
+            Succs::Many(v) => v.push(id),
+        }
+    }
+}
+
+impl std::ops::Deref for Succs {
+    type Target = [NodeId];
+    fn deref(&self) -> &[NodeId] {
+        match self {
+            Succs::Few { len, ids } => &ids[..*len as usize],
+            Succs::Many(v) => v,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Succs {
+    type Item = &'a NodeId;
+    type IntoIter = std::slice::Iter<'a, NodeId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Succs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl serde::Serialize for Succs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Succs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<NodeId>::deserialize(d)?;
+        let mut out = Succs::default();
+        for id in v {
+            out.push(id);
+        }
+        Ok(out)
+    }
 }
 
 /// A function body as a control-flow graph. Node 0 is the entry.

@@ -283,7 +283,7 @@ impl<'a> BodyLowerer<'a> {
     fn start(&mut self) {
         self.nodes.push(Node {
             op: Op::Nop,
-            succs: Vec::new(),
+            succs: crate::ir::Succs::default(),
         });
         self.cur = Some(0);
     }
@@ -336,7 +336,7 @@ impl<'a> BodyLowerer<'a> {
         }
         self.nodes.push(Node {
             op,
-            succs: Vec::new(),
+            succs: crate::ir::Succs::default(),
         });
         self.nodes[cur as usize].succs.push(id);
         self.cur = Some(id);
@@ -351,7 +351,7 @@ impl<'a> BodyLowerer<'a> {
         let id = self.nodes.len() as NodeId;
         self.nodes.push(Node {
             op: Op::Nop,
-            succs: Vec::new(),
+            succs: crate::ir::Succs::default(),
         });
         Some(id)
     }

@@ -247,7 +247,7 @@ impl<'a> BodyLowerer<'a> {
                 Op::Release { .. } | Op::Transfer { .. } => {
                     let pred = (0..c)
                         .rev()
-                        .find(|&p| self.nodes[p as usize].succs == [c])?;
+                        .find(|&p| self.nodes[p as usize].succs[..] == [c])?;
                     c = pred;
                 }
                 _ => return None,
