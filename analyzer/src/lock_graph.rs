@@ -70,6 +70,22 @@ pub struct CallBlock {
     pub held: HeldLock,
     pub block: SumBlock,
     pub callee: String,
+    /// The spinlock's guard was moved into the callee, which holds it where it blocks.
+    pub passed: bool,
+}
+
+/// A sleeping lock a callee acquires (directly or further down) while the caller holds a
+/// spinlock at the call.
+#[derive(Clone, Debug)]
+pub struct CallSleep {
+    pub flow: usize,
+    pub call: Span,
+    pub held: HeldLock,
+    /// The callee's acquisition, with the chain from this call down to it.
+    pub acq: SumAcq,
+    /// The spinlock's guard was moved into the callee (a by-value guard parameter): the callee
+    /// holds it where it sleeps.
+    pub passed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +94,7 @@ pub struct LockGraph {
     pub nodes: BTreeMap<LockClass, NodeIndex>,
     pub call_doubles: Vec<CallDouble>,
     pub call_blocks: Vec<CallBlock>,
+    pub call_sleeps: Vec<CallSleep>,
     /// For each edge with a blocking witness: the one order of objects that every blocking
     /// witness of it follows (`Witness::ordered_by`), or `None` when some witness follows none
     /// or two follow different ones. Kept apart from the witness list, which is truncated.
@@ -355,6 +372,7 @@ impl Builder<'_> {
                             held_params: Vec::new(),
                         },
                         callee: k.function.clone(),
+                        passed: false,
                     });
                 }
             }
@@ -454,6 +472,19 @@ impl Builder<'_> {
                 ..s.clone()
             };
             for h in held_at_callee(c, callee, &s.held_params) {
+                if h.lock.kind.spin && h.leaked.is_none() && sleeps(&s.lock, s.is_try) {
+                    let passed = c.passed.iter().any(|&(_, k)| std::ptr::eq(&c.held[k], h));
+                    self.g.call_sleeps.push(CallSleep {
+                        flow: fi,
+                        call: c.span,
+                        held: h.clone(),
+                        acq: SumAcq {
+                            chain: chain.clone(),
+                            ..s.clone()
+                        },
+                        passed,
+                    });
+                }
                 if h.lock.class == s.lock.class {
                     if callee_double(c, callee, h, s, |t| {
                         self.ix.canon_instance(self.files, func, t)
@@ -502,12 +533,17 @@ impl Builder<'_> {
             {
                 let mut chain = vec![step.clone()];
                 chain.extend(b.chain.iter().cloned());
+                let passed = c
+                    .passed
+                    .iter()
+                    .any(|&(_, k)| std::ptr::eq(&c.held[k], spin));
                 self.g.call_blocks.push(CallBlock {
                     flow: fi,
                     call: c.span,
                     held: spin.clone(),
                     block: SumBlock { chain, ..b.clone() },
                     callee: callee.path.clone(),
+                    passed,
                 });
             }
         }
@@ -577,6 +613,12 @@ fn read_again_hazard(h: &HeldLock, s: &SumAcq) -> bool {
     h.mode == Mode::Read
         && s.mode == Mode::Read
         && crate::lock_api::read_again_deadlocks(s.read_recursive, &s.lock.kind.type_name)
+}
+
+/// Whether acquiring `lock` may sleep: a blocking acquisition of a lock that does not spin
+/// (an untyped raw lock says nothing either way).
+pub fn sleeps(lock: &ResolvedLock, is_try: bool) -> bool {
+    !(is_try || lock.kind.spin || lock.kind.raw && lock.kind.type_name == "raw")
 }
 
 /// The locks held at a call that are still held where the callee acquires or blocks: a guard

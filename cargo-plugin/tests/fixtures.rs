@@ -247,6 +247,7 @@ fixtures! {
     kb_q297040_fixed => "kb/q297040/fixed",
     locks_async => "locks/async",
     locks_blocking => "locks/blocking",
+    locks_blocking_calls => "locks/blocking-calls",
     locks_calls => "locks/calls",
     locks_closure_capture => "locks/closure-capture",
     locks_closure_lock => "locks/closure-lock",

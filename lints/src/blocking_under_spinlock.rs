@@ -34,6 +34,13 @@ declare_lint! {
     /// `spin_unlock`) is never released again. A call to a function with such a loop
     /// (`fn halt() -> ! { loop { wfi() } }`) counts at the call.
     ///
+    /// Through calls: a callee that blocks or takes a sleeping lock, directly or further down,
+    /// while the caller holds a spinlock is reported at the call. When the caller moved the
+    /// spinlock's guard into the callee (a by-value `SpinLockGuard` parameter that the callee
+    /// still holds where it blocks), the callee holds the lock there: the finding is in the
+    /// callee, once, with the caller's acquisition and the call that moved the guard as
+    /// labels.
+    ///
     /// ## Why is this bad?
     /// Every other CPU that wants the lock spins for as long as the holder sleeps; in interrupt
     /// or DPC context sleeping is not allowed at all. On one CPU it never wakes up. A kernel
@@ -103,6 +110,9 @@ impl Lint for BlockingUnderSpinlock {
             .filter(|f| f.no_std)
             .map(|f| cx.db.get(f.file).crate_name.as_str())
             .collect();
+        // A finding in the callee that holds a guard it received is reported once, whichever
+        // caller moved the guard in.
+        let mut in_callees = BTreeSet::new();
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
             let alloc_blocks = cx
@@ -160,58 +170,23 @@ impl Lint for BlockingUnderSpinlock {
                         continue;
                     }
                 }
-                if !done.insert((cb.call, cb.held.acq_span)) {
-                    continue;
+                if let Some(d) = call_block(f, cb, &mut done, &mut in_callees) {
+                    out.push(d);
                 }
-                let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
-                let (message, label) = match cb.block.kind {
-                    BlockKind::Spin { .. } => (
-                        format!(
-                            "this call may never return (a loop in it never exits) while spinlock \
-                             {name} is held"
-                        ),
-                        "calls a function that may never return",
-                    ),
-                    _ => (
-                        format!(
-                            "this call may block ({}) while spinlock {name} is held",
-                            describe(&cb.block.kind)
-                        ),
-                        "calls a function that blocks",
-                    ),
-                };
-                let mut d = Diagnostic::new(
-                    BLOCKING_UNDER_SPINLOCK.name,
-                    BLOCKING_UNDER_SPINLOCK.default_level,
-                    message,
-                    Label::new(cb.call, label),
-                )
-                .with_label(cb.held.acq_span, "spinlock acquired here");
-                for l in crate::util::chain_labels(&cb.block.chain)
-                    .into_iter()
-                    .skip(1)
-                {
-                    d.labels.push(l);
+            }
+            for cs in cx
+                .analysis
+                .lock_graph
+                .call_sleeps
+                .iter()
+                .filter(|c| std::ptr::eq(&cx.analysis.flows[c.flow], flow))
+            {
+                if let Some(d) = call_sleep(f, cs, &mut done, &mut in_callees) {
+                    out.push(d);
                 }
-                out.push(
-                    d.with_label(
-                        cb.block.site,
-                        if matches!(cb.block.kind, BlockKind::Spin { .. }) {
-                            "never exits"
-                        } else {
-                            "blocks here"
-                        },
-                    )
-                    .with_help("release the spinlock before the call")
-                    .with_key(format!(
-                        "blocking_under_spinlock:{}:{}:call",
-                        f.path, cb.held.lock.class
-                    )),
-                );
             }
             for a in &flow.acquisitions {
-                if a.is_try || a.lock.kind.spin || a.lock.kind.raw && a.lock.kind.type_name == "raw"
-                {
+                if !lockstep_analyzer::lock_graph::sleeps(&a.lock, a.is_try) {
                     continue;
                 }
                 let spins = spinning(&a.held);
@@ -238,6 +213,182 @@ impl Lint for BlockingUnderSpinlock {
             }
         }
     }
+}
+
+/// A blocking point in a callee reached while the caller holds a spinlock at the call. As for
+/// [`call_sleep`], a guard moved into the callee puts the finding in the callee.
+fn call_block(
+    f: &lockstep_analyzer::ir::FnDef,
+    cb: &lockstep_analyzer::lock_graph::CallBlock,
+    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
+    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
+) -> Option<Diagnostic> {
+    let spin = matches!(cb.block.kind, BlockKind::Spin { .. });
+    let primary = if cb.passed {
+        cb.block.chain.get(1).map_or(cb.block.site, |s| s.call)
+    } else {
+        cb.call
+    };
+    if !done.insert((primary, cb.held.acq_span)) {
+        return None;
+    }
+    if cb.passed
+        && !in_callees.insert((
+            primary,
+            cb.held.lock.class.to_string(),
+            format!("{:?}", cb.block.site),
+        ))
+    {
+        return None;
+    }
+    let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
+    let held = if cb.passed {
+        format!("spinlock {name}, whose guard this function received by value,")
+    } else {
+        format!("spinlock {name}")
+    };
+    let direct = cb.passed && cb.block.chain.len() == 1;
+    let (message, label) = if direct {
+        (
+            format!("{} while {held} is held", describe(&cb.block.kind)),
+            "",
+        )
+    } else if spin {
+        (
+            format!("this call may never return (a loop in it never exits) while {held} is held"),
+            "calls a function that may never return",
+        )
+    } else {
+        (
+            format!(
+                "this call may block ({}) while {held} is held",
+                describe(&cb.block.kind)
+            ),
+            "calls a function that blocks",
+        )
+    };
+    let mut d = Diagnostic::new(
+        BLOCKING_UNDER_SPINLOCK.name,
+        BLOCKING_UNDER_SPINLOCK.default_level,
+        message,
+        Label::new(
+            primary,
+            if direct {
+                if spin {
+                    "never exits"
+                } else {
+                    "blocks here"
+                }
+            } else {
+                label
+            },
+        ),
+    )
+    .with_label(cb.held.acq_span, "spinlock acquired here");
+    if cb.passed {
+        d = d.with_label(cb.call, "guard moved into this call");
+    }
+    let skip = if cb.passed { 2 } else { 1 };
+    for l in crate::util::chain_labels(&cb.block.chain)
+        .into_iter()
+        .skip(skip)
+    {
+        d.labels.push(l);
+    }
+    if !direct {
+        d = d.with_label(
+            cb.block.site,
+            if spin { "never exits" } else { "blocks here" },
+        );
+    }
+    let help = if cb.passed {
+        "drop the guard this function received before it blocks"
+    } else {
+        "release the spinlock before the call"
+    };
+    Some(d.with_help(help).with_key(format!(
+        "blocking_under_spinlock:{}:{}:call",
+        f.path, cb.held.lock.class
+    )))
+}
+
+/// A sleeping lock a callee takes while the caller holds a spinlock at the call. When the
+/// spinlock's guard was moved into the callee, the callee holds it where it sleeps: the finding
+/// is there (at the acquisition, or at the callee's call that leads to it), with the caller's
+/// call and acquisition as labels; otherwise it is at the call.
+fn call_sleep(
+    f: &lockstep_analyzer::ir::FnDef,
+    cs: &lockstep_analyzer::lock_graph::CallSleep,
+    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
+    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
+) -> Option<Diagnostic> {
+    let a = &cs.acq;
+    let inner = lock_name(&a.lock.class, &a.lock.instance);
+    let outer = lock_name(&cs.held.lock.class, &cs.held.lock.instance);
+    let in_callee = match a.chain.get(1) {
+        Some(step) => step.call,
+        None => a.site,
+    };
+    let primary = if cs.passed { in_callee } else { cs.call };
+    if !done.insert((primary, cs.held.acq_span)) {
+        return None;
+    }
+    if cs.passed
+        && !in_callees.insert((
+            primary,
+            cs.held.lock.class.to_string(),
+            a.lock.class.to_string(),
+        ))
+    {
+        return None;
+    }
+    let (message, label) = if cs.passed {
+        (
+            format!(
+                "sleeping lock {inner} is acquired while spinlock {outer}, whose guard this \
+                 function received by value, is held"
+            ),
+            if a.chain.len() > 1 {
+                "calls a function that takes a sleeping lock"
+            } else {
+                "may sleep here"
+            },
+        )
+    } else {
+        (
+            format!("this call takes sleeping lock {inner} while spinlock {outer} is held"),
+            "calls a function that takes a sleeping lock",
+        )
+    };
+    let mut d = Diagnostic::new(
+        BLOCKING_UNDER_SPINLOCK.name,
+        BLOCKING_UNDER_SPINLOCK.default_level,
+        message,
+        Label::new(primary, label),
+    )
+    .with_label(cs.held.acq_span, "spinlock acquired here");
+    if cs.passed {
+        d = d.with_label(cs.call, "guard moved into this call");
+    }
+    let skip = if cs.passed { 2 } else { 1 };
+    for l in crate::util::chain_labels(&a.chain).into_iter().skip(skip) {
+        d.labels.push(l);
+    }
+    if a.site != primary {
+        d = d.with_label(a.site, "may sleep here");
+    }
+    let help = if cs.passed {
+        "drop the guard this function received before it takes the sleeping lock"
+    } else {
+        "release the spinlock before the call, or take the sleeping lock first"
+    };
+    Some(
+        d.with_help(help)
+            .with_key(format!(
+                "blocking_under_spinlock:{}:{}:{}:call",
+                f.path, cs.held.lock.class, a.lock.class
+            )),
+    )
 }
 
 #[cfg(test)]
@@ -323,6 +474,24 @@ mod tests {
                         Vec::with_capacity(16)
                     } }"
                 ),
+                // the callee drops the guard it received before the sleeping mutex
+                concat!(
+                    nic!(),
+                    "impl Nic { fn apply(&self, ring: spin::MutexGuard<'_, u32>) {
+                        drop(ring);
+                        let _cfg = self.config.lock().unwrap();
+                    }
+                    pub fn reconfigure(&self) { self.apply(self.ring.lock()) } }"
+                ),
+                // the caller releases the spinlock before the call
+                concat!(
+                    nic!(),
+                    "impl Nic { fn config(&self) -> u32 { *self.config.lock().unwrap() }
+                    pub fn reconfigure(&self) -> u32 {
+                        { let _ring = self.ring.lock(); }
+                        self.config()
+                    } }"
+                ),
                 // a loop that leaves by `break`
                 concat!(
                     nic!(),
@@ -394,6 +563,23 @@ mod tests {
                         let _ring = self.ring.lock();
                         kmalloc(64, GFP_KERNEL)
                     } }"
+                ),
+                // a callee takes the sleeping mutex while the caller holds the spinlock
+                concat!(
+                    nic!(),
+                    "impl Nic { fn config(&self) -> u32 { *self.config.lock().unwrap() }
+                    pub fn reconfigure(&self) -> u32 {
+                        let _ring = self.ring.lock();
+                        self.config()
+                    } }"
+                ),
+                // the spinlock's guard moved into a callee that takes the sleeping mutex
+                concat!(
+                    nic!(),
+                    "impl Nic { fn apply(&self, _ring: spin::MutexGuard<'_, u32>) {
+                        let _cfg = self.config.lock().unwrap();
+                    }
+                    pub fn reconfigure(&self) { self.apply(self.ring.lock()) } }"
                 ),
             ])
             .run();
