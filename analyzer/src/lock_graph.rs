@@ -471,6 +471,11 @@ impl Builder<'_> {
                 lock: mapped_lock.unwrap_or_else(|| s.lock.clone()),
                 ..s.clone()
             };
+            // the acquisition with the chain from this call down to it
+            let reached = SumAcq {
+                chain: chain.clone(),
+                ..s.clone()
+            };
             for h in held_at_callee(c, callee, &s.held_params) {
                 if h.lock.kind.spin && h.leaked.is_none() && sleeps(&s.lock, s.is_try) {
                     let passed = c.passed.iter().any(|&(_, k)| std::ptr::eq(&c.held[k], h));
@@ -478,10 +483,7 @@ impl Builder<'_> {
                         flow: fi,
                         call: c.span,
                         held: h.clone(),
-                        acq: SumAcq {
-                            chain: chain.clone(),
-                            ..s.clone()
-                        },
+                        acq: reached.clone(),
                         passed,
                     });
                 }
@@ -493,10 +495,7 @@ impl Builder<'_> {
                             flow: fi,
                             call: c.span,
                             held: h.clone(),
-                            acq: SumAcq {
-                                chain: chain.clone(),
-                                ..s.clone()
-                            },
+                            acq: reached.clone(),
                         });
                     }
                     continue;

@@ -215,6 +215,37 @@ impl Lint for BlockingUnderSpinlock {
     }
 }
 
+/// Where a finding through call `call` goes: at the call, or, when the spinlock's guard was
+/// moved into the callee (`passed`), in the callee: at the callee's own call down the chain
+/// (`chain[1]`, the first step being `call`), else at the site itself.
+fn site_of(
+    passed: bool,
+    call: lockstep_analyzer::Span,
+    chain: &[lockstep_analyzer::interproc::ChainStep],
+    site: lockstep_analyzer::Span,
+) -> lockstep_analyzer::Span {
+    match (passed, chain.get(1)) {
+        (false, _) => call,
+        (true, Some(step)) => step.call,
+        (true, None) => site,
+    }
+}
+
+/// Whether this is the first report at `primary` for the spinlock acquired at `held`'s site
+/// in this function (`done`) and, for a finding in a callee, for any caller that moved the
+/// guard in (`in_callees`, keyed by the held class and `what` the callee does).
+fn first_report(
+    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
+    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
+    primary: lockstep_analyzer::Span,
+    passed: bool,
+    held: &HeldLock,
+    what: String,
+) -> bool {
+    done.insert((primary, held.acq_span))
+        && (!passed || in_callees.insert((primary, held.lock.class.to_string(), what)))
+}
+
 /// A blocking point in a callee reached while the caller holds a spinlock at the call. As for
 /// [`call_sleep`], a guard moved into the callee puts the finding in the callee.
 fn call_block(
@@ -224,21 +255,9 @@ fn call_block(
     in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
 ) -> Option<Diagnostic> {
     let spin = matches!(cb.block.kind, BlockKind::Spin { .. });
-    let primary = if cb.passed {
-        cb.block.chain.get(1).map_or(cb.block.site, |s| s.call)
-    } else {
-        cb.call
-    };
-    if !done.insert((primary, cb.held.acq_span)) {
-        return None;
-    }
-    if cb.passed
-        && !in_callees.insert((
-            primary,
-            cb.held.lock.class.to_string(),
-            format!("{:?}", cb.block.site),
-        ))
-    {
+    let primary = site_of(cb.passed, cb.call, &cb.block.chain, cb.block.site);
+    let what = format!("{:?}", cb.block.site);
+    if !first_report(done, in_callees, primary, cb.passed, &cb.held, what) {
         return None;
     }
     let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
@@ -325,21 +344,8 @@ fn call_sleep(
     let a = &cs.acq;
     let inner = lock_name(&a.lock.class, &a.lock.instance);
     let outer = lock_name(&cs.held.lock.class, &cs.held.lock.instance);
-    let in_callee = match a.chain.get(1) {
-        Some(step) => step.call,
-        None => a.site,
-    };
-    let primary = if cs.passed { in_callee } else { cs.call };
-    if !done.insert((primary, cs.held.acq_span)) {
-        return None;
-    }
-    if cs.passed
-        && !in_callees.insert((
-            primary,
-            cs.held.lock.class.to_string(),
-            a.lock.class.to_string(),
-        ))
-    {
+    let primary = site_of(cs.passed, cs.call, &a.chain, a.site);
+    if !first_report(done, in_callees, primary, cs.passed, &cs.held, a.lock.class.to_string()) {
         return None;
     }
     let (message, label) = if cs.passed {
