@@ -476,9 +476,8 @@ impl Builder<'_> {
                 chain: chain.clone(),
                 ..s.clone()
             };
-            for h in held_at_callee(c, callee, &s.held_params) {
+            for (h, passed) in held_at_callee(c, callee, &s.held_params) {
                 if h.lock.kind.spin && h.leaked.is_none() && sleeps(&s.lock, s.is_try) {
-                    let passed = c.passed.iter().any(|&(_, k)| std::ptr::eq(&c.held[k], h));
                     self.g.call_sleeps.push(CallSleep {
                         flow: fi,
                         call: c.span,
@@ -527,15 +526,11 @@ impl Builder<'_> {
         blocks: &[SumBlock],
     ) {
         for b in blocks {
-            if let Some(spin) = held_at_callee(c, callee, &b.held_params)
-                .find(|h| h.lock.kind.spin && h.leaked.is_none())
+            if let Some((spin, passed)) = held_at_callee(c, callee, &b.held_params)
+                .find(|(h, _)| h.lock.kind.spin && h.leaked.is_none())
             {
                 let mut chain = vec![step.clone()];
                 chain.extend(b.chain.iter().cloned());
-                let passed = c
-                    .passed
-                    .iter()
-                    .any(|&(_, k)| std::ptr::eq(&c.held[k], spin));
                 self.g.call_blocks.push(CallBlock {
                     flow: fi,
                     call: c.span,
@@ -622,20 +617,21 @@ pub fn sleeps(lock: &ResolvedLock, is_try: bool) -> bool {
 
 /// The locks held at a call that are still held where the callee acquires or blocks: a guard
 /// moved into the call counts only while the callee still holds the parameter it received it
-/// as (`held_params`), not after the callee dropped it.
+/// as (`held_params`), not after the callee dropped it; such a lock comes with `true` (its
+/// guard was moved into the callee).
 fn held_at_callee<'c>(
     c: &'c crate::flow::CallEvent,
     callee: &'c crate::ir::FnDef,
     held_params: &'c [u8],
-) -> impl Iterator<Item = &'c crate::flow::HeldLock> + 'c {
+) -> impl Iterator<Item = (&'c crate::flow::HeldLock, bool)> + 'c {
     c.held.iter().enumerate().filter_map(move |(i, h)| {
         let Some(&(arg, _)) = c.passed.iter().find(|(_, k)| *k == i) else {
-            return Some(h);
+            return Some((h, false));
         };
         held_params
             .iter()
             .any(|&p| crate::interproc::arg_of_param(&c.callee, callee, p) == arg)
-            .then_some(h)
+            .then_some((h, true))
     })
 }
 

@@ -1,8 +1,10 @@
 use std::collections::BTreeSet;
 
 use lockstep_analyzer::flow::HeldLock;
-use lockstep_analyzer::ir::BlockKind;
-use lockstep_analyzer::{Diagnostic, Label};
+use lockstep_analyzer::interproc::ChainStep;
+use lockstep_analyzer::ir::{BlockKind, FnDef, LockClass};
+use lockstep_analyzer::lock_graph::{CallBlock, CallSleep};
+use lockstep_analyzer::{Diagnostic, Label, SourceDb, Span};
 
 use crate::util::{func, lock_name};
 use crate::{Lint, LintContext, LintMeta};
@@ -110,9 +112,7 @@ impl Lint for BlockingUnderSpinlock {
             .filter(|f| f.no_std)
             .map(|f| cx.db.get(f.file).crate_name.as_str())
             .collect();
-        // A finding in the callee that holds a guard it received is reported once, whichever
-        // caller moved the guard in.
-        let mut in_callees = BTreeSet::new();
+        let mut seen = Seen::default();
         for flow in &cx.analysis.flows {
             let f = func(cx.analysis, flow);
             let alloc_blocks = cx
@@ -170,7 +170,7 @@ impl Lint for BlockingUnderSpinlock {
                         continue;
                     }
                 }
-                if let Some(d) = call_block(f, cb, &mut done, &mut in_callees) {
+                if let Some(d) = call_block(cx.db, f, cb, &mut seen) {
                     out.push(d);
                 }
             }
@@ -181,7 +181,7 @@ impl Lint for BlockingUnderSpinlock {
                 .iter()
                 .filter(|c| std::ptr::eq(&cx.analysis.flows[c.flow], flow))
             {
-                if let Some(d) = call_sleep(f, cs, &mut done, &mut in_callees) {
+                if let Some(d) = call_sleep(cx.db, f, cs, &mut seen) {
                     out.push(d);
                 }
             }
@@ -215,63 +215,80 @@ impl Lint for BlockingUnderSpinlock {
     }
 }
 
-/// Where a finding through call `call` goes: at the call, or, when the spinlock's guard was
-/// moved into the callee (`passed`), in the callee: at the callee's own call down the chain
-/// (`chain[1]`, the first step being `call`), else at the site itself.
-fn site_of(
-    passed: bool,
-    call: lockstep_analyzer::Span,
-    chain: &[lockstep_analyzer::interproc::ChainStep],
-    site: lockstep_analyzer::Span,
-) -> lockstep_analyzer::Span {
-    match (passed, chain.get(1)) {
-        (false, _) => call,
-        (true, Some(step)) => step.call,
-        (true, None) => site,
+/// Findings already made in this crate: in a function, one per primary site and spinlock
+/// acquisition; in a callee that holds a guard it received, one per site, held class and
+/// callee site, whichever caller moved the guard in.
+#[derive(Default)]
+struct Seen {
+    done: BTreeSet<(Span, Span)>,
+    in_callees: BTreeSet<(Span, LockClass, Span)>,
+}
+
+impl Seen {
+    fn first(&mut self, primary: Span, held: &HeldLock, in_callee: bool, site: Span) -> bool {
+        self.done.insert((primary, held.acq_span))
+            && (!in_callee
+                || self
+                    .in_callees
+                    .insert((primary, held.lock.class.clone(), site)))
     }
 }
 
-/// Whether this is the first report at `primary` for the spinlock acquired at `held`'s site
-/// in this function (`done`) and, for a finding in a callee, for any caller that moved the
-/// guard in (`in_callees`, keyed by the held class and `what` the callee does).
-fn first_report(
-    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
-    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
-    primary: lockstep_analyzer::Span,
-    passed: bool,
-    held: &HeldLock,
-    what: String,
-) -> bool {
-    done.insert((primary, held.acq_span))
-        && (!passed || in_callees.insert((primary, held.lock.class.to_string(), what)))
+/// Where in the callee a finding through a call goes, if there. At the call, unless the spinlock's guard was moved
+/// into the callee (`passed`): the callee holds the lock where it blocks, so the finding is in
+/// the callee, at its own call down the chain (`chain[1]`; `chain[0]` is the call itself) or
+/// at the site. A callee in a dependency keeps it at the call: nothing is reported there.
+fn callee_site(db: &SourceDb, passed: bool, chain: &[ChainStep], site: Span) -> Option<Span> {
+    let in_callee = chain.get(1).map_or(site, |step| step.call);
+    (passed && !db.get(in_callee.file).dependency).then_some(in_callee)
 }
 
-/// A blocking point in a callee reached while the caller holds a spinlock at the call. As for
-/// [`call_sleep`], a guard moved into the callee puts the finding in the callee.
+/// The labels of a finding through a call after its primary one: the spinlock's acquisition,
+/// the call that moved the guard (for a finding in the callee), the chain's calls below the
+/// primary, and the site (in the callee, unless it is the primary).
+fn through_call_labels(
+    mut d: Diagnostic,
+    held: &HeldLock,
+    call: Span,
+    in_callee: bool,
+    chain: &[ChainStep],
+    site: (Span, &str),
+    primary: Span,
+) -> Diagnostic {
+    d = d.with_label(held.acq_span, "spinlock acquired here");
+    if in_callee {
+        d = d.with_label(call, "guard moved into this call");
+    }
+    let skip = if in_callee { 2 } else { 1 };
+    d.labels
+        .extend(crate::util::chain_labels(chain).into_iter().skip(skip));
+    if !in_callee || site.0 != primary {
+        d = d.with_label(site.0, site.1);
+    }
+    d
+}
+
+/// A blocking point in a callee reached while the caller holds a spinlock at the call.
 fn call_block(
-    f: &lockstep_analyzer::ir::FnDef,
-    cb: &lockstep_analyzer::lock_graph::CallBlock,
-    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
-    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
+    db: &SourceDb,
+    f: &FnDef,
+    cb: &CallBlock,
+    seen: &mut Seen,
 ) -> Option<Diagnostic> {
-    let spin = matches!(cb.block.kind, BlockKind::Spin { .. });
-    let primary = site_of(cb.passed, cb.call, &cb.block.chain, cb.block.site);
-    let what = format!("{:?}", cb.block.site);
-    if !first_report(done, in_callees, primary, cb.passed, &cb.held, what) {
+    let callee_site = callee_site(db, cb.passed, &cb.block.chain, cb.block.site);
+    let primary = callee_site.unwrap_or(cb.call);
+    if !seen.first(primary, &cb.held, callee_site.is_some(), cb.block.site) {
         return None;
     }
+    let spin = matches!(cb.block.kind, BlockKind::Spin { .. });
+    let at_site = if spin { "never exits" } else { "blocks here" };
     let name = lock_name(&cb.held.lock.class, &cb.held.lock.instance);
-    let held = if cb.passed {
-        format!("spinlock {name}, whose guard this function received by value,")
-    } else {
-        format!("spinlock {name}")
+    let held = match callee_site {
+        Some(_) => format!("spinlock {name}, whose guard this function received by value,"),
+        None => format!("spinlock {name}"),
     };
-    let direct = cb.passed && cb.block.chain.len() == 1;
-    let (message, label) = if direct {
-        (
-            format!("{} while {held} is held", describe(&cb.block.kind)),
-            "",
-        )
+    let (message, label) = if callee_site == Some(cb.block.site) {
+        (format!("{} while {held} is held", describe(&cb.block.kind)), at_site)
     } else if spin {
         (
             format!("this call may never return (a loop in it never exits) while {held} is held"),
@@ -279,51 +296,28 @@ fn call_block(
         )
     } else {
         (
-            format!(
-                "this call may block ({}) while {held} is held",
-                describe(&cb.block.kind)
-            ),
+            format!("this call may block ({}) while {held} is held", describe(&cb.block.kind)),
             "calls a function that blocks",
         )
     };
-    let mut d = Diagnostic::new(
+    let d = Diagnostic::new(
         BLOCKING_UNDER_SPINLOCK.name,
         BLOCKING_UNDER_SPINLOCK.default_level,
         message,
-        Label::new(
-            primary,
-            if direct {
-                if spin {
-                    "never exits"
-                } else {
-                    "blocks here"
-                }
-            } else {
-                label
-            },
-        ),
-    )
-    .with_label(cb.held.acq_span, "spinlock acquired here");
-    if cb.passed {
-        d = d.with_label(cb.call, "guard moved into this call");
-    }
-    let skip = if cb.passed { 2 } else { 1 };
-    for l in crate::util::chain_labels(&cb.block.chain)
-        .into_iter()
-        .skip(skip)
-    {
-        d.labels.push(l);
-    }
-    if !direct {
-        d = d.with_label(
-            cb.block.site,
-            if spin { "never exits" } else { "blocks here" },
-        );
-    }
-    let help = if cb.passed {
-        "drop the guard this function received before it blocks"
-    } else {
-        "release the spinlock before the call"
+        Label::new(primary, label),
+    );
+    let d = through_call_labels(
+        d,
+        &cb.held,
+        cb.call,
+        callee_site.is_some(),
+        &cb.block.chain,
+        (cb.block.site, at_site),
+        primary,
+    );
+    let help = match callee_site {
+        Some(_) => "drop the guard this function received before it blocks",
+        None => "release the spinlock before the call",
     };
     Some(d.with_help(help).with_key(format!(
         "blocking_under_spinlock:{}:{}:call",
@@ -331,70 +325,57 @@ fn call_block(
     )))
 }
 
-/// A sleeping lock a callee takes while the caller holds a spinlock at the call. When the
-/// spinlock's guard was moved into the callee, the callee holds it where it sleeps: the finding
-/// is there (at the acquisition, or at the callee's call that leads to it), with the caller's
-/// call and acquisition as labels; otherwise it is at the call.
+/// A sleeping lock a callee takes (directly or further down) while the caller holds a
+/// spinlock at the call.
 fn call_sleep(
-    f: &lockstep_analyzer::ir::FnDef,
-    cs: &lockstep_analyzer::lock_graph::CallSleep,
-    done: &mut BTreeSet<(lockstep_analyzer::Span, lockstep_analyzer::Span)>,
-    in_callees: &mut BTreeSet<(lockstep_analyzer::Span, String, String)>,
+    db: &SourceDb,
+    f: &FnDef,
+    cs: &CallSleep,
+    seen: &mut Seen,
 ) -> Option<Diagnostic> {
     let a = &cs.acq;
-    let inner = lock_name(&a.lock.class, &a.lock.instance);
-    let outer = lock_name(&cs.held.lock.class, &cs.held.lock.instance);
-    let primary = site_of(cs.passed, cs.call, &a.chain, a.site);
-    if !first_report(done, in_callees, primary, cs.passed, &cs.held, a.lock.class.to_string()) {
+    let callee_site = callee_site(db, cs.passed, &a.chain, a.site);
+    let primary = callee_site.unwrap_or(cs.call);
+    if !seen.first(primary, &cs.held, callee_site.is_some(), a.site) {
         return None;
     }
-    let (message, label) = if cs.passed {
-        (
-            format!(
-                "sleeping lock {inner} is acquired while spinlock {outer}, whose guard this \
-                 function received by value, is held"
-            ),
-            if a.chain.len() > 1 {
-                "calls a function that takes a sleeping lock"
-            } else {
-                "may sleep here"
-            },
-        )
-    } else {
-        (
-            format!("this call takes sleeping lock {inner} while spinlock {outer} is held"),
-            "calls a function that takes a sleeping lock",
-        )
+    let inner = lock_name(&a.lock.class, &a.lock.instance);
+    let outer = lock_name(&cs.held.lock.class, &cs.held.lock.instance);
+    let message = match callee_site {
+        Some(_) => format!(
+            "sleeping lock {inner} is acquired while spinlock {outer}, whose guard this \
+             function received by value, is held"
+        ),
+        None => format!("this call takes sleeping lock {inner} while spinlock {outer} is held"),
     };
-    let mut d = Diagnostic::new(
+    let label = if callee_site == Some(a.site) {
+        "may sleep here"
+    } else {
+        "calls a function that takes a sleeping lock"
+    };
+    let d = Diagnostic::new(
         BLOCKING_UNDER_SPINLOCK.name,
         BLOCKING_UNDER_SPINLOCK.default_level,
         message,
         Label::new(primary, label),
-    )
-    .with_label(cs.held.acq_span, "spinlock acquired here");
-    if cs.passed {
-        d = d.with_label(cs.call, "guard moved into this call");
-    }
-    let skip = if cs.passed { 2 } else { 1 };
-    for l in crate::util::chain_labels(&a.chain).into_iter().skip(skip) {
-        d.labels.push(l);
-    }
-    if a.site != primary {
-        d = d.with_label(a.site, "may sleep here");
-    }
-    let help = if cs.passed {
-        "drop the guard this function received before it takes the sleeping lock"
-    } else {
-        "release the spinlock before the call, or take the sleeping lock first"
+    );
+    let d = through_call_labels(
+        d,
+        &cs.held,
+        cs.call,
+        callee_site.is_some(),
+        &a.chain,
+        (a.site, "may sleep here"),
+        primary,
+    );
+    let help = match callee_site {
+        Some(_) => "drop the guard this function received before it takes the sleeping lock",
+        None => "release the spinlock before the call, or take the sleeping lock first",
     };
-    Some(
-        d.with_help(help)
-            .with_key(format!(
-                "blocking_under_spinlock:{}:{}:{}:call",
-                f.path, cs.held.lock.class, a.lock.class
-            )),
-    )
+    Some(d.with_help(help).with_key(format!(
+        "blocking_under_spinlock:{}:{}:{}:call",
+        f.path, cs.held.lock.class, a.lock.class
+    )))
 }
 
 #[cfg(test)]
