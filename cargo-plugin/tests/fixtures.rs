@@ -229,6 +229,7 @@ fixtures! {
     cli_metadata_config => "cli/metadata-config",
     cli_modules => "cli/modules",
     cli_workspace => "cli/workspace",
+    deps_guard_into_dep => "deps/guard-into-dep",
     deps_missing => "deps/missing",
     deps_path_sync => "deps/path-sync",
     deps_renamed => "deps/renamed",
