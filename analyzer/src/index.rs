@@ -31,6 +31,9 @@ pub struct ResolvedLock {
     pub kind: LockKind,
     /// The type was not written anywhere; the lock was assumed from the call's shape.
     pub assumed: bool,
+    /// A lock of an object the acquiring function built and has not shared yet
+    /// (`Body::unshared`): no other thread or handler can hold or wait for it.
+    pub unshared: bool,
 }
 
 /// A place being walked, one projection at a time (see [`Index::walk_place`]).
@@ -1060,6 +1063,7 @@ impl Index {
             instance: instance.into(),
             kind,
             assumed,
+            unshared: false,
         })
     }
 

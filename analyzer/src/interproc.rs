@@ -803,5 +803,6 @@ pub fn contract_lock(class: &str) -> ResolvedLock {
             awaits: false,
         },
         assumed: true,
+        unshared: false,
     }
 }

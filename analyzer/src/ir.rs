@@ -644,6 +644,10 @@ pub struct Body {
     /// Acquisitions in branches that order two objects by one key (`if a_addr < b_addr`,
     /// `match self.id.cmp(&other.id)`) on places rooted at either object.
     pub ordered: Vec<OrderedAcq>,
+    /// Acquisitions (sorted) on a lock of an object this body built and has not shared yet:
+    /// nobody else can hold it, so they order nothing against other locks.
+    #[serde(default)]
+    pub unshared: Vec<NodeId>,
     /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
     #[serde(skip)]
     pub released: bool,

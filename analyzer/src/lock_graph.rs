@@ -99,6 +99,9 @@ pub struct LockGraph {
     /// witness of it follows (`Witness::ordered_by`), or `None` when some witness follows none
     /// or two follow different ones. Kept apart from the witness list, which is truncated.
     pub orders: BTreeMap<(NodeIndex, NodeIndex), Option<OrderedBy>>,
+    /// Witnesses not added because one of their two locks belongs to an object its function
+    /// built and had not shared yet (`ResolvedLock::unshared`).
+    pub unshared_witnesses: usize,
 }
 
 impl LockGraph {
@@ -112,6 +115,12 @@ impl LockGraph {
     }
 
     fn add(&mut self, w: Witness) {
+        // a lock of an object its function built and has not shared yet: nobody else holds
+        // it or waits for it, so holding or taking it orders nothing
+        if w.from.unshared || w.to.unshared {
+            self.unshared_witnesses += 1;
+            return;
+        }
         let a = self.node(&w.from.class);
         let b = self.node(&w.to.class);
         let e = match self.graph.find_edge(a, b) {

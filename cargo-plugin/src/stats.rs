@@ -185,9 +185,10 @@ pub fn coverage(report: &Report) -> String {
     let against = g.edges.iter().filter(|e| e.against_order).count();
     let _ = writeln!(
         s,
-        "lockstep: lock graph: {} lock classes, {} edges ({try_only} try-only, {cycle} on cycles, {against} against lock_order)",
+        "lockstep: lock graph: {} lock classes, {} edges ({try_only} try-only, {cycle} on cycles, {against} against lock_order), {} orders left out (objects not yet shared)",
         g.nodes.len(),
-        g.edges.len()
+        g.edges.len(),
+        a.lock_graph.unshared_witnesses
     );
     s.push_str(&values(a));
     s

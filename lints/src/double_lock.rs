@@ -50,9 +50,10 @@ declare_lint! {
     /// the lock for writing, like its `Ok`. A closure handed to a function that keeps it for
     /// later (not a known spawner or registrar, not boxed) is taken to run during the call,
     /// under the caller's locks. A second read of an `RwLock` that the function creates
-    /// itself and never shares (`let l = RwLock::new(()); drop((l.read(), l.read()));` in a
-    /// smoke test) is reported although no writer can queue in between: whether the lock is
-    /// reachable from another thread or task is not asked.
+    /// itself and has not shared yet (`let l = RwLock::new(()); drop((l.read(), l.read()));`
+    /// in a smoke test) is not reported, since no writer can queue in between; an object
+    /// built by a constructor function (`let t = Table::new();`) or passed in counts as
+    /// shared.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -106,8 +107,13 @@ impl Lint for DoubleLock {
                         continue;
                     }
                     let read_read = h.mode == Mode::Read && a.mode == Mode::Read;
+                    // no writer can queue on a lock nobody else can reach yet
                     if read_read
-                        && !lock_api::read_again_deadlocks(a.method.recursive, &a.lock.kind.type_name)
+                        && (h.lock.unshared
+                            || !lock_api::read_again_deadlocks(
+                                a.method.recursive,
+                                &a.lock.kind.type_name,
+                            ))
                     {
                         continue;
                     }
@@ -157,6 +163,9 @@ impl Lint for DoubleLock {
             let f = cx.analysis.func(cx.analysis.flows[cd.flow].func);
             let name = lock_name(&cd.held.lock.class, &cd.held.lock.instance);
             if cd.held.mode == Mode::Read && cd.acq.mode == Mode::Read {
+                if cd.held.lock.unshared {
+                    continue;
+                }
                 out.push(read_again_through_call(cd, &name, &f.path));
                 continue;
             }

@@ -135,7 +135,8 @@ fn irq_uses(a: &Analysis) -> IrqUses {
     for (i, flow) in a.flows.iter().enumerate() {
         let Some(origin) = &a.irq[i] else { continue };
         for acq in &flow.acquisitions {
-            if acq.is_try {
+            // a lock of an object no one else can reach yet conflicts with nothing
+            if acq.is_try || acq.lock.unshared {
                 continue;
             }
             let u = IrqUse {
@@ -195,7 +196,7 @@ fn direct_unsafe_uses(
             acq.irq_method || acq.irq_region || held_irq,
             acq.method.masks_bh,
         );
-        if acq.is_try || !exposed(irq_uses, &acq.lock.class, ctx, prot) {
+        if acq.is_try || acq.lock.unshared || !exposed(irq_uses, &acq.lock.class, ctx, prot) {
             continue;
         }
         unsafe_uses
@@ -238,7 +239,7 @@ fn call_unsafe_uses(
             }
             for s in &a.interproc.summaries[t.flow].acquires {
                 let prot = protection(s.irq_method, false);
-                if s.is_try || !exposed(irq_uses, &s.lock.class, ctx, prot) {
+                if s.is_try || s.lock.unshared || !exposed(irq_uses, &s.lock.class, ctx, prot) {
                     continue;
                 }
                 let callee = a.func(a.flows[t.flow].func);

@@ -130,7 +130,8 @@ pub(super) fn resolve_body(
                     )
                 })
         });
-        if let Some(l) = res {
+        if let Some(mut l) = res {
+            l.unshared = body.unshared.binary_search(&(i as NodeId)).is_ok();
             let idx = r.intern(l);
             r.at.insert(i as NodeId, idx);
         }
@@ -472,6 +473,7 @@ fn fn_pair_lock(func: &FnDef, place: &Place, method: &str, config: &Config) -> R
             awaits: false,
         },
         assumed: true,
+        unshared: false,
     }
 }
 

@@ -29,6 +29,7 @@ mod order;
 mod scopes;
 mod spin_loop;
 mod syntax;
+mod unshared;
 
 use syntax::*;
 
@@ -182,6 +183,9 @@ pub struct BodyLowerer<'a> {
     /// Ordering comparisons (`order.rs`): the keys locals hold, the branches being lowered,
     /// the comparisons numbered so far and the acquisitions found in those branches.
     order: order::OrderState,
+    /// Spans (start, end) of acquisitions on objects the body built and has not shared yet
+    /// (`unshared.rs`).
+    unshared_at: Vec<(u32, u32)>,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -224,6 +228,7 @@ impl<'a> BodyLowerer<'a> {
             stmt_expr: None,
             ext_scope: None,
             order: order::OrderState::default(),
+            unshared_at: Vec::new(),
         }
     }
 
@@ -243,6 +248,8 @@ impl<'a> BodyLowerer<'a> {
         self.scopes.push(Scope::default());
         self.temps.push(Vec::new());
         self.bind_guard_params();
+        self.unshared_at =
+            unshared::unshared_acquisitions(unshared::BodyRoot::Block(block), self.map);
         let v = self.block_inner(block, Ext::None);
         self.finish_fn(v, self.map.span(block.brace_token.span.close()))
     }
@@ -308,6 +315,15 @@ impl<'a> BodyLowerer<'a> {
         let mut nodes = std::mem::take(&mut self.nodes);
         // Bodies live until their flow is built: no growth slack.
         nodes.shrink_to_fit();
+        let unshared_at = std::mem::take(&mut self.unshared_at);
+        let unshared = (nodes.iter().enumerate())
+            .filter(|(_, n)| {
+                matches!(&n.op, Op::Acquire { span, place, .. }
+                    if matches!(place.root, Root::Local { .. })
+                        && unshared_at.binary_search(&(span.start, span.end)).is_ok())
+            })
+            .map(|(i, _)| i as NodeId)
+            .collect();
         Body {
             nodes,
             guard_count: self.guard_count,
@@ -317,6 +333,7 @@ impl<'a> BodyLowerer<'a> {
             value_flows: std::mem::take(&mut self.value_flows),
             fn_stores: std::mem::take(&mut self.fn_stores),
             ordered: std::mem::take(&mut self.order.acqs),
+            unshared,
             released: false,
         }
     }
