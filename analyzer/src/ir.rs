@@ -655,12 +655,9 @@ pub struct Body {
 
 impl Body {
     /// Drop what only the function's own flow and the passes before it read (the nodes, the
-    /// value flows, the stored closures), once that flow is built. A body that moves a counter
-    /// keeps its nodes: the counted-resource pass walks them after every flow is done.
+    /// value flows, the stored closures), once that flow is built. A body the counted-resource
+    /// pass walks after every flow is done is not released (`resource::Counters::walks`).
     pub fn release_nodes(&mut self) {
-        if self.nodes.iter().any(|n| matches!(n.op, Op::Count { .. })) {
-            return;
-        }
         self.nodes = Vec::new();
         self.value_flows = Vec::new();
         self.fn_stores = Vec::new();
@@ -842,6 +839,20 @@ pub struct FileItems {
     /// Every `impl Trait for T`.
     pub trait_impls: Vec<ImplDef>,
     pub traits: Vec<TraitDef>,
+}
+
+impl FileItems {
+    /// Drop the vectors' growth slack (the items are kept to the end of the run).
+    pub fn shrink_to_fit(&mut self) {
+        self.structs.shrink_to_fit();
+        self.enums.shrink_to_fit();
+        self.statics.shrink_to_fit();
+        self.aliases.shrink_to_fit();
+        self.uses.shrink_to_fit();
+        self.fns.shrink_to_fit();
+        self.trait_impls.shrink_to_fit();
+        self.traits.shrink_to_fit();
+    }
 }
 
 /// The last segment of a self type (`Nic<D>` → `Nic`).

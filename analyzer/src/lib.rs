@@ -74,11 +74,14 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-    let flows = build_flows(&index, &mut files, config, &returns, &by_pos, &needed);
+    let counters = resource::Counters::collect(&index, &files, &needed);
+    let flows = build_flows(
+        &index, &mut files, config, &returns, &by_pos, &needed, &counters,
+    );
     let interproc = interproc::build(&index, &files, &flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
-    let resource_leaks = resource::analyze(&index, &files, &flows, &interproc);
+    let resource_leaks = resource::analyze(&index, &files, &flows, &interproc, &counters, &by_pos);
     Analysis {
         files,
         index,
@@ -125,7 +128,7 @@ const FLOW_CHUNK: usize = 4096;
 /// the caller's rayon pool (the driver sizes it with `-j`); `collect` keeps the order, so the
 /// output does not depend on scheduling. A body is read by nothing after its own flow but the
 /// counted-resource pass, so once a chunk's flows are built its bodies drop their nodes unless
-/// they move a counter (`Body::release_nodes`).
+/// that pass walks them (`Body::release_nodes`, `resource::Counters::walks`).
 fn build_flows(
     index: &index::Index,
     files: &mut [LoweredFile],
@@ -133,6 +136,7 @@ fn build_flows(
     returns: &resolve::returns::Returns,
     by_pos: &std::collections::BTreeMap<index::FnRef, usize>,
     needed: &[bool],
+    counters: &resource::Counters,
 ) -> Vec<flow::FnFlow> {
     use rayon::prelude::*;
     let mut flows = Vec::new();
@@ -146,7 +150,7 @@ fn build_flows(
             })
             .collect();
         flows.extend(part);
-        for &pos in chunk {
+        for &pos in chunk.iter().filter(|&&pos| !counters.walks(pos)) {
             let r = index.fns[pos];
             if let Some(body) = files[r.file].items.fns[r.idx].body.as_mut() {
                 body.release_nodes();

@@ -56,42 +56,99 @@ fn counter_key(ix: &Index, files: &[LoweredFile], f: &FnDef, p: &Place) -> Strin
     }
 }
 
+/// What the counted-resource pass reads of the bodies before their flows are built, so that a
+/// body can drop its nodes with its flow unless the pass walks it: the counters each function
+/// moves, by node, and the directions each counter is moved in crate-wide. Counters are
+/// numbered (`names`), so the per-function sets hold no text.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Counter number → its key (the lock-class-style text of the counted place).
+    names: Vec<String>,
+    /// Per counter: the directions it is moved in (bit 0 up, bit 1 down).
+    dirs: Vec<u8>,
+    /// Per position in `Index::fns`: each `Count` node, the counter it moves and which way.
+    moved: BTreeMap<usize, Vec<(NodeId, u32, i8)>>,
+}
+
+/// A counter number and the direction of one move of it.
+type Move = (u32, i8);
+
+impl Counters {
+    /// The counters of every needed function with a body (those the flows are built for).
+    pub fn collect(ix: &Index, files: &[LoweredFile], needed: &[bool]) -> Counters {
+        use rayon::prelude::*;
+        let per_fn: Vec<(usize, Vec<(NodeId, String, i8)>)> = (0..ix.fns.len())
+            .into_par_iter()
+            .filter(|&pos| needed.get(pos).copied().unwrap_or(false))
+            .filter_map(|pos| {
+                let f = ix.func(files, ix.fns[pos]);
+                let body = f.body.as_ref()?;
+                let m: Vec<(NodeId, String, i8)> = body
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| match &n.op {
+                        Op::Count { place, delta, .. } => {
+                            Some((i as NodeId, counter_key(ix, files, f, place), *delta))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (!m.is_empty()).then_some((pos, m))
+            })
+            .collect();
+        let mut out = Counters::default();
+        let mut numbers: std::collections::HashMap<String, u32> = Default::default();
+        for (pos, m) in per_fn {
+            let mut ids = Vec::with_capacity(m.len());
+            for (node, key, delta) in m {
+                let id = *numbers.entry(key).or_insert_with_key(|k| {
+                    out.names.push(k.clone());
+                    out.dirs.push(0);
+                    (out.names.len() - 1) as u32
+                });
+                out.dirs[id as usize] |= if delta > 0 { 1 } else { 2 };
+                ids.push((node, id, delta));
+            }
+            out.moved.insert(pos, ids);
+        }
+        out
+    }
+
+    /// Whether the pass walks this function's body: it moves a counter that the analyzed code
+    /// moves both ways.
+    pub fn walks(&self, pos: usize) -> bool {
+        self.moved
+            .get(&pos)
+            .is_some_and(|m| m.iter().any(|&(_, k, _)| self.two_way(k)))
+    }
+
+    fn two_way(&self, key: u32) -> bool {
+        self.dirs.get(key as usize) == Some(&3)
+    }
+}
+
 pub fn analyze(
     ix: &Index,
     files: &[LoweredFile],
     flows: &[FnFlow],
     ip: &crate::interproc::Interproc,
+    counters: &Counters,
+    by_pos: &BTreeMap<crate::index::FnRef, usize>,
 ) -> Vec<Leak> {
-    // Directions each counter is moved in, crate-wide.
-    let mut dirs: BTreeMap<String, BTreeSet<i8>> = BTreeMap::new();
-    let mut keys: Vec<BTreeMap<NodeId, String>> = Vec::with_capacity(flows.len());
-    for flow in flows {
-        let f = ix.func(files, flow.func);
-        let mut m = BTreeMap::new();
-        if let Some(body) = &f.body {
-            for (i, n) in body.nodes.iter().enumerate() {
-                if let Op::Count { place, delta, .. } = &n.op {
-                    let k = counter_key(ix, files, f, place);
-                    dirs.entry(k.clone()).or_default().insert(*delta);
-                    m.insert(i as NodeId, k);
-                }
-            }
-        }
-        keys.push(m);
-    }
-    // What each function moves, directly or through its callees (a `return_credit()` helper).
-    let mut moves: Vec<BTreeSet<(String, i8)>> = keys
+    let moved: Vec<&[(NodeId, u32, i8)]> = flows
         .iter()
-        .enumerate()
-        .map(|(fi, m)| {
-            let body = ix.func(files, flows[fi].func).body.as_ref();
-            m.iter()
-                .filter_map(|(n, k)| match body.map(|b| &b.nodes[*n as usize].op) {
-                    Some(Op::Count { delta, .. }) => Some((k.clone(), *delta)),
-                    _ => None,
-                })
-                .collect()
+        .map(|flow| {
+            by_pos
+                .get(&flow.func)
+                .and_then(|pos| counters.moved.get(pos))
+                .map_or(&[][..], |m| &m[..])
         })
+        .collect();
+    // What each function moves, directly or through its callees (a `return_credit()` helper).
+    let mut moves: Vec<BTreeSet<Move>> = moved
+        .iter()
+        .map(|m| m.iter().map(|&(_, k, d)| (k, d)).collect())
         .collect();
     for _ in 0..8 {
         let mut changed = false;
@@ -99,7 +156,7 @@ pub fn analyze(
             let mut add = BTreeSet::new();
             for t in ip.targets.get(fi).into_iter().flatten().flatten() {
                 if t.flow != fi {
-                    add.extend(moves[t.flow].iter().cloned());
+                    add.extend(moves[t.flow].iter().copied());
                 }
             }
             let before = moves[fi].len();
@@ -112,8 +169,12 @@ pub fn analyze(
     }
     let mut out = Vec::new();
     for (fi, flow) in flows.iter().enumerate() {
+        if !moved[fi].iter().any(|&(_, k, _)| counters.two_way(k)) {
+            continue;
+        }
+        let keys: BTreeMap<NodeId, u32> = moved[fi].iter().map(|&(n, k, _)| (n, k)).collect();
         // Call node → what the call may move.
-        let mut call_moves: BTreeMap<NodeId, BTreeSet<(String, i8)>> = BTreeMap::new();
+        let mut call_moves: BTreeMap<NodeId, BTreeSet<Move>> = BTreeMap::new();
         for (ci, c) in flow.calls.iter().enumerate() {
             for t in ip
                 .targets
@@ -125,27 +186,32 @@ pub fn analyze(
                 call_moves
                     .entry(c.node)
                     .or_default()
-                    .extend(moves[t.flow].iter().cloned());
+                    .extend(moves[t.flow].iter().copied());
             }
         }
         let f = ix.func(files, flow.func);
         let Some(body) = &f.body else { continue };
-        for (&node, key) in &keys[fi] {
-            if dirs.get(key).is_none_or(|d| d.len() < 2) {
+        // kept by `build_flows` for this pass (`Counters::walks`)
+        if body.released {
+            debug_assert!(false, "a walked body was released");
+            continue;
+        }
+        for (&node, &key) in &keys {
+            if !counters.two_way(key) {
                 continue;
             }
             let Op::Count { delta, span, .. } = &body.nodes[node as usize].op else {
                 continue;
             };
             // Only the first move of this counter on a path is a take.
-            if reached_after_same(body, &keys[fi], key, node) {
+            if reached_after_same(body, &keys, key, node) {
                 continue;
             }
-            let (leaking, ok) = follow(body, &keys[fi], key, *delta, node, f, &call_moves);
+            let (leaking, ok) = follow(body, &keys, key, *delta, node, f, &call_moves);
             if !leaking.is_empty() && !ok.is_empty() {
                 out.push(Leak {
                     flow: fi,
-                    counter: key.clone(),
+                    counter: counters.names[key as usize].clone(),
                     take: *span,
                     leaking_exits: leaking,
                     ok_exits: ok,
@@ -157,16 +223,11 @@ pub fn analyze(
 }
 
 /// Is this node reachable from an earlier move of the same counter (so it is a give, not a take)?
-fn reached_after_same(
-    body: &Body,
-    keys: &BTreeMap<NodeId, String>,
-    key: &str,
-    node: NodeId,
-) -> bool {
+fn reached_after_same(body: &Body, keys: &BTreeMap<NodeId, u32>, key: u32, node: NodeId) -> bool {
     let mut seen = vec![false; body.nodes.len()];
     let mut stack: Vec<NodeId> = keys
         .iter()
-        .filter(|(n, k)| **n != node && k.as_str() == key)
+        .filter(|(n, k)| **n != node && **k == key)
         .map(|(n, _)| *n)
         .collect();
     while let Some(n) = stack.pop() {
@@ -174,7 +235,7 @@ fn reached_after_same(
             if s == node {
                 return true;
             }
-            if !seen[s as usize] && keys.get(&s).is_none_or(|k| k != key) {
+            if !seen[s as usize] && keys.get(&s).is_none_or(|k| *k != key) {
                 seen[s as usize] = true;
                 stack.push(s);
             }
@@ -222,12 +283,12 @@ fn staging(body: &Body, store: NodeId, place: &str, f: &FnDef) -> bool {
 /// one (with the site).
 fn follow(
     body: &Body,
-    keys: &BTreeMap<NodeId, String>,
-    key: &str,
+    keys: &BTreeMap<NodeId, u32>,
+    key: u32,
     delta: i8,
     take: NodeId,
     f: &FnDef,
-    call_moves: &BTreeMap<NodeId, BTreeSet<(String, i8)>>,
+    call_moves: &BTreeMap<NodeId, BTreeSet<Move>>,
 ) -> (Vec<Span>, Vec<(Span, Span)>) {
     let mut leaking = Vec::new();
     let mut ok = Vec::new();
@@ -256,7 +317,7 @@ fn follow(
         let mut done = done;
         match &node.op {
             Op::Count { delta: d, span, .. }
-                if keys.get(&n).is_some_and(|k| k == key) && *d == -delta =>
+                if keys.get(&n).is_some_and(|k| *k == key) && *d == -delta =>
             {
                 done = done.or(Some((*span, None)));
             }
@@ -264,7 +325,7 @@ fn follow(
                 if done.is_none()
                     && call_moves
                         .get(&n)
-                        .is_some_and(|m| m.contains(&(key.to_string(), -delta))) =>
+                        .is_some_and(|m| m.contains(&(key, -delta))) =>
             {
                 done = Some((*span, None))
             }

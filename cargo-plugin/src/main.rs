@@ -1,6 +1,8 @@
 // Lowering and the analyses allocate many small strings and vectors from several threads;
 // mimalloc's per-thread heaps make that markedly cheaper than the system allocator
-// (BENCHMARKS.md).
+// (BENCHMARKS.md). Without the default feature `mimalloc` the system allocator is used, for
+// heap profilers that cannot see into mimalloc's arenas.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

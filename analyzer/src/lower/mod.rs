@@ -110,6 +110,11 @@ pub fn lower_file_in(
     stats.defs = defs;
     out.macros = stats;
     out.seq = crate::seq_facts::collect_file(file, &parsed.ast, &map);
+    // kept to the end of the run: without the vectors' growth slack
+    out.item_spans.shrink_to_fit();
+    out.mod_decls.shrink_to_fit();
+    out.attr_allows.shrink_to_fit();
+    out.items.shrink_to_fit();
     out
 }
 
