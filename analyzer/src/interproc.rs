@@ -137,7 +137,7 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
                 let name = match &*c.callee {
                     Callee::Path(s) => s.join("::"),
                     Callee::Method { name, .. } => format!(".{name}()"),
-                    Callee::Value { text, .. } => text.clone(),
+                    Callee::Value { text, .. } => text.to_string(),
                 };
                 *ip.unresolved_names.entry(name).or_insert(0) += 1;
             }
@@ -649,7 +649,7 @@ fn closure_calls(flow: &FnFlow, func: &FnDef) -> Vec<ClosureCall> {
             .any(|cc: &ClosureCall| cc.param == *name && cc.held == c.held)
         {
             closure_calls.push(ClosureCall {
-                param: name.clone(),
+                param: name.to_string(),
                 span: c.span,
                 held: c.held.clone(),
             });
@@ -776,8 +776,8 @@ pub fn contract_for<'c>(
 ) -> Option<&'c crate::config::Contract> {
     let (path, name) = match callee {
         Callee::Path(s) => (s.join("::"), s.last().cloned().unwrap_or_default()),
-        Callee::Method { name, .. } => (name.clone(), name.clone()),
-        Callee::Value { text, .. } => (text.clone(), text.clone()),
+        Callee::Method { name, .. } => (name.to_string(), name.to_string()),
+        Callee::Value { text, .. } => (text.to_string(), text.to_string()),
     };
     // a method call names its type only through the receiver: `Driver::send_complete`
     // matches `x.send_complete()`

@@ -6,6 +6,7 @@
 //! and which class it belongs to. A candidate that is not a lock becomes a no-op.
 
 use crate::source::Span;
+use crate::sym::Sym;
 
 /// A type as written, simplified: paths with generic arguments, references, tuples, slices.
 #[derive(
@@ -317,12 +318,12 @@ pub enum Callee {
     /// `a::b::f(..)`, `Type::f(..)`, `Self::f(..)`, `f(..)`: the path as written.
     Path(Vec<String>),
     /// `recv.m(..)`: the receiver place (when it is one) and the method name.
-    Method { recv: Option<Place>, name: String },
+    Method { recv: Option<Place>, name: Sym },
     /// Calling a value that is not a function's path: a closure parameter `f(x)`, a local
     /// bound to a callback (`for h in &self.handlers { h() }`), a field (`(self.on_rx)(p)`).
     /// `text` is the callee as written, `place` the place the value is read from, when it is
     /// one: a function value stored there earlier is what runs (`resolve::fnvalues`).
-    Value { text: String, place: Option<Place> },
+    Value { text: Sym, place: Option<Place> },
 }
 
 /// What may block, for `blocking_under_spinlock`.

@@ -196,7 +196,7 @@ pub fn compute(
         for c in &flow.calls {
             let name = match &*c.callee {
                 Callee::Path(s) => s.last().cloned().unwrap_or_default(),
-                Callee::Method { name, .. } => name.clone(),
+                Callee::Method { name, .. } => name.to_string(),
                 Callee::Value { .. } => continue,
             };
             if !is_registrar(&name) {

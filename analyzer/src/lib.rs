@@ -24,6 +24,7 @@ pub mod seq;
 pub mod seq_facts;
 pub mod source;
 pub mod suppress;
+pub mod sym;
 pub mod syntax;
 
 pub use config::Config;

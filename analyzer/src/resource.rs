@@ -408,8 +408,8 @@ fn follow(
 fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnDef) -> bool {
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
-        Callee::Method { name, .. } => name.clone(),
-        Callee::Value { text, .. } => text.clone(),
+        Callee::Method { name, .. } => name.to_string(),
+        Callee::Value { text, .. } => text.to_string(),
     };
     if DISPOSE.iter().any(|d| {
         name == *d || name.starts_with(&format!("{d}_")) || name.ends_with(&format!("_{d}"))
@@ -437,8 +437,8 @@ fn lends_counter(callee: &Callee, args: &[Option<Place>], taken: Option<&Place>)
     }
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
-        Callee::Method { name, .. } => name.clone(),
-        Callee::Value { text, .. } => text.clone(),
+        Callee::Method { name, .. } => name.to_string(),
+        Callee::Value { text, .. } => text.to_string(),
     };
     if DISPOSE.contains(&name.as_str()) {
         return false;

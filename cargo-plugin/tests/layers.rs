@@ -18,6 +18,7 @@ use syn::visit::Visit;
 /// analyzer/src, lowest first.
 const ANALYZER: &[&str] = &[
     "fast_hash",
+    "sym",
     "source",
     "fast_span",
     "diag",

@@ -560,7 +560,7 @@ impl<'a> BodyLowerer<'a> {
             self.emit(Op::Call {
                 callee: std::sync::Arc::new(Callee::Method {
                     recv: Some(p.clone()),
-                    name: name.to_string(),
+                    name: name.into(),
                 }),
                 span,
                 args: std::sync::Arc::new([]),
@@ -576,7 +576,7 @@ impl<'a> BodyLowerer<'a> {
             node = self.emit(Op::Call {
                 callee: std::sync::Arc::new(Callee::Method {
                     recv: recv_place.clone(),
-                    name: name.to_string(),
+                    name: name.into(),
                 }),
                 span,
                 args: args.into(),
@@ -793,7 +793,10 @@ impl<'a> BodyLowerer<'a> {
 
     fn emit_value_call(&mut self, text: String, place: Option<Place>, span: Span) {
         self.emit(Op::Call {
-            callee: std::sync::Arc::new(Callee::Value { text, place }),
+            callee: std::sync::Arc::new(Callee::Value {
+                text: text.into(),
+                place,
+            }),
             span,
             args: std::sync::Arc::new([]),
             by_value: Vec::new(),
