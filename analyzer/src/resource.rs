@@ -77,13 +77,14 @@ impl Counters {
     /// The counters of every needed function with a body (those the flows are built for).
     pub fn collect(ix: &Index, files: &[LoweredFile], needed: &[bool]) -> Counters {
         use rayon::prelude::*;
-        let per_fn: Vec<(usize, Vec<(NodeId, String, i8)>)> = (0..ix.fns.len())
+        type Moves = Vec<(NodeId, String, i8)>;
+        let per_fn: Vec<(usize, Moves)> = (0..ix.fns.len())
             .into_par_iter()
             .filter(|&pos| needed.get(pos).copied().unwrap_or(false))
             .filter_map(|pos| {
                 let f = ix.func(files, ix.fns[pos]);
                 let body = f.body.as_ref()?;
-                let m: Vec<(NodeId, String, i8)> = body
+                let m: Moves = body
                     .nodes
                     .iter()
                     .enumerate()

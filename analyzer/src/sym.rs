@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::fast_hash::HashSet;
 
 /// An interned text (see the module documentation).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct Sym(&'static str);
 
 const SHARDS: usize = 64;
@@ -48,12 +48,6 @@ impl Sym {
 
     pub fn as_str(&self) -> &'static str {
         self.0
-    }
-}
-
-impl Default for Sym {
-    fn default() -> Sym {
-        Sym("")
     }
 }
 
