@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn orders_and_hashes_as_text() {
-        let mut v = vec![Sym::new("write"), Sym::new("lock"), Sym::new("read")];
+        let mut v = [Sym::new("write"), Sym::new("lock"), Sym::new("read")];
         v.sort();
         let t: Vec<&str> = v.iter().map(|s| s.as_str()).collect();
         assert_eq!(t, ["lock", "read", "write"]);
