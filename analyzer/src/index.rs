@@ -602,7 +602,7 @@ impl Index {
         let (ty, class) = self.walk_root(files, func, place, &mut module);
         let instance = self
             .global_call_instance(files, func, place)
-            .unwrap_or_else(|| place.text.clone());
+            .unwrap_or_else(|| place.text.clone().to_string());
         let mut w = Walk {
             ty,
             class,
@@ -651,11 +651,11 @@ impl Index {
         match &place.root {
             Root::SelfValue => (func.self_ty.clone(), String::new()),
             Root::Param { name, ty } => (
-                Some(ty.clone()),
+                Some(TypeRef::clone(ty)),
                 format!("{}::{name}", func.owner_of(name, None)),
             ),
             Root::Local { name, ty, tag } => (
-                ty.clone(),
+                ty.as_deref().cloned(),
                 format!("{}::{name}", func.owner_of(name, Some(*tag))),
             ),
             Root::Path(segs) => match self.find_static(files, module, segs) {

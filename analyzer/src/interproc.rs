@@ -481,7 +481,7 @@ impl Summarizer<'_> {
             }
             if k.may_block {
                 self.blocks.entry((c.span, 1)).or_insert(SumBlock {
-                    kind: BlockKind::Sleep(k.function.clone()),
+                    kind: BlockKind::Sleep(k.function.clone().into()),
                     site: c.span,
                     chain: vec![step],
                     held_params: c.held_params.clone(),

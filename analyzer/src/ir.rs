@@ -198,13 +198,13 @@ pub enum Root {
     SelfValue,
     /// A parameter, with its declared type.
     Param {
-        name: String,
-        ty: TypeRef,
+        name: Sym,
+        ty: std::sync::Arc<TypeRef>,
     },
     /// A local binding: its declared type when written, and a unique tag (binding span start).
     Local {
-        name: String,
-        ty: Option<TypeRef>,
+        name: Sym,
+        ty: Option<std::sync::Arc<TypeRef>>,
         tag: u32,
     },
     /// A path naming a static or const (`TABLE`, `crate::net::TABLE`), as written.
@@ -222,16 +222,16 @@ pub enum Root {
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub enum Proj {
-    Field(String),
+    Field(Sym),
     /// `[i]`, with the index expression's text for identity (`[0]` vs `[i]`).
-    Index(String),
+    Index(Sym),
     /// A method call with no arguments that may be an accessor (`self.sockets()`).
-    Method(String),
+    Method(Sym),
     /// A wrapper method with no arguments (`as_ref`, `get_ref`, `deref`, `inner`, …): the same
     /// place when it is the wrapper's (`Pin::get_ref`, `Arc::as_ref`), but the type's own method
     /// when the receiver's type declares one of that name, as method resolution picks the
     /// receiver's method first. Not part of the place's `text`.
-    Via(String),
+    Via(Sym),
     /// An element of the iterated collection (`for q in &self.queues`).
     Elem,
     /// The data behind a guard (`*m.lock()`): the lock type's protected type.
@@ -243,8 +243,8 @@ pub enum Proj {
     /// the enum variant's field when the value's type is an enum with a variant `ctor`, the
     /// struct's field when it is the struct `ctor` names; unknown otherwise. Spelled `.field`.
     Ctor {
-        ctor: String,
-        field: String,
+        ctor: Sym,
+        field: Sym,
     },
 }
 
@@ -256,7 +256,7 @@ pub enum Proj {
 pub struct Place {
     pub root: Root,
     pub proj: Vec<Proj>,
-    pub text: String,
+    pub text: Sym,
 }
 
 impl Place {
@@ -264,7 +264,7 @@ impl Place {
         Place {
             root: Root::Opaque,
             proj: Vec::new(),
-            text: text.into(),
+            text: text.into().into(),
         }
     }
 }
@@ -331,13 +331,13 @@ pub enum Callee {
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub enum BlockKind {
-    Sleep(String),
+    Sleep(Sym),
     Await,
     /// Waiting on a condition variable; the guard's own lock is released while waiting.
     CondWait(Option<GuardId>),
-    ChannelRecv(String),
+    ChannelRecv(Sym),
     Join,
-    Alloc(String),
+    Alloc(Sym),
     /// A loop with no exit (no `break` out of it, no `return`, no `?`), entered here. The
     /// guards created before the loop that its body releases (or moves), and its explicit
     /// releases (`Unlock` nodes): a lock released inside the loop does not spin with it.
@@ -363,7 +363,7 @@ pub enum BlockKind {
 pub struct AcqMethod {
     /// The method or function as written: `lock`, `read_recursive`, `lock_irqsave`,
     /// `KeAcquireSpinLock`, a configured pair's acquire function.
-    pub name: String,
+    pub name: Sym,
     /// Holding the lock masks interrupts (`lock_irqsave`, `lock_irq_disabled`,
     /// `spin_lock_irqsave`).
     pub masks_irq: bool,
@@ -413,7 +413,7 @@ pub enum Op {
     /// `force_unlock`).
     Unlock {
         place: Box<Place>,
-        method: String,
+        method: Sym,
         span: Span,
     },
     /// A guard leaked: `mem::forget(g)`, `ManuallyDrop::new(g)`, `Box::leak`, stored in a
@@ -421,7 +421,7 @@ pub enum Op {
     Leak {
         guard: GuardId,
         span: Span,
-        how: String,
+        how: Sym,
         /// Stored into a field of `self` or of a parameter (`self.guard = Some(m.lock())`):
         /// the value that owns it now drops it (or takes it out) later, as a returned guard
         /// is dropped by the caller. Still held for the rest of this function.
@@ -486,7 +486,7 @@ pub enum Op {
     },
     /// A local or place is assigned: assumptions that read `root` are forgotten.
     Assign {
-        root: String,
+        root: Sym,
     },
     /// An assignment to a place that outlives the function (`self.slot = Some(pkt)`): the
     /// parameters moved into it are owned by whoever reads that place later; assigning the
@@ -494,7 +494,7 @@ pub enum Op {
     Store {
         params: Vec<String>,
         /// The assigned place as written.
-        place: String,
+        place: Sym,
         span: Span,
     },
     /// `critical_section::with`, `without_interrupts`, `local_irq_save`: interrupts masked

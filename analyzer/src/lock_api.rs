@@ -536,10 +536,10 @@ pub fn blocking_method(name: &str, nargs: usize, recv_guard_or_self: bool) -> Op
     match name {
         "join" if nargs == 0 => Some(BlockKind::Join),
         "recv" | "recv_timeout" | "blocking_recv" if !recv_guard_or_self => {
-            Some(BlockKind::ChannelRecv(name.to_string()))
+            Some(BlockKind::ChannelRecv(name.to_string().into()))
         }
-        "sleep" => Some(BlockKind::Sleep(name.to_string())),
-        "wait" if nargs == 0 => Some(BlockKind::Sleep(name.to_string())),
+        "sleep" => Some(BlockKind::Sleep(name.to_string().into())),
+        "wait" if nargs == 0 => Some(BlockKind::Sleep(name.to_string().into())),
         _ => None,
     }
 }
@@ -568,7 +568,7 @@ pub const ELEM_METHODS: &[&str] = &[
 /// What the name of an acquiring method or function says about it.
 pub fn acq_method(name: &str) -> crate::ir::AcqMethod {
     crate::ir::AcqMethod {
-        name: name.to_string(),
+        name: name.to_string().into(),
         masks_irq: irq_method(name),
         masks_bh: name.ends_with("_bh") || name.contains("_bh_"),
         recursive: name.ends_with("recursive"),

@@ -375,7 +375,7 @@ impl Builder<'_> {
                         call: c.span,
                         held: spin.clone(),
                         block: SumBlock {
-                            kind: crate::ir::BlockKind::Sleep(k.function.clone()),
+                            kind: crate::ir::BlockKind::Sleep(k.function.clone().into()),
                             site: c.span,
                             chain: vec![step],
                             held_params: Vec::new(),

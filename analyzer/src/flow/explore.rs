@@ -323,7 +323,7 @@ impl<'a> Explorer<'a> {
                 leaked: h.leaked.and_then(|n| match &body.nodes[n as usize].op {
                     Op::Leak { owned: true, .. } => None,
                     Op::Leak { how, .. } => {
-                        Some((op_span(&body.nodes[n as usize].op), how.clone()))
+                        Some((op_span(&body.nodes[n as usize].op), how.to_string()))
                     }
                     op => Some((op_span(op), String::new())),
                 }),
@@ -556,7 +556,7 @@ impl<'a> Explorer<'a> {
                 let held = self.materialize(&st.held);
                 self.flow.blocks.push(BlockEvent {
                     span,
-                    kind: BlockKind::Alloc(what.clone()),
+                    kind: BlockKind::Alloc(what.clone().into()),
                     held,
                     held_params: hp,
                 });

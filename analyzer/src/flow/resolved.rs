@@ -354,7 +354,7 @@ fn param_arg_place(
     }
     let rest = place.text.strip_prefix(name.as_str())?;
     arg.proj.extend(place.proj.iter().cloned());
-    arg.text.push_str(rest);
+    arg.text = format!("{}{rest}", arg.text).into();
     Some(arg)
 }
 

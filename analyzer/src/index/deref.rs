@@ -99,7 +99,7 @@ impl Index {
         }
         let mut p = place.clone();
         p.proj.push(Proj::Method("deref".into()));
-        p.text.push_str(".deref()");
+        p.text = format!("{}.deref()", p.text).into();
         self.resolve_lock(files, func, &p, method, how, config)
     }
 }

@@ -270,11 +270,11 @@ impl<'a> BodyLowerer<'a> {
             }
             let alias = Place {
                 root: Root::Param {
-                    name: name.clone(),
-                    ty: ty.clone(),
+                    name: name.clone().into(),
+                    ty: ty.clone().into(),
                 },
                 proj: Vec::new(),
-                text: name.clone(),
+                text: name.clone().into(),
             };
             self.bind(Binding {
                 name,

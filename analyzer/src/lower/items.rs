@@ -697,7 +697,7 @@ fn accessor_field(block: &syn::Block) -> Option<Vec<Proj>> {
                     syn::Member::Named(i) => i.to_string(),
                     syn::Member::Unnamed(i) => i.index.to_string(),
                 };
-                projs.push(Proj::Field(name));
+                projs.push(Proj::Field(name.into()));
                 cur = &f.base;
             }
             syn::Expr::Path(p) if p.path.is_ident("self") => break,

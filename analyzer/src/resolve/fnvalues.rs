@@ -365,7 +365,7 @@ fn declares(ix: &Index, files: &[LoweredFile], func: &FnDef, p: &Place, m: &str)
     let recv = Place {
         root: p.root.clone(),
         proj: p.proj[..p.proj.len().saturating_sub(1)].to_vec(),
-        text: p.text.clone(),
+        text: p.text,
     };
     ix.walk_place(files, func, &recv)
         .and_then(|w| {
@@ -379,7 +379,7 @@ fn is_static(ix: &Index, files: &[LoweredFile], func: &FnDef, p: &Place) -> bool
     let bare = Place {
         root: p.root.clone(),
         proj: Vec::new(),
-        text: p.text.clone(),
+        text: p.text,
     };
     ix.walk_place(files, func, &bare)
         .is_some_and(|w| !w.class.is_empty())

@@ -17,9 +17,9 @@ pub fn map_instance(
     let rest = &inst[root.len()..];
     if root == "self" {
         let recv = match call {
-            Callee::Method { recv, .. } => recv.as_ref()?.text.clone(),
+            Callee::Method { recv, .. } => recv.as_ref()?.text,
             // `Type::method(x, ..)`: the first argument is `self`.
-            Callee::Path(_) if callee.has_self => args.first()?.as_ref()?.text.clone(),
+            Callee::Path(_) if callee.has_self => args.first()?.as_ref()?.text,
             _ => return None,
         };
         let recv = recv

@@ -180,37 +180,37 @@ fn method_result_place(p: Place, name: &str, m: &syn::ExprMethodCall) -> Option<
     // `weak.upgrade()`: `Option<Arc<T>>` of the same `T` (a `Weak` is seen through as a
     // pointer; the `Some` binding is the pointee).
     if nargs == 0 && name == "upgrade" {
-        return Some(project(p, Proj::Via(name.to_string())));
+        return Some(project(p, Proj::Via(name.to_string().into())));
     }
     // `q.drain(..)`: an iterator over the collection's elements, like `iter()`.
     if nargs <= 1 && name == "drain" {
-        return Some(project(p, Proj::Via(name.to_string())));
+        return Some(project(p, Proj::Via(name.to_string().into())));
     }
     if nargs == 0 && name == "clone" {
         return Some(p);
     }
     if nargs == 0 && (lock_api::TRANSPARENT.contains(&name) || lock_api::ITERATORS.contains(&name))
     {
-        return Some(project(p, Proj::Via(name.to_string())));
+        return Some(project(p, Proj::Via(name.to_string().into())));
     }
     if nargs == 0 && !matches!(p.root, Root::Opaque) {
-        return Some(project(p, Proj::Method(name.to_string())));
+        return Some(project(p, Proj::Method(name.to_string().into())));
     }
     // `opt.ok_or(e)`, `res.map_err(f)`: the same value in another wrapper (`?` unwraps it).
     if nargs == 1 && lock_api::REWRAPPERS.contains(&name) {
         return Some(p);
     }
     if nargs == 1 && lock_api::ELEMENT_GETTERS.contains(&name) {
-        return Some(project(p, Proj::Index(tokens(&m.args[0]))));
+        return Some(project(p, Proj::Index(tokens(&m.args[0]).into())));
     }
     // Any other method on a known receiver: its result, typed by the method's return type once
     // the receiver's type is known (`if let Some(slot) = slots.remove_region(addr)`); the
     // arguments are part of the spelling, so `q.get(a)` and `q.get(b)` are not one instance.
     if nargs > 0 && !matches!(p.root, Root::Opaque) {
         let args: Vec<String> = m.args.iter().map(tokens).collect();
-        let mut r = project(p, Proj::Method(name.to_string()));
+        let mut r = project(p, Proj::Method(name.to_string().into()));
         if let Some(stem) = r.text.strip_suffix("()") {
-            r.text = format!("{stem}({})", args.join(", "));
+            r.text = format!("{stem}({})", args.join(", ")).into();
         }
         return Some(r);
     }
@@ -416,7 +416,7 @@ impl<'a> BodyLowerer<'a> {
             LockMethod::Unlock => {
                 self.emit(Op::Unlock {
                     place: Box::new(place),
-                    method: cx.name.clone(),
+                    method: cx.name.clone().into(),
                     span: cx.method_span,
                 });
                 Val::default()
@@ -517,7 +517,7 @@ impl<'a> BodyLowerer<'a> {
                 recv.ty.clone().map(|t| Place {
                     root: Root::Value(t),
                     proj: Vec::new(),
-                    text: tokens(&m.receiver),
+                    text: tokens(&m.receiver).into(),
                 })
             });
         let recv_has_guard = !recv.guards.is_empty();
@@ -895,7 +895,7 @@ impl<'a> BodyLowerer<'a> {
             self.emit(Op::Leak {
                 guard: g,
                 span,
-                how: how.clone(),
+                how: how.clone().into(),
                 owned: false,
             });
         }
@@ -965,7 +965,7 @@ impl<'a> BodyLowerer<'a> {
         }
         if boxed {
             self.emit(Op::Block {
-                kind: BlockKind::Alloc(pc.segs.join("::")),
+                kind: BlockKind::Alloc(pc.segs.join("::").into()),
                 span,
             });
         }
@@ -1039,7 +1039,7 @@ impl<'a> BodyLowerer<'a> {
         } else {
             self.emit(Op::Unlock {
                 place,
-                method: pc.last.clone(),
+                method: pc.last.clone().into(),
                 span: pc.span,
             });
         }
@@ -1137,7 +1137,7 @@ impl<'a> BodyLowerer<'a> {
             place: Some(Place {
                 root: Root::Call(pc.segs.clone()),
                 proj: Vec::new(),
-                text: format!("{}()", pc.segs.join("::")),
+                text: format!("{}()", pc.segs.join("::")).into(),
             }),
             guards: result.into_iter().collect(),
             fresh: result.is_some(),

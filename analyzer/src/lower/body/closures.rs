@@ -270,10 +270,13 @@ impl<'a> BodyLowerer<'a> {
                 // The root the binding aliases (`let a2 = Arc::clone(&a)` names `a`).
                 match b.alias.as_ref().map(|a| &a.root) {
                     Some(Root::Local { name, tag, .. }) => {
-                        captures.insert((name.clone(), Some(*tag)), owner(name, Some(*tag)));
+                        captures.insert(
+                            (name.clone().to_string(), Some(*tag)),
+                            owner(name, Some(*tag)),
+                        );
                     }
                     Some(Root::Param { name, .. }) => {
-                        captures.insert((name.clone(), None), owner(name, None));
+                        captures.insert((name.clone().to_string(), None), owner(name, None));
                     }
                     _ => {}
                 }

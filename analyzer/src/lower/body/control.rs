@@ -104,7 +104,9 @@ impl<'a> BodyLowerer<'a> {
             // A new value each time the condition matches (a `while let` iteration) — unless
             // the binding shadows one of its name bound from the same place: the same value.
             if !self.rebinds_same_place(&name, alias.as_ref()) {
-                self.emit(Op::Assign { root: name.clone() });
+                self.emit(Op::Assign {
+                    root: name.clone().into(),
+                });
             }
             binds.push(Binding {
                 name,
@@ -611,7 +613,9 @@ impl<'a> BodyLowerer<'a> {
         let mut scope = Scope::default();
         let names = pat_idents(&f.pat);
         for (i, n) in names.iter().enumerate() {
-            self.emit(Op::Assign { root: n.clone() });
+            self.emit(Op::Assign {
+                root: n.clone().into(),
+            });
             let alias = if i == 0 && names.len() == 1 {
                 it.place
                     .clone()

@@ -42,14 +42,14 @@ impl BodyLowerer<'_> {
                 .any(|b| b == last || *b == full)
         {
             self.emit(Op::Block {
-                kind: BlockKind::Sleep(full.clone()),
+                kind: BlockKind::Sleep(full.clone().into()),
                 span,
             });
         }
         self.resource_pair_effect(last, span);
         if pc.c.args.iter().any(|a| tokens(a).contains("GFP_KERNEL")) {
             self.emit(Op::Block {
-                kind: BlockKind::Alloc(format!("{full}(GFP_KERNEL)")),
+                kind: BlockKind::Alloc(format!("{full}(GFP_KERNEL)").into()),
                 span,
             });
         } else if pc.two("Box", "new")
@@ -58,7 +58,7 @@ impl BodyLowerer<'_> {
             || pc.two("Arc", "new")
         {
             self.emit(Op::Block {
-                kind: BlockKind::Alloc(full),
+                kind: BlockKind::Alloc(full.into()),
                 span,
             });
         }

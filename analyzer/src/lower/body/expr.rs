@@ -227,7 +227,7 @@ impl<'a> BodyLowerer<'a> {
         self.settle(&v, base_ext == Ext::Place);
         let name = member_name(&f.member);
         Val {
-            place: v.place.map(|p| project(p, Proj::Field(name))),
+            place: v.place.map(|p| project(p, Proj::Field(name.into()))),
             ..Val::default()
         }
     }
@@ -247,7 +247,7 @@ impl<'a> BodyLowerer<'a> {
         }
         let idx = tokens(&i.index);
         Val {
-            place: v.place.map(|p| project(p, Proj::Index(idx))),
+            place: v.place.map(|p| project(p, Proj::Index(idx.into()))),
             ..Val::default()
         }
     }
@@ -302,7 +302,7 @@ impl<'a> BodyLowerer<'a> {
         for f in &s.fields {
             let v = self.expr(&f.expr, ext);
             if let Some(p) = v.place.as_ref().filter(|p| !matches!(p.root, Root::Opaque)) {
-                places.push(p.text.clone());
+                places.push(p.text.to_string());
                 self.value_flow(
                     FlowTo::Field {
                         ty: ty.clone(),
@@ -315,8 +315,8 @@ impl<'a> BodyLowerer<'a> {
             // leaked by that call; the struct's `Drop` may release it, as for a raw hold.
             for &g in &v.guards {
                 if let Some(p) = self.guard_place(g) {
-                    if !places.contains(&p.text) {
-                        places.push(p.text);
+                    if !places.iter().any(|t| p.text == *t) {
+                        places.push(p.text.to_string());
                     }
                 }
             }
@@ -386,12 +386,12 @@ impl<'a> BodyLowerer<'a> {
                     Some(a) => a.clone(),
                     None => Place {
                         root: Root::Local {
-                            name: name.clone(),
-                            ty: b.ty.clone(),
+                            name: name.clone().into(),
+                            ty: b.ty.clone().map(Into::into),
                             tag: b.tag,
                         },
                         proj: Vec::new(),
-                        text: name.clone(),
+                        text: name.clone().into(),
                     },
                 };
                 return Val {
@@ -408,11 +408,11 @@ impl<'a> BodyLowerer<'a> {
                 return Val {
                     place: Some(Place {
                         root: Root::Param {
-                            name: name.clone(),
-                            ty: ty.clone(),
+                            name: name.clone().into(),
+                            ty: ty.clone().into(),
                         },
                         proj: Vec::new(),
-                        text: name.clone(),
+                        text: name.clone().into(),
                     }),
                     ty: Some(ty.clone()),
                     ..Val::default()
@@ -423,7 +423,7 @@ impl<'a> BodyLowerer<'a> {
             place: Some(Place {
                 root: Root::Path(segs.clone()),
                 proj: Vec::new(),
-                text: segs.join("::"),
+                text: segs.join("::").into(),
             }),
             ..Val::default()
         }
@@ -453,8 +453,8 @@ impl<'a> BodyLowerer<'a> {
         let target = self.operand_place_only(left);
         let text = target
             .as_ref()
-            .map(|p| p.text.clone())
-            .unwrap_or_else(|| tokens(left));
+            .map(|p| p.text)
+            .unwrap_or_else(|| tokens(left).into());
         // Assigning a guard to a local replaces (drops) the old one.
         if let syn::Expr::Path(p) = left {
             if let Some(name) = p.path.get_ident().map(|i| i.to_string()) {
@@ -493,7 +493,7 @@ impl<'a> BodyLowerer<'a> {
                         }
                     }
                 }
-                self.emit(Op::Assign { root: name });
+                self.emit(Op::Assign { root: name.into() });
                 return;
             }
         }
@@ -511,7 +511,7 @@ impl<'a> BodyLowerer<'a> {
             self.moved_params(right, &mut params);
             self.emit(Op::Store {
                 params,
-                place: text.clone(),
+                place: text,
                 span,
             });
         }
@@ -535,7 +535,7 @@ impl<'a> BodyLowerer<'a> {
                     self.emit(Op::Leak {
                         guard: g,
                         span,
-                        how: format!("stored in `{text}`"),
+                        how: (format!("stored in `{text}`")).into(),
                         owned,
                     });
                 }
@@ -663,7 +663,10 @@ impl<'a> BodyLowerer<'a> {
                         });
                     }
                 }
-                let root = t.place.map(|p| p.text).unwrap_or_else(|| tokens(&b.left));
+                let root = t
+                    .place
+                    .map(|p| p.text)
+                    .unwrap_or_else(|| tokens(&b.left).into());
                 self.emit(Op::Assign { root });
             }
             _ => {

@@ -59,7 +59,7 @@ pub(super) struct OrderState {
 pub(super) fn root_id(p: &Place) -> Option<String> {
     match &p.root {
         Root::SelfValue => Some("self".into()),
-        Root::Param { name, .. } => Some(name.clone()),
+        Root::Param { name, .. } => Some(name.clone().to_string()),
         Root::Local { name, tag, .. } => Some(format!("{name}#{tag}")),
         Root::Path(segs) => Some(format!("::{}", segs.join("::"))),
         _ => None,

@@ -113,7 +113,7 @@ impl<'a> BodyLowerer<'a> {
             .and_then(|b| b.alias.as_ref())
             .is_some_and(|a| a.text == name && (a.root != p.root || a.proj != p.proj));
         if !other {
-            p.text = name.to_string();
+            p.text = name.to_string().into();
         }
         p
     }
@@ -368,17 +368,19 @@ impl<'a> BodyLowerer<'a> {
                 if alias.is_none() {
                     ty = ty.or(v.ty.clone());
                 }
-                self.emit(Op::Assign { root: name.clone() });
+                self.emit(Op::Assign {
+                    root: name.clone().into(),
+                });
                 // `let h = Box::new(move || ..)`: the local holds that closure.
                 if let Some(func) = v.func.clone().filter(|_| alias.is_none()) {
                     let to = Place {
                         root: Root::Local {
-                            name: name.clone(),
-                            ty: ty.clone(),
+                            name: name.clone().into(),
+                            ty: ty.clone().map(Into::into),
                             tag,
                         },
                         proj: Vec::new(),
-                        text: name.clone(),
+                        text: name.clone().into(),
                     };
                     self.fn_store(FnStoreTo::Flow(FlowTo::Place(to)), func);
                 }
@@ -398,7 +400,9 @@ impl<'a> BodyLowerer<'a> {
                 let guards = self.take_ownership(&v, span);
                 let mut first = true;
                 for (name, alias) in bound {
-                    self.emit(Op::Assign { root: name.clone() });
+                    self.emit(Op::Assign {
+                        root: name.clone().into(),
+                    });
                     let g = if first { guards.clone() } else { Vec::new() };
                     first = false;
                     self.bind(Binding {

@@ -120,12 +120,12 @@ pub(super) fn negate_cfg(p: &str) -> String {
 
 pub(super) fn project(mut p: Place, proj: Proj) -> Place {
     match &proj {
-        Proj::Field(f) => p.text = format!("{}.{f}", p.text),
-        Proj::Index(i) => p.text = format!("{}[{i}]", p.text),
-        Proj::Method(m) => p.text = format!("{}.{m}()", p.text),
-        Proj::Elem => p.text = format!("{}[_]", p.text),
-        Proj::Guard => p.text = format!("{}.*", p.text),
-        Proj::Ctor { field, .. } => p.text = format!("{}.{field}", p.text),
+        Proj::Field(f) => p.text = format!("{}.{f}", p.text).into(),
+        Proj::Index(i) => p.text = format!("{}[{i}]", p.text).into(),
+        Proj::Method(m) => p.text = format!("{}.{m}()", p.text).into(),
+        Proj::Elem => p.text = format!("{}[_]", p.text).into(),
+        Proj::Guard => p.text = format!("{}.*", p.text).into(),
+        Proj::Ctor { field, .. } => p.text = format!("{}.{field}", p.text).into(),
         Proj::Via(_) | Proj::Unwrap => {}
     }
     p.proj.push(proj);
@@ -270,9 +270,12 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
                     walk(e, b.as_ref(), out);
                 }
             }
-            syn::Pat::Tuple(t) => {
-                positional(t.elems.iter(), base, |i| Proj::Field(i.to_string()), out)
-            }
+            syn::Pat::Tuple(t) => positional(
+                t.elems.iter(),
+                base,
+                |i| Proj::Field(i.to_string().into()),
+                out,
+            ),
             syn::Pat::TupleStruct(ts) => {
                 let ctor = last_ident(&ts.path);
                 match ctor.as_str() {
@@ -289,8 +292,8 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
                         ts.elems.iter(),
                         base,
                         |i| Proj::Ctor {
-                            ctor: ctor.clone(),
-                            field: i.to_string(),
+                            ctor: ctor.clone().into(),
+                            field: i.to_string().into(),
                         },
                         out,
                     ),
@@ -304,8 +307,8 @@ pub(super) fn pattern_places(pat: &syn::Pat, base: Option<&Place>) -> Vec<(Strin
                         project(
                             b.clone(),
                             Proj::Ctor {
-                                ctor: ctor.clone(),
-                                field,
+                                ctor: ctor.clone().into(),
+                                field: field.into(),
                             },
                         )
                     });
