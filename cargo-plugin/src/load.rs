@@ -649,6 +649,7 @@ pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
                 path_attr,
                 inline_parents: Vec::new(),
                 cfg_test,
+                cfg: None,
                 span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
             });
         }

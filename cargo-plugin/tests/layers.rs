@@ -21,6 +21,7 @@ const ANALYZER: &[&str] = &[
     "source",
     "fast_span",
     "diag",
+    "cfg_pred",
     "config",
     "parse",
     "fix",
