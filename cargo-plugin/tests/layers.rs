@@ -51,6 +51,7 @@ const PLUGIN: &[&str] = &[
     "cache",
     "unit",
     "deps_memo",
+    "features",
     "deps",
     "report",
     "baseline",

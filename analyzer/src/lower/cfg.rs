@@ -16,12 +16,19 @@ pub struct CfgDropped {
     /// aliases, `use`s and traits.
     pub items: usize,
     pub statements: usize,
+    /// `mod` declarations whose files were not read (counted by the loader).
+    pub modules: usize,
 }
 
 impl CfgDropped {
     pub fn add(&mut self, o: CfgDropped) {
         self.items += o.items;
         self.statements += o.statements;
+        self.modules += o.modules;
+    }
+
+    pub fn total(&self) -> usize {
+        self.items + self.statements + self.modules
     }
 }
 
