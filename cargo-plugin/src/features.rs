@@ -135,6 +135,13 @@ pub fn requested(name: &str, table: &Table, flags: &FeatureFlags) -> BTreeSet<St
     start
 }
 
+/// A plain `--features` name that none of the `packages` declares (cargo refuses it too).
+pub fn undeclared(packages: &[&cargo_metadata::Package], flags: &FeatureFlags) -> Option<String> {
+    (flags.names().into_iter())
+        .filter(|f| !f.contains('/'))
+        .find(|f| !packages.iter().any(|p| p.features.contains_key(f)))
+}
+
 /// The features of an analyzed package from its feature table and the command line.
 pub fn for_package(name: &str, table: &Table, flags: &FeatureFlags) -> Features {
     features_of(table, &requested(name, table, flags))

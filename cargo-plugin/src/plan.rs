@@ -75,6 +75,13 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             plan.config_dirs.push(d.as_std_path().to_path_buf());
         }
     }
+    if let Some(f) = crate::features::undeclared(&packages, &sel.features) {
+        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "none of the selected packages contains this feature: {f}\nselected packages: {}",
+            names.join(", ")
+        ));
+    }
     let first = plan.units.len();
     plan.units.extend(plan_packages(&packages, sel.all_targets));
     // what the command line asks for, from the manifests; cargo's resolve says it better

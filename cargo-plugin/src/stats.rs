@@ -331,11 +331,13 @@ pub fn features(report: &Report) -> String {
         "lockstep: {} items under disabled features left out",
         d.total()
     );
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     if d.statements + d.modules > 0 {
         let _ = write!(
             s,
-            " ({} of them statements, {} modules)",
-            d.statements, d.modules
+            " (among them {} and {})",
+            plural(d.statements, "statement"),
+            plural(d.modules, "module")
         );
     }
     if c.units_unknown > 0 {
