@@ -30,15 +30,19 @@ pub enum Tri {
     Unknown,
 }
 
-impl Tri {
-    pub fn not(self) -> Tri {
+impl std::ops::Not for Tri {
+    type Output = Tri;
+
+    fn not(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
             Tri::Unknown => Tri::Unknown,
         }
     }
+}
 
+impl Tri {
     /// Kleene conjunction: false wins over unknown.
     pub fn and(self, o: Tri) -> Tri {
         match (self, o) {
@@ -50,7 +54,7 @@ impl Tri {
 
     /// Kleene disjunction: true wins over unknown.
     pub fn or(self, o: Tri) -> Tri {
-        self.not().and(o.not()).not()
+        !(!self).and(!o)
     }
 }
 
@@ -83,7 +87,7 @@ impl CfgPred {
     pub fn eval(&self, features: Option<&Features>) -> Tri {
         match self {
             CfgPred::Feature(name) => features.map_or(Tri::Unknown, |f| f.value(name)),
-            CfgPred::Not(p) => p.eval(features).not(),
+            CfgPred::Not(p) => !p.eval(features),
             CfgPred::All(ps) => (ps.iter()).fold(Tri::True, |v, p| v.and(p.eval(features))),
             CfgPred::Any(ps) => (ps.iter()).fold(Tri::False, |v, p| v.or(p.eval(features))),
             CfgPred::Other(_) => Tri::Unknown,
@@ -210,7 +214,7 @@ mod tests {
                 assert_eq!(a.and(b), b.and(a));
                 assert_eq!(a.or(b), b.or(a));
                 // De Morgan holds in Kleene logic
-                assert_eq!(a.and(b).not(), a.not().or(b.not()));
+                assert_eq!(!a.and(b), (!a).or(!b));
             }
         }
         assert_eq!(Unknown.and(False), False);
