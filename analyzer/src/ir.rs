@@ -147,6 +147,9 @@ pub struct StructDef {
     /// A braced struct's name is a type only, so a `static` or `fn` of the same name is what
     /// the name means as a value (`pub static TTY: TTY`).
     pub ctor: bool,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// An enum: its name (a path that names it names no struct) and its variants' fields, for
@@ -159,6 +162,9 @@ pub struct EnumDef {
     pub generics: Vec<String>,
     /// Each variant's name and fields (tuple variants' fields named `0`, `1`, …).
     pub variants: Vec<(String, Vec<(String, TypeRef)>)>,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -168,6 +174,9 @@ pub struct StaticDef {
     pub ty: TypeRef,
     pub span: Span,
     pub module: String,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -178,6 +187,9 @@ pub struct AliasDef {
     pub module: String,
     /// Its type parameters (`type FastMap<K, V> = HashMap<K, V, Hasher>`).
     pub generics: Vec<String>,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// `use` entries of one module: the local name and the path it stands for.
@@ -188,6 +200,9 @@ pub struct UseDef {
     pub path: Vec<String>,
     /// `use a::b::*`.
     pub glob: bool,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// Where a place starts.
@@ -649,6 +664,10 @@ pub struct Body {
     /// nobody else can hold it, so they order nothing against other locks.
     #[serde(default)]
     pub unshared: Vec<NodeId>,
+    /// Statements under a `#[cfg(..)]` that names a feature, decided by the loader
+    /// (`lower::cfg`).
+    #[serde(default)]
+    pub cfg_gates: Vec<CfgGate>,
     /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
     #[serde(skip)]
     pub released: bool,
@@ -664,6 +683,28 @@ impl Body {
         self.fn_stores = Vec::new();
         self.released = true;
     }
+}
+
+/// A statement under a `#[cfg(..)]` predicate that names a feature. Lowering puts it between
+/// two nodes of its own, `node` (whose successors enter the statement) and `join` (where the
+/// path goes on after it), so that a loader that finds the statement not compiled can send
+/// `node` straight to `join` and clear the statement's own nodes (`node + 1 .. join`), value
+/// flows and closures.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CfgGate {
+    pub node: NodeId,
+    pub join: NodeId,
+    pub pred: crate::cfg_pred::CfgPred,
+    /// Whether the statement is kept when the predicate is undecided. A statement whose
+    /// predicate is the negation of an earlier one's in its block (`#[cfg(not(feature =
+    /// "libc"))]` after `#[cfg(feature = "libc")]`) is an alternative to it: kept only when
+    /// its own predicate is true, as no build has both.
+    pub kept_if_unknown: bool,
+    /// The statement's entries in `Body::value_flows` and `Body::fn_stores` (start, end).
+    pub value_flows: (u32, u32),
+    pub fn_stores: (u32, u32),
+    /// The closures lowered as functions of their own inside the statement (`FnDef::path`).
+    pub closures: Vec<String>,
 }
 
 /// `OrderedAcq::outcomes`: the left operand compares less than the right one.
@@ -776,6 +817,9 @@ pub struct FnDef {
     /// an unmangled symbol (`#[no_mangle]`, `#[unsafe(no_mangle)]`, `#[export_name]`), as an
     /// entry an assembly stub jumps to must be.
     pub foreign_entry: bool,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// A variable a closure captures: a parameter (`tag` is `None`) or a local binding (the
@@ -814,6 +858,9 @@ pub struct TraitDef {
     pub name: String,
     pub supertraits: Vec<Vec<String>>,
     pub module: String,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// An `impl Trait for Type` block: the trait and the self type as written, where it is, its
@@ -826,6 +873,9 @@ pub struct ImplDef {
     pub module: String,
     pub generics: Vec<String>,
     pub test_only: bool,
+    /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
+    /// (`crate::cfg_pred`); `None`: compiled in every configuration.
+    pub cfg: crate::cfg_pred::ItemCfg,
 }
 
 /// The items of one file.

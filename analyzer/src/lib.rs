@@ -2,6 +2,7 @@
 //! sequence-number analyses of cargo-lockstep. It does no IO and prints nothing: callers hand
 //! it text and get plain data and [`diag::Diagnostic`]s back.
 
+pub mod cfg_pred;
 pub mod config;
 pub mod diag;
 pub mod fast_hash;

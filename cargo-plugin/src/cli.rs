@@ -118,6 +118,20 @@ pub struct RunArgs {
     /// Do not read the dependencies' sources (their lock types and what their functions do)
     #[arg(long, help_heading = "Target Selection")]
     pub no_deps: bool,
+    /// Space or comma separated list of features to activate (repeatable)
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Feature Selection"
+    )]
+    pub features: Vec<String>,
+    /// Activate all available features of all selected packages
+    #[arg(long, help_heading = "Feature Selection")]
+    pub all_features: bool,
+    /// Do not activate the `default` feature of the selected packages
+    #[arg(long, help_heading = "Feature Selection")]
+    pub no_default_features: bool,
     /// Edition for PATHs that are not a package [default: the enclosing package's, else 2021]
     #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
     pub edition: Option<Edition>,
@@ -318,6 +332,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
             all_targets: r.all_targets,
             no_deps: r.no_deps,
             edition: r.edition,
+            features: crate::features::FeatureFlags {
+                features: r.features,
+                all_features: r.all_features,
+                no_default_features: r.no_default_features,
+            },
         },
         level_flags,
         options: RunOptions {
@@ -350,6 +369,9 @@ fn merge_run(a: RunArgs, b: RunArgs) -> RunArgs {
         exclude: cat(a.exclude, b.exclude),
         all_targets: a.all_targets || b.all_targets,
         no_deps: a.no_deps || b.no_deps,
+        features: cat(a.features, b.features),
+        all_features: a.all_features || b.all_features,
+        no_default_features: a.no_default_features || b.no_default_features,
         edition: b.edition.or(a.edition),
         deny: cat(a.deny, b.deny),
         warn: cat(a.warn, b.warn),
@@ -491,6 +513,32 @@ mod tests {
         assert!(i.selection.all_targets);
         let got: Vec<&str> = i.level_flags.iter().map(|f| f.lint.as_str()).collect();
         assert_eq!(got, ["a", "b"]);
+    }
+
+    #[test]
+    fn feature_flags_as_cargo_spells_them() {
+        let i = inv(&[
+            "cargo-lockstep",
+            "--features",
+            "a,b",
+            "-F",
+            "c",
+            "--no-default-features",
+            "graph",
+            "--all-features",
+        ]);
+        let f = &i.selection.features;
+        assert_eq!(f.features, ["a,b", "c"]);
+        assert!(f.no_default_features && f.all_features);
+        assert_eq!(
+            f.cargo_args(),
+            [
+                "--features",
+                "a,b,c",
+                "--all-features",
+                "--no-default-features"
+            ]
+        );
     }
 
     #[test]

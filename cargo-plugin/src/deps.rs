@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cargo_metadata::{semver, DependencyKind, Metadata, Package, PackageId, TargetKind};
+use lockstep_analyzer::cfg_pred::Features;
 use lockstep_analyzer::Edition;
 
 use crate::deps_memo::{cargo_home, replace_memo, source_name_use, source_names_lock_code};
@@ -169,6 +170,8 @@ struct Pkg {
     /// Normal dependencies: extern crate name and package; `None` until asked (the local
     /// graph reads a manifest only when its package is reached).
     deps: Option<Vec<(String, usize)>>,
+    /// The features cargo's resolve enables (`None` in the local graph).
+    features: Option<Features>,
 }
 
 /// The packages the walk may reach: cargo's resolve graph, or one read from the manifests and
@@ -181,6 +184,8 @@ struct Graph {
     vendored: Versions,
     /// Whether the local graph may take sources from `$CARGO_HOME/registry/src`.
     registry: bool,
+    /// The graph is cargo's resolve.
+    resolved: bool,
 }
 
 /// Package sources by name, newest version first.
@@ -213,6 +218,7 @@ impl Graph {
                         .collect()
                 });
                 g.deps = Some(deps.unwrap_or_default());
+                g.features = crate::features::from_resolve(meta, &p.id);
                 g
             })
             .collect();
@@ -221,6 +227,7 @@ impl Graph {
             by_manifest: BTreeMap::new(),
             vendored: Versions::new(),
             registry: true,
+            resolved: true,
         })
     }
 
@@ -305,6 +312,7 @@ fn pkg_of_metadata(p: &Package) -> Pkg {
             .map(|t| t.src_path.clone().into_std_path_buf())
             .collect(),
         deps: None,
+        features: None,
     }
 }
 
@@ -323,6 +331,7 @@ pub fn dependency_units(
     meta: Option<&Metadata>,
     selected: &[&Package],
     registry: bool,
+    root_features: &BTreeMap<String, Features>,
 ) -> (Vec<UnitPlan>, DepReport, ExternNames) {
     let mut report = DepReport::default();
     let mut graph = match meta.and_then(Graph::from_metadata) {
@@ -336,6 +345,7 @@ pub fn dependency_units(
                 .map(|d| vendored_sources(d.as_std_path()))
                 .unwrap_or_default(),
             registry,
+            resolved: false,
         },
     };
     // the analyzed packages, by position in the graph
@@ -432,12 +442,17 @@ pub fn dependency_units(
                 },
                 test_only: false,
                 follow_cfg_test: false,
+                features: None,
                 dependency: true,
                 extern_names: Vec::new(),
             });
             loaded.push(*d);
             queue.push_back(*d);
         }
+    }
+    let features = unit_features(&mut graph, &roots, &loaded, root_features);
+    for (u, d) in units.iter_mut().zip(&loaded) {
+        u.features = features.get(d).cloned();
     }
     let mut extern_names = ExternNames::new();
     for &i in roots.iter().chain(&loaded) {
@@ -447,6 +462,41 @@ pub fn dependency_units(
         }
     }
     (units, report, extern_names)
+}
+
+/// The features of the `loaded` packages: cargo's resolve, else unified from the manifests
+/// from what the `roots` are built with (`crate::features::unify`).
+fn unit_features(
+    graph: &mut Graph,
+    roots: &[usize],
+    loaded: &[usize],
+    root_features: &BTreeMap<String, Features>,
+) -> BTreeMap<usize, Features> {
+    if graph.resolved {
+        return (loaded.iter())
+            .filter_map(|&d| Some((d, graph.pkgs[d].features.clone()?)))
+            .collect();
+    }
+    let wanted: BTreeSet<usize> = roots.iter().chain(loaded).copied().collect();
+    let nodes: Vec<crate::features::Node> = (0..graph.pkgs.len())
+        .map(|i| crate::features::Node {
+            manifest: graph.pkgs[i].manifest.clone(),
+            deps: if wanted.contains(&i) {
+                let deps = graph.deps_of(i);
+                deps.into_iter()
+                    .map(|(_, d)| (d, graph.pkgs[d].name.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let known: Vec<(usize, Features)> = (roots.iter())
+        .filter_map(|&r| Some((r, root_features.get(&graph.pkgs[r].id)?.clone())))
+        .collect();
+    let mut got = crate::features::unify(&nodes, &known);
+    got.retain(|d, _| loaded.contains(d));
+    got
 }
 
 /// Extern names that are not the crate names of their packages, by package id.
@@ -741,6 +791,7 @@ fn read_local_package(manifest: &Path) -> Option<Pkg> {
         proc_macro,
         roots: vec![src],
         deps: None,
+        features: None,
     })
 }
 
@@ -865,11 +916,18 @@ pub struct ResolveMemo {
 }
 
 impl ResolveMemo {
-    /// Under `<target>/lockstep/` beside the per-file cache.
-    pub fn new(root: &Path, lock_file: &Path, manifests: &[&Path]) -> ResolveMemo {
+    /// Under `<target>/lockstep/` beside the per-file cache, for a resolve with the feature
+    /// flags `features`.
+    pub fn new(
+        root: &Path,
+        lock_file: &Path,
+        manifests: &[&Path],
+        features: &crate::features::FeatureFlags,
+    ) -> ResolveMemo {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
         env!("CARGO_PKG_VERSION").hash(&mut h);
+        features.hash(&mut h);
         std::fs::read(lock_file).ok().hash(&mut h);
         for m in manifests {
             m.hash(&mut h);
@@ -958,12 +1016,17 @@ fn path_manifest_stamps(meta: &Metadata) -> Vec<(PathBuf, u64)> {
     v
 }
 
-/// `cargo metadata --offline --locked` with the dependency graph of the host platform.
-pub fn metadata_with_deps(manifest: &Path) -> Result<Metadata, String> {
+/// `cargo metadata --offline --locked` with the dependency graph of the host platform, its
+/// features resolved for the command line's feature flags.
+pub fn metadata_with_deps(
+    manifest: &Path,
+    features: &crate::features::FeatureFlags,
+) -> Result<Metadata, String> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
     // `--locked`: a lock file that would need an update is left alone (the run falls back to
     // the manifests) rather than rewritten
     let mut opts = vec!["--offline".to_string(), "--locked".to_string()];
+    opts.extend(features.cargo_args());
     if let Some(h) = host_triple() {
         opts.push("--filter-platform".into());
         opts.push(h);
@@ -995,16 +1058,19 @@ mod tests {
         let manifest = root.join("Cargo.toml");
         std::fs::write(&lock, "version = 4\n").unwrap();
         std::fs::write(&manifest, "[package]\nname = \"a\"\n").unwrap();
-        let memo = ResolveMemo::new(root, &lock, &[&manifest]);
+        let memo = ResolveMemo::new(root, &lock, &[&manifest], &Default::default());
         assert_eq!(memo.get(), None);
         memo.put("no matching package named `criterion` found");
-        let again = ResolveMemo::new(root, &lock, &[&manifest]);
+        let again = ResolveMemo::new(root, &lock, &[&manifest], &Default::default());
         assert_eq!(
             again.get().as_deref(),
             Some("no matching package named `criterion` found")
         );
         std::fs::write(&lock, "version = 4\n# changed\n").unwrap();
-        assert_eq!(ResolveMemo::new(root, &lock, &[&manifest]).get(), None);
+        assert_eq!(
+            ResolveMemo::new(root, &lock, &[&manifest], &Default::default()).get(),
+            None
+        );
     }
 
     #[test]

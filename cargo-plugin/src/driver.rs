@@ -134,6 +134,7 @@ fn check(inv: &Invocation) -> i32 {
     if opts.with_cargo_check {
         cargo_ok = forward_cargo_check(
             &manifest,
+            &inv.selection.features,
             &mut out,
             matches!(opts.message_format, MessageFormatArg::Json),
         );
@@ -304,12 +305,19 @@ fn explain(lint: &str) -> i32 {
 }
 
 /// Run `cargo check --message-format=json` and forward its messages (all but its
-/// `build-finished`, since ours ends the stream) so one editor command shows both. With a
-/// non-JSON format its rendered messages go to stderr. Returns whether the check succeeded.
-fn forward_cargo_check(manifest: &Path, out: &mut dyn Write, json: bool) -> bool {
+/// `build-finished`, since ours ends the stream) so one editor command shows both, with the
+/// same feature flags. With a non-JSON format its rendered messages go to stderr. Returns
+/// whether the check succeeded.
+fn forward_cargo_check(
+    manifest: &Path,
+    features: &crate::features::FeatureFlags,
+    out: &mut dyn Write,
+    json: bool,
+) -> bool {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
     cmd.arg("check").arg("--message-format=json");
+    cmd.args(features.cargo_args());
     if manifest.exists() {
         cmd.arg("--manifest-path").arg(manifest);
     }

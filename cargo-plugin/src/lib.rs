@@ -6,6 +6,8 @@
 //! - `progress`: the progress bar on stderr
 //! - `cache`: per-file lowering results under `target/lockstep/`
 //! - `unit`: the units (cargo targets or paths) a run loads
+//! - `deps_memo`: what choosing the dependencies read, and the remembered choice
+//! - `features`: the features each package is built with (cargo's resolve, else the manifests)
 //! - `deps`: dependencies read from source (which packages, where their sources are)
 //! - `report`: the outcome of a run
 //! - `baseline`: findings recorded in a baseline file, and matching against it
@@ -32,6 +34,7 @@ pub mod demo;
 pub mod deps;
 pub mod deps_memo;
 pub mod driver;
+pub mod features;
 pub mod fix;
 pub mod graph;
 pub mod load;

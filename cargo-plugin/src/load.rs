@@ -18,7 +18,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use lockstep_analyzer::cfg_pred::Tri;
 use lockstep_analyzer::diag::ids;
+use lockstep_analyzer::lower::cfg::CfgDropped;
 use lockstep_analyzer::lower::ModDecl;
 use lockstep_analyzer::macros::MacroTable;
 use lockstep_analyzer::{
@@ -49,6 +51,21 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// Load problems without one.
     pub io_errors: Vec<String>,
+    /// Items, statements and `mod` declarations left out because a `#[cfg(..)]` on the
+    /// unit's features is false.
+    pub cfg_dropped: CfgDropped,
+}
+
+/// Leave out what the unit does not compile: inline `#[cfg(test)]` code (unless the unit
+/// follows it) and what is under a `#[cfg(..)]` that the unit's features make false.
+fn drop_not_compiled(l: &mut LoweredFile, unit: &UnitPlan, dropped: &mut CfgDropped) {
+    if !unit.follow_cfg_test {
+        drop_cfg_test(l);
+    }
+    dropped.add(lockstep_analyzer::lower::cfg::apply(
+        l,
+        unit.features.as_ref(),
+    ));
 }
 
 /// Leave out the functions of inline `#[cfg(test)]` code.
@@ -338,9 +355,7 @@ impl State<'_> {
         let mut lowered: Vec<LoweredFile> = slots.into_iter().flatten().collect();
         // inline `#[cfg(test)]` code is left out like out-of-line test modules
         for ((_, p, _), l) in added.iter().zip(lowered.iter_mut()) {
-            if !units[p.unit].follow_cfg_test {
-                drop_cfg_test(l);
-            }
+            drop_not_compiled(l, &units[p.unit], &mut self.out.cfg_dropped);
         }
         lowered
     }
@@ -358,6 +373,7 @@ impl State<'_> {
                 continue;
             }
             let follow_cfg_test = units[p.unit].follow_cfg_test;
+            let features = units[p.unit].features.as_ref();
             // a file that does not parse still names its modules: find them in the text
             let fallback;
             let decls = if l.parse_error.is_some() && l.mod_decls.is_empty() {
@@ -368,6 +384,14 @@ impl State<'_> {
             };
             for decl in decls {
                 if decl.cfg_test && !follow_cfg_test {
+                    continue;
+                }
+                if decl
+                    .cfg
+                    .as_ref()
+                    .is_some_and(|c| c.eval(features) == Tri::False)
+                {
+                    self.out.cfg_dropped.modules += 1;
                     continue;
                 }
                 if let Some(child) = self.resolve(*id, p, *node, decl) {
@@ -414,9 +438,8 @@ impl State<'_> {
         });
         for (i, mut l) in again {
             let unit = self.out.file_units[l.file.0 as usize];
-            if !units[unit].follow_cfg_test {
-                drop_cfg_test(&mut l);
-            }
+            // the first lowering's count was taken already
+            drop_not_compiled(&mut l, &units[unit], &mut CfgDropped::default());
             self.out.lowered[i] = l;
         }
     }
@@ -649,6 +672,7 @@ pub fn scan_mod_decls(file: &SourceFile) -> Vec<ModDecl> {
                 path_attr,
                 inline_parents: Vec::new(),
                 cfg_test,
+                cfg: None,
                 span: lockstep_analyzer::Span::new(file.id, at as u32, (at + name.len()) as u32),
             });
         }

@@ -2,9 +2,11 @@
 //! where their configuration lives. Packages and targets come from
 //! `cargo metadata --no-deps --offline`; nothing is built.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use cargo_metadata::{Metadata, Package, TargetKind};
+use lockstep_analyzer::cfg_pred::Features;
 use lockstep_analyzer::Edition;
 
 use crate::paths::{display_path, glob_match, io_reason, normalize};
@@ -21,6 +23,8 @@ pub struct Selection {
     pub all_targets: bool,
     pub no_deps: bool,
     pub edition: Option<Edition>,
+    /// `--features`, `--all-features`, `--no-default-features`.
+    pub features: crate::features::FeatureFlags,
 }
 
 /// What to analyze: units and where their configuration lives.
@@ -53,7 +57,7 @@ pub struct Plan {
 
 /// Plan the units of a manifest (`Cargo.toml`) with a package selection.
 pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Result<(), String> {
-    let meta = metadata(Some(manifest))?;
+    let meta = metadata(Some(manifest), &sel.features)?;
     let packages = select_packages(&meta, Some(manifest), sel)?;
     for e in &sel.exclude {
         if !meta
@@ -71,7 +75,22 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             plan.config_dirs.push(d.as_std_path().to_path_buf());
         }
     }
+    if let Some(f) = crate::features::undeclared(&packages, &sel.features) {
+        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "none of the selected packages contains this feature: {f}\nselected packages: {}",
+            names.join(", ")
+        ));
+    }
+    let first = plan.units.len();
     plan.units.extend(plan_packages(&packages, sel.all_targets));
+    // what the command line asks for, from the manifests; cargo's resolve says it better
+    let mut root_features: BTreeMap<String, Features> = (packages.iter())
+        .map(|p| {
+            let f = crate::features::for_package(p.name.as_str(), &p.features, &sel.features);
+            (p.id.repr.clone(), f)
+        })
+        .collect();
     if sel.no_deps {
         plan.deps.disabled = true;
     } else if crate::deps::has_outside_dependencies(&packages) {
@@ -88,6 +107,7 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
                 meta.workspace_root.as_std_path(),
                 lock_file.as_std_path(),
                 &manifests,
+                &sel.features,
             )
         });
         let remembered = memo.as_ref().and_then(|m| m.get());
@@ -104,7 +124,7 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         } else if let Some(why) = remembered {
             (None, Some(why))
         } else {
-            match crate::deps::metadata_with_deps(manifest) {
+            match crate::deps::metadata_with_deps(manifest, &sel.features) {
                 Ok(full) => {
                     if let Some(m) = &memo {
                         m.put_resolved(&full);
@@ -119,6 +139,13 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
                 }
             }
         };
+        if let Some(full) = &full {
+            for p in &packages {
+                if let Some(f) = crate::features::from_resolve(full, &p.id) {
+                    root_features.insert(p.id.repr.clone(), f);
+                }
+            }
+        }
         let selected: Vec<&Package> = match &full {
             Some(full) => {
                 let ids: Vec<&cargo_metadata::PackageId> = packages.iter().map(|p| &p.id).collect();
@@ -130,9 +157,10 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
             None => packages.clone(),
         };
         let registry = !plan.hermetic;
-        let choose = || crate::deps::dependency_units(full.as_ref(), &selected, registry);
+        let choose =
+            || crate::deps::dependency_units(full.as_ref(), &selected, registry, &root_features);
         let (units, mut report, extern_names) = if plan.remember_resolve {
-            let key = plan_key(full.as_ref(), &selected, registry);
+            let key = plan_key(full.as_ref(), &selected, registry, &root_features);
             let dir = crate::cache::Cache::default_dir(meta.workspace_root.as_std_path());
             let memo = crate::deps_memo::PlanMemo::new(dir.parent().unwrap_or(&dir), key);
             let remembered: Option<(
@@ -161,12 +189,22 @@ pub fn plan_manifest(manifest: &Path, sel: &Selection, plan: &mut Plan) -> Resul
         }
         merge_reports(&mut plan.deps, report);
     }
+    for u in &mut plan.units[first..] {
+        if !u.dependency {
+            u.features = root_features.get(&u.unit.package_id).cloned();
+        }
+    }
     Ok(())
 }
 
 /// What a remembered dependency plan was made for: the tool's build, the selected packages
 /// and cargo's graph (the files read on the way are stamped in the memo itself).
-fn plan_key(full: Option<&cargo_metadata::Metadata>, selected: &[&Package], registry: bool) -> u64 {
+fn plan_key(
+    full: Option<&cargo_metadata::Metadata>,
+    selected: &[&Package],
+    registry: bool,
+    root_features: &BTreeMap<String, Features>,
+) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut h);
@@ -179,6 +217,7 @@ fn plan_key(full: Option<&cargo_metadata::Metadata>, selected: &[&Package], regi
     }
     crate::deps_memo::cargo_home().hash(&mut h);
     registry.hash(&mut h);
+    root_features.hash(&mut h);
     for p in selected {
         p.id.repr.hash(&mut h);
         p.manifest_path.hash(&mut h);
@@ -190,6 +229,9 @@ fn plan_key(full: Option<&cargo_metadata::Metadata>, selected: &[&Package], regi
         }
         for n in full.resolve.iter().flat_map(|r| &r.nodes) {
             n.id.repr.hash(&mut h);
+            for f in &n.features {
+                f.to_string().hash(&mut h);
+            }
             for d in &n.deps {
                 d.name.hash(&mut h);
                 d.pkg.repr.hash(&mut h);
@@ -414,6 +456,7 @@ pub fn plan_file(path: &Path, edition: Edition) -> UnitPlan {
         },
         test_only: false,
         follow_cfg_test: true,
+        features: None,
         dependency: false,
         extern_names: Vec::new(),
     }
@@ -482,6 +525,7 @@ pub fn plan_walk(dir: &Path, edition: Edition, errors: &mut Vec<String>, root: &
         source: UnitSource::Files(files),
         test_only: false,
         follow_cfg_test: true,
+        features: None,
         dependency: false,
         extern_names: Vec::new(),
     }
@@ -688,6 +732,7 @@ pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> 
                 },
                 test_only,
                 follow_cfg_test: all_targets,
+                features: None,
                 dependency: false,
                 extern_names: extern_names.clone(),
             });
@@ -696,10 +741,16 @@ pub fn plan_packages(packages: &[&Package], all_targets: bool) -> Vec<UnitPlan> 
     out
 }
 
-/// `cargo metadata --no-deps` for a manifest (offline; nothing is built or fetched).
-pub fn metadata(manifest: Option<&Path>) -> Result<Metadata, String> {
+/// `cargo metadata --no-deps` for a manifest (offline; nothing is built or fetched), with the
+/// command line's feature flags.
+pub fn metadata(
+    manifest: Option<&Path>,
+    features: &crate::features::FeatureFlags,
+) -> Result<Metadata, String> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps().other_options(vec!["--offline".to_string()]);
+    let mut opts = vec!["--offline".to_string()];
+    opts.extend(features.cargo_args());
+    cmd.no_deps().other_options(opts);
     if let Some(m) = manifest {
         cmd.manifest_path(m);
     }

@@ -156,6 +156,10 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
         });
         let mut io_errors = plan.io_errors;
         io_errors.extend(loaded.io_errors);
+        let cfg = crate::report::CfgReport {
+            dropped: loaded.cfg_dropped,
+            units_unknown: plan.units.iter().filter(|u| u.features.is_none()).count(),
+        };
         let report = Report {
             root: plan.root,
             db: loaded.db,
@@ -166,6 +170,7 @@ pub fn analyze_plan(plan: Plan, settings: &Settings, levels: &Levels) -> (Report
             analysis: Some(analysis),
             config,
             deps: plan.deps,
+            cfg,
         };
         (report, t)
     })

@@ -27,4 +27,15 @@ pub struct Report {
     pub config: Config,
     /// What reading the dependencies did.
     pub deps: DepReport,
+    /// What the units' features left out.
+    pub cfg: CfgReport,
+}
+
+/// What `#[cfg(feature = "..")]` decided in a run.
+#[derive(Clone, Debug, Default)]
+pub struct CfgReport {
+    pub dropped: lockstep_analyzer::lower::cfg::CfgDropped,
+    /// Units loaded without knowing their features (paths, dependencies cargo did not
+    /// resolve and no manifest describes).
+    pub units_unknown: usize,
 }

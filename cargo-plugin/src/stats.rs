@@ -323,6 +323,35 @@ pub fn dependencies(report: &Report) -> String {
     s
 }
 
+/// The `--stats` line on `#[cfg(feature = "..")]`: what the units' features left out.
+pub fn features(report: &Report) -> String {
+    let c = &report.cfg;
+    let d = &c.dropped;
+    let mut s = format!(
+        "lockstep: {} items under disabled features left out",
+        d.total()
+    );
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if d.statements + d.modules > 0 {
+        let _ = write!(
+            s,
+            " (among them {} and {})",
+            plural(d.statements, "statement"),
+            plural(d.modules, "module")
+        );
+    }
+    if c.units_unknown > 0 {
+        let _ = write!(
+            s,
+            "; features not known for {} of {} units (their feature cfgs kept)",
+            c.units_unknown,
+            report.units.len()
+        );
+    }
+    s.push('\n');
+    s
+}
+
 /// File counts, timings, findings per lint and analysis coverage, to stderr.
 pub fn print_stats(report: &Report, t: &Timings, total: Duration) {
     let own = |f: &&lockstep_analyzer::SourceFile| !f.dependency;
@@ -347,6 +376,7 @@ pub fn print_stats(report: &Report, t: &Timings, total: Duration) {
         report.units.len()
     );
     eprint!("{}", dependencies(report));
+    eprint!("{}", features(report));
     eprintln!(
         "lockstep: plan {:.1} ms, load+parse {:.1} ms, analysis {:.1} ms, lints {:.1} ms, total {:.1} ms",
         ms(t.plan),

@@ -43,6 +43,9 @@ pub struct UnitPlan {
     pub test_only: bool,
     /// Follow `mod x;` declarations under `#[cfg(test)]`.
     pub follow_cfg_test: bool,
+    /// The features the package is built with; `None` when they are not known (every
+    /// `#[cfg(feature = "..")]` is then undecided, and kept).
+    pub features: Option<lockstep_analyzer::cfg_pred::Features>,
     /// A dependency of the analyzed packages: read for what its code does, never reported.
     pub dependency: bool,
     /// The names this crate's code gives renamed dependencies (`mysync = { package =

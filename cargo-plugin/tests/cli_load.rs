@@ -507,3 +507,65 @@ fn deep_nesting_does_not_overflow() {
     assert_eq!(o.code, 0, "{o:?}");
     assert!(findings(&o.stdout).is_empty(), "{o:?}");
 }
+
+/// The findings' `path:line` of a short-format run.
+fn lines_of(out: &str) -> Vec<String> {
+    findings(out)
+        .iter()
+        .map(|l| l.split(':').take(2).collect::<Vec<_>>().join(":"))
+        .collect()
+}
+
+#[test]
+fn feature_flags_decide_feature_cfgs() {
+    let dir = fixture("locks/precision/cfg-features");
+    let run = |flags: &[&str]| {
+        let mut args = vec!["--no-cache", "--message-format", "short", "--stats"];
+        args.extend(flags);
+        let out = lockstep(&dir, &args);
+        assert_eq!(out.code, 1, "{out:?}");
+        out
+    };
+    let lib =
+        |ls: &[u32]| -> Vec<String> { ls.iter().map(|l| format!("src/lib.rs:{l}")).collect() };
+    // default: `std` and `alloc` on (what the `//~` comments expect)
+    let out = run(&[]);
+    assert_eq!(
+        lines_of(&out.stdout),
+        lib(&[18, 38, 59, 66, 75, 87]),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains(
+            "lockstep: 10 items under disabled features left out (among them 2 statements and 1 module)"
+        ),
+        "{out:?}"
+    );
+    let out = run(&["--no-default-features"]);
+    assert_eq!(
+        lines_of(&out.stdout),
+        lib(&[32, 38, 52, 59, 66, 87]),
+        "{out:?}"
+    );
+    // `trace` on: its module is read, its statements are in, its alternative is the first
+    let mut want = lib(&[18, 25, 45, 52, 59, 66, 73, 75]);
+    want.push("src/tracing.rs:5".into());
+    assert_eq!(lines_of(&run(&["--features", "trace"]).stdout), want);
+    assert_eq!(
+        lines_of(&run(&["-F", "precision-cfg-features/trace"]).stdout),
+        want
+    );
+    want.splice(
+        8..8,
+        ["src/lib.rs:101".to_string(), "src/lib.rs:110".to_string()],
+    );
+    assert_eq!(lines_of(&run(&["--all-features"]).stdout), want);
+    // as cargo, a feature no selected package has is an error
+    let out = lockstep(&dir, &["--no-cache", "--features", "nope"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("none of the selected packages contains this feature: nope"),
+        "{out:?}"
+    );
+}

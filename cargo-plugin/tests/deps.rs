@@ -297,3 +297,36 @@ fn the_choice_of_dependencies_is_remembered_while_the_sources_say_the_same() {
     assert!(!err.contains(remembered), "{err}");
     assert!(!err.contains("ksync 0.0.0"), "{err}");
 }
+
+#[test]
+fn a_dependencys_features_decide_its_cfgs() {
+    // kdev is built with `spin` only: its `sleeping` (a default) and `blocking` code is not
+    // compiled; the driver's `blocking` feature turns on `kdev/blocking`
+    let d = fixture("feature-cfg");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_without_lock(&d, tmp.path());
+    // with the lock file cargo's resolve says the features, without it the manifests do
+    for (dir, by_cargo) in [(d.as_path(), true), (tmp.path(), false)] {
+        for (flags, want) in [
+            (&[][..], &["src/lib.rs:18:9"][..]),
+            (
+                &["--features", "blocking"][..],
+                &["src/lib.rs:10:9", "src/lib.rs:12:9", "src/lib.rs:18:9"][..],
+            ),
+        ] {
+            let (code, out, err) = run(dir, flags);
+            assert_eq!(code, 0, "{out}\n{err}");
+            let got: Vec<&str> = out.lines().map(|l| &l[..l.find(": ").unwrap()]).collect();
+            assert_eq!(got, want, "{flags:?}\n{out}\n{err}");
+            assert!(out.contains("[lockstep::blocking_under_spinlock]"), "{out}");
+            assert_eq!(!err.contains("not by cargo"), by_cargo, "{err}");
+        }
+    }
+    let (_, _, err) = run(&d, &[]);
+    assert!(
+        err.contains(
+            "3 items under disabled features left out (among them 2 statements and 0 modules)"
+        ),
+        "{err}"
+    );
+}

@@ -19,6 +19,7 @@ use crate::parse::SpanMap;
 use crate::source::{Edition, Span};
 
 mod calls;
+mod cfg_gate;
 mod closures;
 mod control;
 mod effects;
@@ -138,6 +139,7 @@ struct Enclosing {
     has_self: bool,
     test_only: bool,
     captures: Vec<Capture>,
+    cfg: crate::cfg_pred::ItemCfg,
 }
 
 pub struct BodyLowerer<'a> {
@@ -186,6 +188,8 @@ pub struct BodyLowerer<'a> {
     /// Spans (start, end) of acquisitions on objects the body built and has not shared yet
     /// (`unshared.rs`).
     unshared_at: Vec<(u32, u32)>,
+    /// See `Body::cfg_gates`.
+    cfg_gates: Vec<crate::ir::CfgGate>,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -206,6 +210,7 @@ impl<'a> BodyLowerer<'a> {
                 has_self: def.has_self,
                 test_only: def.test_only,
                 captures: def.captures.clone(),
+                cfg: def.cfg.clone(),
             },
             nodes: Vec::new(),
             cur: None,
@@ -229,6 +234,7 @@ impl<'a> BodyLowerer<'a> {
             ext_scope: None,
             order: order::OrderState::default(),
             unshared_at: Vec::new(),
+            cfg_gates: Vec::new(),
         }
     }
 
@@ -334,6 +340,7 @@ impl<'a> BodyLowerer<'a> {
             fn_stores: std::mem::take(&mut self.fn_stores),
             ordered: std::mem::take(&mut self.order.acqs),
             unshared,
+            cfg_gates: std::mem::take(&mut self.cfg_gates),
             released: false,
         }
     }

@@ -2,6 +2,7 @@
 
 use quote::ToTokens;
 
+use crate::cfg_pred::{CfgPred, ItemCfg};
 use crate::config::Config;
 use crate::ir::{
     AliasDef, EnumDef, FileItems, FnDef, GenericParam, ImplDef, Proj, StaticDef, StructDef,
@@ -20,6 +21,8 @@ pub struct ItemCx<'a> {
     pub out: FileItems,
     /// Type parameters of the impl or trait whose methods are being lowered.
     outer_generics: Vec<GenericParam>,
+    /// The `#[cfg(..)]` predicates of the item being lowered and of the items around it.
+    cfg: ItemCfg,
 }
 
 /// Convert a syn type into a [`TypeRef`].
@@ -117,7 +120,20 @@ impl<'a> ItemCx<'a> {
             test_only: file.test_only,
             out: FileItems::default(),
             outer_generics: Vec::new(),
+            cfg: None,
         }
+    }
+
+    /// Run `f` with the `#[cfg(..)]` predicates of `attrs` added to those in force.
+    fn with_cfg<R>(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self) -> R) -> R {
+        let Some(own) = crate::syntax::cfg_pred(attrs) else {
+            return f(self);
+        };
+        let cfg = CfgPred::both(self.cfg.as_deref(), Some(&own)).map(Box::new);
+        let saved = std::mem::replace(&mut self.cfg, cfg);
+        let r = f(self);
+        self.cfg = saved;
+        r
     }
 
     pub fn items(&mut self, items: &[syn::Item], module: &str, test: bool) {
@@ -127,6 +143,12 @@ impl<'a> ItemCx<'a> {
     }
 
     fn item(&mut self, item: &syn::Item, module: &str, test: bool) {
+        self.with_cfg(crate::syntax::item_attrs(item), |cx| {
+            cx.item_in_cfg(item, module, test)
+        });
+    }
+
+    fn item_in_cfg(&mut self, item: &syn::Item, module: &str, test: bool) {
         match item {
             syn::Item::Struct(s) => self.struct_item(s, module),
             syn::Item::Union(s) => self.union_item(s, module),
@@ -137,6 +159,7 @@ impl<'a> ItemCx<'a> {
                 ty: type_ref(&s.ty),
                 span: self.map.of(&s.ident),
                 module: module.to_string(),
+                cfg: self.cfg.clone(),
             }),
             syn::Item::Const(c) => self.out.statics.push(StaticDef {
                 path: format!("{module}::{}", c.ident),
@@ -144,6 +167,7 @@ impl<'a> ItemCx<'a> {
                 ty: type_ref(&c.ty),
                 span: self.map.of(&c.ident),
                 module: module.to_string(),
+                cfg: self.cfg.clone(),
             }),
             syn::Item::Type(t) => self.out.aliases.push(AliasDef {
                 path: format!("{module}::{}", t.ident),
@@ -151,6 +175,7 @@ impl<'a> ItemCx<'a> {
                 ty: type_ref(&t.ty),
                 module: module.to_string(),
                 generics: value_params(&t.generics),
+                cfg: self.cfg.clone(),
             }),
             syn::Item::Use(u) => {
                 let mut prefix = Vec::new();
@@ -192,6 +217,7 @@ impl<'a> ItemCx<'a> {
                         ty,
                         span,
                         module: module.to_string(),
+                        cfg: self.cfg.clone(),
                     });
                 }
             }
@@ -203,7 +229,9 @@ impl<'a> ItemCx<'a> {
             syn::Item::ForeignMod(fm) => {
                 for fi in &fm.items {
                     if let syn::ForeignItem::Fn(f) = fi {
-                        self.function(&f.sig, None, &f.attrs, module, None, None, false, test);
+                        self.with_cfg(&f.attrs, |cx| {
+                            cx.function(&f.sig, None, &f.attrs, module, None, None, false, test)
+                        });
                     }
                 }
             }
@@ -251,7 +279,9 @@ impl<'a> ItemCx<'a> {
                 (v.ident.to_string(), fields)
             })
             .collect();
+        let cfg = self.cfg.clone();
         self.out.enums.push(EnumDef {
+            cfg,
             path: format!("{module}::{}", e.ident),
             name: e.ident.to_string(),
             module: module.to_string(),
@@ -301,6 +331,7 @@ impl<'a> ItemCx<'a> {
             span: self.map.of(ident),
             module: module.to_string(),
             ctor,
+            cfg: self.cfg.clone(),
         });
     }
 
@@ -320,6 +351,7 @@ impl<'a> ItemCx<'a> {
                     .map(|p| p.ident.to_string())
                     .collect(),
                 test_only: t || self.test_only,
+                cfg: self.cfg.clone(),
             });
         }
         let saved = std::mem::replace(&mut self.outer_generics, generic_params(&i.generics));
@@ -355,20 +387,23 @@ impl<'a> ItemCx<'a> {
             name: tr.ident.to_string(),
             supertraits,
             module: module.to_string(),
+            cfg: self.cfg.clone(),
         });
         let saved = std::mem::replace(&mut self.outer_generics, generics);
         for ti in &tr.items {
             if let syn::TraitItem::Fn(f) = ti {
-                self.function(
-                    &f.sig,
-                    f.default.as_ref(),
-                    &f.attrs,
-                    module,
-                    Some(self_ty.clone()),
-                    Some(tr.ident.to_string()),
-                    true,
-                    test,
-                );
+                self.with_cfg(&f.attrs, |cx| {
+                    cx.function(
+                        &f.sig,
+                        f.default.as_ref(),
+                        &f.attrs,
+                        module,
+                        Some(self_ty.clone()),
+                        Some(tr.ident.to_string()),
+                        true,
+                        test,
+                    )
+                });
             }
         }
         self.outer_generics = saved;
@@ -387,21 +422,25 @@ impl<'a> ItemCx<'a> {
             match ii {
                 syn::ImplItem::Fn(f) => {
                     let t = test || crate::syntax::has_cfg_test(&f.attrs);
-                    self.function(
-                        &f.sig,
-                        Some(&f.block),
-                        &f.attrs,
-                        module,
-                        Some(self_ty.clone()),
-                        trait_name.clone(),
-                        false,
-                        t,
-                    );
+                    self.with_cfg(&f.attrs, |cx| {
+                        cx.function(
+                            &f.sig,
+                            Some(&f.block),
+                            &f.attrs,
+                            module,
+                            Some(self_ty.clone()),
+                            trait_name.clone(),
+                            false,
+                            t,
+                        )
+                    });
                 }
                 syn::ImplItem::Macro(m) => {
                     let t = test || crate::syntax::has_cfg_test(&m.attrs);
-                    crate::macros::with_impl_items(&m.mac, |items| {
-                        self.impl_items(items, module, self_ty, trait_name, t)
+                    self.with_cfg(&m.attrs, |cx| {
+                        crate::macros::with_impl_items(&m.mac, |items| {
+                            cx.impl_items(items, module, self_ty, trait_name, t)
+                        })
                     });
                 }
                 _ => {}
@@ -451,6 +490,7 @@ impl<'a> ItemCx<'a> {
                     alias,
                     path,
                     glob: false,
+                    cfg: self.cfg.clone(),
                 });
             }
             syn::UseTree::Rename(r) => {
@@ -463,6 +503,7 @@ impl<'a> ItemCx<'a> {
                     alias: r.rename.to_string(),
                     path,
                     glob: false,
+                    cfg: self.cfg.clone(),
                 });
             }
             syn::UseTree::Glob(_) => {
@@ -471,6 +512,7 @@ impl<'a> ItemCx<'a> {
                     alias: String::new(),
                     path: prefix.clone(),
                     glob: true,
+                    cfg: self.cfg.clone(),
                 });
             }
             syn::UseTree::Group(g) => {
@@ -552,6 +594,7 @@ impl<'a> ItemCx<'a> {
                 .as_ref()
                 .is_some_and(|a| a.name.as_ref().is_none_or(|n| n.value() != "Rust"))
                 || attrs.iter().any(unmangled),
+            cfg: self.cfg.clone(),
         };
         let mut generics = generic_params(&sig.generics);
         for g in &self.outer_generics {

@@ -2,9 +2,11 @@
 //! builder) this is the only place that touches syn.
 
 pub mod body;
+pub mod cfg;
 pub mod items;
 
-use crate::syntax::{has_cfg_test, item_attrs};
+use crate::cfg_pred::CfgPred;
+use crate::syntax::{cfg_pred, has_cfg_test, item_attrs};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
@@ -22,6 +24,8 @@ pub struct ModDecl {
     pub inline_parents: Vec<(String, Option<String>)>,
     /// Declared under `#[cfg(test)]` (directly or through an inline parent).
     pub cfg_test: bool,
+    /// Its `#[cfg(..)]` predicates and those of its inline parents, undecided.
+    pub cfg: Option<CfgPred>,
     pub span: Span,
 }
 
@@ -94,7 +98,13 @@ pub fn lower_file_in(
         base: parsed.base,
     };
     out.no_std = parsed.ast.attrs.iter().any(declares_no_std);
-    collect_items(&parsed.ast.items, &map, &mut Vec::new(), false, &mut out);
+    collect_items(
+        &parsed.ast.items,
+        &map,
+        &mut Vec::new(),
+        (false, None),
+        &mut out,
+    );
     let mut defs = Vec::new();
     crate::macros::collect_defs(&parsed.ast.items, file.id, &mut defs);
     let mut table = crate_macros.clone();
@@ -118,11 +128,13 @@ pub fn lower_file_in(
     out
 }
 
+/// The `mod` declarations and suppressions of `items`, which lie under `cfg_test` and the
+/// predicate `cfg` of their inline parents.
 fn collect_items(
     items: &[syn::Item],
     map: &SpanMap,
     parents: &mut Vec<(String, Option<String>)>,
-    cfg_test: bool,
+    (cfg_test, cfg): (bool, Option<&CfgPred>),
     out: &mut LoweredFile,
 ) {
     for item in items {
@@ -132,11 +144,12 @@ fn collect_items(
         match item {
             syn::Item::Mod(m) => {
                 let test = cfg_test || has_cfg_test(&m.attrs);
+                let cfg = CfgPred::both(cfg, cfg_pred(&m.attrs).as_ref());
                 let path_attr = path_attr(&m.attrs);
                 match &m.content {
                     Some((_, inner)) => {
                         parents.push((m.ident.unraw().to_string(), path_attr));
-                        collect_items(inner, map, parents, test, out);
+                        collect_items(inner, map, parents, (test, cfg.as_ref()), out);
                         parents.pop();
                     }
                     None => out.mod_decls.push(ModDecl {
@@ -145,6 +158,7 @@ fn collect_items(
                         path_attr,
                         inline_parents: parents.clone(),
                         cfg_test: test,
+                        cfg,
                         span: map.of(&m.ident),
                     }),
                 }
@@ -175,8 +189,9 @@ fn collect_items(
                 // `cfg_net! { mod tcp; pub mod udp; }`: modules declared in an item macro
                 // whose input reads as items are followed like any other
                 let test = cfg_test || has_cfg_test(&m.attrs);
+                let cfg = CfgPred::both(cfg, cfg_pred(&m.attrs).as_ref());
                 if let Some(inner) = macro_items(&m.mac) {
-                    collect_items(&inner, map, parents, test, out);
+                    collect_items(&inner, map, parents, (test, cfg.as_ref()), out);
                 }
             }
             _ => {}

@@ -310,6 +310,7 @@ impl<'a> BodyLowerer<'a> {
             generics: Vec::new(),
             captures,
             foreign_entry: false,
+            cfg: self.enclosing.cfg.clone(),
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
         sub.params = params;

@@ -164,43 +164,57 @@ impl<'a> BodyLowerer<'a> {
         // `#[cfg(P)]` predicates of the statements lowered so far: a statement under the
         // negation of one of them belongs to another configuration (`#[cfg(feature = "std")]
         // let g = m.lock().unwrap(); #[cfg(not(feature = "std"))] let g = m.lock();`), and no
-        // build has both, so only the first alternative is lowered.
-        let mut cfgs: Vec<String> = Vec::new();
+        // build has both (`cfg_gate.rs`).
+        let mut cfgs = cfg_gate::BlockCfgs::default();
         for (i, stmt) in block.stmts.iter().enumerate() {
             if self.cur.is_none() {
                 break;
             }
-            let preds = stmt_cfgs(stmt);
-            if preds.iter().any(|p| cfgs.contains(&negate_cfg(p))) {
-                continue;
-            }
-            // A `#[cfg(test)]` statement in a function that is not test code: the body is
-            // analyzed as the library's build has it.
-            if !self.test_only
-                && preds
-                    .iter()
-                    .any(|p| p == "test" || p.starts_with("all (test ,"))
-            {
-                continue;
-            }
-            cfgs.extend(preds);
             let is_tail = i + 1 == n && matches!(stmt, syn::Stmt::Expr(_, None));
-            if is_tail {
-                let syn::Stmt::Expr(e, None) = stmt else {
-                    unreachable_stmt()
-                };
-                if self.edition.is_2024() {
-                    self.temps.push(Vec::new());
-                    let v = self.expr(e, ext);
-                    let t = self.temps.pop().unwrap_or_default();
-                    self.release_all(&t, self.span(e));
-                    return v;
+            match cfgs.classify(&block.stmts, i, self.test_only) {
+                cfg_gate::StmtCfg::Skip => continue,
+                cfg_gate::StmtCfg::Plain => {}
+                cfg_gate::StmtCfg::Gate {
+                    pred,
+                    kept_if_unknown,
+                } => {
+                    let Some(g) = self.open_gate() else { break };
+                    // an alternative kept only when decided is no tail: undecided, the block's
+                    // value is the first alternative's, as a statement
+                    let v = if is_tail && kept_if_unknown {
+                        self.tail_stmt(stmt, ext)
+                    } else {
+                        self.stmt(stmt);
+                        Val::default()
+                    };
+                    self.close_gate(g, pred, kept_if_unknown);
+                    if is_tail {
+                        return v;
+                    }
+                    continue;
                 }
-                return self.expr(e, ext);
+            }
+            if is_tail {
+                return self.tail_stmt(stmt, ext);
             }
             self.stmt(stmt);
         }
         Val::default()
+    }
+
+    /// A block's tail expression (`stmt` is a `Stmt::Expr` without a semicolon).
+    fn tail_stmt(&mut self, stmt: &syn::Stmt, ext: Ext) -> Val {
+        let syn::Stmt::Expr(e, None) = stmt else {
+            unreachable_stmt()
+        };
+        if self.edition.is_2024() {
+            self.temps.push(Vec::new());
+            let v = self.expr(e, ext);
+            let t = self.temps.pop().unwrap_or_default();
+            self.release_all(&t, self.span(e));
+            return v;
+        }
+        self.expr(e, ext)
     }
 
     pub(super) fn stmt(&mut self, stmt: &syn::Stmt) {

@@ -81,7 +81,17 @@ pub(super) fn some_or_ok_binding(pat: &syn::Pat) -> bool {
 
 /// The `#[cfg(..)]` predicates on a statement, as token text.
 pub(super) fn stmt_cfgs(stmt: &syn::Stmt) -> Vec<String> {
-    let attrs: &[syn::Attribute] = match stmt {
+    stmt_attrs(stmt)
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .filter_map(|a| a.meta.require_list().ok())
+        .map(|l| l.tokens.to_string())
+        .collect()
+}
+
+/// The outer attributes of a statement (of its expression, for an expression statement).
+pub(super) fn stmt_attrs(stmt: &syn::Stmt) -> &[syn::Attribute] {
+    match stmt {
         syn::Stmt::Local(l) => &l.attrs,
         syn::Stmt::Macro(m) => &m.attrs,
         syn::Stmt::Item(i) => crate::syntax::item_attrs(i),
@@ -101,13 +111,7 @@ pub(super) fn stmt_cfgs(stmt: &syn::Stmt) -> Vec<String> {
             syn::Expr::While(x) => &x.attrs,
             _ => &[],
         },
-    };
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .filter_map(|a| a.meta.require_list().ok())
-        .map(|l| l.tokens.to_string())
-        .collect()
+    }
 }
 
 /// The text of `not(p)` for a cfg predicate's text (`not(q)` gives `q`).
