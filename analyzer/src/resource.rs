@@ -99,7 +99,7 @@ impl Counters {
             })
             .collect();
         let mut out = Counters::default();
-        let mut numbers: std::collections::HashMap<String, u32> = Default::default();
+        let mut numbers: crate::fast_hash::HashMap<String, u32> = Default::default();
         for (pos, m) in per_fn {
             let mut ids = Vec::with_capacity(m.len());
             for (node, key, delta) in m {
@@ -119,9 +119,11 @@ impl Counters {
     /// Whether the pass walks this function's body: it moves a counter that the analyzed code
     /// moves both ways.
     pub fn walks(&self, pos: usize) -> bool {
-        self.moved
-            .get(&pos)
-            .is_some_and(|m| m.iter().any(|&(_, k, _)| self.two_way(k)))
+        self.moved.get(&pos).is_some_and(|m| self.any_two_way(m))
+    }
+
+    fn any_two_way(&self, moves: &[(NodeId, u32, i8)]) -> bool {
+        moves.iter().any(|&(_, k, _)| self.two_way(k))
     }
 
     fn two_way(&self, key: u32) -> bool {
@@ -170,7 +172,8 @@ pub fn analyze(
     }
     let mut out = Vec::new();
     for (fi, flow) in flows.iter().enumerate() {
-        if !moved[fi].iter().any(|&(_, k, _)| counters.two_way(k)) {
+        // the bodies `Counters::walks` kept, and no other
+        if !counters.any_two_way(moved[fi]) {
             continue;
         }
         let keys: BTreeMap<NodeId, u32> = moved[fi].iter().map(|&(n, k, _)| (n, k)).collect();
