@@ -402,7 +402,7 @@ impl Index {
             .find(|t| t.type_name == name || t.type_name == type_name || t.type_name == real)
         {
             return Some(LockKind {
-                type_name,
+                type_name: type_name.into(),
                 spin: t.spin,
                 rw: false,
                 reentrant: t.reentrant,
@@ -444,7 +444,7 @@ impl Index {
             return Some(k);
         }
         let mut k = LockKind {
-            type_name,
+            type_name: type_name.into(),
             spin: false,
             rw: false,
             reentrant: false,
@@ -506,7 +506,7 @@ impl Index {
         }
         let l = real.to_ascii_lowercase();
         Some(LockKind {
-            type_name: type_name.to_string(),
+            type_name: type_name.to_string().into(),
             spin: l.contains("spin") || l.contains("ticket"),
             rw: traits.iter().any(|t| is_raw_rwlock_trait(t)),
             reentrant: false,
@@ -679,7 +679,7 @@ impl Index {
                     None => (None, String::new()),
                 }
             }
-            Root::Value(t) => (Some(t.clone()), String::new()),
+            Root::Value(t) => (Some((**t).clone()), String::new()),
             Root::Opaque => (None, String::new()),
         }
     }
@@ -1037,7 +1037,7 @@ impl Index {
                     return None;
                 }
                 let k = LockKind {
-                    type_name: String::from("unknown"),
+                    type_name: String::from("unknown").into(),
                     spin: raw_call
                         && (method.contains("Spin")
                             || method.starts_with("spin")

@@ -319,6 +319,8 @@ fn bound_acquires(acq: BTreeMap<AcqKey, SumAcq>) -> Vec<SumAcq> {
     out.sort_by(|x, y| {
         (&x.lock.class, &x.instance, x.is_try).cmp(&(&y.lock.class, &y.instance, y.is_try))
     });
+    // summaries are kept to the end of the run: no growth slack
+    out.shrink_to_fit();
     out
 }
 
@@ -352,7 +354,7 @@ fn join(old: &Summary, new: Summary) -> Summary {
     }
     let mut acq: BTreeMap<AcqKey, SumAcq> = BTreeMap::new();
     for a in old.acquires.iter().cloned().chain(new.acquires) {
-        let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
+        let k = (a.lock.class, a.instance, a.is_try);
         let a = match acq.remove(&k) {
             Some(o) => better(o, a),
             None => a,
@@ -429,7 +431,7 @@ impl Summarizer<'_> {
                     read_recursive: a.method.recursive,
                     site: a.span,
                     chain: Vec::new(),
-                    held_params: a.held_params.clone(),
+                    held_params: a.held_params.clone().to_vec(),
                 },
             );
         }
@@ -445,7 +447,7 @@ impl Summarizer<'_> {
                         kind: b.kind.clone(),
                         site: b.span,
                         chain: Vec::new(),
-                        held_params: b.held_params.clone(),
+                        held_params: b.held_params.clone().to_vec(),
                     },
                 );
             }
@@ -475,7 +477,7 @@ impl Summarizer<'_> {
                         read_recursive: false,
                         site: c.span,
                         chain: vec![step.clone()],
-                        held_params: c.held_params.clone(),
+                        held_params: c.held_params.clone().to_vec(),
                     },
                 );
             }
@@ -484,7 +486,7 @@ impl Summarizer<'_> {
                     kind: BlockKind::Sleep(k.function.clone().into()),
                     site: c.span,
                     chain: vec![step],
-                    held_params: c.held_params.clone(),
+                    held_params: c.held_params.clone().to_vec(),
                 });
             }
         }
@@ -538,7 +540,7 @@ impl Summarizer<'_> {
             let lock = param_lock(self.ix, self.files, self.func, callee, s, c, self.config);
             let class = lock.as_ref().map_or(&s.lock.class, |l| &l.class);
             let held_params = params_through(c, callee, &s.held_params);
-            let k = (class.clone(), inst, s.is_try);
+            let k = (*class, inst, s.is_try);
             // Most candidates lose to a kept witness: decide before building one.
             if let Some(old) = self.acq.get_mut(&k) {
                 if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
@@ -551,7 +553,7 @@ impl Summarizer<'_> {
             chain.extend(s.chain.iter().cloned());
             let a = SumAcq {
                 lock: lock.unwrap_or_else(|| s.lock.clone()),
-                instance: k.1.clone(),
+                instance: k.1,
                 mode: s.mode,
                 is_try: s.is_try,
                 irq_method: s.irq_method,
@@ -619,7 +621,7 @@ impl Summarizer<'_> {
 /// Add acquisition `a` to `acq` under its own key, keeping the better of it and an entry
 /// already there.
 fn put(acq: &mut BTreeMap<AcqKey, SumAcq>, a: SumAcq) {
-    let k = (a.lock.class.clone(), a.instance.clone(), a.is_try);
+    let k = (a.lock.class, a.instance, a.is_try);
     put_at(acq, k, a);
 }
 
@@ -646,12 +648,12 @@ fn closure_calls(flow: &FnFlow, func: &FnDef) -> Vec<ClosureCall> {
         }
         if !closure_calls
             .iter()
-            .any(|cc: &ClosureCall| cc.param == *name && cc.held == c.held)
+            .any(|cc: &ClosureCall| cc.param == *name && *cc.held == *c.held)
         {
             closure_calls.push(ClosureCall {
                 param: name.to_string(),
                 span: c.span,
-                held: c.held.clone(),
+                held: c.held.to_vec(),
             });
         }
     }
@@ -678,7 +680,7 @@ pub fn arg_of_param(call: &Callee, callee: &FnDef, param: u8) -> u32 {
 /// in the caller's terms: the caller's own received guards held through the call, and those
 /// it passed on that the callee still holds there.
 fn params_through(c: &crate::flow::CallEvent, callee: &FnDef, callee_held: &[u8]) -> Vec<u8> {
-    let mut out = c.held_params.clone();
+    let mut out = c.held_params.to_vec();
     for &(a, p) in &c.passed_params {
         if callee_held
             .iter()

@@ -223,11 +223,11 @@ pub enum Root {
         tag: u32,
     },
     /// A path naming a static or const (`TABLE`, `crate::net::TABLE`), as written.
-    Path(Vec<String>),
+    Path(Box<[String]>),
     /// The result of calling a function by path (`Foo::new()`, `global_lock()`).
-    Call(Vec<String>),
+    Call(Box<[String]>),
     /// A temporary value whose type its construction spells (`Object::Field { .. }.wrap()`).
-    Value(TypeRef),
+    Value(Box<TypeRef>),
     /// A value whose origin is not tracked (a call on an expression, a literal, …).
     Opaque,
 }
@@ -357,8 +357,8 @@ pub enum BlockKind {
     /// guards created before the loop that its body releases (or moves), and its explicit
     /// releases (`Unlock` nodes): a lock released inside the loop does not spin with it.
     Spin {
-        releases: Vec<GuardId>,
-        unlocks: Vec<NodeId>,
+        releases: Box<[GuardId]>,
+        unlocks: Box<[NodeId]>,
     },
 }
 
@@ -397,6 +397,21 @@ pub struct CondKey {
     pub text: String,
     /// Root local / `self` the condition reads; assignments to it invalidate the assumption.
     pub roots: Vec<String>,
+}
+
+/// Which arguments of a call are passed by value, one bit per argument; the last bit stands
+/// for itself and every argument after it (set when any of them is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArgMask(pub u64);
+
+impl ArgMask {
+    pub fn set(&mut self, i: usize) {
+        self.0 |= 1 << i.min(63);
+    }
+
+    pub fn get(self, i: usize) -> bool {
+        self.0 & (1 << i.min(63)) != 0
+    }
 }
 
 /// One operation of a body.
@@ -469,13 +484,10 @@ pub enum Op {
         span: Span,
         args: std::sync::Arc<[Option<Place>]>,
         /// Which arguments are passed by value (a plain path: the value moves into the call).
-        by_value: Vec<bool>,
+        by_value: ArgMask,
         /// The guard slot that owns the call's result, when the result is used: if the callee
         /// returns a guard, the caller holds that lock through this slot.
         result: Option<GuardId>,
-        /// Guards moved into the call, with the argument they are passed as: the callee owns
-        /// them from here and may drop them before it locks anything.
-        moved: Vec<(u32, GuardId)>,
     },
     Block {
         kind: BlockKind,
@@ -495,8 +507,8 @@ pub enum Op {
     /// (`Guard { lock: self }`, `Guard { raw: &self.raw }`): when the struct has a `Drop`
     /// impl, a raw or leaked hold of those places (or of places inside them) passes to it.
     HandOff {
-        ty: Vec<String>,
-        places: Vec<String>,
+        ty: Box<[String]>,
+        places: Box<[String]>,
         span: Span,
     },
     /// A local or place is assigned: assumptions that read `root` are forgotten.
@@ -668,17 +680,32 @@ pub struct Body {
     /// (`lower::cfg`).
     #[serde(default)]
     pub cfg_gates: Vec<CfgGate>,
+    /// Guards moved into calls (sorted by call node), with the argument they are passed as:
+    /// the callee owns them from there and may drop them before it locks anything. Kept
+    /// beside the nodes because few calls have any ([`Body::moved_into`]).
+    #[serde(default)]
+    pub call_moves: Vec<(NodeId, u32, GuardId)>,
     /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
     #[serde(skip)]
     pub released: bool,
 }
 
 impl Body {
+    /// The guards moved into the call at `node`: (argument index, guard).
+    pub fn moved_into(&self, node: NodeId) -> impl Iterator<Item = (u32, GuardId)> + '_ {
+        let from = self.call_moves.partition_point(|m| m.0 < node);
+        self.call_moves[from..]
+            .iter()
+            .take_while(move |m| m.0 == node)
+            .map(|m| (m.1, m.2))
+    }
+
     /// Drop what only the function's own flow and the passes before it read (the nodes, the
     /// value flows, the stored closures), once that flow is built. A body the counted-resource
     /// pass walks after every flow is done is not released (`resource::Counters::walks`).
     pub fn release_nodes(&mut self) {
         self.nodes = Vec::new();
+        self.call_moves = Vec::new();
         self.value_flows = Vec::new();
         self.fn_stores = Vec::new();
         self.released = true;
@@ -922,72 +949,72 @@ pub struct FnRef {
     pub idx: usize,
 }
 
-/// Text identities the analysis compares and prints: cheap to clone (shared), compared and
-/// ordered as their text.
+/// Text identities the analysis compares and prints: interned (`Sym`: one pointer, copied
+/// for free, one stored text per distinct identity), compared and ordered as their text.
 macro_rules! text_id {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(std::sync::Arc<str>);
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(crate::sym::Sym);
 
         impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
+            pub fn as_str(&self) -> &'static str {
+                self.0.as_str()
             }
         }
 
         impl std::ops::Deref for $name {
             type Target = str;
             fn deref(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.0.as_str())
             }
         }
 
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Debug::fmt(&*self.0, f)
+                std::fmt::Debug::fmt(self.0.as_str(), f)
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                Self(s.into())
+                Self(crate::sym::Sym::new(&s))
             }
         }
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                Self(s.into())
+                Self(crate::sym::Sym::new(s))
             }
         }
 
         impl PartialEq<str> for $name {
             fn eq(&self, o: &str) -> bool {
-                &*self.0 == o
+                self.0.as_str() == o
             }
         }
 
         impl PartialEq<String> for $name {
             fn eq(&self, o: &String) -> bool {
-                *self.0 == **o
+                self.0.as_str() == o.as_str()
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, o: &&str) -> bool {
-                &*self.0 == *o
+                self.0.as_str() == *o
             }
         }
     };

@@ -587,7 +587,7 @@ pub fn irq_method(method: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LockKind {
     /// The type's name as resolved (`std::sync::Mutex`, `spin::Mutex`, `SpinLock`).
-    pub type_name: String,
+    pub type_name: crate::sym::Sym,
     pub spin: bool,
     pub rw: bool,
     pub reentrant: bool,

@@ -109,8 +109,8 @@ impl LockGraph {
         if let Some(&n) = self.nodes.get(class) {
             return n;
         }
-        let n = self.graph.add_node(class.clone());
-        self.nodes.insert(class.clone(), n);
+        let n = self.graph.add_node(*class);
+        self.nodes.insert(*class, n);
         n
     }
 
@@ -172,7 +172,7 @@ impl LockGraph {
                 if a == b || ws.iter().all(|w| w.is_try) {
                     return None;
                 }
-                Some((self.graph[a].clone(), self.graph[b].clone()))
+                Some((self.graph[a], self.graph[b]))
             })
             .collect();
         v.sort();
@@ -317,7 +317,7 @@ impl Builder<'_> {
                                 held: h.clone(),
                                 acq: SumAcq {
                                     lock: a.lock.clone(),
-                                    instance: Some(a.lock.instance.clone()),
+                                    instance: Some(a.lock.instance),
                                     mode: a.mode,
                                     is_try: a.is_try,
                                     irq_method: a.irq_method,
@@ -399,7 +399,7 @@ impl Builder<'_> {
         step: &ChainStep,
     ) {
         for class in &k.acquires {
-            for h in &c.held {
+            for h in c.held.iter() {
                 if h.lock.class == class.as_str() {
                     self.g.call_doubles.push(CallDouble {
                         flow: fi,
@@ -407,7 +407,7 @@ impl Builder<'_> {
                         held: h.clone(),
                         acq: SumAcq {
                             lock: crate::interproc::contract_lock(class),
-                            instance: Some(h.lock.instance.clone()),
+                            instance: Some(h.lock.instance),
                             mode: Mode::Exclusive,
                             is_try: false,
                             irq_method: false,

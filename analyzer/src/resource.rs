@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::flow::FnFlow;
 use crate::index::Index;
-use crate::ir::{Body, Callee, FnDef, NodeId, Op, Place, Root, TypeRef};
+use crate::ir::{ArgMask, Body, Callee, FnDef, NodeId, Op, Place, Root, TypeRef};
 use crate::lower::LoweredFile;
 use crate::source::Span;
 
@@ -409,7 +409,7 @@ fn follow(
 /// A call that passes one of the function's own (non-`self`) parameters on: the packet the
 /// credit was taken for goes to someone who will complete it. A parameter of a scalar type (a
 /// flow hash, a length, a flag) is no packet: passing it on hands nothing off.
-fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnDef) -> bool {
+fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &ArgMask, f: &FnDef) -> bool {
     let name = match callee {
         Callee::Path(s) => s.last().cloned().unwrap_or_default(),
         Callee::Method { name, .. } => name.to_string(),
@@ -421,10 +421,11 @@ fn hands_off(callee: &Callee, args: &[Option<Place>], by_value: &[bool], f: &FnD
         return false;
     }
     let _ = f;
-    let param_arg = args.iter().zip(by_value).any(|(p, &v)| {
-        v && p.as_ref().is_some_and(|p| {
-            matches!(&p.root, Root::Param { ty, .. } if !is_scalar(ty)) && p.proj.is_empty()
-        })
+    let param_arg = args.iter().enumerate().any(|(i, p)| {
+        by_value.get(i)
+            && p.as_ref().is_some_and(|p| {
+                matches!(&p.root, Root::Param { ty, .. } if !is_scalar(ty)) && p.proj.is_empty()
+            })
     });
     param_arg
 }

@@ -1,11 +1,12 @@
 //! Interned text: names, paths and place texts of the lowered code, each distinct text stored
-//! once for the life of the process and referred to by a 16-byte `Sym`.
+//! once for the life of the process and referred to by an 8-byte `Sym`.
 //!
 //! The lowered IR repeats a few thousand distinct texts (method names such as `lock` or
 //! `wrapping_add`, field names, the texts of places) hundreds of thousands of times; as
-//! `String`s each copy cost its own heap block. A `Sym` is `Copy`, compares equal texts by
-//! pointer first, and orders and hashes by its text, so maps and sorted output are the same as
-//! with `String`s. The interned texts are never freed: a long-lived process (the language
+//! `String`s each copy cost its own heap block. A `Sym` is `Copy` and one pointer wide (to the
+//! leaked `&'static str` of its text, so a `Place` or an `Op` holding several stays small); it
+//! compares by that pointer (one text, one address) and orders and hashes by its text, so maps
+//! and sorted output are the same as with `String`s. The interned texts are never freed: a long-lived process (the language
 //! server) keeps every distinct text it has lowered, which grows with the distinct names of the
 //! code it sees, not with the number of runs.
 
@@ -14,13 +15,22 @@ use std::sync::{Mutex, OnceLock};
 use crate::fast_hash::HashSet;
 
 /// An interned text (see the module documentation).
-#[derive(Clone, Copy, Default)]
-pub struct Sym(&'static str);
+#[derive(Clone, Copy)]
+pub struct Sym(&'static &'static str);
+
+/// The empty text's one `Sym`.
+static EMPTY: &str = "";
+
+impl Default for Sym {
+    fn default() -> Sym {
+        Sym(&EMPTY)
+    }
+}
 
 const SHARDS: usize = 64;
 
-fn shards() -> &'static [Mutex<HashSet<&'static str>>; SHARDS] {
-    static S: OnceLock<[Mutex<HashSet<&'static str>>; SHARDS]> = OnceLock::new();
+fn shards() -> &'static [Mutex<HashSet<Sym>>; SHARDS] {
+    static S: OnceLock<[Mutex<HashSet<Sym>>; SHARDS]> = OnceLock::new();
     S.get_or_init(|| std::array::from_fn(|_| Mutex::new(HashSet::default())))
 }
 
@@ -33,17 +43,18 @@ impl Sym {
     /// The one shared copy of `s`.
     pub fn new(s: &str) -> Sym {
         if s.is_empty() {
-            return Sym("");
+            return Sym::default();
         }
         let mut set = shards()[shard_of(s)]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(&t) = set.get(s) {
-            return Sym(t);
+            return t;
         }
-        let t: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        let text: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        let t = Sym(Box::leak(Box::new(text)));
         set.insert(t);
-        Sym(t)
+        t
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -72,8 +83,8 @@ impl std::borrow::Borrow<str> for Sym {
 
 impl PartialEq for Sym {
     fn eq(&self, o: &Sym) -> bool {
-        // interned: one text, one address (the empty text may have several)
-        std::ptr::eq(self.0, o.0) || self.0 == o.0
+        // interned: one text, one address
+        std::ptr::eq(self.0, o.0)
     }
 }
 
@@ -90,14 +101,14 @@ impl Ord for Sym {
         if std::ptr::eq(self.0, o.0) {
             return std::cmp::Ordering::Equal;
         }
-        self.0.cmp(o.0)
+        (*self.0).cmp(*o.0)
     }
 }
 
 impl std::hash::Hash for Sym {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
         // as `str` hashes, so that `Borrow<str>` lookups find it
-        self.0.hash(h)
+        (*self.0).hash(h)
     }
 }
 
@@ -133,43 +144,43 @@ impl From<String> for Sym {
 
 impl From<Sym> for String {
     fn from(s: Sym) -> String {
-        s.0.to_owned()
+        (*s.0).to_owned()
     }
 }
 
 impl PartialEq<str> for Sym {
     fn eq(&self, o: &str) -> bool {
-        self.0 == o
+        *self.0 == o
     }
 }
 
 impl PartialEq<&str> for Sym {
     fn eq(&self, o: &&str) -> bool {
-        self.0 == *o
+        *self.0 == *o
     }
 }
 
 impl PartialEq<String> for Sym {
     fn eq(&self, o: &String) -> bool {
-        self.0 == o.as_str()
+        *self.0 == o.as_str()
     }
 }
 
 impl PartialEq<Sym> for str {
     fn eq(&self, o: &Sym) -> bool {
-        self == o.0
+        self == *o.0
     }
 }
 
 impl PartialEq<Sym> for &str {
     fn eq(&self, o: &Sym) -> bool {
-        *self == o.0
+        *self == *o.0
     }
 }
 
 impl PartialEq<Sym> for String {
     fn eq(&self, o: &Sym) -> bool {
-        self.as_str() == o.0
+        self.as_str() == *o.0
     }
 }
 
@@ -208,6 +219,7 @@ mod tests {
         assert_eq!(a, "lock");
         assert_ne!(a, Sym::new("read"));
         assert_eq!(Sym::new(""), Sym::default());
+        assert_eq!(std::mem::size_of::<Sym>(), std::mem::size_of::<usize>());
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Seen {
             && (!in_callee
                 || self
                     .in_callees
-                    .insert((primary, held.lock.class.clone(), site)))
+                    .insert((primary, held.lock.class, site)))
     }
 }
 

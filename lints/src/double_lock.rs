@@ -101,7 +101,7 @@ impl Lint for DoubleLock {
                 if a.is_try || a.lock.kind.reentrant {
                     continue;
                 }
-                for h in &a.held {
+                for h in a.held.iter() {
                     if h.stale || h.lock.class != a.lock.class || h.lock.instance != a.lock.instance
                     {
                         continue;

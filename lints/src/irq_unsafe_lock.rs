@@ -160,7 +160,7 @@ fn irq_uses(a: &Analysis) -> IrqUses {
                     *old = IrqUse { write, ..u };
                 }
                 None => {
-                    irq_uses.insert(acq.lock.class.clone(), u);
+                    irq_uses.insert(acq.lock.class, u);
                 }
             }
         }
@@ -200,7 +200,7 @@ fn direct_unsafe_uses(
             continue;
         }
         unsafe_uses
-            .entry(acq.lock.class.clone())
+            .entry(acq.lock.class)
             .or_default()
             .push(UnsafeUse {
                 span: acq.span,
@@ -263,7 +263,7 @@ fn call_unsafe_uses(
                     labels.push(Label::new(s.site, "acquired here"));
                 }
                 unsafe_uses
-                    .entry(s.lock.class.clone())
+                    .entry(s.lock.class)
                     .or_default()
                     .push(UnsafeUse {
                         span: if both { s.site } else { c.span },

@@ -64,7 +64,7 @@ impl Lint for LockOrderInversion {
         for (a, b) in &edges {
             for c in [a, b] {
                 if !idx.contains_key(c) {
-                    idx.insert(c.clone(), g.add_node(c.clone()));
+                    idx.insert(*c, g.add_node(*c));
                 }
             }
             g.add_edge(idx[a], idx[b], ());
@@ -159,7 +159,7 @@ impl Lint for LockOrderInversion {
         let pos = |c: &str| order.iter().position(|o| o == c);
         for (a, b) in &edges {
             // Already reported as part of a cycle.
-            if in_cycle.contains(&(a.clone(), b.clone())) {
+            if in_cycle.contains(&(*a, *b)) {
                 continue;
             }
             let (Some(pa), Some(pb)) = (pos(a), pos(b)) else {

@@ -102,7 +102,7 @@ impl Lint for UnreleasedLock {
             // acquisition node → (acq span, lock, exits held, exits released, leak)
             let mut by_acq: BTreeMap<u32, Acq> = BTreeMap::new();
             for exit in &flow.exits {
-                for h in &exit.held {
+                for h in exit.held.iter() {
                     if h.style != AcqStyle::Raw && h.leaked.is_none() {
                         continue;
                     }
@@ -114,7 +114,7 @@ impl Lint for UnreleasedLock {
                         e.held_at.push(site);
                     }
                     if let Some(l) = &h.leaked {
-                        e.leak = Some(l.clone());
+                        e.leak = Some((l.0, l.1.to_string()));
                     }
                 }
             }

@@ -12,7 +12,7 @@ use crate::source::Span;
 
 use super::resolved::Resolved;
 use super::{
-    op_span, AcqEvent, BlockEvent, CallEvent, ExitEvent, FnFlow, ForeignRelease, HeldLock,
+    op_span, AcqEvent, BlockEvent, CallEvent, ExitEvent, FnFlow, ForeignRelease, Held, HeldLock,
     STEP_BUDGET,
 };
 
@@ -167,6 +167,8 @@ pub(super) struct Explorer<'a> {
     foreign_keys: BTreeSet<NodeId>,
     /// Calls whose inlined closures are stored by the callee, not run (see `run`).
     stored_calls: Vec<NodeId>,
+    /// The held sets materialized so far (`materialize`).
+    held_memo: std::cell::RefCell<crate::fast_hash::HashMap<Vec<H>, Held>>,
 }
 
 impl<'a> Explorer<'a> {
@@ -195,6 +197,7 @@ impl<'a> Explorer<'a> {
             block_keys: BTreeSet::new(),
             exit_keys: BTreeSet::new(),
             foreign_keys: BTreeSet::new(),
+            held_memo: Default::default(),
         }
     }
 
@@ -278,12 +281,11 @@ impl<'a> Explorer<'a> {
             Op::ReturnGuard { guard, .. } => st.return_guard(*guard),
             Op::Unlock { span, .. } => self.unlock(node, *span, st),
             Op::Call {
-                callee,
-                span,
-                args,
-                moved,
-                ..
-            } => self.call(node, callee, *span, args, moved, st),
+                callee, span, args, ..
+            } => {
+                let moved: Vec<(u32, GuardId)> = self.body.moved_into(node).collect();
+                self.call(node, callee, *span, args, &moved, st)
+            }
             Op::Block { kind, span } => self.block(node, kind, *span, st),
             Op::Assume { value, .. } => return self.assume(node, *value, st),
             Op::AssumeEmpty { guards } => return !st.holds_any(guards),
@@ -306,8 +308,19 @@ impl<'a> Explorer<'a> {
         true
     }
 
-    /// The held locks as the lints see them.
-    fn materialize(&self, hs: &[H]) -> Vec<HeldLock> {
+    /// The held locks as the lints see them; events that hold the same ones share them.
+    fn materialize(&self, hs: &[H]) -> Held {
+        if let Some(h) = self.held_memo.borrow().get(hs) {
+            return h.clone();
+        }
+        let held: Held = self.materialize_new(hs).into();
+        self.held_memo
+            .borrow_mut()
+            .insert(hs.to_vec(), held.clone());
+        held
+    }
+
+    fn materialize_new(&self, hs: &[H]) -> Vec<HeldLock> {
         let (body, res) = (self.body, self.res);
         hs.iter()
             .map(|h| HeldLock {
@@ -322,10 +335,8 @@ impl<'a> Explorer<'a> {
                 // a guard stored into a value that owns it is held as a returned one is
                 leaked: h.leaked.and_then(|n| match &body.nodes[n as usize].op {
                     Op::Leak { owned: true, .. } => None,
-                    Op::Leak { how, .. } => {
-                        Some((op_span(&body.nodes[n as usize].op), how.to_string()))
-                    }
-                    op => Some((op_span(op), String::new())),
+                    Op::Leak { how, .. } => Some((op_span(&body.nodes[n as usize].op), *how)),
+                    op => Some((op_span(op), Default::default())),
                 }),
             })
             .collect()
@@ -371,8 +382,8 @@ impl<'a> Explorer<'a> {
                 irq_method: irqm,
                 irq_region: region,
                 held,
-                regions: st.regions.clone(),
-                held_params: hp,
+                regions: st.regions.clone().into(),
+                held_params: hp.into(),
             });
         }
         let h = H {
@@ -457,8 +468,8 @@ impl<'a> Explorer<'a> {
                     irq_method: others.iter().any(|h| h.irq_method),
                     irq_region: region,
                     held,
-                    regions: st.regions.clone(),
-                    held_params: hp,
+                    regions: st.regions.clone().into(),
+                    held_params: hp.into(),
                 });
             }
         }
@@ -544,10 +555,10 @@ impl<'a> Explorer<'a> {
                 args: args.clone(),
                 held,
                 irq_region: region,
-                regions: st.regions.clone(),
+                regions: st.regions.clone().into(),
                 passed,
-                held_params,
-                passed_params,
+                held_params: held_params.into(),
+                passed_params: passed_params.into(),
             });
         }
         if let Some(what) = self.res.alloc_at.get(&node) {
@@ -558,7 +569,7 @@ impl<'a> Explorer<'a> {
                     span,
                     kind: BlockKind::Alloc(what.clone().into()),
                     held,
-                    held_params: hp,
+                    held_params: hp.into(),
                 });
             }
         }
@@ -605,8 +616,8 @@ impl<'a> Explorer<'a> {
                     && !classes.contains(&res.locks[h.lock as usize].class.as_str())
             });
             kind = BlockKind::Spin {
-                releases: Vec::new(),
-                unlocks: Vec::new(),
+                releases: Box::default(),
+                unlocks: Box::default(),
             };
         }
         let held = self.materialize(&held);
@@ -614,7 +625,7 @@ impl<'a> Explorer<'a> {
             span,
             kind,
             held,
-            held_params: hp,
+            held_params: hp.into(),
         });
     }
 
@@ -678,7 +689,7 @@ impl<'a> Explorer<'a> {
                 span,
                 held,
                 returned,
-                raw_seen: st.seen.clone(),
+                raw_seen: st.seen.clone().into(),
                 via: st.via,
             });
         }

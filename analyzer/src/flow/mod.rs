@@ -36,10 +36,13 @@ pub struct HeldLock {
     /// Acquired through a method that masks interrupts (`lock_irqsave`).
     pub irq_method: bool,
     /// Leaked (`mem::forget`, …): nothing will release it; with the leak site and how.
-    pub leaked: Option<(Span, String)>,
+    pub leaked: Option<(Span, crate::sym::Sym)>,
     /// Taken on an earlier iteration / through a binding since reassigned: another instance.
     pub stale: bool,
 }
+
+/// The locks held at an event, shared by the events of one function that see the same ones.
+pub type Held = std::sync::Arc<[HeldLock]>;
 
 #[derive(Clone, Debug)]
 pub struct AcqEvent {
@@ -53,20 +56,20 @@ pub struct AcqEvent {
     pub irq_method: bool,
     /// Interrupts are masked by an enclosing region (`critical_section::with`).
     pub irq_region: bool,
-    pub held: Vec<HeldLock>,
+    pub held: Held,
     /// Call nodes whose closure argument this acquisition runs in, innermost last.
-    pub regions: Vec<NodeId>,
+    pub regions: Box<[NodeId]>,
     /// Guards received by value that may still be held here (indices into `FnDef::params`).
-    pub held_params: Vec<u8>,
+    pub held_params: Box<[u8]>,
 }
 
 #[derive(Clone, Debug)]
 pub struct BlockEvent {
     pub span: Span,
     pub kind: BlockKind,
-    pub held: Vec<HeldLock>,
+    pub held: Held,
     /// Guards received by value that may still be held here (indices into `FnDef::params`).
-    pub held_params: Vec<u8>,
+    pub held_params: Box<[u8]>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,28 +79,28 @@ pub struct CallEvent {
     /// The call node's own callee and arguments, shared.
     pub callee: std::sync::Arc<Callee>,
     pub args: std::sync::Arc<[Option<Place>]>,
-    pub held: Vec<HeldLock>,
+    pub held: Held,
     pub irq_region: bool,
     /// Call nodes whose closure argument this call runs in, innermost last.
-    pub regions: Vec<NodeId>,
+    pub regions: Box<[NodeId]>,
     /// Entries of `held` whose guard is moved into the call, with the argument index: the
     /// callee holds them only until it drops them (see `Summary` `held_params`).
-    pub passed: Vec<(u32, usize)>,
+    pub passed: Box<[(u32, usize)]>,
     /// Guards received by value that stay held through the call (not passed on).
-    pub held_params: Vec<u8>,
+    pub held_params: Box<[u8]>,
     /// Guards received by value and passed on: argument index, parameter index.
-    pub passed_params: Vec<(u32, u8)>,
+    pub passed_params: Box<[(u32, u8)]>,
 }
 
 #[derive(Clone, Debug)]
 pub struct ExitEvent {
     pub span: Span,
     /// Locks still held when the function returns (guards returned to the caller excluded).
-    pub held: Vec<HeldLock>,
+    pub held: Held,
     /// Guards returned to the caller.
-    pub returned: Vec<HeldLock>,
+    pub returned: Held,
     /// Explicit-release acquisitions executed on the path (held or not at the exit).
-    pub raw_seen: Vec<NodeId>,
+    pub raw_seen: Box<[NodeId]>,
     /// The `break` the path left a loop by, when an explicit-release lock was held then.
     pub via: Option<Span>,
 }

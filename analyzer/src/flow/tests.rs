@@ -573,3 +573,21 @@ fn leaked_reassigned_and_optional_guards() {
         ",
     );
 }
+
+/// The lowered nodes and the flows' events are the bulk of a run's memory (about 600 MiB at
+/// 1M lines): a field that makes them grow is a budget decision, not an accident.
+#[test]
+fn ir_and_event_sizes_stay_small() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<crate::sym::Sym>(), 8);
+    assert!(
+        size_of::<crate::ir::Op>() <= 56,
+        "Op {}",
+        size_of::<crate::ir::Op>()
+    );
+    assert!(size_of::<crate::ir::Node>() <= 72);
+    assert!(size_of::<crate::ir::Place>() <= 56);
+    assert!(size_of::<crate::index::ResolvedLock>() <= 40);
+    assert!(size_of::<super::HeldLock>() <= 88);
+    assert!(size_of::<super::CallEvent>() <= 136);
+}

@@ -66,7 +66,7 @@ struct Val {
 #[derive(Default)]
 struct CallArgs {
     args: Vec<Option<Place>>,
-    by_value: Vec<bool>,
+    by_value: crate::ir::ArgMask,
     closures: Vec<syn::ExprClosure>,
     /// The argument index of each of `closures`.
     closure_args: Vec<u32>,
@@ -190,6 +190,8 @@ pub struct BodyLowerer<'a> {
     unshared_at: Vec<(u32, u32)>,
     /// See `Body::cfg_gates`.
     cfg_gates: Vec<crate::ir::CfgGate>,
+    /// See `Body::call_moves`.
+    call_moves: Vec<(NodeId, u32, GuardId)>,
 }
 
 impl<'a> BodyLowerer<'a> {
@@ -235,6 +237,7 @@ impl<'a> BodyLowerer<'a> {
             order: order::OrderState::default(),
             unshared_at: Vec::new(),
             cfg_gates: Vec::new(),
+            call_moves: Vec::new(),
         }
     }
 
@@ -341,11 +344,21 @@ impl<'a> BodyLowerer<'a> {
             ordered: std::mem::take(&mut self.order.acqs),
             unshared,
             cfg_gates: std::mem::take(&mut self.cfg_gates),
+            call_moves: std::mem::take(&mut self.call_moves),
             released: false,
         }
     }
 
     // ---- graph building -------------------------------------------------------------------
+
+    /// Record the guards moved into the call at `node` (`Body::call_moves`; nodes are
+    /// numbered in order, so the list stays sorted).
+    fn note_moves(&mut self, node: Option<NodeId>, moved: &[(u32, GuardId)]) {
+        if let Some(n) = node {
+            self.call_moves
+                .extend(moved.iter().map(|&(a, g)| (n, a, g)));
+        }
+    }
 
     fn emit(&mut self, op: Op) -> Option<NodeId> {
         let cur = self.cur?;

@@ -291,7 +291,7 @@ fn classify(cx: &mut Cx<'_>, returns: &Returns, s: &crate::ir::StructDef) -> Opt
     let files = cx.files;
     let key = TyKey::Local(path.to_string());
     let mut kind = LockKind {
-        type_name: path.to_string(),
+        type_name: path.to_string().into(),
         spin: false,
         rw: false,
         reentrant: false,

@@ -210,7 +210,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             continue;
         };
         let (from, to) = (index[ca.as_str()], index[cb.as_str()]);
-        let is_blocking = blocking.contains(&(ca.clone(), cb.clone()));
+        let is_blocking = blocking.contains(&(*ca, *cb));
         let against_order =
             is_blocking && matches!((pos(ca), pos(cb)), (Some(x), Some(y)) if x > y);
         let at = |span: lockstep_analyzer::Span| match db.files().get(span.file.0 as usize) {
@@ -232,7 +232,7 @@ pub fn model(db: &SourceDb, analysis: &Analysis, config: &Config) -> GraphModel 
             func: best.func.clone(),
             chain,
             try_only: !is_blocking,
-            in_cycle: cycle_edges.contains(&(ca.clone(), cb.clone()))
+            in_cycle: cycle_edges.contains(&(*ca, *cb))
                 && comp[from] != usize::MAX
                 && comp[from] == comp[to],
             against_order,

@@ -515,7 +515,7 @@ impl<'a> BodyLowerer<'a> {
             .filter(|p| !temp(p) || recv.ty.is_none())
             .or_else(|| {
                 recv.ty.clone().map(|t| Place {
-                    root: Root::Value(t),
+                    root: Root::Value(Box::new(t)),
                     proj: Vec::new(),
                     text: tokens(&m.receiver).into(),
                 })
@@ -564,9 +564,8 @@ impl<'a> BodyLowerer<'a> {
                 }),
                 span,
                 args: std::sync::Arc::new([]),
-                by_value: Vec::new(),
+                by_value: Default::default(),
                 result: None,
-                moved: Vec::new(),
             });
         }
         if !recv_has_guard || !lock_api::TRANSPARENT.contains(&name) {
@@ -582,8 +581,8 @@ impl<'a> BodyLowerer<'a> {
                 args: args.into(),
                 by_value,
                 result,
-                moved: moved.clone(),
             });
+            self.note_moves(node, &moved);
             self.arg_fn_stores(node, funcs);
             self.irq_effect(&[m.receiver_name(), name.to_string()], result, span);
         }
@@ -666,7 +665,9 @@ impl<'a> BodyLowerer<'a> {
             } else {
                 self.settle(&v, false);
             }
-            out.by_value.push(by_name);
+            if by_name {
+                out.by_value.set(out.args.len());
+            }
             out.args.push(v.place);
         }
         out
@@ -799,9 +800,8 @@ impl<'a> BodyLowerer<'a> {
             }),
             span,
             args: std::sync::Arc::new([]),
-            by_value: Vec::new(),
+            by_value: Default::default(),
             result: None,
-            moved: Vec::new(),
         });
     }
 
@@ -1083,8 +1083,8 @@ impl<'a> BodyLowerer<'a> {
             args: args.into(),
             by_value,
             result,
-            moved: moved.clone(),
         });
+        self.note_moves(node, &moved);
         // `Arc::new(Box::new(move || ..))` is still that closure's value.
         let shared = pc.two("Arc", "new") || pc.two("Rc", "new");
         let shares = shared || pc.two("Box", "pin");
@@ -1135,7 +1135,7 @@ impl<'a> BodyLowerer<'a> {
         }
         Val {
             place: Some(Place {
-                root: Root::Call(pc.segs.clone()),
+                root: Root::Call(pc.segs.clone().into()),
                 proj: Vec::new(),
                 text: format!("{}()", pc.segs.join("::")).into(),
             }),

@@ -334,7 +334,11 @@ impl<'a> BodyLowerer<'a> {
             }
         }
         if !places.is_empty() {
-            self.emit(Op::HandOff { ty, places, span });
+            self.emit(Op::HandOff {
+                ty: ty.into(),
+                places: places.into(),
+                span,
+            });
         }
         if let Some(rest) = &s.rest {
             let _ = self.operand(rest);
@@ -421,7 +425,7 @@ impl<'a> BodyLowerer<'a> {
         }
         Val {
             place: Some(Place {
-                root: Root::Path(segs.clone()),
+                root: Root::Path(segs.clone().into()),
                 proj: Vec::new(),
                 text: segs.join("::").into(),
             }),

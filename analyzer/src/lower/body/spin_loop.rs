@@ -81,7 +81,10 @@ impl BodyLowerer<'_> {
         releases.sort_unstable();
         releases.dedup();
         self.nodes[s.pre as usize].op = Op::Block {
-            kind: BlockKind::Spin { releases, unlocks },
+            kind: BlockKind::Spin {
+                releases: releases.into(),
+                unlocks: unlocks.into(),
+            },
             span,
         };
     }
