@@ -267,10 +267,13 @@ fn limit_instance(inst: String) -> Option<String> {
     Some(inst)
 }
 
-/// The witness kept of two for one summary entry: the shorter (chain, site); the held
+/// The witness kept of two for one summary entry: one on a shared object before one on an
+/// object not shared yet (which orders nothing), then the shorter (chain, site); the held
 /// parameters of both.
 fn better(mut old: SumAcq, mut new: SumAcq) -> SumAcq {
-    if (new.chain.len(), new.site) < (old.chain.len(), old.site) {
+    if (new.lock.unshared, new.chain.len(), new.site)
+        < (old.lock.unshared, old.chain.len(), old.site)
+    {
         union_into(&mut new.held_params, &old.held_params);
         new
     } else {
@@ -541,7 +544,9 @@ impl Summarizer<'_> {
             let k = (class.clone(), inst, s.is_try);
             // Most candidates lose to a kept witness: decide before building one.
             if let Some(old) = self.acq.get_mut(&k) {
-                if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
+                if (old.lock.unshared, old.chain.len(), old.site)
+                    <= (s.lock.unshared, s.chain.len() + 1, s.site)
+                {
                     union_into(&mut old.held_params, &held_params);
                     continue;
                 }
