@@ -15,6 +15,8 @@ use crate::resolve::instance::{instance_root, map_instance};
 use crate::resolve::Target;
 use crate::source::Span;
 
+pub mod unshared;
+
 /// Longest call chain kept in a witness.
 pub const MAX_CHAIN: usize = 8;
 
@@ -114,9 +116,17 @@ pub struct Interproc {
     /// Functions summarized from their own bodies only because the run reached
     /// [`RUN_ENTRY_BUDGET`] (flow indices, sorted).
     pub budget_run: Vec<usize>,
+    /// Acquisitions on objects their function built and handed only to calls that do not
+    /// share them, taken as unshared (`interproc::unshared`).
+    pub unshared_handed: usize,
 }
 
-pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Config) -> Interproc {
+pub fn build(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &mut [FnFlow],
+    config: &Config,
+) -> Interproc {
     let mut ip = Interproc::default();
     let by_ref: BTreeMap<FnRef, usize> =
         flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
@@ -148,6 +158,9 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         }
         ip.targets.push(per_call);
     }
+    // objects handed only to calls that keep them: unshared before the summaries copy locks
+    ip.unshared_handed = unshared::settle(ix, files, flows, &ip.targets);
+    let flows: &[FnFlow] = flows;
     ip.summaries = vec![Summary::default(); flows.len()];
     let scc_budget = config
         .budget
