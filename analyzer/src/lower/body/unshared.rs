@@ -115,11 +115,12 @@ struct Candidate<'a> {
     /// Calls the object is handed to plainly (as the receiver, or as an argument `x`, `&x`,
     /// `&mut x`, `x.f`, `&x.f`), which share it only if the callee does: where the hand-over
     /// counts, the call's span and the slot (0: the receiver, k + 1: argument k).
-    passes: Vec<(u32, (u32, u32), u8)>,
+    passes: Vec<(u32, Handed)>,
 }
 
-/// A call a candidate is handed to: the call's span and the slot.
-type Handed = ((u32, u32), u8);
+/// A call a candidate is handed to: the call's span, the slot, and whether the call is named
+/// like an acquisition (a lock's method when the lowering made it an acquisition, no call).
+type Handed = ((u32, u32), u8, bool);
 
 /// What the walk of a body found.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -211,7 +212,7 @@ pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap, params: &
     let mut out = Found::default();
     for (name, c) in &w.cands {
         let Some(init) = c.init else {
-            let calls = c.passes.iter().map(|&(_, call, slot)| (call, slot));
+            let calls = c.passes.iter().map(|&(_, h)| h);
             let escapes = c.horizon != u32::MAX;
             out.params.push((param_of[name], escapes, calls.collect()));
             continue;
@@ -225,8 +226,8 @@ pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap, params: &
             }
             // the calls it was handed to before the guard is released
             let calls: Vec<Handed> = (c.passes.iter())
-                .filter(|(pos, _, _)| *pos > c.let_end && *pos < *held_to)
-                .map(|&(_, call, slot)| (call, slot))
+                .filter(|(pos, _)| *pos > c.let_end && *pos < *held_to)
+                .map(|&(_, h)| h)
                 .collect();
             if calls.is_empty() {
                 out.acqs.push(*span);
@@ -266,8 +267,13 @@ pub(super) fn to_nodes(
     }
     let calls_of = |calls: &[Handed]| -> Option<Vec<(NodeId, u8)>> {
         let mut out = Vec::new();
-        for (span, slot) in calls {
-            out.extend(call_at.get(span)?.iter().map(|&n| (n, *slot)));
+        for (span, slot, acquire_named) in calls {
+            match call_at.get(span) {
+                Some(ns) => out.extend(ns.iter().map(|&n| (n, *slot))),
+                // an acquisition, not a call
+                None if *acquire_named => {}
+                None => return None,
+            }
         }
         out.sort_unstable();
         out.dedup();
@@ -275,18 +281,23 @@ pub(super) fn to_nodes(
     };
     let at = |span| acq_at.get(span).into_iter().flatten().copied();
     let mut unshared: Vec<NodeId> = found.acqs.iter().flat_map(at).collect();
-    unshared.sort_unstable();
     let mut unshared_if = Vec::new();
     for (span, calls) in &found.after_calls {
-        if let Some(calls) = calls_of(calls) {
-            for acq in at(span) {
-                unshared_if.push(UnsharedIf {
-                    acq,
-                    calls: calls.clone(),
-                });
+        match calls_of(calls) {
+            Some(calls) if calls.is_empty() => unshared.extend(at(span)),
+            Some(calls) => {
+                for acq in at(span) {
+                    unshared_if.push(UnsharedIf {
+                        acq,
+                        calls: calls.clone(),
+                    });
+                }
             }
+            None => {}
         }
     }
+    unshared.sort_unstable();
+    unshared.dedup();
     unshared_if.sort_by_key(|u| u.acq);
     let params = (found.params.iter())
         .map(|(param, escapes, calls)| {
@@ -568,9 +579,13 @@ impl Walk<'_, '_> {
 
     /// Candidate `name` handed to the call `call` as `slot`, at `at`.
     fn pass(&mut self, name: &str, at: u32, call: (u32, u32), slot: u8) {
+        self.pass_as(name, at, (call, slot, false));
+    }
+
+    fn pass_as(&mut self, name: &str, at: u32, h: Handed) {
         if let Some(c) = self.cands.get_mut(name) {
             if at >= c.let_end {
-                c.passes.push((at, call, slot));
+                c.passes.push((at, h));
             }
         }
     }
@@ -648,6 +663,11 @@ impl<'ast> Visit<'ast> for Walk<'_, '_> {
                     (self.let_bound.get(&span.start).copied()).unwrap_or_else(|| self.hold_end());
                 if let Some(c) = self.cands.get_mut(&root) {
                     c.uses.push((call, fields, held_to));
+                    // a method of the object's own type named like a lock's is a call
+                    if self.handed(&m.receiver).is_some() {
+                        let at = self.map.of(&*m.receiver).start;
+                        self.pass_as(&root, at, (call, 0, true));
+                    }
                     self.call_args(m.args.iter(), call);
                     return;
                 }
@@ -881,6 +901,11 @@ mod tests {
         assert_eq!(
             handed("fn f(a: &T, b: Arc<T>) -> &T { V.push(b); a }").2,
             vec![(0, true, 0), (1, false, 1)]
+        );
+        // a method named like a lock's that is the type's own (a call, not an acquisition)
+        assert_eq!(
+            handed("fn f(a: &T) { a.write(&[1]); *a.inner.lock() = 1; }").2,
+            vec![(0, false, 1)]
         );
         // bound again: not followed
         assert_eq!(handed("fn f(a: &T) { let a = 1; }").2, vec![]);
