@@ -15,6 +15,8 @@ use crate::resolve::instance::{instance_root, map_instance};
 use crate::resolve::Target;
 use crate::source::Span;
 
+pub mod unshared;
+
 /// Longest call chain kept in a witness.
 pub const MAX_CHAIN: usize = 8;
 
@@ -114,9 +116,17 @@ pub struct Interproc {
     /// Functions summarized from their own bodies only because the run reached
     /// [`RUN_ENTRY_BUDGET`] (flow indices, sorted).
     pub budget_run: Vec<usize>,
+    /// Acquisitions on objects their function built and handed only to calls that do not
+    /// share them, taken as unshared (`interproc::unshared`).
+    pub unshared_handed: usize,
 }
 
-pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Config) -> Interproc {
+pub fn build(
+    ix: &Index,
+    files: &[LoweredFile],
+    flows: &mut [FnFlow],
+    config: &Config,
+) -> Interproc {
     let mut ip = Interproc::default();
     let by_ref: BTreeMap<FnRef, usize> =
         flows.iter().enumerate().map(|(i, f)| (f.func, i)).collect();
@@ -148,6 +158,9 @@ pub fn build(ix: &Index, files: &[LoweredFile], flows: &[FnFlow], config: &Confi
         }
         ip.targets.push(per_call);
     }
+    // objects handed only to calls that keep them: unshared before the summaries copy locks
+    ip.unshared_handed = unshared::settle(ix, files, flows, &ip.targets);
+    let flows: &[FnFlow] = flows;
     ip.summaries = vec![Summary::default(); flows.len()];
     let scc_budget = config
         .budget
@@ -267,10 +280,13 @@ fn limit_instance(inst: String) -> Option<String> {
     Some(inst)
 }
 
-/// The witness kept of two for one summary entry: the shorter (chain, site); the held
+/// The witness kept of two for one summary entry: one on a shared object before one on an
+/// object not shared yet (which orders nothing), then the shorter (chain, site); the held
 /// parameters of both.
 fn better(mut old: SumAcq, mut new: SumAcq) -> SumAcq {
-    if (new.chain.len(), new.site) < (old.chain.len(), old.site) {
+    if (new.lock.unshared, new.chain.len(), new.site)
+        < (old.lock.unshared, old.chain.len(), old.site)
+    {
         union_into(&mut new.held_params, &old.held_params);
         new
     } else {
@@ -543,7 +559,9 @@ impl Summarizer<'_> {
             let k = (*class, inst, s.is_try);
             // Most candidates lose to a kept witness: decide before building one.
             if let Some(old) = self.acq.get_mut(&k) {
-                if (old.chain.len(), old.site) <= (s.chain.len() + 1, s.site) {
+                if (old.lock.unshared, old.chain.len(), old.site)
+                    <= (s.lock.unshared, s.chain.len() + 1, s.site)
+                {
                     union_into(&mut old.held_params, &held_params);
                     continue;
                 }

@@ -676,6 +676,14 @@ pub struct Body {
     /// nobody else can hold it, so they order nothing against other locks.
     #[serde(default)]
     pub unshared: Vec<NodeId>,
+    /// Acquisitions on a lock of an object this body built and handed only to calls before
+    /// the guard is released: unshared when none of those callees shares it.
+    #[serde(default)]
+    pub unshared_if: Vec<UnsharedIf>,
+    /// What the body does with each parameter it does not bind again: whether it may share
+    /// it other than by handing it to calls, and the calls it is handed to.
+    #[serde(default)]
+    pub params_handed: Vec<ParamHanded>,
     /// Statements under a `#[cfg(..)]` that names a feature, decided by the loader
     /// (`lower::cfg`).
     #[serde(default)]
@@ -688,6 +696,26 @@ pub struct Body {
     /// The nodes were dropped after the function's flow was built ([`Body::release_nodes`]).
     #[serde(skip)]
     pub released: bool,
+}
+
+/// See `Body::unshared_if`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnsharedIf {
+    pub acq: NodeId,
+    /// The calls the object is handed to: call node and slot (0: the receiver, k + 1:
+    /// argument k as written).
+    pub calls: Vec<(NodeId, u8)>,
+}
+
+/// See `Body::params_handed`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParamHanded {
+    /// The parameter: 0 is `self` when the function has one, then `FnDef::params` in order.
+    pub param: u8,
+    /// Some use other than a lock of its places or a hand-over to a call may share it.
+    pub escapes: bool,
+    /// As `UnsharedIf::calls`.
+    pub calls: Vec<(NodeId, u8)>,
 }
 
 impl Body {

@@ -77,10 +77,10 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     let counters = resource::Counters::collect(&index, &files, &needed);
-    let flows = build_flows(
+    let mut flows = build_flows(
         &index, &mut files, config, &returns, &by_pos, &needed, &counters,
     );
-    let interproc = interproc::build(&index, &files, &flows, config);
+    let interproc = interproc::build(&index, &files, &mut flows, config);
     let lock_graph = lock_graph::build(&index, &files, &flows, &interproc, config);
     let irq = irq::compute(&index, &files, &flows, &interproc, config);
     let resource_leaks = resource::analyze(&index, &files, &flows, &interproc, &counters, &by_pos);

@@ -289,6 +289,8 @@ fixtures! {
     locks_precision_ordered_pair_bug => "locks/precision/ordered-pair-bug",
     locks_precision_unshared_object => "locks/precision/unshared-object",
     locks_precision_unshared_object_bug => "locks/precision/unshared-object-bug",
+    locks_precision_unshared_handed => "locks/precision/unshared-handed",
+    locks_precision_unshared_handed_bug => "locks/precision/unshared-handed-bug",
     locks_precision_own_wrapper_method => "locks/precision/own-wrapper-method",
     locks_precision_raw_named => "locks/precision/raw-named",
     locks_precision_raw_pointer => "locks/precision/raw-pointer",

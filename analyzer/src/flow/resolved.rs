@@ -166,13 +166,12 @@ pub(super) fn resolve_body(
 }
 
 impl Resolved {
-    /// The index of a lock in `locks`, added when it is new.
+    /// The index of a lock in `locks`, added when it is new. An acquisition of an object not
+    /// shared yet is another entry than a later one of the same lock after it is shared.
     fn intern(&mut self, l: ResolvedLock) -> u32 {
-        match self
-            .locks
-            .iter()
-            .position(|x| x.class == l.class && x.instance == l.instance)
-        {
+        match self.locks.iter().position(|x| {
+            x.class == l.class && x.instance == l.instance && x.unshared == l.unshared
+        }) {
             Some(p) => p as u32,
             None => {
                 self.locks.push(l);

@@ -185,9 +185,9 @@ pub struct BodyLowerer<'a> {
     /// Ordering comparisons (`order.rs`): the keys locals hold, the branches being lowered,
     /// the comparisons numbered so far and the acquisitions found in those branches.
     order: order::OrderState,
-    /// Spans (start, end) of acquisitions on objects the body built and has not shared yet
-    /// (`unshared.rs`).
-    unshared_at: Vec<(u32, u32)>,
+    /// Acquisitions on objects the body built and has not shared yet, and what it does with
+    /// its parameters (`unshared.rs`).
+    unshared_at: unshared::Found,
     /// See `Body::cfg_gates`.
     cfg_gates: Vec<crate::ir::CfgGate>,
     /// See `Body::call_moves`.
@@ -235,7 +235,7 @@ impl<'a> BodyLowerer<'a> {
             stmt_expr: None,
             ext_scope: None,
             order: order::OrderState::default(),
-            unshared_at: Vec::new(),
+            unshared_at: unshared::Found::default(),
             cfg_gates: Vec::new(),
             call_moves: Vec::new(),
         }
@@ -257,8 +257,12 @@ impl<'a> BodyLowerer<'a> {
         self.scopes.push(Scope::default());
         self.temps.push(Vec::new());
         self.bind_guard_params();
+        let params: Vec<String> = (self.enclosing.has_self.then(|| "self".to_string()))
+            .into_iter()
+            .chain(self.params.iter().map(|(n, _)| n.clone()))
+            .collect();
         self.unshared_at =
-            unshared::unshared_acquisitions(unshared::BodyRoot::Block(block), self.map);
+            unshared::unshared_acquisitions(unshared::BodyRoot::Block(block), self.map, &params);
         let v = self.block_inner(block, Ext::None);
         self.finish_fn(v, self.map.span(block.brace_token.span.close()))
     }
@@ -324,15 +328,8 @@ impl<'a> BodyLowerer<'a> {
         let mut nodes = std::mem::take(&mut self.nodes);
         // Bodies live until their flow is built: no growth slack.
         nodes.shrink_to_fit();
-        let unshared_at = std::mem::take(&mut self.unshared_at);
-        let unshared = (nodes.iter().enumerate())
-            .filter(|(_, n)| {
-                matches!(&n.op, Op::Acquire { span, place, .. }
-                    if matches!(place.root, Root::Local { .. })
-                        && unshared_at.binary_search(&(span.start, span.end)).is_ok())
-            })
-            .map(|(i, _)| i as NodeId)
-            .collect();
+        let found = std::mem::take(&mut self.unshared_at);
+        let (unshared, unshared_if, params_handed) = unshared::to_nodes(&nodes, found);
         Body {
             nodes,
             guard_count: self.guard_count,
@@ -343,6 +340,8 @@ impl<'a> BodyLowerer<'a> {
             fn_stores: std::mem::take(&mut self.fn_stores),
             ordered: std::mem::take(&mut self.order.acqs),
             unshared,
+            unshared_if,
+            params_handed,
             cfg_gates: std::mem::take(&mut self.cfg_gates),
             call_moves: std::mem::take(&mut self.call_moves),
             released: false,

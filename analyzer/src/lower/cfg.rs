@@ -118,6 +118,7 @@ fn apply_gates(b: &mut Body, features: Option<&Features>, gone: &mut BTreeSet<St
     let inside = |id: u32| cut.iter().any(|&(a, e)| a <= id && id < e);
     b.unshared.retain(|&n| !inside(n));
     b.call_moves.retain(|m| !inside(m.0));
+    b.unshared_if.retain(|u| !inside(u.acq));
     b.ordered.retain(|o| !inside(o.node));
     let in_ranges = |i: usize, ranges: &[(u32, u32)]| {
         ranges

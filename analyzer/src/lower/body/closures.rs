@@ -13,8 +13,11 @@ impl<'a> BodyLowerer<'a> {
         });
         self.scopes.push(Scope::default());
         self.temps.push(Vec::new());
-        self.unshared_at =
-            super::unshared::unshared_acquisitions(super::unshared::BodyRoot::Expr(body), self.map);
+        self.unshared_at = super::unshared::unshared_acquisitions(
+            super::unshared::BodyRoot::Expr(body),
+            self.map,
+            &[],
+        );
         let v = self.expr(body, Ext::None);
         self.finish_fn(v, end)
     }

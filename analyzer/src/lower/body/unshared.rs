@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use syn::visit::{self, Visit};
 
+use crate::ir::{Node, NodeId, Op, ParamHanded, Root, UnsharedIf};
 use crate::lock_api;
 use crate::parse::SpanMap;
 
@@ -60,6 +61,30 @@ const FORMAT_MACROS: &[&str] = &[
     "log",
 ];
 
+/// Methods of the standard traits `Arc`/`Rc`/`Box` implement themselves: called on a smart
+/// pointer, they are the pointer's, whatever the object's own methods of that name are.
+const POINTER_METHODS: &[&str] = &[
+    "clone",
+    "clone_from",
+    "to_owned",
+    "to_string",
+    "into",
+    "try_into",
+    "fmt",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "hash",
+    "as_ref",
+    "as_mut",
+    "borrow",
+    "borrow_mut",
+    "deref",
+    "deref_mut",
+    "drop",
+];
+
 /// Wrappers whose one argument is the object itself, behind a pointer (places see through
 /// them as through `Deref`).
 const WRAPPERS: &[[&str; 2]] = &[
@@ -74,7 +99,8 @@ const WRAPPERS: &[[&str; 2]] = &[
 
 /// A `let` binding whose initializer may build the object it names.
 struct Candidate<'a> {
-    init: &'a syn::Expr,
+    /// The initializer; `None` for a parameter.
+    init: Option<&'a syn::Expr>,
     /// Where the `let` statement starts and ends.
     let_start: u32,
     let_end: u32,
@@ -86,6 +112,28 @@ struct Candidate<'a> {
     /// the latest point the guard may live to (the end of the outermost statement, or of the
     /// block of the `let` that binds the guard).
     uses: Vec<((u32, u32), Vec<String>, u32)>,
+    /// Calls the object is handed to plainly (as the receiver, or as an argument `x`, `&x`,
+    /// `&mut x`, `x.f`, `&x.f`), which share it only if the callee does: where the hand-over
+    /// counts, the call's span and the slot (0: the receiver, k + 1: argument k).
+    passes: Vec<(u32, Handed)>,
+}
+
+/// A call a candidate is handed to: the call's span, the slot, and whether the call is named
+/// like an acquisition (a lock's method when the lowering made it an acquisition, no call).
+type Handed = ((u32, u32), u8, bool);
+
+/// What the walk of a body found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Found {
+    /// Acquisitions (spans, sorted) on locks no one else can reach yet.
+    pub(super) acqs: Vec<(u32, u32)>,
+    /// Acquisitions on locks the body built and handed only to calls before their guards
+    /// are released: unshared when none of those calls (span, slot) shares its argument.
+    pub(super) after_calls: Vec<((u32, u32), Vec<Handed>)>,
+    /// Per parameter (its index in the parameter list, `self` first when the function has
+    /// one): whether the body may share it other than by handing it to calls, and the calls
+    /// it is handed to.
+    pub(super) params: Vec<(u8, bool, Vec<Handed>)>,
 }
 
 /// What a body's walk starts at: a function's block, or the body of a closure or async block
@@ -105,13 +153,14 @@ impl<'a> BodyRoot<'a> {
     }
 }
 
-/// The spans (start, end) of the acquisitions (method-call expressions) in a body on locks
-/// no one else can reach yet, sorted.
-pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap) -> Vec<(u32, u32)> {
+/// The acquisitions (method-call expressions) in a body on locks no one else can reach yet,
+/// and what the body does with its parameters (`params`: the parameter names in order, `self`
+/// first when there is one; empty for a closure's body).
+pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap, params: &[String]) -> Found {
     let mut names = Bindings::default();
     body.visit(&mut names);
     if names.overflow {
-        return Vec::new();
+        return Found::default();
     }
     let mut lets = Lets {
         map,
@@ -119,8 +168,30 @@ pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap) -> Vec<(u
         found: BTreeMap::new(),
     };
     body.visit(&mut lets);
+    // a parameter bound again in the body is not followed
+    let mut param_of = BTreeMap::new();
+    for (i, p) in params.iter().enumerate() {
+        let ident = p == "self" || syn::parse_str::<syn::Ident>(p).is_ok();
+        if let (true, Ok(i)) = (ident && !names.count.contains_key(p), u8::try_from(i)) {
+            if !lets.found.contains_key(p) {
+                param_of.insert(p.clone(), i);
+                lets.found.insert(
+                    p.clone(),
+                    Candidate {
+                        init: None,
+                        let_start: 0,
+                        let_end: 0,
+                        horizon: u32::MAX,
+                        tainted: Vec::new(),
+                        uses: Vec::new(),
+                        passes: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
     if lets.found.is_empty() {
-        return Vec::new();
+        return Found::default();
     }
     let mut w = Walk {
         map,
@@ -136,21 +207,109 @@ pub(super) fn unshared_acquisitions(body: BodyRoot<'_>, map: &SpanMap) -> Vec<(u
     };
     body.visit(&mut w);
     if w.overflow {
-        return Vec::new();
+        return Found::default();
     }
-    let mut out = Vec::new();
-    for c in w.cands.values() {
+    let mut out = Found::default();
+    for (name, c) in &w.cands {
+        let Some(init) = c.init else {
+            let calls = c.passes.iter().map(|&(_, h)| h);
+            let escapes = c.horizon != u32::MAX;
+            out.params.push((param_of[name], escapes, calls.collect()));
+            continue;
+        };
         for (span, fields, held_to) in &c.uses {
             let at = &span.0;
             let in_tainted = c.tainted.iter().any(|&(s, e)| s <= *at && *at < e);
             let before_shared = *at > c.let_end && *at < c.horizon && *held_to <= c.horizon;
-            if before_shared && !in_tainted && builds_lock(c.init, fields) {
-                out.push(*span);
+            if !before_shared || in_tainted || !builds_lock(init, fields) {
+                continue;
+            }
+            // the calls it was handed to before the guard is released
+            let calls: Vec<Handed> = (c.passes.iter())
+                .filter(|(pos, _)| *pos > c.let_end && *pos < *held_to)
+                .map(|&(_, h)| h)
+                .collect();
+            if calls.is_empty() {
+                out.acqs.push(*span);
+            } else {
+                out.after_calls.push((*span, calls));
             }
         }
     }
-    out.sort_unstable();
+    out.acqs.sort_unstable();
+    out.after_calls.sort_unstable();
+    out.params.sort_unstable();
     out
+}
+
+/// The facts `found` on a body's nodes: its unshared acquisitions (sorted), those unshared
+/// when the calls they were handed to do not share them, and the parameters handed to calls.
+/// A hand-over to a call that is no call node (a tuple struct's or variant's constructor, a
+/// call the lowering does not emit) shares the object.
+pub(super) fn to_nodes(
+    nodes: &[Node],
+    found: Found,
+) -> (Vec<NodeId>, Vec<UnsharedIf>, Vec<ParamHanded>) {
+    let mut acq_at: BTreeMap<(u32, u32), Vec<NodeId>> = BTreeMap::new();
+    let mut call_at: BTreeMap<(u32, u32), Vec<NodeId>> = BTreeMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match &n.op {
+            Op::Acquire { span, place, .. } if matches!(place.root, Root::Local { .. }) => acq_at
+                .entry((span.start, span.end))
+                .or_default()
+                .push(i as NodeId),
+            Op::Call { span, .. } => call_at
+                .entry((span.start, span.end))
+                .or_default()
+                .push(i as NodeId),
+            _ => {}
+        }
+    }
+    let calls_of = |calls: &[Handed]| -> Option<Vec<(NodeId, u8)>> {
+        let mut out = Vec::new();
+        for (span, slot, acquire_named) in calls {
+            match call_at.get(span) {
+                Some(ns) => out.extend(ns.iter().map(|&n| (n, *slot))),
+                // an acquisition, not a call
+                None if *acquire_named => {}
+                None => return None,
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    };
+    let at = |span| acq_at.get(span).into_iter().flatten().copied();
+    let mut unshared: Vec<NodeId> = found.acqs.iter().flat_map(at).collect();
+    let mut unshared_if = Vec::new();
+    for (span, calls) in &found.after_calls {
+        match calls_of(calls) {
+            Some(calls) if calls.is_empty() => unshared.extend(at(span)),
+            Some(calls) => {
+                for acq in at(span) {
+                    unshared_if.push(UnsharedIf {
+                        acq,
+                        calls: calls.clone(),
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+    unshared.sort_unstable();
+    unshared.dedup();
+    unshared_if.sort_by_key(|u| u.acq);
+    let params = (found.params.iter())
+        .map(|(param, escapes, calls)| {
+            let calls = calls_of(calls);
+            ParamHanded {
+                param: *param,
+                escapes: *escapes || calls.is_none(),
+                calls: calls.unwrap_or_default(),
+            }
+        })
+        .collect();
+    (unshared, unshared_if, params)
 }
 
 /// Whether the object at `fields` below the value `init` evaluates to is created by `init`.
@@ -331,12 +490,13 @@ impl<'a> Visit<'a> for Lets<'_, 'a> {
                 self.found.insert(
                     name,
                     Candidate {
-                        init: &init.expr,
+                        init: Some(&init.expr),
                         let_start: span.start,
                         let_end: span.end,
                         horizon: u32::MAX,
                         tainted: Vec::new(),
                         uses: Vec::new(),
+                        passes: Vec::new(),
                     },
                 );
             }
@@ -399,6 +559,51 @@ impl Walk<'_, '_> {
         self.loops.pop();
     }
 
+    /// The candidate an argument or receiver hands to its call as it is (`x`, `&x`, `&mut x`,
+    /// `x.f`, `&x.f`): not inside a closure, and for a local not on an assignment's right side
+    /// nor in a loop it was not built in (where the use counts elsewhere).
+    fn handed(&self, e: &syn::Expr) -> Option<String> {
+        if self.closure_depth > 0 {
+            return None;
+        }
+        let place = match strip(e) {
+            syn::Expr::Reference(r) => &*r.expr,
+            e => e,
+        };
+        let (root, _) = field_chain(place)?;
+        let c = self.cands.get(&root)?;
+        let counted_elsewhere =
+            !self.before.is_empty() || self.loops.iter().any(|(s, _)| *s > c.let_start);
+        (c.init.is_none() || !counted_elsewhere).then_some(root)
+    }
+
+    /// Candidate `name` handed to the call `call` as `slot`, at `at`.
+    fn pass(&mut self, name: &str, at: u32, call: (u32, u32), slot: u8) {
+        self.pass_as(name, at, (call, slot, false));
+    }
+
+    fn pass_as(&mut self, name: &str, at: u32, h: Handed) {
+        if let Some(c) = self.cands.get_mut(name) {
+            if at >= c.let_end {
+                c.passes.push((at, h));
+            }
+        }
+    }
+
+    /// The arguments of the call `call`: those handed over as they are, the others walked.
+    fn call_args<'e>(&mut self, args: impl Iterator<Item = &'e syn::Expr>, call: (u32, u32)) {
+        for (k, a) in args.enumerate() {
+            let slot = u8::try_from(k + 1).ok();
+            match (self.handed(a), slot) {
+                (Some(root), Some(slot)) => {
+                    let at = self.map.of(a).start;
+                    self.pass(&root, at, call, slot);
+                }
+                _ => self.visit_expr(a),
+            }
+        }
+    }
+
     fn counted_before<F: FnOnce(&mut Self)>(&mut self, at: u32, f: F) {
         self.before.push(at);
         f(self);
@@ -450,21 +655,39 @@ impl<'ast> Visit<'ast> for Walk<'_, '_> {
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let name = m.method.to_string();
+        let span = self.map.of(m);
+        let call = (span.start, span.end);
         if self.closure_depth == 0 && is_acquire(&name) {
             if let Some((root, fields)) = field_chain(&m.receiver) {
-                let span = self.map.of(m);
                 let held_to =
                     (self.let_bound.get(&span.start).copied()).unwrap_or_else(|| self.hold_end());
                 if let Some(c) = self.cands.get_mut(&root) {
-                    c.uses.push(((span.start, span.end), fields, held_to));
-                    for a in &m.args {
-                        self.visit_expr(a);
+                    c.uses.push((call, fields, held_to));
+                    // a method of the object's own type named like a lock's is a call
+                    if self.handed(&m.receiver).is_some() {
+                        let at = self.map.of(&*m.receiver).start;
+                        self.pass_as(&root, at, (call, 0, true));
                     }
+                    self.call_args(m.args.iter(), call);
                     return;
                 }
             }
         }
-        visit::visit_expr_method_call(self, m);
+        // a method smart pointers have too is the pointer's (`t.clone()` of an `Arc`)
+        match self.handed(&m.receiver) {
+            Some(root) if !POINTER_METHODS.contains(&name.as_str()) => {
+                let at = self.map.of(&*m.receiver).start;
+                self.pass(&root, at, call, 0);
+            }
+            _ => self.visit_expr(&m.receiver),
+        }
+        self.call_args(m.args.iter(), call);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let span = self.map.of(c);
+        self.visit_expr(&c.func);
+        self.call_args(c.args.iter(), (span.start, span.end));
     }
 
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
@@ -629,11 +852,70 @@ mod tests {
         );
     }
 
+    /// How many acquisitions of `f` are on an unshared object (unconditionally, or when the
+    /// calls it was handed to keep it), and its parameters (index, shared other than by
+    /// calls, calls handed to).
+    fn handed(src: &str) -> (usize, usize, Vec<(u8, bool, usize)>) {
+        let text = format!(
+            "struct T {{ inner: Mutex<u32>, n: u32 }}\nstatic L: Mutex<u32> = Mutex::new(0);\n{src}\n"
+        );
+        let lowered = crate::lower_file(&SourceFile::new(FileId(0), "lib.rs", &text));
+        let f = lowered.items.fns.iter().find(|f| f.name == "f").expect("f");
+        let b = f.body.as_ref().expect("body");
+        let params = (b.params_handed.iter())
+            .map(|p| (p.param, p.escapes, p.calls.len()))
+            .collect();
+        (b.unshared.len(), b.unshared_if.len(), params)
+    }
+
+    #[test]
+    fn handed_to_calls() {
+        // handed to a call before the lock: unshared if the callee keeps it
+        assert_eq!(
+            handed(&format!(
+                "fn f() {{ let t = {NEW}; g(&t); *t.inner.lock() = 1; }}"
+            )),
+            (0, 1, vec![])
+        );
+        assert_eq!(
+            handed(&format!(
+                "fn f() {{ let t = {NEW}; g(&t); t.m(); *t.inner.lock() = 1; }}"
+            ))
+            .1,
+            1
+        );
+        // cloned, moved into a variant, handed inside a closure or a loop: shared
+        for src in [
+            format!("fn f() {{ let t = {NEW}; g(t.clone()); *t.inner.lock() = 1; }}"),
+            format!("fn f() {{ let t = {NEW}; g(Some(&t)); *t.inner.lock() = 1; }}"),
+            format!("fn f() {{ let t = {NEW}; h(|| g(&t)); *t.inner.lock() = 1; }}"),
+            format!("fn f() {{ let t = {NEW}; loop {{ *t.inner.lock() = 1; g(&t); }} }}"),
+        ] {
+            assert_eq!(handed(&src).0 + handed(&src).1, 0, "{src}");
+        }
+        // parameters: kept apart from calls, or not
+        assert_eq!(
+            handed("fn f(a: &T, b: &T) { *a.inner.lock() = 1; g(a); h(b.n, &b); }").2,
+            vec![(0, false, 1), (1, false, 2)]
+        );
+        assert_eq!(
+            handed("fn f(a: &T, b: Arc<T>) -> &T { V.push(b); a }").2,
+            vec![(0, true, 0), (1, false, 1)]
+        );
+        // a method named like a lock's that is the type's own (a call, not an acquisition)
+        assert_eq!(
+            handed("fn f(a: &T) { a.write(&[1]); *a.inner.lock() = 1; }").2,
+            vec![(0, false, 1)]
+        );
+        // bound again: not followed
+        assert_eq!(handed("fn f(a: &T) { let a = 1; }").2, vec![]);
+    }
+
     #[test]
     fn shared_before_or_while_held() {
         for src in [
             format!("fn f() {{ let t = {NEW}; let u = t.clone(); *t.inner.lock() = 1; }}"),
-            format!("fn f() {{ let t = {NEW}; g(&t); *t.inner.lock() = 1; }}"),
+            format!("fn f() {{ let t = {NEW}; g(Some(&t)); *t.inner.lock() = 1; }}"),
             format!("fn f() {{ let t = {NEW}; spawn(move || t.n); *t.inner.lock() = 1; }}"),
             format!("fn f() {{ let t = {NEW}; let g = t.inner.lock(); V.push(t.clone()); }}"),
             format!(
