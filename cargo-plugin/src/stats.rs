@@ -185,10 +185,11 @@ pub fn coverage(report: &Report) -> String {
     let against = g.edges.iter().filter(|e| e.against_order).count();
     let _ = writeln!(
         s,
-        "lockstep: lock graph: {} lock classes, {} edges ({try_only} try-only, {cycle} on cycles, {against} against lock_order), {} orders left out (objects not yet shared)",
+        "lockstep: lock graph: {} lock classes, {} edges ({try_only} try-only, {cycle} on cycles, {against} against lock_order), {} orders left out (objects not yet shared; {} acquisitions on objects handed only to callees that keep them)",
         g.nodes.len(),
         g.edges.len(),
-        a.lock_graph.unshared_witnesses
+        a.lock_graph.unshared_witnesses,
+        a.interproc.unshared_handed
     );
     s.push_str(&values(a));
     s
