@@ -36,6 +36,10 @@ pub struct IrqOrigin {
     /// registrar, foreign entry (`extern "C"`, `#[no_mangle]`) or interrupt-handler trait
     /// says so. Findings that rest on it are one level weaker.
     pub by_name: bool,
+    /// The first call on the path that is dispatched through a trait (a `dyn`/`impl` receiver,
+    /// a bounded type parameter): which impl runs there is assumed, so findings that rest on
+    /// it are one level weaker.
+    pub via_trait: Option<String>,
 }
 
 /// A handler-shaped name.
@@ -174,6 +178,7 @@ pub fn compute(
             handler: handler.to_string(),
             path: vec![i],
             by_name,
+            via_trait: None,
         })
     };
     let no_std: std::collections::BTreeSet<&str> = files
@@ -240,9 +245,15 @@ pub fn compute(
         let Some(from) = ctx[i].clone() else { continue };
         for targets in ip.targets.get(i).into_iter().flatten() {
             for t in targets {
-                // a higher level, or the same one on evidence where a name said so before
+                let via_trait = from.via_trait.clone().or_else(|| t.via_trait.clone());
+                // a higher level, or the same one on better evidence: a handler known by more
+                // than its name, then a path that assumes no impl behind a trait call
                 let better = |o: &IrqOrigin| {
-                    o.level < from.level || o.level == from.level && o.by_name && !from.by_name
+                    let weak = |by_name: bool, via: bool| (by_name, via);
+                    o.level < from.level
+                        || o.level == from.level
+                            && weak(o.by_name, o.via_trait.is_some())
+                                > weak(from.by_name, via_trait.is_some())
                 };
                 if ctx[t.flow].as_ref().is_none_or(better) {
                     let mut path = from.path.clone();
@@ -252,6 +263,7 @@ pub fn compute(
                         handler: from.handler.clone(),
                         path,
                         by_name: from.by_name,
+                        via_trait,
                     });
                     q.push_back(t.flow);
                 }

@@ -279,6 +279,7 @@ fixtures! {
     locks_precision_if_let_exit_2021 => "locks/precision/if-let-exit-2021",
     locks_precision_if_let_exit_2024 => "locks/precision/if-let-exit-2024",
     locks_precision_inherent_guard => "locks/precision/inherent-guard",
+    locks_precision_irq_dyn_dispatch => "locks/precision/irq-dyn-dispatch",
     locks_precision_irq_names_std => "locks/precision/irq-names-std",
     locks_precision_irq_registrar => "locks/precision/irq-registrar",
     locks_precision_lock_helper_param => "locks/precision/lock-helper-param",

@@ -33,7 +33,10 @@ declare_lint! {
     /// called through that place: in interrupt context when a handler calls it, and the
     /// finding labels that call. A function that runs in both contexts (a handler calls it, and
     /// so does process code with interrupts enabled) is reported at its own acquisition, where
-    /// the fix goes, with the enabled caller labelled.
+    /// the fix goes, with the enabled caller labelled. A path that reaches the lock through a
+    /// call dispatched on a trait (a `dyn` or `impl` value, a bounded type parameter) runs
+    /// every impl of that trait there, though one value has one type: such a finding is a
+    /// warning, it labels the dispatched call and its note names the trait.
     ///
     /// ## Why is this bad?
     /// Process context holds the lock with interrupts enabled; the interrupt arrives on the
@@ -69,6 +72,15 @@ struct IrqUse {
     write: bool,
     /// The handler is one by its name only (`IrqOrigin::by_name`).
     by_name: bool,
+    /// The path from the handler assumes the impl behind a trait call (`IrqOrigin::via_trait`).
+    via_trait: Option<String>,
+}
+
+impl IrqUse {
+    /// How much of this use is assumed: a handler by name, then an impl behind a trait call.
+    fn weakness(&self) -> (bool, bool) {
+        (self.by_name, self.via_trait.is_some())
+    }
 }
 
 /// The highest interrupt level each class is used at, with one site.
@@ -84,6 +96,8 @@ struct UnsafeUse {
     /// The acquisition is the one the interrupt handler reaches too: one function runs in
     /// both contexts, and the lock is taken there with interrupts enabled.
     both: bool,
+    /// The call chain to the acquisition goes through a call dispatched through this trait.
+    via_trait: Option<String>,
 }
 
 /// class → its acquisitions with interrupts enabled.
@@ -146,12 +160,14 @@ fn irq_uses(a: &Analysis) -> IrqUses {
                 level: origin.level,
                 write: acq.mode != Mode::Read,
                 by_name: origin.by_name,
+                via_trait: origin.via_trait.clone(),
             };
             match irq_uses.get_mut(&acq.lock.class) {
-                // the highest level, on evidence before a handler known by its name only
+                // the highest level, on the strongest evidence (a handler known by more than
+                // its name, a path that assumes no impl behind a trait call)
                 Some(old)
                     if old.level > u.level
-                        || old.level == u.level && (!old.by_name || u.by_name) =>
+                        || old.level == u.level && old.weakness() <= u.weakness() =>
                 {
                     old.write |= u.write
                 }
@@ -207,6 +223,7 @@ fn direct_unsafe_uses(
                 labels: Vec::new(),
                 write: acq.mode != Mode::Read,
                 both: false,
+                via_trait: None,
             });
     }
 }
@@ -270,6 +287,10 @@ fn call_unsafe_uses(
                         labels,
                         write: s.mode != Mode::Read,
                         both,
+                        via_trait: t
+                            .via_trait
+                            .clone()
+                            .or_else(|| s.chain.iter().find_map(|c| c.via_trait.clone())),
                     });
             }
         }
@@ -289,8 +310,9 @@ fn unsafe_use_finding(
     // back; a writing side is reported first.
     let read_only = !iu.write && uses.iter().all(|u| !u.write);
     // An acquisition the handler reaches too (a function running in both contexts) first:
-    // masking there fixes every path to it at once. Then by file and position.
-    let rank = |u: &UnsafeUse| u8::from(!u.both);
+    // masking there fixes every path to it at once. Then one whose call chain assumes no impl
+    // behind a trait call, then by file and position.
+    let rank = |u: &UnsafeUse| (!u.both, u.via_trait.is_some());
     let first = uses.iter().min_by(|x, y| {
         let px = &cx.db.get(x.span.file).path;
         let py = &cx.db.get(y.span.file).path;
@@ -353,6 +375,12 @@ fn unsafe_use_finding(
             "`{handler}` is taken for an interrupt handler by its name only (not `extern`, `#[no_mangle]`, registered, a method of an interrupt-handler trait, or returning `IrqReturn`); name it in `irq_handlers` if it is one"
         ));
     }
+    if let Some(t) = iu.via_trait.as_ref().or(first.via_trait.as_ref()) {
+        d.level = lockstep_analyzer::Level::Warn;
+        d = d.with_note(format!(
+            "this path assumes a call through trait `{t}` reaches the impl shown"
+        ));
+    }
     if read_only {
         d.level = lockstep_analyzer::Level::Warn;
         d = d.with_note(
@@ -367,7 +395,7 @@ fn unsafe_use_finding(
 
 /// The steps from an interrupt handler down to an acquisition that call a function value (a
 /// callback stored into a field, a table or a local): the call site, and where it reads the
-/// value from.
+/// value from; and those dispatched through a trait, with the impl assumed there.
 fn value_hops(a: &Analysis, path: &[usize]) -> Vec<Label> {
     let mut out = Vec::new();
     for w in path.windows(2) {
@@ -379,7 +407,19 @@ fn value_hops(a: &Analysis, path: &[usize]) -> Vec<Label> {
                 .and_then(|t| t.get(*ci))
                 .is_some_and(|t| t.iter().any(|t| t.flow == to))
         });
-        let Some((_, c)) = hop else { continue };
+        let Some((ci, c)) = hop else { continue };
+        let via = targets
+            .and_then(|t| t.get(ci))
+            .and_then(|t| t.iter().find(|t| t.flow == to))
+            .and_then(|t| t.via_trait.as_deref());
+        if let Some(tr) = via {
+            let callee = lockstep_analyzer::ir::last_two_segments(&a.func(a.flows[to].func).path);
+            out.push(Label::new(
+                c.span,
+                format!("dispatched through trait `{tr}`: assumed to run `{callee}`"),
+            ));
+            continue;
+        }
         let lockstep_analyzer::ir::Callee::Value { text, place } = &*c.callee else {
             continue;
         };
@@ -445,6 +485,12 @@ fn nesting_findings(
                 u.span,
                 format!("`{}` acquired with interrupts enabled", short_class(&to)),
             );
+        }
+        if let Some(t) = w.via_trait() {
+            d.level = lockstep_analyzer::Level::Warn;
+            d = d.with_note(format!(
+                "this path assumes a call through trait `{t}` reaches the impl shown"
+            ));
         }
         out.push(
             d.with_help(
