@@ -65,15 +65,15 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     files.sort_by_key(|f| f.file);
     // The sequence analysis shares nothing with the lock analyses: it runs beside the index
     // and the resolution passes (which only read the files), and its facts are dropped before
-    // the flows are built, so they do not count in the run's peak memory.
+    // the flows are built, so they do not count in the run's peak memory. Each file's sites
+    // are dropped as soon as they are read.
+    let seq_facts: Vec<seq_facts::SeqFileFacts> =
+        files.iter_mut().map(|f| std::mem::take(&mut f.seq)).collect();
     let (prepared, seq) = rayon::join(
         || prepare_index(db, &files, config),
-        || seq::resolve(db, &files, config),
+        || seq::resolve(db, &files, seq_facts, config),
     );
     let (index, returns, needed) = prepared;
-    for f in &mut files {
-        f.seq = Default::default();
-    }
     let by_pos: std::collections::BTreeMap<index::FnRef, usize> =
         index.fns.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     let counters = resource::Counters::collect(&index, &files, &needed);

@@ -1,6 +1,7 @@
 //! The declarations of every file, indexed by name: structs, aliases, sequence newtypes,
 //! operator impls and signatures; and the declared type of a value.
 
+use crate::seq_facts::SeqFileFacts;
 use super::*;
 
 pub(super) struct Newtype {
@@ -58,7 +59,7 @@ pub(super) const NOT_SEQ_TYPES: &[&str] = &[
 ];
 
 impl<'a> Index<'a> {
-    pub(super) fn new(files: &'a [LoweredFile], config: &'a Config) -> Index<'a> {
+    pub(super) fn new(facts: &'a [SeqFileFacts], config: &'a Config) -> Index<'a> {
         let mut ix = Index {
             structs: BTreeMap::new(),
             aliases: BTreeMap::new(),
@@ -69,8 +70,7 @@ impl<'a> Index<'a> {
             config,
         };
         let mut ord_modular: BTreeMap<&str, bool> = BTreeMap::new();
-        for f in files {
-            let s = &f.seq;
+        for s in facts {
             for st in &s.structs {
                 ix.structs.entry(&st.name).or_default().push(st);
             }

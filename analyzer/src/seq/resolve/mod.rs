@@ -1,5 +1,6 @@
 //! Cross-file resolution: which operands are sequence numbers, and which sites are findings.
 
+use crate::seq_facts::SeqFileFacts;
 use std::collections::BTreeMap;
 
 use super::{IsnCause, IsnWhy, SeqAnalysis, SeqFinding, SeqKind, SeqStats};
@@ -52,8 +53,24 @@ fn test_modules(db: &SourceDb, files: &[LoweredFile]) -> Vec<String> {
 }
 
 /// Resolve every file's sequence facts together.
-pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnalysis {
-    let ix = Index::new(files, config);
+pub fn resolve(
+    db: &SourceDb,
+    files: &[LoweredFile],
+    mut facts: Vec<SeqFileFacts>,
+    config: &Config,
+) -> SeqAnalysis {
+    // Each file's sites are read once, in the loop below, and dropped there: the types and
+    // signatures the index borrows stay to the end.
+    let mut sites_of: Vec<SeqFileFacts> = facts
+        .iter_mut()
+        .map(|s| SeqFileFacts {
+            sites: std::mem::take(&mut s.sites),
+            isn_sites: std::mem::take(&mut s.isn_sites),
+            packed: s.packed.take(),
+            ..Default::default()
+        })
+        .collect();
+    let ix = Index::new(&facts, config);
     let tests = test_modules(db, files);
     let in_test_code = |f: &LoweredFile, path: &str| {
         ((f.file.0 as usize) < db.len() && db.get(f.file).test_only)
@@ -63,18 +80,19 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
     };
     let mut findings = Vec::new();
     let mut stats = BTreeMap::new();
-    for f in files {
+    for ((f, fs), own) in files.iter().zip(&facts).zip(&mut sites_of) {
+        let own = std::mem::take(own);
         // a dependency's types count (a sequence newtype of a dependency), its sites do not
         if (f.file.0 as usize) < db.len() && db.get(f.file).dependency {
             continue;
         }
-        let (sites, isn_sites) = f.seq.all_sites();
+        let (sites, isn_sites) = own.all_sites();
         let mut st = SeqStats {
             sites: sites.len(),
             isn_sites: isn_sites.len(),
-            structs: f.seq.structs.len(),
-            ord_impls: f.seq.ord_impls.len(),
-            modular_ord_impls: f.seq.ord_impls.iter().filter(|o| o.modular).count(),
+            structs: fs.structs.len(),
+            ord_impls: fs.ord_impls.len(),
+            modular_ord_impls: fs.ord_impls.iter().filter(|o| o.modular).count(),
             ..Default::default()
         };
         for site in sites.iter() {
@@ -91,7 +109,7 @@ pub fn resolve(db: &SourceDb, files: &[LoweredFile], config: &Config) -> SeqAnal
             }
         }
         stats.insert(f.file, st);
-        for st in &f.seq.structs {
+        for st in &fs.structs {
             derive_finding(&ix, st, &mut findings);
         }
         for site in sites.iter() {
