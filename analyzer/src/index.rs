@@ -133,7 +133,7 @@ impl Index {
                 if let Some(t) = &func.self_ty {
                     let tn = crate::ir::type_name(t);
                     ix.methods
-                        .entry((tn, func.name.clone()))
+                        .entry((tn, func.name.to_string()))
                         .or_default()
                         .push(r);
                 }
@@ -175,7 +175,7 @@ impl Index {
                     ix.struct_methods
                         .entry(d.path.clone())
                         .or_default()
-                        .entry(f.name.clone())
+                        .entry(f.name.to_string())
                         .or_default()
                         .push(r);
                 }
@@ -598,7 +598,7 @@ impl Index {
         func: &FnDef,
         place: &Place,
     ) -> Option<PlaceWalk> {
-        let mut module = func.module.clone();
+        let mut module = func.module.to_string();
         let (ty, class) = self.walk_root(files, func, place, &mut module);
         let instance = self
             .global_call_instance(files, func, place)
@@ -670,7 +670,7 @@ impl Index {
                 match f {
                     // `fn new() -> Self` in an impl: the impl's type.
                     Some(f) => {
-                        *owner_module = f.module.clone();
+                        *owner_module = f.module.to_string();
                         (
                             f.ret.as_ref().map(|r| subst_self(r, f.self_ty.as_ref())),
                             format!("{}()", f.path),
@@ -892,7 +892,7 @@ impl Index {
         if let Some(d) = view {
             w.instance = w.instance.replacen(&format!(".{m}()"), "", 1);
             w.ty = d.ret.clone();
-            w.module = d.module.clone();
+            w.module = d.module.to_string();
             return;
         }
         match def {
@@ -939,7 +939,7 @@ impl Index {
                     .ret
                     .as_ref()
                     .map(|r| self.instantiate(files, &w.module, d, stripped.as_ref(), r));
-                w.module = d.module.clone();
+                w.module = d.module.to_string();
             }
             // `opt.take()`, `opt.replace(v)`: the same `Option`.
             None if matches!(m, "take" | "replace")

@@ -519,7 +519,7 @@ impl Summarizer<'_> {
                 let callee = ix.func(files, flows[t.flow].func);
                 let step = ChainStep {
                     call: c.span,
-                    callee: callee.path.clone(),
+                    callee: callee.path.to_string(),
                     via_trait: t.via_trait.clone(),
                 };
                 let sum = &ip.summaries[t.flow];

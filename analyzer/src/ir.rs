@@ -841,9 +841,9 @@ pub enum FlowTo {
 pub struct FnDef {
     /// Canonical path: `crate::module::name`, `crate::module::Type::name`, or for a trait
     /// impl `crate::module::Type::name` too (with `trait_name` set).
-    pub path: String,
-    pub name: String,
-    pub module: String,
+    pub path: Sym,
+    pub name: Sym,
+    pub module: Sym,
     /// The impl's self type as written (`TcpStack`, `Nic<D>`), if a method.
     pub self_ty: Option<TypeRef>,
     pub trait_name: Option<String>,

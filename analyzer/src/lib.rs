@@ -67,8 +67,10 @@ pub fn analyze(db: &SourceDb, mut files: Vec<LoweredFile>, config: &Config) -> A
     // and the resolution passes (which only read the files), and its facts are dropped before
     // the flows are built, so they do not count in the run's peak memory. Each file's sites
     // are dropped as soon as they are read.
-    let seq_facts: Vec<seq_facts::SeqFileFacts> =
-        files.iter_mut().map(|f| std::mem::take(&mut f.seq)).collect();
+    let seq_facts: Vec<seq_facts::SeqFileFacts> = files
+        .iter_mut()
+        .map(|f| std::mem::take(&mut f.seq))
+        .collect();
     let (prepared, seq) = rayon::join(
         || prepare_index(db, &files, config),
         || seq::resolve(db, &files, seq_facts, config),

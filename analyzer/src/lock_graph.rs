@@ -279,7 +279,7 @@ impl Builder<'_> {
                     from_span: h.acq_span,
                     to_span: a.span,
                     chain: Vec::new(),
-                    func: func.path.clone(),
+                    func: func.path.to_string(),
                     is_try: a.is_try,
                     to_irq_safe: a.irq_method || a.irq_region,
                     from_irq_safe: h.irq_method,
@@ -300,7 +300,7 @@ impl Builder<'_> {
                     let chain = vec![
                         ChainStep {
                             call: call.span,
-                            callee: helper.path.clone(),
+                            callee: helper.path.to_string(),
                             via_trait: None,
                         },
                         ChainStep {
@@ -336,7 +336,7 @@ impl Builder<'_> {
                         from_span: h.acq_span,
                         to_span: a.span,
                         chain,
-                        func: helper.path.clone(),
+                        func: helper.path.to_string(),
                         is_try: a.is_try,
                         to_irq_safe: a.irq_method || a.irq_region,
                         from_irq_safe: h.irq_method,
@@ -425,7 +425,7 @@ impl Builder<'_> {
                     from_span: h.acq_span,
                     to_span: c.span,
                     chain: vec![step.clone()],
-                    func: func.path.clone(),
+                    func: func.path.to_string(),
                     is_try: false,
                     to_irq_safe: c.irq_region,
                     from_irq_safe: h.irq_method,
@@ -450,7 +450,7 @@ impl Builder<'_> {
                 let callee = ix.func(files, flows[t.flow].func);
                 let step = ChainStep {
                     call: c.span,
-                    callee: callee.path.clone(),
+                    callee: callee.path.to_string(),
                     via_trait: t.via_trait.clone(),
                 };
                 let sum = &ip.summaries[t.flow];
@@ -514,7 +514,7 @@ impl Builder<'_> {
                     from_span: h.acq_span,
                     to_span: s.site,
                     chain: chain.clone(),
-                    func: func.path.clone(),
+                    func: func.path.to_string(),
                     is_try: s.is_try,
                     to_irq_safe: s.irq_method || c.irq_region,
                     from_irq_safe: h.irq_method,
@@ -545,7 +545,7 @@ impl Builder<'_> {
                     call: c.span,
                     held: spin.clone(),
                     block: SumBlock { chain, ..b.clone() },
-                    callee: callee.path.clone(),
+                    callee: callee.path.to_string(),
                     passed,
                 });
             }

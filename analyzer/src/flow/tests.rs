@@ -36,7 +36,7 @@ fn flows(text: &str, edition: Edition) -> (SourceDb, Vec<FnFlow>, Vec<(String, b
         .iter()
         .map(|f| {
             let d = ix.func(&files, f.func);
-            (d.name.clone(), d.self_ty.is_some())
+            (d.name.to_string(), d.self_ty.is_some())
         })
         .collect();
     (db, flows, names)

@@ -70,7 +70,8 @@ pub fn apply(l: &mut LoweredFile, features: Option<&Features>) -> CfgDropped {
     if !gone.is_empty() {
         let prefixes: Vec<String> = gone.iter().map(|p| format!("{p}::{{")).collect();
         items.fns.retain(|f| {
-            !gone.contains(&f.path) && !prefixes.iter().any(|p| f.path.starts_with(p.as_str()))
+            !gone.contains(f.path.as_str())
+                && !prefixes.iter().any(|p| f.path.starts_with(p.as_str()))
         });
     }
     out
@@ -155,7 +156,7 @@ mod tests {
     }
 
     fn fn_names(l: &LoweredFile) -> Vec<String> {
-        l.items.fns.iter().map(|f| f.name.clone()).collect()
+        l.items.fns.iter().map(|f| f.name.to_string()).collect()
     }
 
     /// The `Acquire` nodes reachable from a body's entry.

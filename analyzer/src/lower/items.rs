@@ -571,9 +571,9 @@ impl<'a> ItemCx<'a> {
             .filter(|n| n != "doc")
             .collect();
         let mut def = FnDef {
-            path: path.clone(),
-            name: name.clone(),
-            module: module.to_string(),
+            path: path.clone().into(),
+            name: name.clone().into(),
+            module: module.to_string().into(),
             self_ty: self_ty.clone(),
             trait_name,
             in_trait,

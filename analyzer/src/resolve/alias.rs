@@ -22,6 +22,7 @@
 //! `raw: &'a RawMutex`, a handle made once per lock) is a view of several locks and unites
 //! none of them; `--stats` counts those.
 
+use crate::sym::Sym;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fast_hash::HashMap;
@@ -107,11 +108,11 @@ pub fn compute(
     }
     // Calls to functions with sinks: an argument is united with the fields its parameter is
     // stored in; a parameter passed on makes the caller's parameter a sink too.
-    let mut scanned: BTreeSet<String> = BTreeSet::new();
+    let mut scanned: BTreeSet<Sym> = BTreeSet::new();
     for _ in 0..MAX_ROUNDS {
-        let names: BTreeSet<String> = sinks
+        let names: BTreeSet<Sym> = sinks
             .keys()
-            .map(|&(pos, _)| ix.func(files, ix.fns[pos]).name.clone())
+            .map(|&(pos, _)| ix.func(files, ix.fns[pos]).name)
             .filter(|n| !scanned.contains(n))
             .collect();
         if names.is_empty() {

@@ -15,6 +15,7 @@
 //! most [`MAX_PER_SLOT`] functions; a call through a slot nothing is known to be stored in
 //! runs nothing and is counted in `--stats`.
 
+use crate::sym::Sym;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fast_hash::HashMap;
@@ -189,13 +190,13 @@ fn sink_calls(
 ) -> Vec<(usize, usize, Vec<usize>)> {
     let (ix, files) = (cx.ix, cx.files);
     let mut resolved: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-    let mut scanned: BTreeSet<String> = BTreeSet::new();
+    let mut scanned: BTreeSet<Sym> = BTreeSet::new();
     let mut grown: BTreeSet<usize> = sinks.keys().map(|&(p, _)| p).collect();
     for _ in 0..MAX_ROUNDS {
         // names whose sinks are new or grew: their callers are (re)visited
-        let names: BTreeSet<String> = grown
+        let names: BTreeSet<Sym> = grown
             .iter()
-            .map(|&p| ix.func(files, ix.fns[p]).name.clone())
+            .map(|&p| ix.func(files, ix.fns[p]).name)
             .collect();
         if names.is_empty() {
             break;

@@ -260,7 +260,7 @@ fn raw_trait_acquire(
     kind: &mut LockKind,
     evidence: &mut Option<String>,
 ) -> bool {
-    let name = cx.ix.func(cx.files, r).name.clone();
+    let name = cx.ix.func(cx.files, r).name;
     let facts = cx.facts(r, 0);
     if !(facts.spins || facts.masks_irq) {
         return false;

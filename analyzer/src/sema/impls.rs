@@ -194,7 +194,7 @@ impl Impls {
                     im.decls
                         .entry(tr)
                         .or_default()
-                        .entry(f.name.clone())
+                        .entry(f.name.to_string())
                         .or_insert(r);
                 }
                 continue;
@@ -214,7 +214,7 @@ impl Impls {
                         .methods
                         .entry(k)
                         .or_default()
-                        .entry(f.name.clone())
+                        .entry(f.name.to_string())
                         .or_default();
                     if tr.is_none() {
                         // inherent methods first
@@ -228,7 +228,7 @@ impl Impls {
                     im.blanket
                         .entry(tr)
                         .or_default()
-                        .entry(f.name.clone())
+                        .entry(f.name.to_string())
                         .or_default()
                         .push(r);
                 }

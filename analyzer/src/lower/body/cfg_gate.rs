@@ -131,7 +131,7 @@ impl<'a> BodyLowerer<'a> {
             fn_stores: (len(g.fn_stores), len(self.fn_stores.len())),
             closures: self.extra[g.extra..]
                 .iter()
-                .map(|f| f.path.clone())
+                .map(|f| f.path.to_string())
                 .collect(),
         });
     }

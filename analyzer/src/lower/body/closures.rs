@@ -294,9 +294,9 @@ impl<'a> BodyLowerer<'a> {
             .map(|((name, tag), owner)| Capture { name, tag, owner })
             .collect();
         let mut def = FnDef {
-            path: path.clone(),
-            name: format!("{{{kind}#{n}}}"),
-            module: self.enclosing.module.clone(),
+            path: path.clone().into(),
+            name: format!("{{{kind}#{n}}}").into(),
+            module: self.enclosing.module.clone().into(),
             self_ty: self.enclosing.self_ty.clone(),
             trait_name: self.enclosing.trait_name.clone(),
             in_trait: self.enclosing.in_trait,

@@ -1,8 +1,8 @@
 //! The declarations of every file, indexed by name: structs, aliases, sequence newtypes,
 //! operator impls and signatures; and the declared type of a value.
 
-use crate::seq_facts::SeqFileFacts;
 use super::*;
+use crate::seq_facts::SeqFileFacts;
 
 pub(super) struct Newtype {
     pub(super) inner_wrapping: bool,
