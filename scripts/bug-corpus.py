@@ -7,7 +7,7 @@ case the WHOLE repository is materialised twice from a local bare mirror, at the
 runs it:
 
     cargo-lockstep lockstep --manifest-path <tree>/<manifest> [-p <package> | --workspace] \
-        --no-cache --message-format json
+        [--features <features>] --no-cache --message-format json
 
 with a wall-clock timeout and an address-space limit. A case is
 
@@ -437,6 +437,8 @@ def analyse(tool, tree, case, cwd, timeout, mem_mb, stats):
         cmd.append("--workspace")
     else:
         cmd += ["-p", case["package"]]
+    if case.get("features"):
+        cmd += ["--features", ",".join(case["features"])]
     cmd += ["--no-cache", "--message-format", "json"]
     if stats:
         cmd.append("--stats")

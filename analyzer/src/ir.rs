@@ -872,6 +872,9 @@ pub struct FnDef {
     /// an unmangled symbol (`#[no_mangle]`, `#[unsafe(no_mangle)]`, `#[export_name]`), as an
     /// entry an assembly stub jumps to must be.
     pub foreign_entry: bool,
+    /// Marked `#[allow(dead_code)]` / `#[expect(dead_code)]`: its author says the crate does
+    /// not use it.
+    pub allows_dead_code: bool,
     /// Its `#[cfg(..)]` predicates with those of the modules around it, undecided
     /// (`crate::cfg_pred`); `None`: compiled in every configuration.
     pub cfg: crate::cfg_pred::ItemCfg,

@@ -272,6 +272,7 @@ fixtures! {
     locks_precision_cfg_features => "locks/precision/cfg-features",
     locks_precision_cfg_test_inline => "locks/precision/cfg-test-inline",
     locks_precision_counter_lent => "locks/precision/counter-lent",
+    locks_precision_dead_code => "locks/precision/dead-code",
     locks_precision_element_bindings => "locks/precision/element-bindings",
     locks_precision_guard_moved_into_call => "locks/precision/guard-moved-into-call",
     locks_precision_guard_reassign => "locks/precision/guard-reassign",

@@ -122,6 +122,7 @@ pub fn run_all(cx: &LintContext<'_>) -> Vec<Diagnostic> {
         lint.check(cx, &mut out);
     }
     weaken_by_name(cx, &mut out);
+    weaken_dead(cx, &mut out);
     budget_notes(cx, &mut out);
     let (mut out, _suppressed) =
         lockstep_analyzer::suppress::apply(cx.db, &cx.analysis.files, out, |name| {
@@ -160,6 +161,69 @@ fn weaken_by_name(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
             d.level = weaker(d.level);
             d.notes.push(format!(
                 "`{ty}` is taken for a lock by its name only: its crate's source was not read (a dependency not fetched, or left out; see `--stats`)"
+            ));
+        }
+    }
+}
+
+/// A finding whose primary site is in a function its author marked `#[allow(dead_code)]` (or
+/// `expect`) and that nothing in the analyzed code calls, stores or enters from outside Rust
+/// is one level weaker: the site runs only if code outside the analyzed tree calls it.
+fn weaken_dead(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
+    let a = cx.analysis;
+    let marked: Vec<usize> = (0..a.flows.len())
+        .filter(|&i| a.func(a.flows[i].func).allows_dead_code)
+        .collect();
+    if marked.is_empty() {
+        return;
+    }
+    let mut used = vec![false; a.flows.len()];
+    for (from, calls) in a.interproc.targets.iter().enumerate() {
+        for t in calls.iter().flatten().filter(|t| t.flow != from) {
+            used[t.flow] = true;
+        }
+    }
+    let pos: std::collections::BTreeMap<_, usize> = a
+        .index
+        .fns
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (*r, i))
+        .collect();
+    let stored: std::collections::BTreeSet<usize> = a
+        .index
+        .fn_values
+        .slots
+        .values()
+        .flatten()
+        .copied()
+        .collect();
+    let mut dead: std::collections::BTreeMap<lockstep_analyzer::Span, &str> = Default::default();
+    for i in marked {
+        let flow = &a.flows[i];
+        let f = a.func(flow.func);
+        let entry = a.irq[i].as_ref().is_some_and(|o| o.path.len() == 1);
+        if used[i]
+            || f.foreign_entry
+            || entry
+            || pos.get(&flow.func).is_some_and(|p| stored.contains(p))
+        {
+            continue;
+        }
+        for s in flow
+            .acquisitions
+            .iter()
+            .map(|x| x.span)
+            .chain(flow.calls.iter().map(|c| c.span))
+        {
+            dead.insert(s, f.name.as_str());
+        }
+    }
+    for d in out.iter_mut().filter(|d| d.level == Level::Deny) {
+        if let Some(name) = dead.get(&d.primary.span) {
+            d.level = weaker(d.level);
+            d.notes.push(format!(
+                "`{name}` is marked `#[allow(dead_code)]` and nothing in the analyzed code calls it: this site runs only if code outside it does"
             ));
         }
     }

@@ -594,6 +594,7 @@ impl<'a> ItemCx<'a> {
                 .as_ref()
                 .is_some_and(|a| a.name.as_ref().is_none_or(|n| n.value() != "Rust"))
                 || attrs.iter().any(unmangled),
+            allows_dead_code: attrs.iter().any(allows_dead_code),
             cfg: self.cfg.clone(),
         };
         let mut generics = generic_params(&sig.generics);
@@ -781,6 +782,18 @@ fn lazy_statics(mac: &syn::Macro, map: &SpanMap) -> Vec<(String, TypeRef, crate:
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// `#[allow(dead_code)]` or `#[expect(dead_code)]` (with other lints beside it, too).
+fn allows_dead_code(a: &syn::Attribute) -> bool {
+    let syn::Meta::List(l) = &a.meta else {
+        return false;
+    };
+    (l.path.is_ident("allow") || l.path.is_ident("expect"))
+        && l.tokens.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "dead_code",
+            _ => false,
+        })
 }
 
 /// `#[no_mangle]`, `#[export_name = ..]`, and their `#[unsafe(..)]` forms (edition 2024).

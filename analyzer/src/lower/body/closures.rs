@@ -313,6 +313,7 @@ impl<'a> BodyLowerer<'a> {
             generics: Vec::new(),
             captures,
             foreign_entry: false,
+            allows_dead_code: false,
             cfg: self.enclosing.cfg.clone(),
         };
         let mut sub = BodyLowerer::new(self.map, self.edition, self.config, &def);
