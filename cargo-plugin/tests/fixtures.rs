@@ -285,6 +285,7 @@ fixtures! {
     locks_precision_irq_registrar => "locks/precision/irq-registrar",
     locks_precision_lock_helper_param => "locks/precision/lock-helper-param",
     locks_precision_lock_view => "locks/precision/lock-view",
+    locks_precision_lookup_args => "locks/precision/lookup-args",
     locks_precision_match_guard_temp => "locks/precision/match-guard-temp",
     locks_precision_own_recv => "locks/precision/own-recv",
     locks_precision_ordered_pair => "locks/precision/ordered-pair",

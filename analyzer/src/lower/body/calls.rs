@@ -1133,11 +1133,14 @@ impl<'a> BodyLowerer<'a> {
                 explicit: true,
             });
         }
+        // The arguments are part of the spelling: `get_by_pid(pgid)` and `get_by_pid(pid)` are
+        // two lookups, one object only when their arguments are.
+        let args: Vec<String> = pc.c.args.iter().map(super::syntax::tokens).collect();
         Val {
             place: Some(Place {
                 root: Root::Call(pc.segs.clone().into()),
                 proj: Vec::new(),
-                text: format!("{}()", pc.segs.join("::")).into(),
+                text: format!("{}({})", pc.segs.join("::"), args.join(", ")).into(),
             }),
             guards: result.into_iter().collect(),
             fresh: result.is_some(),
