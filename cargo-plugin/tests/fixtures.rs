@@ -330,6 +330,7 @@ fixtures! {
     seq_by_name_fixed => "seq/by-name-fixed",
     seq_compare_raw => "seq/compare-raw",
     seq_compare_raw_fixed => "seq/compare-raw-fixed",
+    seq_counted_step => "seq/counted-step",
     seq_cross_file => "seq/cross-file",
     seq_cross_file_fixed => "seq/cross-file-fixed",
     seq_fix_roundtrip_input => "seq/fix-roundtrip/input",

@@ -23,7 +23,9 @@ declare_lint! {
     ///
     /// ## Known problems
     /// Operands are recognized as for `seq_compare`: a finding whose sequence numbers are known
-    /// by their names only is one level weaker (a warning by default) and its note says so.
+    /// by their names only is one level weaker (a warning by default) and its note says so. So
+    /// is `x += 1` on a place (known by its name across the analyzed code) that every write
+    /// sets to a constant or steps by one: a count from zero wraps only after 2^32 steps.
     /// Differences of two sequence numbers are offsets and are not reported once taken with
     /// `wrapping_sub`. The fix for a cast needs the base the offset is taken from and is only
     /// offered with a placeholder.

@@ -46,7 +46,7 @@ pub(crate) fn report(
     for f in cx.analysis.seq.of_check(check) {
         let w = words(f);
         // A remaining heuristic makes the finding one level weaker, and the note says so.
-        let level = if f.by_name {
+        let level = if f.by_name || f.counter {
             weaker(meta.default_level)
         } else {
             meta.default_level

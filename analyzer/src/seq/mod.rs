@@ -25,6 +25,10 @@ pub struct SeqFinding {
     /// Only names say the operands are sequence numbers: no type on the way is known to be
     /// one (a heuristic; the lints report such a finding one level weaker and say so).
     pub by_name: bool,
+    /// The site steps a place by one that every write in the analyzed code sets to a constant
+    /// or steps by one: a count, not a number taken from the wire (a heuristic, one level
+    /// weaker, the note says so).
+    pub counter: bool,
     /// The evidence for the operands, each once: where it is written, and what it is.
     pub labels: Vec<(Span, String)>,
     pub notes: Vec<String>,

@@ -321,6 +321,15 @@ pub struct BackwardWrite {
     pub how: String,
 }
 
+/// A write to a place named like a sequence number: `counted` when it sets a constant
+/// (`seq = 0`, `Dump { seq: 0 }`) or steps by one (`seq += 1`). A name written only so is a
+/// count from a constant, which wraps only after 2^32 steps.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SeqWrite {
+    pub name: String,
+    pub counted: bool,
+}
+
 /// Per-file facts the sequence analysis resolves across files.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SeqFileFacts {
@@ -332,6 +341,7 @@ pub struct SeqFileFacts {
     pub sites: Vec<Site>,
     pub isn_sites: Vec<IsnSite>,
     pub backward_writes: Vec<BackwardWrite>,
+    pub writes: Vec<SeqWrite>,
     /// `sites` and `isn_sites` once packed ([`SeqFileFacts::pack`]).
     pub packed: Option<PackedSites>,
 }

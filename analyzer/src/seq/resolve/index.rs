@@ -16,6 +16,9 @@ pub(super) struct Index<'a> {
     pub(super) op_impls: BTreeMap<&'a str, Vec<&'a OpImpl>>,
     pub(super) fns_by_name: BTreeMap<&'a str, Vec<&'a FnSig>>,
     pub(super) backward: BTreeMap<&'a str, Vec<&'a BackwardWrite>>,
+    /// Names of places written (`SeqWrite`): whether every write sets a constant or steps by
+    /// one.
+    pub(super) counted: BTreeMap<&'a str, bool>,
     pub(super) config: &'a Config,
 }
 
@@ -67,6 +70,7 @@ impl<'a> Index<'a> {
             op_impls: BTreeMap::new(),
             fns_by_name: BTreeMap::new(),
             backward: BTreeMap::new(),
+            counted: BTreeMap::new(),
             config,
         };
         let mut ord_modular: BTreeMap<&str, bool> = BTreeMap::new();
@@ -91,6 +95,9 @@ impl<'a> Index<'a> {
             }
             for b in &s.backward_writes {
                 ix.backward.entry(&b.name).or_default().push(b);
+            }
+            for w in &s.writes {
+                *ix.counted.entry(&w.name).or_insert(true) &= w.counted;
             }
         }
         let mut newtypes = BTreeMap::new();

@@ -79,6 +79,7 @@ pub(super) fn isn_finding(ix: &Index<'_>, isn: &IsnSite) -> Option<SeqFinding> {
         span: isn.span,
         path: isn.fn_path.clone(),
         by_name: false,
+        counter: false,
         labels: Vec::new(),
         notes: Vec::new(),
         edits: vec![Edit {

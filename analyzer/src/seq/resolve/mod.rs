@@ -113,7 +113,13 @@ pub fn resolve(
             derive_finding(&ix, st, &mut findings);
         }
         for site in sites.iter() {
-            if let Some(fd) = site_finding(&ix, site) {
+            if let Some(mut fd) = site_finding(&ix, site) {
+                if let Some(name) = counted_step(&ix, site) {
+                    fd.counter = true;
+                    fd.notes.push(format!(
+                        "every write of `{name}` in the analyzed code sets a constant or steps it by one: a count from a constant wraps only after 2^32 steps"
+                    ));
+                }
                 findings.push(fd);
             }
         }
@@ -130,4 +136,19 @@ pub fn resolve(
     findings.sort_by_key(|f| (f.span.file, f.span.start, f.span.end, f.kind.check()));
     findings.dedup_by(|a, b| a.span == b.span && a.kind.check() == b.kind.check());
     SeqAnalysis { findings, stats }
+}
+
+/// `x += 1` where every write of a place named `x` sets a constant or steps by one: the name
+/// of that count.
+fn counted_step<'s>(ix: &Index<'_>, site: &'s Site) -> Option<&'s str> {
+    if site.kind != SiteKind::AssignArith(BinOp::Add) || site.operand_texts.get(1)? != "1" {
+        return None;
+    }
+    let text = site.operand_texts.first()?;
+    let name = text.rsplit('.').next()?.trim_start_matches('*');
+    ix.counted
+        .get(name)
+        .copied()
+        .unwrap_or(false)
+        .then_some(name)
 }

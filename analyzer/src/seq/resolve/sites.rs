@@ -22,6 +22,7 @@ pub(super) fn derive_finding(ix: &Index<'_>, st: &StructDecl, out: &mut Vec<SeqF
         span: d.span,
         path: format!("{}::{}", st.path, st.name),
         by_name: false,
+        counter: false,
         labels: Vec::new(),
         notes: Vec::new(),
         edits: d.fix.clone(),
@@ -167,6 +168,7 @@ impl Judged<'_> {
             span: site.span,
             path: site.fn_path.clone(),
             by_name,
+            counter: false,
             labels: ev.labels,
             notes: ev.notes,
             edits: fix

@@ -170,6 +170,7 @@ impl Collector<'_> {
         self.expr(&a.left, Parent::Other);
         self.written(&a.left);
         if let Some(name) = place_name(&a.left) {
+            self.seq_write(&name, int_lit(&a.right).is_some());
             if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
                 let place = self.val(&a.left, 0);
                 self.isn_site_at(&name, &a.right, Some(place));
@@ -242,6 +243,7 @@ impl Collector<'_> {
             self.expr(&f.expr, Parent::Other);
             if let syn::Member::Named(n) = &f.member {
                 let name = n.to_string();
+                self.seq_write(&name, int_lit(&f.expr).is_some());
                 if is_isn_name(&name) || names::is_seq_name(&name, &[], &[]) {
                     self.struct_field_isn(s, f, name);
                 }
@@ -348,6 +350,12 @@ impl Collector<'_> {
                 } else {
                     BinOp::Sub
                 };
+                if let Some(name) = place_name(l) {
+                    self.seq_write(
+                        &name,
+                        op == BinOp::Add && int_lit(r).as_deref() == Some("1"),
+                    );
+                }
                 let (lv, rv) = (self.val(l, 0), self.val(r, 0));
                 self.push_site(
                     SiteKind::AssignArith(op),
@@ -380,6 +388,16 @@ impl Collector<'_> {
                 self.expr(l, Parent::Other);
                 self.expr(r, Parent::Other);
             }
+        }
+    }
+
+    /// A write of a place named like a sequence number, for [`SeqWrite`].
+    fn seq_write(&mut self, name: &str, counted: bool) {
+        if names::is_seq_name(name, &[], &[]) {
+            self.facts.writes.push(crate::seq_facts::SeqWrite {
+                name: name.to_string(),
+                counted,
+            });
         }
     }
 
@@ -593,5 +611,17 @@ impl Collector<'_> {
             fix_caveat,
             in_index: parent == Parent::Index,
         });
+    }
+}
+
+/// The digits of an integer literal (`0`, `1u32`), through parentheses and casts.
+fn int_lit(e: &syn::Expr) -> Option<String> {
+    match strip(e) {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => Some(i.base10_digits().to_string()),
+        syn::Expr::Cast(c) => int_lit(&c.expr),
+        _ => None,
     }
 }
