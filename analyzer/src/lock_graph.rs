@@ -60,6 +60,43 @@ pub struct CallDouble {
     pub call: Span,
     pub held: HeldLock,
     pub acq: SumAcq,
+    /// The two are reached through lookups with different arguments ([`lookup_key`]): one
+    /// object only when both lookups return it.
+    pub maybe_same: bool,
+}
+
+/// The spelling of a place rooted at a call with arguments, the arguments left out
+/// (`Process::get_by_pid(pgid).links` → `Process::get_by_pid().links`): two places with one
+/// key are lookups of one function whose results may be one object. `None` when the place is
+/// not rooted at such a call.
+pub fn lookup_key(text: &str) -> Option<String> {
+    let open = text.find('(')?;
+    let head = &text[..open];
+    if head.is_empty()
+        || !head
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+    {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, ch) in text[open..].char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let close = open + i;
+                    if close == open + 1 {
+                        return None;
+                    }
+                    return Some(format!("{head}(){}", &text[close + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A blocking point in a callee reached while the caller holds a spinlock.
@@ -312,6 +349,7 @@ impl Builder<'_> {
                     if h.lock.class == a.lock.class {
                         if closure_double(helper, call, h, a) {
                             self.g.call_doubles.push(CallDouble {
+                                maybe_same: false,
                                 flow: fi,
                                 call: a.span,
                                 held: h.clone(),
@@ -402,6 +440,7 @@ impl Builder<'_> {
             for h in c.held.iter() {
                 if h.lock.class == class.as_str() {
                     self.g.call_doubles.push(CallDouble {
+                        maybe_same: false,
                         flow: fi,
                         call: c.span,
                         held: h.clone(),
@@ -496,10 +535,11 @@ impl Builder<'_> {
                     });
                 }
                 if h.lock.class == s.lock.class {
-                    if callee_double(c, callee, h, s, |t| {
+                    if let Some(maybe_same) = callee_double(c, callee, h, s, |t| {
                         self.ix.canon_instance(self.files, func, t)
                     }) {
                         self.g.call_doubles.push(CallDouble {
+                            maybe_same,
                             flow: fi,
                             call: c.span,
                             held: h.clone(),
@@ -590,24 +630,32 @@ fn closure_double(helper: &FnDef, call: &CallEvent, h: &HeldLock, a: &AcqEvent) 
 }
 
 /// Whether `callee`'s summary acquisition `s`, reached through call `c`, is a double of the
-/// same lock `h` held at the call.
+/// same lock `h` held at the call: `Some(false)` for one instance, `Some(true)` for lookups
+/// with different arguments ([`lookup_key`]) that may return one object.
 fn callee_double(
     c: &CallEvent,
     callee: &FnDef,
     h: &HeldLock,
     s: &SumAcq,
     canon: impl Fn(&str) -> String,
-) -> bool {
+) -> Option<bool> {
     let mapped = s
         .instance
         .as_ref()
         .and_then(|i| map_instance(callee, i, &c.callee, &c.args))
-        .map(|i| canon(&i));
-    !s.is_try
-        && !s.lock.kind.reentrant
-        && !h.stale
-        && (h.mode.conflicts_with(s.mode) || read_again_hazard(h, s))
-        && mapped.as_deref() == Some(h.lock.instance.as_str())
+        .map(|i| canon(&i))?;
+    if s.is_try
+        || s.lock.kind.reentrant
+        || h.stale
+        || !(h.mode.conflicts_with(s.mode) || read_again_hazard(h, s))
+    {
+        return None;
+    }
+    if mapped == h.lock.instance.as_str() {
+        return Some(false);
+    }
+    let key = lookup_key(&mapped)?;
+    (lookup_key(&h.lock.instance).as_deref() == Some(key.as_str())).then_some(true)
 }
 
 /// A read of a read-held lock that queues behind a waiting writer: a deadlock once a writer

@@ -19,7 +19,9 @@ declare_lint! {
     /// a read guard of the same lock is alive.
     ///
     /// Two different instances of one lock class (hand-over-hand over list nodes, two entries of
-    /// a `Vec<Mutex<_>>`) are not the same lock and are not reported.
+    /// a `Vec<Mutex<_>>`) are not the same lock and are not reported. Two objects returned by
+    /// lookups of one function with different arguments (`get_by_pid(pgid).links` held,
+    /// `get_by_pid(pid).links` taken) are one only when both lookups return it: a warning.
     ///
     /// ## Why is this bad?
     /// The thread waits for itself: a spinlock spins forever, a mutex blocks forever (std's
@@ -102,8 +104,13 @@ impl Lint for DoubleLock {
                     continue;
                 }
                 for h in a.held.iter() {
-                    if h.stale || h.lock.class != a.lock.class || h.lock.instance != a.lock.instance
-                    {
+                    if h.stale || h.lock.class != a.lock.class {
+                        continue;
+                    }
+                    if h.lock.instance != a.lock.instance {
+                        if let Some(d) = lookup_double(f, a, h, &mut done) {
+                            out.push(d);
+                        }
                         continue;
                     }
                     let read_read = h.mode == Mode::Read && a.mode == Mode::Read;
@@ -180,6 +187,13 @@ impl Lint for DoubleLock {
                 d.labels.push(l);
             }
             d = d.with_label(cd.acq.site, "acquired again here");
+            if cd.maybe_same {
+                d.level = lockstep_analyzer::Level::Warn;
+                d = d.with_note(format!(
+                    "`{}` and the lock the callee takes come from lookups with different arguments: one object only when both return it",
+                    cd.held.lock.instance
+                ));
+            }
             if let Some(t) = cd.acq.chain.iter().find_map(|c| c.via_trait.clone()) {
                 d.level = lockstep_analyzer::Level::Warn;
                 d = d.with_note(format!(
@@ -192,6 +206,41 @@ impl Lint for DoubleLock {
             );
         }
     }
+}
+
+/// Two exclusive acquisitions of one class through lookups of one function with different
+/// arguments (`get_by_pid(a).links` held, `get_by_pid(b).links` taken): one object only when
+/// both lookups return it, a warning.
+fn lookup_double(
+    f: &lockstep_analyzer::ir::FnDef,
+    a: &lockstep_analyzer::flow::AcqEvent,
+    h: &lockstep_analyzer::flow::HeldLock,
+    done: &mut BTreeSet<(u32, u32)>,
+) -> Option<Diagnostic> {
+    use lockstep_analyzer::lock_graph::lookup_key;
+    let key = lookup_key(&a.lock.instance)?;
+    if lookup_key(&h.lock.instance).as_deref() != Some(key.as_str())
+        || !h.mode.conflicts_with(a.mode)
+        || h.lock.unshared
+        || !done.insert((a.node, h.acq_node))
+    {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            DOUBLE_LOCK.name,
+            lockstep_analyzer::Level::Warn,
+            format!(
+                "`{}` may be acquired while it is already held as `{}` (self-deadlock when both lookups return one object)",
+                a.lock.instance, h.lock.instance
+            ),
+            Label::new(a.span, "acquired here"),
+        )
+        .with_label(h.acq_span, "held since here")
+        .with_note("two lookups of one function with different arguments: the analysis cannot tell whether they return the same object")
+        .with_help("compare the two objects first and take the lock once when they are the same")
+        .with_key(format!("double_lock:{}:{}:lookup", f.path, a.lock.class)),
+    )
 }
 
 #[cfg(test)]
