@@ -34,26 +34,53 @@ struct Func {
 
 #[derive(Arbitrary, Debug)]
 enum Stmt {
-    Lock { field: u8, guard: u8, how: u8 },
+    Lock {
+        field: u8,
+        guard: u8,
+        how: u8,
+    },
     Drop(u8),
     Forget(u8),
     Call(u8),
     Sleep,
-    If { cond: u8, then: Vec<Stmt>, els: Vec<Stmt> },
-    IfLet { field: u8, body: Vec<Stmt> },
+    If {
+        cond: u8,
+        then: Vec<Stmt>,
+        els: Vec<Stmt>,
+    },
+    IfLet {
+        field: u8,
+        body: Vec<Stmt>,
+    },
     Loop(Vec<Stmt>),
-    While { cond: u8, body: Vec<Stmt> },
-    Match { field: u8, arms: Vec<Vec<Stmt>> },
+    While {
+        cond: u8,
+        body: Vec<Stmt>,
+    },
+    Match {
+        field: u8,
+        arms: Vec<Vec<Stmt>>,
+    },
     Closure(Vec<Stmt>),
     Block(Vec<Stmt>),
     Return,
     Break,
     Question,
-    SeqArith { a: u8, b: u8, op: u8 },
-    SeqCmp { a: u8, b: u8, op: u8 },
+    SeqArith {
+        a: u8,
+        b: u8,
+        op: u8,
+    },
+    SeqCmp {
+        a: u8,
+        b: u8,
+        op: u8,
+    },
     Take,
     Give,
-    Write { guard: u8 },
+    Write {
+        guard: u8,
+    },
 }
 
 const SEQ: &[&str] = &["snd_nxt", "snd_una", "rcv_nxt", "iss", "seq", "ack"];
@@ -65,7 +92,11 @@ fn render(k: &Krate) -> String {
         "use std::sync::{Arc, Mutex};\nuse crate::sync::SpinLock;\n\npub struct Dev {\n",
     );
     for (i, t) in k.fields.iter().take(nfields).enumerate() {
-        let _ = writeln!(s, "    l{i}: {},", LOCK_TYPES[*t as usize % LOCK_TYPES.len()]);
+        let _ = writeln!(
+            s,
+            "    l{i}: {},",
+            LOCK_TYPES[*t as usize % LOCK_TYPES.len()]
+        );
     }
     if k.fields.is_empty() {
         s.push_str("    l0: Mutex<u32>,\n");
@@ -84,7 +115,12 @@ fn render(k: &Krate) -> String {
             s,
             "    pub fn f{i}(&self, t: &mut Tcb, x: u32) -> Option<u32> {{"
         );
-        let mut cx = Cx { nfields, nfns, depth: 2, s: &mut s };
+        let mut cx = Cx {
+            nfields,
+            nfns,
+            depth: 2,
+            s: &mut s,
+        };
         for st in &f.body {
             cx.stmt(st);
         }
@@ -99,7 +135,12 @@ fn render(k: &Krate) -> String {
             s,
             "pub fn f{i}(this: &Dev, t: &mut Tcb, x: u32) -> Option<u32> {{\n    let _ = this;"
         );
-        let mut cx = Cx { nfields, nfns, depth: 1, s: &mut s };
+        let mut cx = Cx {
+            nfields,
+            nfns,
+            depth: 1,
+            s: &mut s,
+        };
         for st in &f.body {
             cx.stmt(st);
         }
@@ -181,7 +222,11 @@ impl Cx<'_> {
             }
             Stmt::IfLet { field, body } => {
                 let f = *field as usize % self.nfields;
-                self.nested(&format!("if let Ok(mut h) = {me}.l{f}.try_lock() {{"), body, "}");
+                self.nested(
+                    &format!("if let Ok(mut h) = {me}.l{f}.try_lock() {{"),
+                    body,
+                    "}",
+                );
             }
             Stmt::Loop(body) => {
                 self.nested("loop {", body, "}");
@@ -240,5 +285,9 @@ impl Cx<'_> {
 
 libfuzzer_sys::fuzz_target!(|k: Krate| {
     let text = render(&k);
+    // `LOCKSTEP_FUZZ_DUMP=FILE`: write the generated program, to run the tool on it.
+    if let Some(path) = std::env::var_os("LOCKSTEP_FUZZ_DUMP") {
+        let _ = std::fs::write(path, &text);
+    }
     common::check(text.as_bytes());
 });
