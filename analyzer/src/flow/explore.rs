@@ -57,6 +57,14 @@ struct State {
     pg: Vec<(GuardId, u8)>,
 }
 
+/// A 128-bit fingerprint of a queued (node, state) pair: two hashes under fixed seeds.
+fn fingerprint(node: NodeId, st: &State) -> u128 {
+    use std::hash::BuildHasher;
+    let a = foldhash::fast::FixedState::with_seed(0x6c6f_636b_7374_6570).hash_one((node, st));
+    let b = foldhash::fast::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).hash_one((node, st));
+    (u128::from(a) << 64) | u128::from(b)
+}
+
 impl State {
     /// Interrupts are masked here: inside a masking region or while an irq guard is held.
     fn irq_masked(&self) -> bool {
@@ -204,7 +212,10 @@ impl<'a> Explorer<'a> {
     /// Explore every path from the entry, up to the step budget, and return what was found.
     pub(super) fn run(mut self) -> FnFlow {
         let body = self.body;
-        let mut seen: HashSet<(NodeId, State)> = HashSet::default();
+        // States already queued, by a 128-bit fingerprint of (node, state): the states themselves
+        // (their paths' visited nodes, held sets) would be most of the run's memory on a large
+        // function before the step budget stops it.
+        let mut seen: HashSet<u128> = HashSet::default();
         let mut per_node: Vec<usize> = vec![0; body.nodes.len()];
         let mut stack: Vec<(NodeId, State)> = vec![(0, self.start())];
         let mut steps = 0usize;
@@ -233,7 +244,7 @@ impl<'a> Explorer<'a> {
                 if *cnt >= STATES_PER_NODE {
                     next.assume.clear();
                 }
-                if seen.insert((s, next.clone())) {
+                if seen.insert(fingerprint(s, &next)) {
                     *cnt += 1;
                     stack.push((s, next));
                 }
