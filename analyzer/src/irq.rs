@@ -249,11 +249,10 @@ pub fn compute(
                 // a higher level, or the same one on better evidence: a handler known by more
                 // than its name, then a path that assumes no impl behind a trait call
                 let better = |o: &IrqOrigin| {
-                    let weak = |by_name: bool, via: bool| (by_name, via);
                     o.level < from.level
                         || o.level == from.level
-                            && weak(o.by_name, o.via_trait.is_some())
-                                > weak(from.by_name, via_trait.is_some())
+                            && (o.by_name, o.via_trait.is_some())
+                                > (from.by_name, via_trait.is_some())
                 };
                 if ctx[t.flow].as_ref().is_none_or(better) {
                     let mut path = from.path.clone();

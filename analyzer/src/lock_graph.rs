@@ -79,24 +79,8 @@ pub fn lookup_key(text: &str) -> Option<String> {
     {
         return None;
     }
-    let mut depth = 0usize;
-    for (i, ch) in text[open..].char_indices() {
-        match ch {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    let close = open + i;
-                    if close == open + 1 {
-                        return None;
-                    }
-                    return Some(format!("{head}(){}", &text[close + 1..]));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    let close = open + crate::resolve::instance::matching_paren(&text[open..])?;
+    (close > open + 1).then(|| format!("{head}(){}", &text[close + 1..]))
 }
 
 /// A blocking point in a callee reached while the caller holds a spinlock.
@@ -630,8 +614,8 @@ fn closure_double(helper: &FnDef, call: &CallEvent, h: &HeldLock, a: &AcqEvent) 
 }
 
 /// Whether `callee`'s summary acquisition `s`, reached through call `c`, is a double of the
-/// same lock `h` held at the call: `Some(false)` for one instance, `Some(true)` for lookups
-/// with different arguments ([`lookup_key`]) that may return one object.
+/// same lock `h` held at the call: `Some(false)` for one instance, `Some(true)` for two
+/// lookups of one function with arguments ([`lookup_key`]) that may return one object.
 fn callee_double(
     c: &CallEvent,
     callee: &FnDef,
@@ -651,10 +635,18 @@ fn callee_double(
     {
         return None;
     }
-    if mapped == h.lock.instance.as_str() {
+    let Some(key) = lookup_key(&mapped) else {
+        return (mapped == h.lock.instance.as_str()).then_some(false);
+    };
+    // A lookup's arguments are spelled in the callee's scope: one object for certain only when
+    // each maps to the caller's spelling (a parameter, a literal, a path) and they agree.
+    let exact = s
+        .instance
+        .as_ref()
+        .and_then(|i| crate::resolve::instance::map_lookup_args(callee, i, &c.callee, &c.args));
+    if exact.is_some_and(|e| canon(&e) == h.lock.instance.as_str()) {
         return Some(false);
     }
-    let key = lookup_key(&mapped)?;
     (lookup_key(&h.lock.instance).as_deref() == Some(key.as_str())).then_some(true)
 }
 

@@ -198,25 +198,41 @@ fn weaken_dead(cx: &LintContext<'_>, out: &mut [Diagnostic]) {
         .flatten()
         .copied()
         .collect();
+    let dead_fns: Vec<(&str, &str)> = marked
+        .into_iter()
+        .filter(|&i| {
+            let flow = &a.flows[i];
+            let f = a.func(flow.func);
+            let entry = a.irq[i].as_ref().is_some_and(|o| o.path.len() == 1);
+            !(used[i]
+                || f.foreign_entry
+                || entry
+                || pos.get(&flow.func).is_some_and(|p| stored.contains(p)))
+        })
+        .map(|i| {
+            let f = a.func(a.flows[i].func);
+            (f.path.as_str(), f.name.as_str())
+        })
+        .collect();
+    if dead_fns.is_empty() {
+        return;
+    }
+    // the dead functions' own sites and those of the closures inside them
     let mut dead: std::collections::BTreeMap<lockstep_analyzer::Span, &str> = Default::default();
-    for i in marked {
-        let flow = &a.flows[i];
-        let f = a.func(flow.func);
-        let entry = a.irq[i].as_ref().is_some_and(|o| o.path.len() == 1);
-        if used[i]
-            || f.foreign_entry
-            || entry
-            || pos.get(&flow.func).is_some_and(|p| stored.contains(p))
-        {
+    for flow in &a.flows {
+        let path = a.func(flow.func).path.as_str();
+        let Some(&(_, name)) = dead_fns.iter().find(|(p, _)| {
+            path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with("::{"))
+        }) else {
             continue;
-        }
+        };
         for s in flow
             .acquisitions
             .iter()
             .map(|x| x.span)
             .chain(flow.calls.iter().map(|c| c.span))
         {
-            dead.insert(s, f.name.as_str());
+            dead.insert(s, name);
         }
     }
     for d in out.iter_mut().filter(|d| d.level == Level::Deny) {

@@ -117,7 +117,7 @@ pub fn resolve(
                 if let Some(name) = counted_step(&ix, site) {
                     fd.counter = true;
                     fd.notes.push(format!(
-                        "every write of `{name}` in the analyzed code sets a constant or steps it by one: a count from a constant wraps only after 2^32 steps"
+                        "every assignment to `{name}` in the analyzed code sets a constant or steps it by one: a count from a constant wraps only after 2^32 steps (a write through a `&mut` reference is not seen)"
                     ));
                 }
                 findings.push(fd);
